@@ -1,0 +1,78 @@
+# Two entry points (see README.md): `make demo` and `make test`. Everything else they need is
+# installed by the targets below, from PyPI, npm and Debian only, and only when its inputs changed.
+SHELL := /bin/bash
+.SHELLFLAGS := -euo pipefail -c
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMPS := .cache/stamps
+SDK := wasm_build/dist/manifest.json
+SDK_INPUTS := $(wildcard client_py/*.py wasm_build/*.py wasm_build/src/* wasm_build/node/*) wasm_build/package-lock.json
+APT_GET := DEBIAN_FRONTEND=noninteractive apt-get -y -qq -o=Dpkg::Use-Pty=0
+
+.PHONY: demo test check sdk install install-dev system-test clean
+
+## Run the API server on SQLite plus the demo shop on another origin, and print the URLs.
+demo: install sdk
+	$(BIN)/rapport demo
+
+## Install everything the tests need, then run linters, type checks and the whole test suite.
+test: install-dev system-test $(STAMPS)/pyodide-wheels sdk
+	$(MAKE) --no-print-directory check
+
+check:
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+	$(BIN)/pytest
+
+sdk: $(SDK)
+
+$(SDK): $(STAMPS)/npm $(STAMPS)/python $(SDK_INPUTS)
+	$(BIN)/rapport build-sdk
+
+install: $(STAMPS)/python $(STAMPS)/npm
+install-dev: $(STAMPS)/python-dev $(STAMPS)/npm
+
+$(STAMPS)/system:
+	@mkdir -p $(STAMPS)
+	@command -v node >/dev/null || { apt-get update -qq && $(APT_GET) install nodejs npm; }
+	@$(PYTHON) -c 'import venv, ensurepip' 2>/dev/null || { apt-get update -qq && $(APT_GET) install python3-venv; }
+	touch $@
+
+# Debian's Chromium for Playwright (its own browser download is not reachable here) and a
+# PostgreSQL server for the storage tests.
+system-test: $(STAMPS)/system
+	@if ! command -v chromium >/dev/null; then apt-get update -qq && $(APT_GET) install chromium fonts-dejavu-core; fi
+	@if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then apt-get update -qq && $(APT_GET) install postgresql; fi
+
+$(VENV)/pyvenv.cfg: | $(STAMPS)/system
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+
+$(STAMPS)/python: $(VENV)/pyvenv.cfg requirements.lock pyproject.toml
+	$(BIN)/pip install -q -r requirements.lock
+	$(BIN)/pip install -q --no-deps -e .
+	@mkdir -p $(STAMPS) && touch $@
+
+$(STAMPS)/python-dev: $(STAMPS)/python requirements-dev.lock
+	$(BIN)/pip install -q -r requirements-dev.lock
+	@touch $@
+
+$(STAMPS)/npm: wasm_build/package-lock.json | $(STAMPS)/system
+	cd wasm_build && npm ci --no-audit --no-fund --loglevel=error
+	@mkdir -p $(STAMPS) && touch $@
+
+# Pure-Python wheels (pytest, hypothesis…) that the client_py tests use inside Pyodide.
+$(STAMPS)/pyodide-wheels: tests/pyodide/requirements.txt $(STAMPS)/python
+	$(BIN)/pip download -q --only-binary=:all: --no-deps --python-version 3.14 --implementation py \
+		--abi none --platform any -r tests/pyodide/requirements.txt -d .cache/pyodide-wheels
+	@touch $@
+
+## Re-lock Python dependencies after editing pyproject.toml.
+lock: $(STAMPS)/python-dev
+	$(BIN)/pip-compile -q --strip-extras --no-emit-index-url --no-emit-find-links -o requirements.lock pyproject.toml
+	$(BIN)/pip-compile -q --strip-extras --no-emit-index-url --no-emit-find-links --extra dev -o requirements-dev.lock pyproject.toml
+
+clean:
+	rm -rf $(VENV) .cache wasm_build/node_modules wasm_build/dist

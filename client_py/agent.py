@@ -1,0 +1,168 @@
+"""The worker's single entry point: messages in, things to do out — all as JSON strings.
+
+The Web Worker (``wasm_build/src/worker.mjs``) owns every piece of I/O: it receives event batches
+from the page, calls :meth:`Agent.handle`, performs the ``fetch`` requests this returns, and
+posts hints and state back to the page. Keeping the boundary to JSON strings means no PyProxy
+lifetimes to manage in JS and the exact same code path runs in CPython tests.
+
+Messages (``t`` is the type):
+    {"t": "ev", "e": [raw events]}                  events captured by the loader
+    {"t": "tick"}                                   time passed; maybe send or retry
+    {"t": "flush"}                                  the page is going away: send what is queued
+    {"t": "result", "batch": id, "status": 200, "body": {...}}   the server's answer
+                                                    (status 0 = network error)
+
+Reply: {"send": [{"batch": id, "body": "<json>", "keepalive": bool}], "hints": [...] | null,
+        "state": "<json>" | null}
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from client_py.events import parse_events
+from client_py.features import SessionFeatures
+from client_py.patterns import HESITANT, HesitantWeights, PatternScore, score_hesitant
+from client_py.schema import ID_PATTERN, SITE_KEY_PATTERN
+from client_py.sender import Batch, Outbox
+from client_py.signals import SignalDiffer, current_signals
+
+__all__ = ["Agent", "AgentConfig"]
+
+_MAX_HINTS = 20
+
+
+@dataclass(frozen=True)
+class AgentConfig:
+    site: str
+    visitor: str
+    session: str
+    flush_ms: float = 2_000.0
+    hesitant: HesitantWeights = HESITANT
+
+    @classmethod
+    def from_json(cls, text: str) -> AgentConfig:
+        import re
+
+        data = json.loads(text)
+        if not isinstance(data, dict):
+            raise ValueError("config must be a JSON object")
+        site, visitor, session = data.get("site"), data.get("visitor"), data.get("session")
+        if not isinstance(site, str) or re.fullmatch(SITE_KEY_PATTERN, site) is None:
+            raise ValueError("config.site must be a public site key (pk_…)")
+        for name, value in (("visitor", visitor), ("session", session)):
+            if not isinstance(value, str) or re.fullmatch(ID_PATTERN, value) is None:
+                raise ValueError(f"config.{name} must be a random id")
+        flush = data.get("flush_ms", 2_000.0)
+        flush_ms = (
+            float(flush) if isinstance(flush, int | float) and 200 <= flush <= 60_000 else 2_000.0
+        )
+        return cls(site=site, visitor=str(visitor), session=str(session), flush_ms=flush_ms)
+
+
+class Agent:
+    """One page's view of the visitor session: features, patterns, outbox, last hints."""
+
+    def __init__(self, config_json: str, state_json: str | None = None) -> None:
+        self.config = AgentConfig.from_json(config_json)
+        state = _load_state(state_json)
+        self.features = SessionFeatures.restore(state.get("features"))
+        last = state.get("sent")
+        self.differ = SignalDiffer(dict(last) if isinstance(last, dict) else {})
+        self.outbox = Outbox(
+            self.config.site, self.config.visitor, self.config.session, self.config.flush_ms
+        )
+        self.hints: list[dict[str, Any]] = []
+        self._hints_key = ""
+
+    # -- the boundary ----------------------------------------------------------------------
+    def handle(self, message_json: str, now_ms: float) -> str:
+        """Apply one message from the worker and say what it should do next."""
+        try:
+            message = json.loads(message_json)
+        except ValueError:
+            message = None
+        kind = message.get("t") if isinstance(message, dict) else None
+        hints_changed, state_changed = False, False
+        sends: list[Batch] = []
+        keepalive = False
+        if kind == "ev":
+            for event in parse_events(message.get("e")):
+                self.features.apply(event)
+            self.features.advance(now_ms)
+            state_changed = self._queue_changes()
+        elif kind == "tick":
+            self.features.advance(now_ms)
+            state_changed = self._queue_changes()
+        elif kind == "flush":
+            self.features.advance(now_ms)
+            state_changed = self._queue_changes()
+            final = self.outbox.final_batch()
+            sends.extend([final] if final else [])
+            keepalive = True
+        elif kind == "result":
+            hints_changed = self._on_result(message, now_ms)
+        if not keepalive:
+            batch = self.outbox.next_batch(now_ms)
+            sends.extend([batch] if batch else [])
+        return json.dumps(
+            {
+                "send": [
+                    {
+                        "batch": b.id,
+                        "body": json.dumps(
+                            b.body(self.config.site, self.config.visitor, self.config.session),
+                            separators=(",", ":"),
+                        ),
+                        "keepalive": keepalive,
+                    }
+                    for b in sends
+                ],
+                "hints": self.hints if hints_changed else None,
+                "state": self.state_json() if state_changed or sends else None,
+            },
+            separators=(",", ":"),
+        )
+
+    def state_json(self) -> str:
+        """What the page keeps in sessionStorage so the session survives a navigation."""
+        return json.dumps(
+            {"features": self.features.snapshot(), "sent": self.differ.last}, separators=(",", ":")
+        )
+
+    # -- internals -------------------------------------------------------------------------
+    def patterns(self) -> list[PatternScore]:
+        return [score_hesitant(self.features, self.config.hesitant)]
+
+    def _queue_changes(self) -> bool:
+        changed = self.differ.changed(current_signals(self.features, self.patterns()))
+        self.outbox.add(changed)
+        return bool(changed)
+
+    def _on_result(self, message: dict[str, Any], now_ms: float) -> bool:
+        batch_id, status = message.get("batch"), message.get("status")
+        if not isinstance(batch_id, str) or not isinstance(status, int):
+            return False
+        self.outbox.acknowledge(batch_id, status, now_ms)
+        body = message.get("body")
+        hints = body.get("hints") if isinstance(body, dict) else None
+        if not (200 <= status < 300) or not isinstance(hints, list):
+            return False
+        clean = [h for h in hints if isinstance(h, dict)][:_MAX_HINTS]
+        key = json.dumps(sorted(str(h.get("id")) for h in clean))
+        if key == self._hints_key:
+            return False
+        self.hints, self._hints_key = clean, key
+        return True
+
+
+def _load_state(state_json: str | None) -> dict[str, Any]:
+    if not state_json:
+        return {}
+    try:
+        state = json.loads(state_json)
+    except ValueError:
+        return {}
+    return state if isinstance(state, dict) else {}

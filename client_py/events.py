@@ -1,0 +1,166 @@
+"""Raw page events as the loader captures them, parsed defensively.
+
+The loader sends compact arrays (``["in", t_ms, "price", "sku-1"]``) to keep its main-thread code
+tiny. They come from a page we don't control, so anything malformed is dropped here rather than
+trusted deeper in. These events stay on the device: only features derived from them are sent.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Final
+
+from client_py.schema import ACTION_NAME_PATTERN, ITEM_PATTERN, SECTIONS, Key, Number
+
+__all__ = [
+    "Action",
+    "Activity",
+    "Click",
+    "Event",
+    "PageEnd",
+    "PageView",
+    "Scroll",
+    "SectionIn",
+    "SectionOut",
+    "Visibility",
+    "parse_event",
+    "parse_events",
+]
+
+_ITEM: Final = Key(ITEM_PATTERN)
+_ACTION: Final = Key(ACTION_NAME_PATTERN)
+_CURRENCY: Final = Key(r"^[A-Z]{3}$")
+_TIME: Final = Number(0, 1e14)
+_FRACTION: Final = Number(0, 1)
+_COORD: Final = Number(-1e6, 1e6)
+_VALUE: Final = Number(0, 1e9)
+
+
+@dataclass(frozen=True, slots=True)
+class PageView:
+    t: float
+
+
+@dataclass(frozen=True, slots=True)
+class PageEnd:
+    t: float
+
+
+@dataclass(frozen=True, slots=True)
+class SectionIn:
+    t: float
+    section: str
+    item: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class SectionOut:
+    t: float
+    section: str
+    item: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Visibility:
+    """The tab became visible and focused (``attended``) or stopped being so."""
+
+    t: float
+    attended: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Activity:
+    """Pointer, key or scroll activity (throttled by the loader); keeps the visitor not idle."""
+
+    t: float
+
+
+@dataclass(frozen=True, slots=True)
+class Scroll:
+    t: float
+    depth: float
+
+
+@dataclass(frozen=True, slots=True)
+class Click:
+    t: float
+    x: float
+    y: float
+    section: str | None
+    item: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Action:
+    """An action the site's own code reported with ``rapport.track``."""
+
+    t: float
+    name: str
+    value: float | None
+    currency: str | None
+
+
+Event = (
+    PageView | PageEnd | SectionIn | SectionOut | Visibility | Activity | Scroll | Click | Action
+)
+
+
+def _section(value: object) -> str | None:
+    return value if isinstance(value, str) and value in SECTIONS else None
+
+
+def _item(value: object) -> str | None:
+    return value if isinstance(value, str) and _ITEM.accepts(value) else None
+
+
+def _number(spec: Number, value: object) -> float | None:
+    return float(value) if spec.accepts(value) else None  # type: ignore[arg-type]
+
+
+def parse_event(raw: object) -> Event | None:
+    """One raw array to an event, or None when it is malformed in any way."""
+    if not isinstance(raw, list) or len(raw) < 2 or not isinstance(raw[0], str):
+        return None
+    kind, args = raw[0], raw[1:]
+    t = _number(_TIME, args[0])
+    if t is None:
+        return None
+    rest = args[1:]
+    if kind == "pv":
+        return PageView(t)
+    if kind == "end":
+        return PageEnd(t)
+    if kind == "act":
+        return Activity(t)
+    if kind in ("in", "out") and len(rest) >= 1:
+        section = _section(rest[0])
+        if section is None:
+            return None
+        item = _item(rest[1]) if len(rest) > 1 else None
+        return SectionIn(t, section, item) if kind == "in" else SectionOut(t, section, item)
+    if kind == "vis" and len(rest) >= 1 and rest[0] in (0, 1, True, False):
+        return Visibility(t, bool(rest[0]))
+    if kind == "scr" and len(rest) >= 1:
+        depth = _number(_FRACTION, rest[0])
+        return None if depth is None else Scroll(t, depth)
+    if kind == "clk" and len(rest) >= 2:
+        x, y = _number(_COORD, rest[0]), _number(_COORD, rest[1])
+        if x is None or y is None:
+            return None
+        section = _section(rest[2]) if len(rest) > 2 else None
+        item = _item(rest[3]) if len(rest) > 3 else None
+        return Click(t, x, y, section, item)
+    if kind == "trk" and len(rest) >= 1 and isinstance(rest[0], str) and _ACTION.accepts(rest[0]):
+        value = _number(_VALUE, rest[1]) if len(rest) > 1 else None
+        currency = rest[2] if len(rest) > 2 and _CURRENCY.accepts(rest[2]) else None
+        return Action(t, rest[0], value, currency if isinstance(currency, str) else None)
+    return None
+
+
+def parse_events(raw: object) -> list[Event]:
+    """Parse a batch, keeping the valid events in time order (the loader may interleave)."""
+    if not isinstance(raw, list):
+        return []
+    parsed = [event for event in map(parse_event, raw) if event is not None]
+    parsed.sort(key=lambda event: event.t)
+    return parsed

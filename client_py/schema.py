@@ -1,0 +1,184 @@
+"""The one schema that decides what may leave the visitor's device.
+
+Both sides read this module: the client's privacy filter drops every signal that does not
+match it, and the server builds its strict msgspec validation from it. Keeping it as plain
+data (no msgspec, no numpy) lets it run unchanged in CPython and in Pyodide.
+
+A signal is a flat JSON object with a ``kind`` and a fixed set of fields. Every field is a
+bounded number, a member of a closed vocabulary, or a short key matching a strict pattern
+(keys are declared by the site owner in ``data-rapport-item``; they are never visitor text).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Final
+
+__all__ = [
+    "ACTION_NAME_PATTERN",
+    "ID_PATTERN",
+    "ITEM_PATTERN",
+    "MAX_SIGNALS_PER_BATCH",
+    "PATTERNS",
+    "SCHEMA_VERSION",
+    "SECTIONS",
+    "SIGNALS",
+    "SITE_KEY_PATTERN",
+    "Enum",
+    "Field",
+    "Key",
+    "Number",
+    "SignalSpec",
+    "signal_kinds",
+]
+
+SCHEMA_VERSION: Final = 1
+
+#: Sections a site owner can declare with ``data-rapport-section``.
+SECTIONS: Final = (
+    "price",
+    "returns",
+    "warranty",
+    "delivery",
+    "specs",
+    "reviews",
+    "contacts",
+    "order-status",
+    "faq",
+    "cart",
+)
+
+#: Behaviour patterns the client scores in [0, 1].
+PATTERNS: Final = (
+    "hesitant",
+    "urgent",
+    "researcher",
+    "returning_with_problem",
+    "irritated",
+    "comparison_shopper",
+    "price_sensitive",
+)
+
+#: Keys that a site owner puts in its markup (item ids): short, no spaces, no free text.
+ITEM_PATTERN: Final = r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$"
+#: Names of ``rapport.track`` actions: lower-case identifiers chosen by the site's code.
+ACTION_NAME_PATTERN: Final = r"^[a-z][a-z0-9_]{0,39}$"
+#: Visitor, session and batch ids: random, URL-safe, made on the device.
+ID_PATTERN: Final = r"^[A-Za-z0-9_-]{8,64}$"
+#: Public site keys, as ``rapport site add`` issues them.
+SITE_KEY_PATTERN: Final = r"^pk_[A-Za-z0-9_-]{8,64}$"
+#: ISO 4217 currency codes.
+CURRENCY_PATTERN: Final = r"^[A-Z]{3}$"
+
+MAX_SIGNALS_PER_BATCH: Final = 200
+
+
+@dataclass(frozen=True)
+class Number:
+    """A bounded number; ``integer`` rejects fractions and booleans."""
+
+    minimum: float
+    maximum: float
+    integer: bool = False
+    optional: bool = False
+
+    def accepts(self, value: object) -> bool:
+        if value is None:
+            return self.optional
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            return False
+        if self.integer and not isinstance(value, int):
+            return False
+        if value != value:  # NaN never passes
+            return False
+        return self.minimum <= value <= self.maximum
+
+
+@dataclass(frozen=True)
+class Enum:
+    """One of a closed vocabulary."""
+
+    values: tuple[str, ...]
+    optional: bool = False
+
+    def accepts(self, value: object) -> bool:
+        if value is None:
+            return self.optional
+        return isinstance(value, str) and value in self.values
+
+
+@dataclass(frozen=True)
+class Key:
+    """A short identifier matching ``pattern`` (never free text)."""
+
+    pattern: str
+    optional: bool = False
+
+    def accepts(self, value: object) -> bool:
+        if value is None:
+            return self.optional
+        return isinstance(value, str) and re.fullmatch(self.pattern, value) is not None
+
+
+Field = Number | Enum | Key
+
+
+@dataclass(frozen=True)
+class SignalSpec:
+    """One kind of signal: its fields and why it exists (shown in the docs)."""
+
+    kind: str
+    fields: dict[str, Field]
+    doc: str
+
+
+SIGNALS: Final[dict[str, SignalSpec]] = {
+    spec.kind: spec
+    for spec in (
+        SignalSpec(
+            "dwell",
+            {
+                "section": Enum(SECTIONS),
+                "item": Key(ITEM_PATTERN, optional=True),
+                "seconds": Number(0, 86_400),
+            },
+            "Attended seconds (visible, tab focused, not idle) on a declared section this "
+            "session, cumulative.",
+        ),
+        SignalSpec(
+            "scroll",
+            {"depth": Number(0, 1)},
+            "Deepest scroll position reached on the current page, as a fraction.",
+        ),
+        SignalSpec(
+            "clicks",
+            {"count": Number(0, 1_000_000, integer=True)},
+            "Clicks this session, cumulative.",
+        ),
+        SignalSpec(
+            "revisit",
+            {"item": Key(ITEM_PATTERN), "count": Number(1, 10_000, integer=True)},
+            "How many times a declared item was viewed again this session.",
+        ),
+        SignalSpec(
+            "pattern",
+            {"name": Enum(PATTERNS), "score": Number(0, 1)},
+            "A behaviour pattern's current score in [0, 1].",
+        ),
+        SignalSpec(
+            "action",
+            {
+                "name": Key(ACTION_NAME_PATTERN),
+                "value": Number(0, 1e9, optional=True),
+                "currency": Key(CURRENCY_PATTERN, optional=True),
+            },
+            "An action the site's own code reported with rapport.track (add_to_cart, purchase…).",
+        ),
+    )
+}
+
+
+def signal_kinds() -> tuple[str, ...]:
+    """The kinds in a stable order, for docs and the server's tagged union."""
+    return tuple(SIGNALS)

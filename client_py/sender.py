@@ -1,0 +1,122 @@
+"""Batching, ids and retries for what leaves the device — the decisions, not the I/O.
+
+The worker does the actual ``fetch``; this module decides *what* to send and *when*. Every batch
+gets a random id when it is first formed and keeps it across retries, so the server can
+acknowledge a retried batch without storing it twice. One batch is in flight at a time; new
+signals wait in the queue (bounded, oldest dropped first) until it is acknowledged.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass, field
+from typing import Any, Final
+
+from client_py.privacy import allowed_envelope, filter_signals
+from client_py.schema import MAX_SIGNALS_PER_BATCH
+
+__all__ = ["Batch", "Outbox", "new_id"]
+
+#: Upper bound on queued signals; a visitor offline for an hour must not grow memory forever.
+MAX_QUEUED: Final = 2_000
+BACKOFF_START_MS: Final = 1_000.0
+BACKOFF_MAX_MS: Final = 60_000.0
+#: A batch retried this many times is dropped: the server is refusing, not flaky.
+MAX_ATTEMPTS: Final = 8
+
+
+def new_id() -> str:
+    """A random URL-safe id (22 chars); in Pyodide ``os.urandom`` is crypto.getRandomValues."""
+    return secrets.token_urlsafe(16)
+
+
+@dataclass
+class Batch:
+    id: str
+    signals: list[dict[str, Any]]
+    attempts: int = 0
+    not_before: float = 0.0
+    #: True from the moment the worker sends it until the server's answer is acknowledged.
+    awaiting: bool = False
+
+    def body(self, site: str, visitor: str, session: str) -> dict[str, Any]:
+        return {
+            "site": site,
+            "visitor": visitor,
+            "session": session,
+            "batch": self.id,
+            "signals": self.signals,
+        }
+
+
+@dataclass
+class Outbox:
+    """Queued signals, the batch in flight, and the retry schedule."""
+
+    site: str
+    visitor: str
+    session: str
+    interval_ms: float = 2_000.0
+    queue: list[dict[str, Any]] = field(default_factory=list)
+    in_flight: Batch | None = None
+    dropped: int = 0
+    last_sent_at: float = float("-inf")
+
+    def add(self, signals: list[dict[str, Any]]) -> None:
+        kept, dropped = filter_signals(signals) if signals else ([], 0)
+        self.dropped += dropped
+        self.queue.extend(kept)
+        overflow = len(self.queue) - MAX_QUEUED
+        if overflow > 0:
+            del self.queue[:overflow]
+            self.dropped += overflow
+
+    def next_batch(self, now: float, *, force: bool = False) -> Batch | None:
+        """The batch to send now, or None: one in flight at a time, paced by the interval."""
+        retry = self.in_flight
+        if retry is not None:
+            if retry.awaiting or now < retry.not_before:
+                return None
+            retry.attempts += 1
+            retry.awaiting = True
+            return retry
+        if not self.queue or (not force and now - self.last_sent_at < self.interval_ms):
+            return None
+        batch = self._take()
+        if batch is not None:
+            batch.attempts, batch.awaiting = 1, True
+            self.in_flight = batch
+            self.last_sent_at = now
+        return batch
+
+    def final_batch(self) -> Batch | None:
+        """Everything still queued, for the page's last moments (sent with ``keepalive``).
+
+        It is not tracked for retries: the page is going away and nobody will hear the answer.
+        Signals are cumulative values, so one lost here is superseded by the next change.
+        """
+        return self._take() if self.queue else None
+
+    def _take(self) -> Batch | None:
+        signals = self.queue[:MAX_SIGNALS_PER_BATCH]
+        del self.queue[:MAX_SIGNALS_PER_BATCH]
+        batch = Batch(new_id(), signals)
+        if not allowed_envelope(self.site, self.visitor, self.session, batch.id):
+            self.dropped += len(signals)
+            return None
+        return batch
+
+    def acknowledge(self, batch_id: str, status: int, now: float) -> None:
+        """Record the server's answer (0 = network error) for the batch in flight."""
+        batch = self.in_flight
+        if batch is None or batch.id != batch_id:
+            return
+        batch.awaiting = False
+        retryable = status == 0 or status == 429 or status >= 500
+        if 200 <= status < 300 or not retryable or batch.attempts >= MAX_ATTEMPTS:
+            if not 200 <= status < 300:
+                self.dropped += len(batch.signals)
+            self.in_flight = None
+            return
+        delay = min(BACKOFF_START_MS * 2 ** (batch.attempts - 1), BACKOFF_MAX_MS)
+        batch.not_before = now + delay

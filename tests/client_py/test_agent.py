@@ -1,0 +1,86 @@
+"""The worker's entry point: JSON messages in, requests to send and hints to show out."""
+
+import json
+
+import pytest
+
+from client_py.agent import Agent
+
+T = 1_700_000_000_000.0
+CONFIG = json.dumps({"site": "pk_abcdefgh", "visitor": "v" * 22, "session": "s" * 22})
+
+
+def handle(agent: Agent, message: object, now: float) -> dict[str, object]:
+    return dict(json.loads(agent.handle(json.dumps(message), now)))
+
+
+def hesitant_events() -> list[list[object]]:
+    return [
+        ["pv", T],
+        ["in", T, "price", "sku-1"],
+        ["act", T + 5_000],
+        ["out", T + 9_000, "price", "sku-1"],
+        ["in", T + 9_000, "returns", "sku-1"],
+        ["act", T + 14_000],
+        ["out", T + 18_000, "returns", "sku-1"],
+    ]
+
+
+def test_events_produce_one_batch_of_schema_signals() -> None:
+    agent = Agent(CONFIG)
+    reply = handle(agent, {"t": "ev", "e": hesitant_events()}, T + 18_000)
+    sends = reply["send"]
+    assert isinstance(sends, list) and len(sends) == 1
+    body = json.loads(sends[0]["body"])
+    assert set(body) == {"site", "visitor", "session", "batch", "signals"}
+    assert body["batch"] == sends[0]["batch"]
+    assert {"kind": "pattern", "name": "hesitant", "score": 0.9} in body["signals"]
+
+
+def test_hints_from_the_server_are_handed_to_the_page_once() -> None:
+    agent = Agent(CONFIG)
+    batch = handle(agent, {"t": "ev", "e": hesitant_events()}, T + 18_000)["send"][0]["batch"]  # type: ignore[index]
+    hint = {"id": "hesitant.reassure", "kind": "reassure", "pattern": "hesitant"}
+    result = {"t": "result", "batch": batch, "status": 200, "body": {"hints": [hint]}}
+    assert handle(agent, result, T + 18_100)["hints"] == [hint]
+    assert handle(agent, {**result, "batch": "other"}, T + 18_200)["hints"] is None
+
+
+def test_a_failed_send_is_retried_with_the_same_batch_id() -> None:
+    agent = Agent(CONFIG)
+    batch = handle(agent, {"t": "ev", "e": hesitant_events()}, T + 18_000)["send"][0]["batch"]  # type: ignore[index]
+    handle(agent, {"t": "result", "batch": batch, "status": 0, "body": None}, T + 18_100)
+    retry = handle(agent, {"t": "tick"}, T + 20_000)["send"]
+    assert [item["batch"] for item in retry] == [batch]  # type: ignore[union-attr]
+
+
+def test_flush_sends_what_is_queued_with_keepalive() -> None:
+    agent = Agent(CONFIG)
+    handle(agent, {"t": "ev", "e": hesitant_events()}, T + 18_000)
+    reply = handle(
+        agent, {"t": "ev", "e": [["clk", T + 19_000, 1, 2], ["clk", T + 19_001, 1, 2]]}, T + 19_100
+    )
+    assert reply["send"] == []
+    final = handle(agent, {"t": "flush"}, T + 19_200)["send"]
+    assert isinstance(final, list) and len(final) == 1 and final[0]["keepalive"] is True
+
+
+def test_state_carries_the_session_to_the_next_page() -> None:
+    agent = Agent(CONFIG)
+    handle(agent, {"t": "ev", "e": hesitant_events()}, T + 18_000)
+    next_page = Agent(CONFIG, agent.state_json())
+    assert next_page.features.dwell_seconds("price", "returns") == 18.0
+
+
+def test_unreadable_messages_are_ignored() -> None:
+    agent = Agent(CONFIG)
+    assert json.loads(agent.handle("{not json", T)) == {"send": [], "hints": None, "state": None}
+
+
+@pytest.mark.parametrize(
+    "config",
+    ['{"site": "nope", "visitor": "vvvvvvvvvv", "session": "ssssssssss"}', "[]", "{}"],
+)
+def test_a_bad_config_is_refused(config: str) -> None:
+    with pytest.raises(ValueError):
+        Agent(config)

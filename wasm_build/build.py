@@ -1,0 +1,212 @@
+"""Build the browser bundle that ``/sdk/`` serves: ``rapport build-sdk``.
+
+Everything comes from the repo and from npm packages pinned in ``wasm_build/package-lock.json``
+(Pyodide core, terser); nothing is fetched from a CDN at run time. Steps:
+
+1. a pure-Python wheel of ``client_py`` (reproducible: fixed timestamps, sorted members);
+2. inside Pyodide under Node: .pyc-compile that wheel and the stdlib, trim the stdlib to what the
+   worker's flow imports, then boot again from the result and re-run the flow to prove it works;
+3. content-hashed names for everything but the stable entry point ``rapport.js``;
+4. the loader minified with terser; ``.br`` and ``.gz`` siblings for every file;
+5. ``manifest.json``: names, sizes (raw, brotli, gzip), sha256, versions.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import json
+import shutil
+import subprocess
+import tempfile
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Final
+
+import brotli
+
+__all__ = ["LOADER_BUDGET_BYTES_BR", "BuildError", "build_sdk", "client_wheel"]
+
+ROOT: Final = Path(__file__).resolve().parent
+REPO: Final = ROOT.parent
+PYODIDE_DIR: Final = ROOT / "node_modules" / "pyodide"
+PYODIDE_CORE: Final = ("pyodide.mjs", "pyodide.asm.mjs", "pyodide.asm.wasm")
+#: The loader runs on the host's main thread; Plausible's whole tracker is 2.5 KB gz.
+LOADER_BUDGET_BYTES_BR: Final = 3 * 1024
+CLIENT_VERSION: Final = "0.1.0"
+_EPOCH: Final = (2020, 1, 1, 0, 0, 0)
+
+
+class BuildError(RuntimeError):
+    """The bundle could not be built; the message says which step and why."""
+
+
+@dataclass(frozen=True)
+class _Built:
+    name: str
+    data: bytes
+
+
+def _hash(data: bytes, length: int = 10) -> str:
+    return hashlib.sha256(data).hexdigest()[:length]
+
+
+def _zip_member(name: str) -> zipfile.ZipInfo:
+    info = zipfile.ZipInfo(name, date_time=_EPOCH)
+    info.external_attr = 0o644 << 16
+    return info
+
+
+def client_wheel(dest_dir: Path) -> Path:
+    """A reproducible py3-none-any wheel of ``client_py`` (sources only; compiled later)."""
+    dist = f"rapport_client-{CLIENT_VERSION}"
+    files = {
+        f"client_py/{path.relative_to(REPO / 'client_py').as_posix()}": path.read_bytes()
+        for path in sorted((REPO / "client_py").rglob("*.py"))
+    }
+    files[f"{dist}.dist-info/METADATA"] = (
+        f"Metadata-Version: 2.1\nName: rapport-client\nVersion: {CLIENT_VERSION}\n"
+        "Summary: Rapport's on-device logic (runs in Pyodide)\n"
+    ).encode()
+    files[f"{dist}.dist-info/WHEEL"] = (
+        b"Wheel-Version: 1.0\nGenerator: rapport-build-sdk\n"
+        b"Root-Is-Purelib: true\nTag: py3-none-any\n"
+    )
+    record = "".join(f"{name},,\n" for name in files) + f"{dist}.dist-info/RECORD,,\n"
+    files[f"{dist}.dist-info/RECORD"] = record.encode()
+    path = dest_dir / f"{dist}-py3-none-any.whl"
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as whl:
+        for name, data in files.items():
+            whl.writestr(_zip_member(name), data)
+    return path
+
+
+def _node(script: str, *args: str | Path) -> str:
+    try:
+        done = subprocess.run(
+            ["node", str(ROOT / "node" / script), *map(str, args)],
+            check=True,
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
+    except FileNotFoundError as exc:
+        raise BuildError("node is not installed (Node 20 is needed to build the SDK)") from exc
+    except subprocess.CalledProcessError as exc:
+        # Node prints the whole minified line of the failing module first: keep the readable rest.
+        readable = "\n".join(line for line in exc.stderr.splitlines() if len(line) < 500)
+        raise BuildError(f"{script} failed:\n{exc.stdout[-2000:]}\n{readable[-4000:]}") from exc
+    return done.stdout
+
+
+def _precompress(path: Path) -> dict[str, int]:
+    """Write ``.br`` and ``.gz`` siblings (skipped when present: hashed names are immutable)."""
+    data = path.read_bytes()
+    br, gz = path.with_name(path.name + ".br"), path.with_name(path.name + ".gz")
+    if not br.exists() or path.name in ("rapport.js", "manifest.json"):
+        br.write_bytes(brotli.compress(data, quality=11))
+    if not gz.exists() or path.name in ("rapport.js", "manifest.json"):
+        gz.write_bytes(gzip.compress(data, compresslevel=9, mtime=0))
+    return {"bytes": len(data), "br": br.stat().st_size, "gz": gz.stat().st_size}
+
+
+def build_sdk(out_dir: Path) -> Path:
+    """Build the bundle into ``out_dir`` and return the manifest's path."""
+    if not (PYODIDE_DIR / "pyodide.mjs").exists():
+        raise BuildError(f"{PYODIDE_DIR} is missing: run `npm ci` in {ROOT}")
+    out_dir.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="rapport-sdk-") as tmp_name:
+        tmp = Path(tmp_name)
+        wheel = client_wheel(tmp)
+        report: dict[str, Any] = json.loads(
+            _node("compile_python.mjs", PYODIDE_DIR, wheel, ROOT, tmp).strip().splitlines()[-1]
+        )
+        stdlib = (tmp / "python_stdlib.zip").read_bytes()
+        compiled_wheel = (tmp / "client.whl").read_bytes()
+
+        core = {name: (PYODIDE_DIR / name).read_bytes() for name in PYODIDE_CORE}
+        core_dir = f"pyodide-{_hash(b''.join(hashlib.sha256(d).digest() for d in core.values()))}"
+        built = [_Built(f"{core_dir}/{name}", data) for name, data in core.items()]
+        stdlib_name = f"python_stdlib.{_hash(stdlib)}.zip"
+        wheel_name = f"rapport_client-{CLIENT_VERSION}.{_hash(compiled_wheel)}.whl"
+        built += [_Built(stdlib_name, stdlib), _Built(wheel_name, compiled_wheel)]
+
+        lock_info = json.loads((PYODIDE_DIR / "pyodide-lock.json").read_text())["info"]
+        worker_src = (
+            (ROOT / "src" / "worker.mjs")
+            .read_text()
+            .replace("__PYODIDE_DIR__", core_dir)
+            .replace("__STDLIB__", stdlib_name)
+            .replace("__WHEEL__", wheel_name)
+            .replace("__LOCK_INFO__", json.dumps(lock_info))
+        ).encode()
+        worker_name = f"worker.{_hash(worker_src)}.mjs"
+        built.append(_Built(worker_name, worker_src))
+
+        loader_src = tmp / "loader.js"
+        loader_src.write_text(
+            (ROOT / "src" / "loader.js").read_text().replace("__WORKER__", worker_name)
+        )
+        _node("minify.mjs", loader_src, tmp / "rapport.min.js")
+        built.append(_Built("rapport.js", (tmp / "rapport.min.js").read_bytes()))
+
+    files: dict[str, Any] = {}
+    for item in built:
+        path = out_dir / item.name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if not path.exists() or path.read_bytes() != item.data:
+            path.write_bytes(item.data)
+        files[item.name] = {"sha256": hashlib.sha256(item.data).hexdigest(), **_precompress(path)}
+
+    loader_br = files["rapport.js"]["br"]
+    if loader_br > LOADER_BUDGET_BYTES_BR:
+        raise BuildError(
+            f"rapport.js is {loader_br} B brotli, over its {LOADER_BUDGET_BYTES_BR} B budget"
+        )
+    manifest = {
+        "client_version": CLIENT_VERSION,
+        "pyodide": report["pyodide"],
+        "entry": {
+            "loader": "rapport.js",
+            "worker": worker_name,
+            "stdlib": stdlib_name,
+            "wheel": wheel_name,
+            "pyodide_dir": core_dir,
+        },
+        "files": files,
+        "compile": {
+            k: report[k] for k in ("stdlib", "wheel", "boot_ms_full_py", "boot_ms_trimmed_pyc")
+        },
+        "budget": {"loader_br_bytes": LOADER_BUDGET_BYTES_BR},
+        "total": {
+            "bytes": sum(f["bytes"] for f in files.values()),
+            "br": sum(f["br"] for f in files.values()),
+        },
+    }
+    manifest_path = out_dir / "manifest.json"
+    manifest_path.write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
+    _precompress(manifest_path)
+    _remove_stale(out_dir, {*files, "manifest.json"})
+    return manifest_path
+
+
+def _remove_stale(out_dir: Path, keep: set[str]) -> None:
+    """Drop files of older builds so the served directory is exactly this build."""
+    wanted = keep | {f"{name}.br" for name in keep} | {f"{name}.gz" for name in keep}
+    for path in sorted(out_dir.rglob("*"), reverse=True):
+        rel = path.relative_to(out_dir).as_posix()
+        if path.is_file() and rel not in wanted:
+            path.unlink()
+        elif path.is_dir() and not any(path.iterdir()):
+            path.rmdir()
+
+
+def main() -> None:
+    manifest = build_sdk(REPO / "wasm_build" / "dist")
+    print(manifest)
+
+
+if __name__ == "__main__":
+    shutil.which("node") or print("warning: node not found")
+    main()

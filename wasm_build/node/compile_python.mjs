@@ -1,0 +1,64 @@
+// Precompile the stdlib and the client_py wheel to .pyc inside real Pyodide under Node, trim the
+// stdlib to what the worker's flow imports, then prove the result works by booting Pyodide again
+// from the trimmed files and running the same flow.
+//
+// usage: node compile_python.mjs <pyodide dir> <py3-none-any wheel> <wasm_build dir> <out dir>
+import { readFileSync, writeFileSync, mkdirSync } from "node:fs";
+import { join } from "node:path";
+
+const [pyodideDir, wheelPath, buildDir, outDir] = process.argv.slice(2);
+const { loadPyodide } = await import(join(pyodideDir, "pyodide.mjs"));
+const lock = JSON.parse(readFileSync(join(pyodideDir, "pyodide-lock.json"), "utf8"));
+const emptyLock = { info: lock.info, packages: {} };
+mkdirSync(outDir, { recursive: true });
+
+function addBuildModules(py) {
+  py.FS.mkdirTree("/build");
+  for (const name of ["pyodide_compile.py", "trace_flow.py"]) {
+    py.FS.writeFile(`/build/${name}`, new Uint8Array(readFileSync(join(buildDir, name))));
+  }
+  py.runPython("import sys; sys.dont_write_bytecode = True; sys.path.append('/build')");
+}
+
+async function boot(options) {
+  const t0 = performance.now();
+  const py = await loadPyodide({ indexURL: pyodideDir + "/", lockFileContents: emptyLock, packages: [], ...options });
+  return { py, ms: performance.now() - t0 };
+}
+
+// 1. Full stdlib: run the flow, record what it imported, compile.
+const first = await boot({});
+first.py.unpackArchive(new Uint8Array(readFileSync(wheelPath)), "wheel");
+addBuildModules(first.py);
+const trace = first.py.pyimport("trace_flow").run().toJs({ dict_converter: Object.fromEntries });
+const compiler = first.py.pyimport("pyodide_compile");
+const extra = first.py.pyimport("trace_flow").EXTRA_MODULES;
+const members = compiler.imported_members(extra);
+const stdlibSrc = "/lib/python314.zip";
+const stdlibStats = compiler.compile_archive.callKwargs(stdlibSrc, "/build/python_stdlib.zip", { keep: members }).toJs({ dict_converter: Object.fromEntries });
+first.py.FS.writeFile("/build/client.whl", new Uint8Array(readFileSync(wheelPath)));
+const wheelStats = compiler.compile_archive.callKwargs("/build/client.whl", "/build/client-compiled.whl", { prefix: "/lib/python3.14/site-packages/" }).toJs({ dict_converter: Object.fromEntries });
+const stdlibOut = join(outDir, "python_stdlib.zip");
+const wheelOut = join(outDir, "client.whl");
+writeFileSync(stdlibOut, first.py.FS.readFile("/build/python_stdlib.zip"));
+writeFileSync(wheelOut, first.py.FS.readFile("/build/client-compiled.whl"));
+const version = first.py.version;
+
+// 2. Boot from the trimmed .pyc stdlib and the compiled wheel, and run the same flow.
+const second = await boot({ stdLibURL: stdlibOut });
+second.py.unpackArchive(new Uint8Array(readFileSync(wheelOut)), "wheel");
+addBuildModules(second.py);
+const check = second.py.pyimport("trace_flow").run().toJs({ dict_converter: Object.fromEntries });
+const leaked = second.py.runPython(
+  "import sys; sorted(m for m, mod in sys.modules.items() if (getattr(getattr(mod, '__spec__', None), 'origin', '') or '').endswith('.py') and 'site-packages/client_py' in mod.__spec__.origin)"
+).toJs();
+if (JSON.stringify(check) !== JSON.stringify(trace)) {
+  console.error("trimmed stdlib gives a different result", trace, check);
+  process.exit(1);
+}
+if (leaked.length) {
+  console.error("client_py was imported from .py sources, not .pyc:", leaked);
+  process.exit(1);
+}
+console.log(JSON.stringify({ pyodide: version, trace, stdlib: stdlibStats, wheel: wheelStats,
+  boot_ms_full_py: Math.round(first.ms), boot_ms_trimmed_pyc: Math.round(second.ms) }));

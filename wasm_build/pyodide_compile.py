@@ -1,0 +1,86 @@
+"""Precompile Python to .pyc and trim the stdlib — run *inside* Pyodide by the build.
+
+No host CPython 3.14 exists here, and .pyc files are only valid for the interpreter that wrote
+them, so the build runs this module in Pyodide under Node. Measured on these machines: Python
+was ready in the worker after ~2.4 s with the shipped .py stdlib and ~0.9 s with a .pyc one.
+Uses only the stdlib; must not import anything from the project.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib.util
+import io
+import marshal
+import sys
+import zipfile
+from collections.abc import Iterable
+
+__all__ = ["compile_archive", "imported_members"]
+
+_STDLIB_PREFIX = "/lib/python314.zip/"
+
+
+def _pyc(source: bytes, filename: str) -> bytes:
+    """A sourceless .pyc: header (magic, flags 0, mtime 0, size) + marshalled code.
+
+    ``optimize=2`` drops docstrings and asserts: smaller downloads, and nothing on the worker's
+    path reads ``__doc__``.
+    """
+    code = compile(source, filename, "exec", dont_inherit=True, optimize=2)
+    header = (
+        importlib.util.MAGIC_NUMBER + b"\0\0\0\0" + b"\0\0\0\0" + len(source).to_bytes(4, "little")
+    )
+    return header + marshal.dumps(code)
+
+
+def imported_members(extra: Iterable[str] = ()) -> set[str]:
+    """Zip members of the stdlib that the running process imported (plus ``extra`` modules)."""
+    for name in extra:
+        with contextlib.suppress(ImportError):
+            __import__(name)
+    members = set()
+    for module in list(sys.modules.values()):
+        spec = getattr(module, "__spec__", None)
+        origin = getattr(spec, "origin", None) or ""
+        if origin.startswith(_STDLIB_PREFIX):
+            members.add(origin[len(_STDLIB_PREFIX) :])
+    return members
+
+
+def compile_archive(
+    src: str, dst: str, *, keep: set[str] | None = None, prefix: str = _STDLIB_PREFIX
+) -> dict[str, int]:
+    """Copy a zip (stdlib or wheel), replacing each kept .py by its .pyc; drop the rest of the .py.
+
+    Non-Python members (wheel metadata) are kept as they are, except RECORD, which would list
+    files that no longer exist.
+    """
+    out = io.BytesIO()
+    kept = dropped = 0
+    with zipfile.ZipFile(src) as zin, zipfile.ZipFile(out, "w", zipfile.ZIP_STORED) as zout:
+        for info in sorted(zin.infolist(), key=lambda i: i.filename):
+            name = info.filename
+            if info.is_dir():
+                continue
+            if name.endswith(".py"):
+                if keep is not None and name not in keep:
+                    dropped += 1
+                    continue
+                data = _pyc(zin.read(name), prefix + name)
+                zout.writestr(_stable(name[:-3] + ".pyc"), data)
+                kept += 1
+            elif name.endswith(".dist-info/RECORD"):
+                zout.writestr(_stable(name), "")
+            elif keep is None:
+                zout.writestr(_stable(name), zin.read(name))
+    with open(dst, "wb") as fh:
+        fh.write(out.getvalue())
+    return {"compiled": kept, "dropped": dropped, "bytes": len(out.getvalue())}
+
+
+def _stable(name: str) -> zipfile.ZipInfo:
+    """Fixed timestamps so the same inputs give byte-identical archives (and the same hash)."""
+    info = zipfile.ZipInfo(name, date_time=(2020, 1, 1, 0, 0, 0))
+    info.external_attr = 0o644 << 16
+    return info

@@ -1,0 +1,92 @@
+// Rapport's worker: Pyodide + the client_py wheel, off the host page's main thread.
+// The loader starts it through a Blob-URL bootstrap (a cross-origin `new Worker(url)` is refused),
+// which queues messages that arrive before this module runs and hands them to start().
+// The build replaces the __NAMES__ below with content-hashed file names.
+const BUILD = {
+  pyodide: "__PYODIDE_DIR__/",
+  stdlib: "__STDLIB__",
+  wheel: "__WHEEL__",
+  lock: __LOCK_INFO__,
+};
+const TICK_MS = 1000;
+
+let agent = null;
+let endpoint = "";
+const pending = [];
+
+function post(message) {
+  self.postMessage(message);
+}
+
+function run(message) {
+  if (!agent) {
+    pending.push(message);
+    return;
+  }
+  let reply;
+  try {
+    reply = JSON.parse(agent.handle(JSON.stringify(message), Date.now()));
+  } catch (error) {
+    post({ t: "err", m: "agent: " + String(error).slice(0, 200) });
+    return;
+  }
+  for (const item of reply.send) send(item);
+  if (reply.hints) post({ t: "hints", hints: reply.hints });
+  if (reply.state) post({ t: "state", s: reply.state });
+}
+
+async function send(item) {
+  let status = 0;
+  let body = null;
+  try {
+    // text/plain keeps this a CORS "simple" request: no preflight round trip.
+    const response = await fetch(endpoint + "/v1/collect", {
+      method: "POST",
+      body: item.body,
+      headers: { "Content-Type": "text/plain" },
+      credentials: "omit",
+      keepalive: item.keepalive,
+    });
+    status = response.status;
+    body = await response.json().catch(() => null);
+  } catch {
+    status = 0;
+  }
+  if (!item.keepalive) run({ t: "result", batch: item.batch, status, body });
+}
+
+function onMessage(data) {
+  if (!data || typeof data !== "object") return;
+  if (data.t === "init") init(data).catch((error) => post({ t: "err", m: String(error).slice(0, 200) }));
+  else run(data);
+}
+
+async function init({ cfg, state }) {
+  endpoint = cfg.endpoint;
+  const base = new URL(".", import.meta.url);
+  const indexURL = new URL(BUILD.pyodide, base).href;
+  const { loadPyodide } = await import(indexURL + "pyodide.mjs");
+  const wheel = fetch(new URL(BUILD.wheel, base)).then((r) => {
+    if (!r.ok) throw new Error("wheel " + r.status);
+    return r.arrayBuffer();
+  });
+  const py = await loadPyodide({
+    indexURL,
+    stdLibURL: new URL(BUILD.stdlib, base).href,
+    lockFileContents: { info: BUILD.lock, packages: {} },
+    packages: [],
+    stdout: () => {},
+    stderr: () => {},
+  });
+  py.unpackArchive(await wheel, "wheel");
+  const Agent = py.pyimport("client_py.agent").Agent;
+  agent = Agent(JSON.stringify(cfg), state || null);
+  post({ t: "ready" });
+  for (const message of pending.splice(0)) run(message);
+  setInterval(() => run({ t: "tick" }), TICK_MS);
+}
+
+export function start(early) {
+  self.onmessage = (event) => onMessage(event.data);
+  for (const data of early.splice(0)) onMessage(data);
+}
