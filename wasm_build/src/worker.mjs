@@ -73,6 +73,7 @@ async function init({ cfg, state }) {
   const py = await loadPyodide({
     indexURL,
     stdLibURL: new URL(BUILD.stdlib, base).href,
+    packageBaseUrl: indexURL, // never the CDN default, even by accident
     lockFileContents: { info: BUILD.lock, packages: {} },
     packages: [],
     stdout: () => {},

@@ -1,0 +1,146 @@
+"""What Rapport costs the host page, measured side by side in one run.
+
+For the demo product page with and without the script tag (alternating, fresh browser context
+each run so every download is cold), in real headless Chromium:
+  - main-thread long tasks (count, total ms) and the worst gap of a 16 ms heartbeat,
+  - bytes transferred (encoded) and requests, split into page and Rapport,
+  - time from navigation to Python ready in the worker, and to the first hint for a scripted
+    hesitant visitor (and the delay from the last qualifying dwell to that hint).
+Prints a table and ratios; writes JSON with --json. Numbers, not assertions: these machines are
+shared and noisy, so read the ratios.
+
+    .venv/bin/python -m bench.page_cost --runs 3
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from playwright.sync_api import Browser, sync_playwright
+
+from demo_site.stack import CHROMIUM_FLAGS, Stack, chromium_executable, running_stack
+
+PRODUCT = "/product/aria-headphones.html"
+#: Installed before any page script: a heartbeat and a long-task observer.
+PROBE = """
+window.__probe = {gap: 0, longTasks: [], start: performance.now()};
+(() => {
+  let last = performance.now();
+  setInterval(() => { const t = performance.now(); __probe.gap = Math.max(__probe.gap, t - last); last = t; }, 16);
+  try {
+    new PerformanceObserver(list => list.getEntries().forEach(e => __probe.longTasks.push(e.duration)))
+      .observe({type: 'longtask', buffered: true});
+  } catch (e) {}
+  document.addEventListener('rapport:hint', () => { __probe.firstHint ??= performance.now(); });
+})();
+"""
+
+
+def one_run(browser: Browser, stack: Stack, with_rapport: bool) -> dict[str, Any]:
+    context = browser.new_context(viewport={"width": 1280, "height": 720})
+    sizes: list[tuple[str, int]] = []
+
+    def on_finished(request: Any) -> None:
+        try:
+            body = request.sizes()["responseBodySize"]
+        except Exception:
+            body = 0
+        sizes.append((request.url, int(body)))
+
+    context.on("requestfinished", on_finished)
+    context.add_init_script(PROBE)
+    page = context.new_page()
+    page.goto(stack.shop + PRODUCT)
+    ready_ms = None
+    if with_rapport:
+        page.evaluate(
+            "() => window.rapport.ready.then(ok => { __probe.ready = performance.now(); return ok; })"
+        )
+        ready_ms = page.evaluate("() => __probe.ready")
+    page.wait_for_timeout(3000)  # idle page: the worker boots (or nothing happens)
+    # A hesitant visitor: price, returns, price again.
+    for section, seconds in (("price", 9), ("returns", 9), ("price", 1)):
+        page.evaluate(f"document.getElementById('{section}').scrollIntoView({{block: 'center'}})")
+        for i in range(seconds):
+            page.mouse.move(300 + 10 * (i % 5), 300)
+            page.wait_for_timeout(1000)
+    qualified = page.evaluate("() => performance.now()")
+    first_hint = None
+    if with_rapport:
+        page.wait_for_function("() => window.__probe.firstHint", timeout=20_000)
+        first_hint = page.evaluate("() => __probe.firstHint")
+    probe = page.evaluate("() => __probe")
+    context.close()
+    rapport_bytes = sum(b for url, b in sizes if url.startswith(stack.api))
+    return {
+        "long_tasks": len(probe["longTasks"]),
+        "long_task_ms": round(sum(probe["longTasks"]), 1),
+        "worst_heartbeat_gap_ms": round(probe["gap"], 1),
+        "bytes_total": sum(b for _, b in sizes),
+        "bytes_rapport": rapport_bytes,
+        "requests": len(sizes),
+        "python_ready_ms": None if ready_ms is None else round(ready_ms, 0),
+        "first_hint_ms": None if first_hint is None else round(first_hint, 0),
+        "hint_after_qualifying_ms": None
+        if first_hint is None
+        else round(max(0.0, first_hint - qualified + 1000), 0),
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--json", type=Path, help="also write the raw results here")
+    args = parser.parse_args(argv)
+    results: dict[str, list[dict[str, Any]]] = {"without": [], "with": []}
+    with tempfile.TemporaryDirectory() as tmp, sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=chromium_executable(), args=CHROMIUM_FLAGS)
+        with running_stack(Path(tmp)) as stack:
+            for _ in range(args.runs):  # alternate, so drift on a shared machine hits both
+                for mode in ("without", "with"):
+                    if mode == "without":
+                        page_stack = stack
+                        results[mode].append(one_run_without(browser, page_stack))
+                    else:
+                        results[mode].append(one_run(browser, stack, True))
+        browser.close()
+    report(results)
+    if args.json:
+        args.json.write_text(json.dumps(results, indent=2))
+    return 0
+
+
+def one_run_without(browser: Browser, stack: Stack) -> dict[str, Any]:
+    """The same page with the script tag removed (the shop serves both on one origin)."""
+    bare = Stack(
+        stack.api,
+        stack.shop.replace("localhost", "127.0.0.1"),
+        stack.site_key,
+        stack.database,
+        stack.log,
+    )
+    return one_run(browser, bare, False)
+
+
+def report(results: dict[str, list[dict[str, Any]]]) -> None:
+    keys = list(results["with"][0])
+    print(f"{'metric (median of runs)':34} {'without':>12} {'with Rapport':>14} {'ratio':>8}")
+    for key in keys:
+        values = {}
+        for mode in ("without", "with"):
+            data = [r[key] for r in results[mode] if r[key] is not None]
+            values[mode] = statistics.median(data) if data else None
+        without, with_ = values["without"], values["with"]
+        ratio = f"{with_ / without:.2f}" if without and with_ is not None else "-"
+        fmt = lambda v: "-" if v is None else f"{v:,.0f}" if abs(v) >= 100 else f"{v:.1f}"  # noqa: E731
+        print(f"{key:34} {fmt(without):>12} {fmt(with_):>14} {ratio:>8}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

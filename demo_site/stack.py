@@ -1,0 +1,123 @@
+"""Start the whole path for tests and benchmarks: `rapport serve` (a real process, a real SQLite
+file) plus the demo shop on another origin, tied together by a freshly created site.
+
+The end-to-end tests and the bench scripts share this so they measure exactly what they test.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from demo_site.server import serve_demo
+
+__all__ = [
+    "CHROMIUM_FLAGS",
+    "DIST",
+    "REPO",
+    "Stack",
+    "chromium_executable",
+    "free_port",
+    "running_stack",
+]
+
+REPO = Path(__file__).resolve().parent.parent
+DIST = REPO / "wasm_build" / "dist"
+#: Flags that work for headless Chromium on these machines (no sandbox as root, no Google hosts).
+CHROMIUM_FLAGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def chromium_executable() -> str | None:
+    """Debian's chromium where installed; None lets Playwright use its own browser."""
+    return shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+def _wait_http(url: str, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            with urllib.request.urlopen(url, timeout=2):
+                return
+        except OSError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.1)
+
+
+def _rapport(*args: str) -> str:
+    done = subprocess.run(
+        [sys.executable, "-m", "server.cli", *args],
+        check=True,
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+    )
+    return done.stdout
+
+
+@dataclass(frozen=True)
+class Stack:
+    api: str
+    shop: str
+    site_key: str
+    database: str
+    log: Path
+
+
+@contextmanager
+def running_stack(workdir: Path, *, omit_sdk: bool = False) -> Iterator[Stack]:
+    """A server on a new SQLite file in ``workdir`` and the shop, both on free loopback ports."""
+    if not (DIST / "manifest.json").exists():
+        raise RuntimeError("the SDK is not built: run `make sdk`")
+    database = f"sqlite:///{workdir / 'rapport.db'}"
+    api_port, shop_port = free_port(), free_port()
+    shop = f"http://localhost:{shop_port}"
+    keys = json.loads(
+        _rapport("site", "add", "Demo shop", "--origin", shop, "--json", "--database", database)
+    )
+    log = workdir / "server.log"
+    with log.open("w") as log_file:
+        server = subprocess.Popen(
+            [
+                sys.executable, "-m", "server.cli", "serve",
+                "--host", "127.0.0.1", "--port", str(api_port),
+                "--database", database, "--sdk-dir", str(DIST),
+            ],
+            cwd=REPO,
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
+        )  # fmt: skip
+    api = f"http://127.0.0.1:{api_port}"
+    demo = None
+    try:
+        _wait_http(f"{api}/healthz")
+        demo = serve_demo("localhost", shop_port, f"{api}/sdk", keys["site_key"], omit_sdk=omit_sdk)
+        yield Stack(api, shop, keys["site_key"], database, log)
+    finally:
+        if demo is not None:
+            demo.shutdown()
+        server.terminate()
+        server.wait(timeout=30)

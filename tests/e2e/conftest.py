@@ -1,0 +1,59 @@
+"""Fixtures for end-to-end tests: a real `rapport serve` on a real SQLite file, the demo shop on
+another origin (``demo_site.stack``), and real headless Chromium (Debian's package where
+installed, Playwright's own browser elsewhere; ``RAPPORT_CHROMIUM`` overrides).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+
+import pytest
+from playwright.sync_api import Browser, BrowserContext, Page, Playwright, sync_playwright
+
+from demo_site.stack import CHROMIUM_FLAGS, Stack, chromium_executable, running_stack
+from tests.e2e.recording import Recorder
+
+
+@pytest.fixture(scope="session")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    with running_stack(tmp_path_factory.mktemp("e2e")) as running:
+        yield running
+
+
+@pytest.fixture(scope="session")
+def playwright() -> Iterator[Playwright]:
+    with sync_playwright() as pw:
+        yield pw
+
+
+@pytest.fixture(scope="session")
+def browser(playwright: Playwright) -> Iterator[Browser]:
+    browser = playwright.chromium.launch(
+        executable_path=os.environ.get("RAPPORT_CHROMIUM") or chromium_executable(),
+        args=CHROMIUM_FLAGS,
+        headless=True,
+    )
+    yield browser
+    browser.close()
+
+
+@pytest.fixture
+def context(browser: Browser) -> Iterator[BrowserContext]:
+    context = browser.new_context(viewport={"width": 1280, "height": 720})
+    yield context
+    context.close()
+
+
+@pytest.fixture
+def recorder(context: BrowserContext) -> Recorder:
+    recorder = Recorder()
+    context.on("request", recorder.requests.append)
+    return recorder
+
+
+@pytest.fixture
+def page(context: BrowserContext, recorder: Recorder) -> Page:
+    page = context.new_page()
+    page.on("pageerror", lambda error: recorder.page_errors.append(str(error)))
+    return page
