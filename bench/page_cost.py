@@ -24,7 +24,8 @@ from typing import Any
 
 from playwright.sync_api import Browser, sync_playwright
 
-from demo_site.stack import CHROMIUM_FLAGS, Stack, chromium_executable, running_stack
+from demo_site.server import serve_demo
+from demo_site.stack import CHROMIUM_FLAGS, chromium_executable, running_stack
 
 PRODUCT = "/product/aria-headphones.html"
 #: Installed before any page script: a heartbeat and a long-task observer.
@@ -32,17 +33,22 @@ PROBE = """
 window.__probe = {gap: 0, longTasks: [], start: performance.now()};
 (() => {
   let last = performance.now();
-  setInterval(() => { const t = performance.now(); __probe.gap = Math.max(__probe.gap, t - last); last = t; }, 16);
+  setInterval(() => {
+    const t = performance.now();
+    __probe.gap = Math.max(__probe.gap, t - last);
+    last = t;
+  }, 16);
   try {
-    new PerformanceObserver(list => list.getEntries().forEach(e => __probe.longTasks.push(e.duration)))
-      .observe({type: 'longtask', buffered: true});
+    new PerformanceObserver(
+      list => list.getEntries().forEach(e => __probe.longTasks.push(e.duration))
+    ).observe({type: 'longtask', buffered: true});
   } catch (e) {}
   document.addEventListener('rapport:hint', () => { __probe.firstHint ??= performance.now(); });
 })();
 """
 
 
-def one_run(browser: Browser, stack: Stack, with_rapport: bool) -> dict[str, Any]:
+def one_run(browser: Browser, shop: str, api: str, with_rapport: bool) -> dict[str, Any]:
     context = browser.new_context(viewport={"width": 1280, "height": 720})
     sizes: list[tuple[str, int]] = []
 
@@ -56,11 +62,11 @@ def one_run(browser: Browser, stack: Stack, with_rapport: bool) -> dict[str, Any
     context.on("requestfinished", on_finished)
     context.add_init_script(PROBE)
     page = context.new_page()
-    page.goto(stack.shop + PRODUCT)
+    page.goto(shop + PRODUCT)
     ready_ms = None
     if with_rapport:
         page.evaluate(
-            "() => window.rapport.ready.then(ok => { __probe.ready = performance.now(); return ok; })"
+            "() => rapport.ready.then(ok => { __probe.ready = performance.now(); return ok; })"
         )
         ready_ms = page.evaluate("() => __probe.ready")
     page.wait_for_timeout(3000)  # idle page: the worker boots (or nothing happens)
@@ -77,7 +83,7 @@ def one_run(browser: Browser, stack: Stack, with_rapport: bool) -> dict[str, Any
         first_hint = page.evaluate("() => __probe.firstHint")
     probe = page.evaluate("() => __probe")
     context.close()
-    rapport_bytes = sum(b for url, b in sizes if url.startswith(stack.api))
+    rapport_bytes = sum(b for url, b in sizes if url.startswith(api))
     return {
         "long_tasks": len(probe["longTasks"]),
         "long_task_ms": round(sum(probe["longTasks"]), 1),
@@ -102,30 +108,19 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory() as tmp, sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=chromium_executable(), args=CHROMIUM_FLAGS)
         with running_stack(Path(tmp)) as stack:
-            for _ in range(args.runs):  # alternate, so drift on a shared machine hits both
-                for mode in ("without", "with"):
-                    if mode == "without":
-                        page_stack = stack
-                        results[mode].append(one_run_without(browser, page_stack))
-                    else:
-                        results[mode].append(one_run(browser, stack, True))
+            bare = serve_demo("localhost", 0, f"{stack.api}/sdk", stack.site_key, omit_sdk=True)
+            bare_shop = f"http://localhost:{bare.server_address[1]}"
+            try:
+                for _ in range(args.runs):  # alternate, so drift on a shared machine hits both
+                    results["without"].append(one_run(browser, bare_shop, stack.api, False))
+                    results["with"].append(one_run(browser, stack.shop, stack.api, True))
+            finally:
+                bare.shutdown()
         browser.close()
     report(results)
     if args.json:
         args.json.write_text(json.dumps(results, indent=2))
     return 0
-
-
-def one_run_without(browser: Browser, stack: Stack) -> dict[str, Any]:
-    """The same page with the script tag removed (the shop serves both on one origin)."""
-    bare = Stack(
-        stack.api,
-        stack.shop.replace("localhost", "127.0.0.1"),
-        stack.site_key,
-        stack.database,
-        stack.log,
-    )
-    return one_run(browser, bare, False)
 
 
 def report(results: dict[str, list[dict[str, Any]]]) -> None:

@@ -25,7 +25,7 @@ import socket
 import socketserver
 import sys
 import threading
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Final, cast
 from urllib.parse import unquote, urlsplit
@@ -120,6 +120,7 @@ class _DemoServer(http.server.ThreadingHTTPServer):
         sdk_base: str,
         site_key: str,
         omit_sdk: bool,
+        page_headers: Mapping[str, str],
     ) -> None:
         if ":" in address[0]:
             self.address_family = socket.AF_INET6
@@ -127,6 +128,7 @@ class _DemoServer(http.server.ThreadingHTTPServer):
         self.sdk_base = sdk_base
         self.site_key = site_key
         self.omit_sdk = omit_sdk
+        self.page_headers = dict(page_headers)
         super().__init__(address, _DemoHandler)
 
     def server_bind(self) -> None:
@@ -181,6 +183,7 @@ class _DemoHandler(http.server.BaseHTTPRequestHandler):
         headers = {"Content-Type": CONTENT_TYPES[target.suffix], "Cache-Control": "no-cache"}
         if target.suffix == ".html":
             body = demo.render(body.decode("utf-8")).encode("utf-8")
+            headers.update(demo.page_headers)
         else:
             etag = '"' + hashlib.sha256(body).hexdigest()[:20] + '"'
             headers["ETag"] = etag
@@ -211,13 +214,22 @@ class _DemoHandler(http.server.BaseHTTPRequestHandler):
 
 
 def serve_demo(
-    host: str, port: int, sdk_base: str, site_key: str, *, omit_sdk: bool = False
+    host: str,
+    port: int,
+    sdk_base: str,
+    site_key: str,
+    *,
+    omit_sdk: bool = False,
+    page_headers: Mapping[str, str] | None = None,
 ) -> http.server.ThreadingHTTPServer:
     """Serve the demo shop on ``host:port`` (port 0: any free port) in a daemon thread.
 
     ``sdk_base`` is where ``rapport.js`` lives (``http(s)://…`` or a root-relative path), and
     ``site_key`` the public key the tag carries; both are HTML-escaped into every page. With
-    ``omit_sdk`` the script tag is left out. The actual address is ``server.server_address``;
+    ``omit_sdk`` the script tag is left out. ``page_headers`` are added to every page, e.g. a
+    strict ``Content-Security-Policy`` to see Rapport step aside on a locked-down site (a
+    browser-side fake would make Chromium treat the page as public and block the loopback
+    server). The actual address is ``server.server_address``;
     call ``server.shutdown()`` to stop serving and close the socket.
     """
     server = _DemoServer(
@@ -226,6 +238,7 @@ def serve_demo(
         sdk_base=_check_sdk_base(sdk_base),
         site_key=site_key,
         omit_sdk=omit_sdk,
+        page_headers=page_headers or {},
     )
     thread = threading.Thread(
         target=server.serve_forever, kwargs={"poll_interval": 0.1}, name="demo-site", daemon=True

@@ -69,7 +69,7 @@ def _wait_http(url: str, timeout: float = 30.0) -> None:
 
 def _rapport(*args: str) -> str:
     done = subprocess.run(
-        [sys.executable, "-m", "server.cli", *args],
+        [sys.executable, "-m", "server", *args],
         check=True,
         capture_output=True,
         text=True,
@@ -102,7 +102,7 @@ def running_stack(workdir: Path, *, omit_sdk: bool = False) -> Iterator[Stack]:
     with log.open("w") as log_file:
         server = subprocess.Popen(
             [
-                sys.executable, "-m", "server.cli", "serve",
+                sys.executable, "-m", "server", "serve",
                 "--host", "127.0.0.1", "--port", str(api_port),
                 "--database", database, "--sdk-dir", str(DIST),
             ],

@@ -48,7 +48,7 @@ def context(browser: Browser) -> Iterator[BrowserContext]:
 @pytest.fixture
 def recorder(context: BrowserContext) -> Recorder:
     recorder = Recorder()
-    context.on("request", recorder.requests.append)
+    context.on("request", lambda request: recorder.requests.append(request))
     return recorder
 
 

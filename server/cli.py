@@ -1,0 +1,299 @@
+"""The ``rapport`` command: serve the API, manage sites, build the SDK, run the demo.
+
+Commands that touch data take ``--database URL`` (or ``RAPPORT_DATABASE_URL``), so the
+same invocations work against SQLite and PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import json
+import logging
+import time
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from server.config import (
+    DEFAULT_DATABASE_URL,
+    DEFAULT_DEMO_DATABASE_URL,
+    Settings,
+    default_sdk_dir,
+)
+from server.sites.model import NewSite, Site
+from server.sites.origins import InvalidOrigin, normalise_origin, normalise_origins
+from server.storage import InvalidDatabaseURL, SiteNameTaken, create_storage, parse_database_url
+
+__all__ = ["add_site", "ensure_demo_site", "main"]
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _database_option(default: str) -> Callable[[F], F]:
+    return click.option(
+        "--database",
+        "database_url",
+        envvar="RAPPORT_DATABASE_URL",
+        default=default,
+        show_default=True,
+        show_envvar=True,
+        help="sqlite:///path.db (relative), sqlite:////abs/path.db or postgresql://…",
+    )
+
+
+def _check_database_url(url: str) -> str:
+    try:
+        parse_database_url(url)
+    except InvalidDatabaseURL as exc:
+        raise click.BadParameter(str(exc), param_hint="--database") from None
+    return url
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="rapport")
+def main() -> None:
+    """Rapport: privacy-first, on-device personalization — server and tools."""
+
+
+# -- serve -----------------------------------------------------------------------------------
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Interface to bind.")
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(0, 65535))
+@_database_option(DEFAULT_DATABASE_URL)
+@click.option(
+    "--sdk-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    envvar="RAPPORT_SDK_DIR",
+    show_envvar=True,
+    default=None,
+    help="Built SDK bundle served under /sdk/ [default: wasm_build/dist in the repo].",
+)
+@click.option(
+    "--log-level",
+    type=click.Choice(["debug", "info", "warning", "error"]),
+    default="info",
+    show_default=True,
+)
+def serve(host: str, port: int, database_url: str, sdk_dir: Path | None, log_level: str) -> None:
+    """Run the API server (applies migrations on start; drains writes on shutdown).
+
+    Run one process per SQLite file; use PostgreSQL for several processes.
+    """
+    settings = Settings(database_url=_check_database_url(database_url))
+    if sdk_dir is not None:
+        settings = Settings(database_url=settings.database_url, sdk_dir=sdk_dir)
+    _run_server(settings, host=host, port=port, log_level=log_level)
+
+
+def _run_server(settings: Settings, *, host: str, port: int, log_level: str) -> None:
+    import uvicorn
+
+    from server.app import create_app
+
+    logging.basicConfig(
+        level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    config = uvicorn.Config(
+        create_app(settings),
+        host=host,
+        port=port,
+        log_level=log_level,
+        lifespan="on",
+        timeout_graceful_shutdown=10,
+        server_header=False,
+    )
+    uvicorn.Server(config).run()
+
+
+# -- sites -------------------------------------------------------------------------------------
+
+
+@main.group()
+def site() -> None:
+    """Register and list sites."""
+
+
+async def add_site(database_url: str, name: str, origins: Sequence[str]) -> NewSite:
+    """Create a site (origins already normalised) and return it with its admin token."""
+    async with create_storage(database_url) as storage:
+        return await storage.create_site(name, origins, now=time.time())
+
+
+@site.command("add")
+@click.argument("name")
+@click.option(
+    "--origin",
+    "origins",
+    multiple=True,
+    required=True,
+    help="Allowed page origin, e.g. https://shop.example (repeatable).",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object with the keys.")
+@_database_option(DEFAULT_DATABASE_URL)
+def site_add(name: str, origins: tuple[str, ...], as_json: bool, database_url: str) -> None:
+    """Create a site and print its public key and its admin token (shown only once)."""
+    _check_database_url(database_url)
+    if not name.strip():
+        raise click.BadParameter("must not be empty", param_hint="NAME")
+    try:
+        normalised = normalise_origins(origins)
+    except InvalidOrigin as exc:
+        raise click.BadParameter(str(exc), param_hint="--origin") from None
+    try:
+        created = asyncio.run(add_site(database_url, name.strip(), normalised))
+    except SiteNameTaken as exc:
+        raise click.ClickException(str(exc)) from None
+    if as_json:
+        payload = {"site_key": created.site.site_key, "admin_token": created.admin_token}
+        click.echo(json.dumps(payload))
+        return
+    click.echo(f"Created site {created.site.name!r} (id {created.site.id})")
+    click.echo(f"  origins:     {', '.join(created.site.origins)}")
+    click.echo(f"  site key:    {created.site.site_key}   (public: goes in data-site)")
+    click.echo(f"  admin token: {created.admin_token}   (secret: shown only this once)")
+
+
+async def _list_sites(database_url: str) -> list[Site]:
+    async with create_storage(database_url) as storage:
+        return await storage.list_sites()
+
+
+@site.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON array.")
+@_database_option(DEFAULT_DATABASE_URL)
+def site_list(as_json: bool, database_url: str) -> None:
+    """List sites (admin tokens are never shown: only their hashes are stored)."""
+    _check_database_url(database_url)
+    sites = asyncio.run(_list_sites(database_url))
+    if as_json:
+        click.echo(
+            json.dumps(
+                [
+                    {
+                        "id": s.id,
+                        "name": s.name,
+                        "site_key": s.site_key,
+                        "origins": list(s.origins),
+                        "created_at": s.created_at,
+                    }
+                    for s in sites
+                ]
+            )
+        )
+        return
+    if not sites:
+        click.echo("No sites yet: add one with `rapport site add NAME --origin URL`.")
+        return
+    for s in sites:
+        created = datetime.fromtimestamp(s.created_at, UTC).strftime("%Y-%m-%d %H:%M UTC")
+        click.echo(f"{s.id:>4}  {s.name}  {s.site_key}  {' '.join(s.origins)}  ({created})")
+
+
+# -- SDK ------------------------------------------------------------------------------------------
+
+
+def _load(module: str, attribute: str) -> Any:
+    """Import a collaborator lazily, by name.
+
+    ``wasm_build`` and ``demo_site`` are development tools owned elsewhere: importing them
+    by name keeps ``serve`` free of their dependencies and keeps mypy on ``server/`` from
+    type-checking their code.
+    """
+    try:
+        return getattr(importlib.import_module(module), attribute)
+    except (ImportError, AttributeError) as exc:
+        raise click.ClickException(f"{module}.{attribute} is not available: {exc}") from None
+
+
+def _build_sdk(out_dir: Path) -> Path:
+    build_sdk: Callable[[Path], Path] = _load("wasm_build.build", "build_sdk")
+    try:
+        return Path(build_sdk(out_dir))
+    except Exception as exc:  # the builder's own errors say what to fix (npm ci, …)
+        raise click.ClickException(f"SDK build failed: {exc}") from exc
+
+
+@main.command("build-sdk")
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Output directory [default: wasm_build/dist in the repo].",
+)
+def build_sdk_command(out_dir: Path | None) -> None:
+    """Build the browser SDK bundle (what /sdk/ serves)."""
+    built = _build_sdk(out_dir or default_sdk_dir())
+    click.echo(f"SDK built: {built}")
+
+
+# -- demo -------------------------------------------------------------------------------------
+
+DEMO_SITE_NAME = "Demo shop"
+
+
+async def ensure_demo_site(database_url: str, origin: str) -> Site:
+    """The "Demo shop" site, created if missing, with ``origin`` among its origins."""
+    async with create_storage(database_url) as storage:
+        existing = await storage.site_by_name(DEMO_SITE_NAME)
+        if existing is None:
+            created = await storage.create_site(DEMO_SITE_NAME, [origin], now=time.time())
+            return created.site
+        if origin not in existing.origins:
+            origins = (*existing.origins, origin)
+            await storage.set_site_origins(existing.id, origins)
+            return Site(
+                id=existing.id,
+                name=existing.name,
+                site_key=existing.site_key,
+                origins=origins,
+                created_at=existing.created_at,
+            )
+        return existing
+
+
+@main.command()
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535))
+@click.option("--demo-port", default=8001, show_default=True, type=click.IntRange(1, 65535))
+@_database_option(DEFAULT_DEMO_DATABASE_URL)
+def demo(port: int, demo_port: int, database_url: str) -> None:
+    """Run the API and the demo shop together, building the SDK first if needed."""
+    _check_database_url(database_url)
+    if port == demo_port:
+        raise click.BadParameter("must differ from --port", param_hint="--demo-port")
+    serve_demo = _load("demo_site.server", "serve_demo")
+
+    sdk_dir = default_sdk_dir()
+    if not (sdk_dir / "manifest.json").is_file():
+        click.echo("Building the SDK (first run)…")
+        _build_sdk(sdk_dir)
+    parsed = parse_database_url(database_url)
+    if parsed.path is not None:
+        parsed.path.parent.mkdir(parents=True, exist_ok=True)
+
+    origin = normalise_origin(f"http://localhost:{demo_port}")
+    demo_site = asyncio.run(ensure_demo_site(database_url, origin))
+    api = f"http://127.0.0.1:{port}"
+    httpd = serve_demo(
+        host="localhost", port=demo_port, sdk_base=f"{api}/sdk", site_key=demo_site.site_key
+    )
+    click.echo(f"Demo shop:  http://localhost:{demo_port}/   ← open this")
+    click.echo(f"API:        {api}  (OpenAPI: {api}/schema, health: {api}/healthz)")
+    click.echo(f"Site key:   {demo_site.site_key}")
+    click.echo("Ctrl+C stops both.")
+    try:
+        _run_server(
+            Settings(database_url=database_url, sdk_dir=sdk_dir),
+            host="127.0.0.1",
+            port=port,
+            log_level="info",
+        )
+    finally:
+        httpd.shutdown()
+        httpd.server_close()

@@ -1,0 +1,5 @@
+"""Liveness and readiness: ``GET /healthz``."""
+
+from server.health.controller import HealthController, HealthReply
+
+__all__ = ["HealthController", "HealthReply"]

@@ -1,0 +1,70 @@
+"""``GET /v1/hints/{visitor}?site=<site key>``: a visitor's current hints.
+
+The collect reply already carries hints; this endpoint serves pages that need them
+before (or without) sending a batch, e.g. right after navigation.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Any, Final
+
+from litestar import Controller, Request, get
+from litestar.di import NamedDependency
+from litestar.params import PathParameter, QueryParameter
+from litestar.status_codes import HTTP_404_NOT_FOUND, HTTP_422_UNPROCESSABLE_ENTITY
+
+from client_py.schema import ID_PATTERN, SITE_KEY_PATTERN
+from server.errors import ApiError
+from server.hints.model import HintsReply
+from server.hints.rules import hints_for
+from server.openapi import ERROR_RESPONSES
+from server.services import Services
+from server.sites.access import check_origin
+
+__all__ = ["HintsController"]
+
+_ID_RE: Final = re.compile(ID_PATTERN)
+_SITE_KEY_RE: Final = re.compile(SITE_KEY_PATTERN)
+
+
+class HintsController(Controller):
+    """Read access to hints, scoped by site: a key only ever sees its own site's visitors."""
+
+    path = "/v1/hints"
+    tags = ["hints"]  # noqa: RUF012 - Litestar's class attribute
+
+    @get(
+        "/{visitor:str}",
+        responses={k: v for k, v in ERROR_RESPONSES.items() if k in (403, 404, 422, 503)},
+        summary="The visitor's current hints",
+    )
+    async def visitor_hints(
+        self,
+        request: Request[Any, Any, Any],
+        services: NamedDependency[Services],
+        visitor: Annotated[str, PathParameter(description="Visitor id made on the device.")],
+        site: Annotated[
+            str | None, QueryParameter(name="site", description="The site's public key (pk_…).")
+        ] = None,
+    ) -> HintsReply:
+        """Origin is checked only when present: server-side callers send none."""
+        if _ID_RE.fullmatch(visitor) is None:
+            raise ApiError(
+                HTTP_422_UNPROCESSABLE_ENTITY,
+                f"visitor id must match {ID_PATTERN}",
+                "visitor",
+            )
+        if site is None or _SITE_KEY_RE.fullmatch(site) is None:
+            raise ApiError(
+                HTTP_422_UNPROCESSABLE_ENTITY,
+                f"query parameter site must be a site key matching {SITE_KEY_PATTERN}",
+                "site",
+            )
+        record = await services.sites.by_key(site)
+        if record is None:
+            raise ApiError(HTTP_404_NOT_FOUND, "unknown site key", "site")
+        if origin := request.headers.get("origin"):
+            check_origin(origin, record)
+        profile = await services.storage.profile(record.id, visitor)
+        return HintsReply(hints=hints_for(profile, now=services.clock()))

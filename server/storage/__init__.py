@@ -1,0 +1,29 @@
+"""Storage behind one interface (:class:`Storage`), chosen by a database URL."""
+
+from server.storage.base import (
+    IngestBatch,
+    IngestResult,
+    SiteNameTaken,
+    Storage,
+    StorageBusy,
+    StorageClosed,
+    StorageError,
+    StoredSignal,
+)
+from server.storage.factory import create_storage
+from server.storage.urls import DatabaseURL, InvalidDatabaseURL, parse_database_url
+
+__all__ = [
+    "DatabaseURL",
+    "IngestBatch",
+    "IngestResult",
+    "InvalidDatabaseURL",
+    "SiteNameTaken",
+    "Storage",
+    "StorageBusy",
+    "StorageClosed",
+    "StorageError",
+    "StoredSignal",
+    "create_storage",
+    "parse_database_url",
+]

@@ -1,0 +1,325 @@
+"""PostgreSQL backend on asyncpg, with the same semantics as the SQLite one.
+
+Use it when one process is not enough: several server processes can share one PostgreSQL
+database (each runs its own group-commit writer), which SQLite cannot do safely.
+
+Differences from SQLite, all internal:
+
+* signals are appended with binary ``COPY`` (``copy_records_to_table``), the fastest path;
+* idempotency is ``INSERT … ON CONFLICT DO NOTHING RETURNING`` on ``batches``;
+* because other processes may update the same visitor concurrently, profile rows are
+  created if missing and then read ``FOR UPDATE`` (in key order, to avoid deadlocks)
+  before the read-modify-write;
+* migrations take a transaction-scoped advisory lock.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from typing import Any, ClassVar, Final
+
+import asyncpg  # type: ignore[import-untyped]
+import msgspec
+
+from server.profiles import Profile, apply_observations, decode_profile, encode_profile
+from server.sites.keys import hash_admin_token, new_admin_token, new_site_key
+from server.sites.model import NewSite, Site
+from server.storage.base import (
+    IngestBatch,
+    IngestResult,
+    SiteNameTaken,
+    Storage,
+    StorageClosed,
+    StorageError,
+)
+from server.storage.migrations import POSTGRES_MIGRATIONS, Migration
+from server.storage.writer import GroupCommitWriter
+
+__all__ = ["PostgresStorage"]
+
+#: Arbitrary constant naming Rapport's migration lock among advisory locks.
+_MIGRATION_LOCK_ID: Final = 0x5241_5050  # "RAPP"
+_SITE_COLUMNS: Final = "id, name, site_key, origins, created_at"
+_origins_decoder = msgspec.json.Decoder(list[str])
+
+
+class PostgresStorage(Storage):
+    """Storage in a PostgreSQL database: a read pool plus one writer connection."""
+
+    backend: ClassVar[str] = "postgresql"
+
+    def __init__(
+        self,
+        dsn: str,
+        *,
+        max_queue: int = 1024,
+        max_group: int = 256,
+        enqueue_timeout: float = 5.0,
+        pool_size: int = 5,
+    ) -> None:
+        self._dsn = dsn
+        self._pool_size = pool_size
+        self._pool: Any = None
+        self._writer_conn: Any = None
+        self._writer: GroupCommitWriter[IngestBatch, IngestResult] = GroupCommitWriter(
+            self._flush,
+            max_queue=max_queue,
+            max_group=max_group,
+            enqueue_timeout=enqueue_timeout,
+            name="rapport-postgres-writer",
+        )
+
+    # -- lifecycle -----------------------------------------------------------------------
+
+    async def open(self) -> None:
+        try:
+            self._writer_conn = await asyncpg.connect(self._dsn)
+            await _migrate(self._writer_conn, POSTGRES_MIGRATIONS)
+            self._pool = await asyncpg.create_pool(self._dsn, min_size=1, max_size=self._pool_size)
+        except BaseException:
+            await self._close_connections()
+            raise
+        self._writer.start()
+
+    async def close(self) -> None:
+        try:
+            await self._writer.close()
+        finally:
+            await self._close_connections()
+
+    async def _close_connections(self) -> None:
+        if self._pool is not None:
+            await self._pool.close()
+            self._pool = None
+        if self._writer_conn is not None:
+            await self._writer_conn.close()
+            self._writer_conn = None
+
+    @property
+    def _readers(self) -> Any:
+        if self._pool is None:
+            raise StorageClosed("PostgreSQL storage is not open")
+        return self._pool
+
+    @property
+    def accepting_writes(self) -> bool:
+        return self._writer.running
+
+    async def schema_version(self) -> int:
+        value = await self._readers.fetchval("SELECT MAX(version) FROM schema_migrations")
+        return int(value or 0)
+
+    # -- sites ---------------------------------------------------------------------------
+
+    async def create_site(self, name: str, origins: Sequence[str], *, now: float) -> NewSite:
+        token = new_admin_token()
+        site_key = new_site_key()
+        try:
+            site_id = await self._readers.fetchval(
+                "INSERT INTO sites (name, site_key, admin_token_hash, origins, created_at) "
+                "VALUES ($1, $2, $3, $4::jsonb, $5) RETURNING id",
+                name,
+                site_key,
+                hash_admin_token(token),
+                msgspec.json.encode(list(origins)).decode(),
+                now,
+            )
+        except asyncpg.UniqueViolationError as exc:
+            if getattr(exc, "constraint_name", "") == "sites_name_key":
+                raise SiteNameTaken(f"a site named {name!r} already exists") from None
+            raise
+        site = Site(
+            id=int(site_id), name=name, site_key=site_key, origins=tuple(origins), created_at=now
+        )
+        return NewSite(site=site, admin_token=token)
+
+    async def set_site_origins(self, site_id: int, origins: Sequence[str]) -> None:
+        await self._readers.execute(
+            "UPDATE sites SET origins = $1::jsonb WHERE id = $2",
+            msgspec.json.encode(list(origins)).decode(),
+            site_id,
+        )
+
+    async def list_sites(self) -> list[Site]:
+        rows = await self._readers.fetch(f"SELECT {_SITE_COLUMNS} FROM sites ORDER BY id")
+        return [_site_from_row(row) for row in rows]
+
+    async def site_by_key(self, site_key: str) -> Site | None:
+        row = await self._readers.fetchrow(
+            f"SELECT {_SITE_COLUMNS} FROM sites WHERE site_key = $1", site_key
+        )
+        return _site_from_row(row) if row is not None else None
+
+    async def site_by_name(self, name: str) -> Site | None:
+        row = await self._readers.fetchrow(
+            f"SELECT {_SITE_COLUMNS} FROM sites WHERE name = $1", name
+        )
+        return _site_from_row(row) if row is not None else None
+
+    # -- ingest and profiles -------------------------------------------------------------
+
+    async def ingest(self, batch: IngestBatch) -> IngestResult:
+        return await self._writer.submit(batch)
+
+    async def profile(self, site_id: int, visitor: str) -> Profile:
+        data = await self._readers.fetchval(
+            "SELECT data FROM profiles WHERE site_id = $1 AND visitor = $2", site_id, visitor
+        )
+        return decode_profile(data)
+
+    async def count_signals(self, site_id: int, batch_id: str | None = None) -> int:
+        if batch_id is None:
+            value = await self._readers.fetchval(
+                "SELECT COUNT(*) FROM signals WHERE site_id = $1", site_id
+            )
+        else:
+            value = await self._readers.fetchval(
+                "SELECT COUNT(*) FROM signals WHERE site_id = $1 AND batch_id = $2",
+                site_id,
+                batch_id,
+            )
+        return int(value)
+
+    async def _flush(self, batches: Sequence[IngestBatch]) -> list[IngestResult]:
+        """Commit one group; after a lost connection, reconnect on the next group."""
+        conn = self._writer_conn
+        if conn is None:
+            raise StorageClosed("PostgreSQL storage is not open")
+        try:
+            if conn.is_closed():
+                conn = self._writer_conn = await asyncpg.connect(self._dsn)
+            async with conn.transaction():
+                return await _write_group(conn, batches)
+        except (OSError, asyncpg.PostgresConnectionError, asyncpg.InterfaceError) as exc:
+            raise StorageError(f"PostgreSQL write failed: {exc}") from exc
+        except asyncpg.DeadlockDetectedError as exc:  # another process; the client retries
+            raise StorageError(f"PostgreSQL write failed: {exc}") from exc
+
+
+async def _write_group(conn: Any, batches: Sequence[IngestBatch]) -> list[IngestResult]:
+    rows = await conn.fetch(
+        "INSERT INTO batches (site_id, batch_id, visitor, session, signal_count, received_at) "
+        "SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], "
+        "$5::int[], $6::float8[]) "
+        "ON CONFLICT DO NOTHING RETURNING site_id, batch_id",
+        [b.site_id for b in batches],
+        [b.batch_id for b in batches],
+        [b.visitor for b in batches],
+        [b.session for b in batches],
+        [len(b.signals) for b in batches],
+        [b.received_at for b in batches],
+    )
+    inserted = {(int(r["site_id"]), str(r["batch_id"])) for r in rows}
+    seen: set[tuple[int, str]] = set()
+    is_new: list[bool] = []
+    for b in batches:
+        key = (b.site_id, b.batch_id)
+        is_new.append(key in inserted and key not in seen)
+        seen.add(key)
+
+    records = [
+        (b.site_id, b.visitor, b.session, b.batch_id, s.kind, s.body, b.received_at)
+        for b, new in zip(batches, is_new, strict=True)
+        if new
+        for s in b.signals
+    ]
+    if records:
+        await conn.copy_records_to_table(
+            "signals",
+            records=records,
+            columns=["site_id", "visitor", "session", "batch_id", "kind", "body", "received_at"],
+        )
+
+    keys = sorted({(b.site_id, b.visitor) for b in batches})
+    updating = sorted(
+        {
+            (b.site_id, b.visitor)
+            for b, new in zip(batches, is_new, strict=True)
+            if new and b.observations
+        }
+    )
+    if updating:
+        # Make sure the rows exist so FOR UPDATE can lock them (other processes may be
+        # updating the same visitor); an empty JSON object decodes as an empty profile.
+        await conn.execute(
+            "INSERT INTO profiles (site_id, visitor, data, updated_at) "
+            "SELECT k.site_id, k.visitor, '{}'::jsonb, 0 "
+            "FROM unnest($1::bigint[], $2::text[]) AS k(site_id, visitor) "
+            "ON CONFLICT DO NOTHING",
+            [k[0] for k in updating],
+            [k[1] for k in updating],
+        )
+    profile_rows = await conn.fetch(
+        "SELECT p.site_id, p.visitor, p.data FROM profiles p "
+        "JOIN unnest($1::bigint[], $2::text[]) AS k(site_id, visitor) "
+        "ON p.site_id = k.site_id AND p.visitor = k.visitor "
+        "ORDER BY p.site_id, p.visitor " + ("FOR UPDATE OF p" if updating else ""),
+        [k[0] for k in keys],
+        [k[1] for k in keys],
+    )
+    profiles = {
+        (int(r["site_id"]), str(r["visitor"])): decode_profile(r["data"]) for r in profile_rows
+    }
+
+    changed: dict[tuple[int, str], float] = {}
+    results: list[IngestResult] = []
+    for b, new in zip(batches, is_new, strict=True):
+        key = (b.site_id, b.visitor)
+        profile = profiles.get(key) or Profile()
+        if new and b.observations:
+            profile = apply_observations(
+                profile, session=b.session, at=b.received_at, observations=b.observations
+            )
+            profiles[key] = profile
+            changed[key] = b.received_at
+        results.append(IngestResult(duplicate=not new, profile=profile))
+    if changed:
+        await conn.execute(
+            "INSERT INTO profiles (site_id, visitor, data, updated_at) "
+            "SELECT k.site_id, k.visitor, k.data::jsonb, k.updated_at "
+            "FROM unnest($1::bigint[], $2::text[], $3::text[], $4::float8[]) "
+            "AS k(site_id, visitor, data, updated_at) "
+            "ON CONFLICT (site_id, visitor) DO UPDATE "
+            "SET data = EXCLUDED.data, updated_at = EXCLUDED.updated_at",
+            [k[0] for k in changed],
+            [k[1] for k in changed],
+            [encode_profile(profiles[k]) for k in changed],
+            list(changed.values()),
+        )
+    return results
+
+
+def _site_from_row(row: Any) -> Site:
+    return Site(
+        id=int(row["id"]),
+        name=str(row["name"]),
+        site_key=str(row["site_key"]),
+        origins=tuple(_origins_decoder.decode(row["origins"])),
+        created_at=float(row["created_at"]),
+    )
+
+
+async def _migrate(conn: Any, migrations: Sequence[Migration]) -> None:
+    """Apply pending migrations, each in a transaction holding an advisory lock."""
+    for migration in migrations:
+        async with conn.transaction():
+            await conn.execute("SELECT pg_advisory_xact_lock($1)", _MIGRATION_LOCK_ID)
+            await conn.execute(
+                "CREATE TABLE IF NOT EXISTS schema_migrations ("
+                "version INTEGER PRIMARY KEY, name TEXT NOT NULL, "
+                "applied_at DOUBLE PRECISION NOT NULL)"
+            )
+            applied = await conn.fetchval(
+                "SELECT 1 FROM schema_migrations WHERE version = $1", migration.version
+            )
+            if applied:
+                continue
+            for statement in migration.statements:
+                await conn.execute(statement)
+            await conn.execute(
+                "INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)",
+                migration.version,
+                migration.name,
+                time.time(),
+            )

@@ -1,0 +1,363 @@
+"""SQLite backend (the embedded default) on aiosqlite.
+
+Layout of connections, from the measurements in ARCHITECTURE.md §2:
+
+* one **writer** connection owned by the group-commit writer task, the only one that
+  ingests (two writers on one file do not scale and, misconfigured, lost acknowledged
+  rows) — so run one server process per SQLite file; use PostgreSQL to scale out;
+* one **reader** connection for sites, profiles and the rare admin write (WAL lets it
+  read while the writer commits);
+* WAL + ``synchronous=NORMAL``: durable across process crashes, and a power loss can
+  lose at most the last commits, never corrupt the file;
+* every cursor is closed explicitly (``async with``): unclosed aiosqlite cursors under
+  concurrency raise ``sqlite3.InterfaceError: bad parameter or other API misuse``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import sqlite3
+import time
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any, ClassVar
+
+import aiosqlite
+import msgspec
+
+from server.profiles import Profile, apply_observations, decode_profile, encode_profile
+from server.sites.keys import hash_admin_token, new_admin_token, new_site_key
+from server.sites.model import NewSite, Site
+from server.storage.base import (
+    IngestBatch,
+    IngestResult,
+    SiteNameTaken,
+    Storage,
+    StorageClosed,
+    StorageError,
+)
+from server.storage.migrations import SQLITE_MIGRATIONS, Migration
+from server.storage.writer import GroupCommitWriter
+
+__all__ = ["SQLiteStorage"]
+
+_origins_decoder = msgspec.json.Decoder(list[str])
+_SITE_COLUMNS = "id, name, site_key, origins, created_at"
+# Two variables per (site_id, visitor) pair; far below SQLite's 32766-variable limit.
+_PROFILE_CHUNK = 500
+
+
+class SQLiteStorage(Storage):
+    """Storage in one SQLite file; see the module docstring for the connection layout."""
+
+    backend: ClassVar[str] = "sqlite"
+
+    def __init__(
+        self,
+        path: Path,
+        *,
+        max_queue: int = 1024,
+        max_group: int = 256,
+        enqueue_timeout: float = 5.0,
+        busy_timeout_ms: int = 5000,
+    ) -> None:
+        self.path = path
+        self._busy_timeout_ms = busy_timeout_ms
+        self._writer_conn: aiosqlite.Connection | None = None
+        self._reader_conn: aiosqlite.Connection | None = None
+        self._writer: GroupCommitWriter[IngestBatch, IngestResult] = GroupCommitWriter(
+            self._flush,
+            max_queue=max_queue,
+            max_group=max_group,
+            enqueue_timeout=enqueue_timeout,
+            name=f"rapport-sqlite-writer:{path}",
+        )
+
+    # -- lifecycle -----------------------------------------------------------------------
+
+    async def open(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self._writer_conn = await self._connect()
+            await _migrate(self._writer_conn, SQLITE_MIGRATIONS)
+            self._reader_conn = await self._connect()
+        except BaseException:
+            await self._close_connections()
+            raise
+        self._writer.start()
+
+    async def close(self) -> None:
+        try:
+            await self._writer.close()
+        finally:
+            await self._close_connections()
+
+    async def _close_connections(self) -> None:
+        for conn in (self._reader_conn, self._writer_conn):
+            if conn is not None:
+                await conn.close()
+        self._reader_conn = self._writer_conn = None
+
+    async def _connect(self) -> aiosqlite.Connection:
+        # isolation_level=None: autocommit; the writer issues BEGIN/COMMIT itself.
+        conn = await aiosqlite.connect(self.path, isolation_level=None)
+        try:
+            for pragma in (
+                "PRAGMA journal_mode=WAL",
+                "PRAGMA synchronous=NORMAL",
+                f"PRAGMA busy_timeout={int(self._busy_timeout_ms)}",
+            ):
+                await _execute(conn, pragma)
+        except BaseException:
+            await conn.close()
+            raise
+        return conn
+
+    @property
+    def _reader(self) -> aiosqlite.Connection:
+        if self._reader_conn is None:
+            raise StorageClosed("SQLite storage is not open")
+        return self._reader_conn
+
+    @property
+    def accepting_writes(self) -> bool:
+        return self._writer.running
+
+    async def schema_version(self) -> int:
+        rows = await _fetchall(self._reader, "SELECT MAX(version) FROM schema_migrations")
+        return int(rows[0][0] or 0)
+
+    # -- sites ---------------------------------------------------------------------------
+
+    async def create_site(self, name: str, origins: Sequence[str], *, now: float) -> NewSite:
+        token = new_admin_token()
+        site_key = new_site_key()
+        origins_json = msgspec.json.encode(list(origins)).decode()
+        try:
+            rows = await _fetchall(
+                self._reader,
+                "INSERT INTO sites (name, site_key, admin_token_hash, origins, created_at) "
+                "VALUES (?, ?, ?, ?, ?) RETURNING id",
+                (name, site_key, hash_admin_token(token), origins_json, now),
+            )
+        except sqlite3.IntegrityError as exc:
+            if "sites.name" in str(exc):
+                raise SiteNameTaken(f"a site named {name!r} already exists") from None
+            raise
+        site = Site(
+            id=int(rows[0][0]),
+            name=name,
+            site_key=site_key,
+            origins=tuple(origins),
+            created_at=now,
+        )
+        return NewSite(site=site, admin_token=token)
+
+    async def set_site_origins(self, site_id: int, origins: Sequence[str]) -> None:
+        await _execute(
+            self._reader,
+            "UPDATE sites SET origins = ? WHERE id = ?",
+            (msgspec.json.encode(list(origins)).decode(), site_id),
+        )
+
+    async def list_sites(self) -> list[Site]:
+        rows = await _fetchall(self._reader, f"SELECT {_SITE_COLUMNS} FROM sites ORDER BY id")
+        return [_site_from_row(row) for row in rows]
+
+    async def site_by_key(self, site_key: str) -> Site | None:
+        rows = await _fetchall(
+            self._reader, f"SELECT {_SITE_COLUMNS} FROM sites WHERE site_key = ?", (site_key,)
+        )
+        return _site_from_row(rows[0]) if rows else None
+
+    async def site_by_name(self, name: str) -> Site | None:
+        rows = await _fetchall(
+            self._reader, f"SELECT {_SITE_COLUMNS} FROM sites WHERE name = ?", (name,)
+        )
+        return _site_from_row(rows[0]) if rows else None
+
+    # -- ingest and profiles -------------------------------------------------------------
+
+    async def ingest(self, batch: IngestBatch) -> IngestResult:
+        return await self._writer.submit(batch)
+
+    async def profile(self, site_id: int, visitor: str) -> Profile:
+        rows = await _fetchall(
+            self._reader,
+            "SELECT data FROM profiles WHERE site_id = ? AND visitor = ?",
+            (site_id, visitor),
+        )
+        return decode_profile(rows[0][0] if rows else None)
+
+    async def count_signals(self, site_id: int, batch_id: str | None = None) -> int:
+        if batch_id is None:
+            sql, params = "SELECT COUNT(*) FROM signals WHERE site_id = ?", (site_id,)
+        else:
+            sql = "SELECT COUNT(*) FROM signals WHERE site_id = ? AND batch_id = ?"
+            params = (site_id, batch_id)  # type: ignore[assignment]
+        rows = await _fetchall(self._reader, sql, params)
+        return int(rows[0][0])
+
+    async def _flush(self, batches: Sequence[IngestBatch]) -> list[IngestResult]:
+        """Commit one group: idempotency rows, new signals, profiles — one transaction."""
+        conn = self._writer_conn
+        if conn is None:
+            raise StorageClosed("SQLite storage is not open")
+        try:
+            await _execute(conn, "BEGIN IMMEDIATE")
+            try:
+                results = await self._write_group(conn, batches)
+            except BaseException:
+                with contextlib.suppress(Exception):  # the original error matters more
+                    await _execute(conn, "ROLLBACK")
+                raise
+            await _execute(conn, "COMMIT")
+        except sqlite3.OperationalError as exc:  # locked, disk full, I/O error: retryable
+            raise StorageError(f"SQLite write failed: {exc}") from exc
+        return results
+
+    async def _write_group(
+        self, conn: aiosqlite.Connection, batches: Sequence[IngestBatch]
+    ) -> list[IngestResult]:
+        values = ",".join(["(?, ?, ?, ?, ?, ?)"] * len(batches))
+        params: list[Any] = []
+        for b in batches:
+            params += (b.site_id, b.batch_id, b.visitor, b.session, len(b.signals), b.received_at)
+        inserted = {
+            (int(row[0]), str(row[1]))
+            for row in await _fetchall(
+                conn,
+                "INSERT INTO batches "
+                "(site_id, batch_id, visitor, session, signal_count, received_at) "
+                f"VALUES {values} ON CONFLICT DO NOTHING RETURNING site_id, batch_id",
+                params,
+            )
+        }
+        is_new = _first_occurrences(batches, inserted)
+
+        signal_rows = [
+            (b.site_id, b.visitor, b.session, b.batch_id, s.kind, s.body, b.received_at)
+            for b, new in zip(batches, is_new, strict=True)
+            if new
+            for s in b.signals
+        ]
+        if signal_rows:
+            async with conn.executemany(
+                "INSERT INTO signals "
+                "(site_id, visitor, session, batch_id, kind, body, received_at) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                signal_rows,
+            ):
+                pass
+
+        profiles = await _load_profiles(conn, {(b.site_id, b.visitor) for b in batches})
+        changed: dict[tuple[int, str], float] = {}
+        results: list[IngestResult] = []
+        for b, new in zip(batches, is_new, strict=True):
+            key = (b.site_id, b.visitor)
+            profile = profiles.get(key) or Profile()
+            if new and b.observations:
+                profile = apply_observations(
+                    profile, session=b.session, at=b.received_at, observations=b.observations
+                )
+                profiles[key] = profile
+                changed[key] = b.received_at
+            results.append(IngestResult(duplicate=not new, profile=profile))
+        if changed:
+            async with conn.executemany(
+                "INSERT INTO profiles (site_id, visitor, data, updated_at) VALUES (?, ?, ?, ?) "
+                "ON CONFLICT (site_id, visitor) DO UPDATE "
+                "SET data = excluded.data, updated_at = excluded.updated_at",
+                [
+                    (site_id, visitor, encode_profile(profiles[(site_id, visitor)]), at)
+                    for (site_id, visitor), at in changed.items()
+                ],
+            ):
+                pass
+        return results
+
+
+def _first_occurrences(
+    batches: Sequence[IngestBatch], inserted: set[tuple[int, str]]
+) -> list[bool]:
+    """Which batches are new: inserted now, and the first of their id within the group."""
+    seen: set[tuple[int, str]] = set()
+    flags = []
+    for b in batches:
+        key = (b.site_id, b.batch_id)
+        flags.append(key in inserted and key not in seen)
+        seen.add(key)
+    return flags
+
+
+async def _load_profiles(
+    conn: aiosqlite.Connection, keys: Iterable[tuple[int, str]]
+) -> dict[tuple[int, str], Profile]:
+    keys = list(keys)
+    found: dict[tuple[int, str], Profile] = {}
+    for start in range(0, len(keys), _PROFILE_CHUNK):
+        chunk = keys[start : start + _PROFILE_CHUNK]
+        values = ",".join(["(?, ?)"] * len(chunk))
+        params = [part for key in chunk for part in key]
+        rows = await _fetchall(
+            conn,
+            "SELECT site_id, visitor, data FROM profiles "
+            f"WHERE (site_id, visitor) IN (VALUES {values})",
+            params,
+        )
+        for site_id, visitor, data in rows:
+            found[(int(site_id), str(visitor))] = decode_profile(data)
+    return found
+
+
+def _site_from_row(row: Sequence[Any]) -> Site:
+    return Site(
+        id=int(row[0]),
+        name=str(row[1]),
+        site_key=str(row[2]),
+        origins=tuple(_origins_decoder.decode(row[3])),
+        created_at=float(row[4]),
+    )
+
+
+async def _execute(conn: aiosqlite.Connection, sql: str, params: Sequence[Any] = ()) -> None:
+    async with conn.execute(sql, params):
+        pass
+
+
+async def _fetchall(
+    conn: aiosqlite.Connection, sql: str, params: Sequence[Any] = ()
+) -> list[sqlite3.Row]:
+    async with conn.execute(sql, params) as cursor:
+        return list(await cursor.fetchall())
+
+
+async def _migrate(conn: aiosqlite.Connection, migrations: Sequence[Migration]) -> None:
+    """Apply pending migrations, each in its own ``BEGIN IMMEDIATE`` transaction.
+
+    ``IMMEDIATE`` takes the write lock before re-reading the applied versions, so two
+    processes opening a fresh file at once apply each migration exactly once.
+    """
+    await _execute(
+        conn,
+        "CREATE TABLE IF NOT EXISTS schema_migrations ("
+        "version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at REAL NOT NULL)",
+    )
+    for migration in migrations:
+        await _execute(conn, "BEGIN IMMEDIATE")
+        try:
+            rows = await _fetchall(
+                conn, "SELECT 1 FROM schema_migrations WHERE version = ?", (migration.version,)
+            )
+            if not rows:
+                for statement in migration.statements:
+                    await _execute(conn, statement)
+                await _execute(
+                    conn,
+                    "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)",
+                    (migration.version, migration.name, time.time()),
+                )
+        except BaseException:
+            await _execute(conn, "ROLLBACK")
+            raise
+        await _execute(conn, "COMMIT")

@@ -1,0 +1,226 @@
+"""Fixtures for the server tests: a real app on a real SQLite file, and a real PostgreSQL.
+
+PostgreSQL: set ``RAPPORT_TEST_POSTGRES_URL`` (a database the tests may create databases
+in) or let the ``postgres_admin_url`` fixture start a throwaway cluster from
+``/usr/lib/postgresql/*/bin`` in a temp dir on a free port. PostgreSQL refuses to run as
+root, so when the tests run as root the cluster runs as the ``postgres`` user (or
+``nobody``) through ``runuser``. Without binaries or a URL the PostgreSQL cases skip.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import glob
+import os
+import pwd
+import shutil
+import socket
+import subprocess
+import tempfile
+import uuid
+from collections.abc import Awaitable, Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+
+import pytest
+from litestar.testing import TestClient
+
+from server.app import create_app
+from server.config import Settings
+from server.sites.model import NewSite
+from server.storage import Storage
+
+T = TypeVar("T")
+
+ORIGIN = "https://shop.example"
+OTHER_ORIGIN = "https://other.example"
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+class FakeClock:
+    """A wall clock the test moves by hand (hint expiry depends on it)."""
+
+    def __init__(self, now: float = 1_800_000_000.0) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+@dataclass
+class Api:
+    """The app under test, behind Litestar's TestClient (lifespan included)."""
+
+    client: TestClient[Any]
+    storage: Storage
+    clock: FakeClock
+    sdk_dir: Path
+    _counter: list[int] = field(default_factory=lambda: [0])
+
+    def run(self, fn: Callable[[], Awaitable[T]]) -> T:
+        """Run a coroutine on the app's event loop (storage lives there)."""
+        return self.client.blocking_portal.call(fn)
+
+    def add_site(self, name: str | None = None, origins: tuple[str, ...] = (ORIGIN,)) -> NewSite:
+        self._counter[0] += 1
+        site_name = name or f"Site {self._counter[0]}"
+        created = self.run(lambda: self.storage.create_site(site_name, origins, now=self.clock()))
+        self.client.app.state.services.sites.invalidate()
+        return created
+
+    def count_signals(self, site_id: int, batch_id: str | None = None) -> int:
+        return self.run(lambda: self.storage.count_signals(site_id, batch_id))
+
+    def collect(
+        self, body: Any, *, origin: str | None = ORIGIN, content_type: str = "application/json"
+    ) -> Any:
+        headers = {"Content-Type": content_type}
+        if origin is not None:
+            headers["Origin"] = origin
+        content = body if isinstance(body, bytes) else _json(body)
+        return self.client.post("/v1/collect", content=content, headers=headers)
+
+
+def _json(value: Any) -> bytes:
+    import json
+
+    return json.dumps(value).encode()
+
+
+@pytest.fixture
+def api(tmp_path: Path) -> Iterator[Api]:
+    clock = FakeClock()
+    sdk_dir = tmp_path / "sdk"
+    settings = Settings(
+        database_url=f"sqlite:///{tmp_path / 'api.db'}",
+        sdk_dir=sdk_dir,
+        max_body_bytes=64 * 1024,
+    )
+    app = create_app(settings, clock=clock)
+    with TestClient(app) as client:
+        yield Api(client=client, storage=app.state.services.storage, clock=clock, sdk_dir=sdk_dir)
+
+
+def batch(
+    site_key: str,
+    signals: list[dict[str, Any]] | None = None,
+    *,
+    visitor: str = "visitor-0001",
+    session: str = "session-0001",
+    batch_id: str | None = None,
+) -> dict[str, Any]:
+    """A collect body."""
+    return {
+        "site": site_key,
+        "visitor": visitor,
+        "session": session,
+        "batch": batch_id or "batch-" + uuid.uuid4().hex[:12],
+        "signals": signals or [],
+    }
+
+
+@pytest.fixture
+def make_batch() -> Callable[..., dict[str, Any]]:
+    return batch
+
+
+# -- PostgreSQL -------------------------------------------------------------------------------
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _pg_bin() -> Path | None:
+    found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))
+    return Path(found[-1]).parent if found else None
+
+
+@pytest.fixture(scope="session")
+def postgres_admin_url() -> Iterator[str]:
+    """URL of a PostgreSQL server where tests may create databases."""
+    if url := os.environ.get("RAPPORT_TEST_POSTGRES_URL"):
+        yield url
+        return
+    bin_dir = _pg_bin()
+    if bin_dir is None:
+        pytest.skip("PostgreSQL binaries not found and RAPPORT_TEST_POSTGRES_URL not set")
+    base = Path(tempfile.mkdtemp(prefix="rapport-pg-"))
+    run_as: list[str] = []
+    if os.geteuid() == 0:
+        user = "postgres"
+        try:
+            pwd.getpwnam(user)
+        except KeyError:
+            user = "nobody"
+        entry = pwd.getpwnam(user)
+        os.chown(base, entry.pw_uid, entry.pw_gid)
+        run_as = ["runuser", "-u", user, "--"]
+    data = base / "data"
+    port = _free_port()
+    try:
+        subprocess.run(
+            [*run_as, str(bin_dir / "initdb"), "-D", str(data), "-U", "postgres",
+             "--auth=trust", "-E", "UTF8", "--no-sync"],
+            check=True, capture_output=True,
+        )  # fmt: skip
+        options = (
+            f"-p {port} -k {base} -c listen_addresses=127.0.0.1 "
+            "-c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+        )
+        subprocess.run(
+            [*run_as, str(bin_dir / "pg_ctl"), "-D", str(data), "-o", options,
+             "-l", str(base / "log"), "-w", "start"],
+            check=True, capture_output=True,
+        )  # fmt: skip
+    except (subprocess.CalledProcessError, OSError) as exc:
+        shutil.rmtree(base, ignore_errors=True)
+        pytest.skip(f"could not start a throwaway PostgreSQL: {exc}")
+    try:
+        yield f"postgresql://postgres@127.0.0.1:{port}/postgres"
+    finally:
+        subprocess.run(
+            [*run_as, str(bin_dir / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop"],
+            check=False, capture_output=True,
+        )  # fmt: skip
+        shutil.rmtree(base, ignore_errors=True)
+
+
+@pytest.fixture
+def postgres_url(postgres_admin_url: str) -> Iterator[str]:
+    """A fresh, empty database for one test."""
+    import asyncpg  # type: ignore[import-untyped]
+
+    name = "rapport_test_" + uuid.uuid4().hex[:12]
+
+    async def admin(sql: str) -> None:
+        conn = await asyncpg.connect(postgres_admin_url)
+        try:
+            await conn.execute(sql)
+        finally:
+            await conn.close()
+
+    asyncio.run(admin(f'CREATE DATABASE "{name}"'))
+    base, _, _ = postgres_admin_url.rpartition("/")
+    try:
+        yield f"{base}/{name}"
+    finally:
+        asyncio.run(admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """Each storage test runs against both backends (same tests, two modes)."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'storage.db'}"
+    return str(request.getfixturevalue("postgres_url"))
