@@ -75,7 +75,7 @@ class Agent:
             self.config.site, self.config.visitor, self.config.session, self.config.flush_ms
         )
         self.hints: list[dict[str, Any]] = []
-        self._hints_key = ""
+        self._hints_key = "[]"  # no hints yet: an empty answer is not news for the page
 
     # -- the boundary ----------------------------------------------------------------------
     def handle(self, message_json: str, now_ms: float) -> str:

@@ -46,6 +46,13 @@ def test_hints_from_the_server_are_handed_to_the_page_once() -> None:
     assert handle(agent, {**result, "batch": "other"}, T + 18_200)["hints"] is None
 
 
+def test_an_empty_hint_list_is_not_news_for_the_page() -> None:
+    agent = Agent(CONFIG)
+    batch = handle(agent, {"t": "ev", "e": hesitant_events()}, T + 18_000)["send"][0]["batch"]  # type: ignore[index]
+    result = {"t": "result", "batch": batch, "status": 200, "body": {"hints": []}}
+    assert handle(agent, result, T + 18_100)["hints"] is None
+
+
 def test_a_failed_send_is_retried_with_the_same_batch_id() -> None:
     agent = Agent(CONFIG)
     batch = handle(agent, {"t": "ev", "e": hesitant_events()}, T + 18_000)["send"][0]["batch"]  # type: ignore[index]
