@@ -151,7 +151,11 @@ class Agent:
         if not (200 <= status < 300) or not isinstance(hints, list):
             return False
         clean = [h for h in hints if isinstance(h, dict)][:_MAX_HINTS]
-        key = json.dumps(sorted(str(h.get("id")) for h in clean))
+        # What the page shows: which hints, how strong, and why (not their expiry, which moves
+        # with every batch and would re-fire the page's hint event for nothing).
+        key = json.dumps(
+            sorted((str(h.get("id")), str(h.get("strength")), str(h.get("reasons"))) for h in clean)
+        )
         if key == self._hints_key:
             return False
         self.hints, self._hints_key = clean, key

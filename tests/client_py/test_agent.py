@@ -46,6 +46,16 @@ def test_hints_from_the_server_are_handed_to_the_page_once() -> None:
     assert handle(agent, {**result, "batch": "other"}, T + 18_200)["hints"] is None
 
 
+def test_a_hint_whose_strength_changed_is_handed_to_the_page_again() -> None:
+    agent = Agent(CONFIG)
+    batch = handle(agent, {"t": "ev", "e": hesitant_events()}, T + 18_000)["send"][0]["batch"]  # type: ignore[index]
+    weak = {"id": "hesitant.reassure", "kind": "reassure", "pattern": "hesitant", "strength": 0.64}
+    strong = {**weak, "strength": 0.9}
+    handle(agent, {"t": "result", "batch": batch, "status": 200, "body": {"hints": [weak]}}, T)
+    result = {"t": "result", "batch": batch, "status": 200, "body": {"hints": [strong]}}
+    assert handle(agent, result, T + 1)["hints"] == [strong]
+
+
 def test_an_empty_hint_list_is_not_news_for_the_page() -> None:
     agent = Agent(CONFIG)
     batch = handle(agent, {"t": "ev", "e": hesitant_events()}, T + 18_000)["send"][0]["batch"]  # type: ignore[index]
