@@ -1,0 +1,1 @@
+"""Extra ``rapport`` sub-commands, one module each (registered in ``server.cli``)."""
