@@ -10,7 +10,7 @@ SDK := wasm_build/dist/manifest.json
 SDK_INPUTS := $(wildcard client_py/*.py wasm_build/*.py wasm_build/src/* wasm_build/node/*) wasm_build/package-lock.json
 APT_GET := DEBIAN_FRONTEND=noninteractive apt-get -y -qq -o=Dpkg::Use-Pty=0
 
-.PHONY: demo test check sdk install install-dev system-test clean
+.PHONY: demo test check sdk install install-dev system-test bench-tools clean
 
 ## Run the API server on SQLite plus the demo shop on another origin, and print the URLs.
 demo: install sdk
@@ -45,6 +45,10 @@ $(STAMPS)/system:
 system-test: $(STAMPS)/system
 	@if ! command -v chromium >/dev/null; then apt-get update -qq && $(APT_GET) install chromium fonts-dejavu-core; fi
 	@if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then apt-get update -qq && $(APT_GET) install postgresql; fi
+
+# Load generator for bench/ingest.py (not needed by the tests).
+bench-tools: install-dev
+	@command -v wrk >/dev/null || { apt-get update -qq && $(APT_GET) install wrk; }
 
 $(VENV)/pyvenv.cfg: | $(STAMPS)/system
 	$(PYTHON) -m venv $(VENV)

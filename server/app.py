@@ -6,6 +6,8 @@ Run it with ``rapport serve`` (preferred: it checks the database URL first), or 
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import Callable
@@ -14,19 +16,24 @@ from importlib.metadata import PackageNotFoundError, version
 from litestar import Litestar
 from litestar.di import Provide
 
+from server.admin import AdminController
 from server.config import Settings
 from server.cors import SiteCorsMiddleware
 from server.errors import exception_handlers
 from server.health import HealthController
 from server.hints.controller import HintsController
 from server.ingest.controller import CollectController
+from server.limits import TokenBuckets
+from server.metrics import Metrics
 from server.openapi import add_collect_schemas, openapi_config
+from server.ops import MetricsController, OpsMiddleware
 from server.sdk.controller import SdkController
 from server.services import Services
 from server.sites.directory import SiteDirectory
 from server.storage import Storage, create_storage
+from server.visitors.controller import VisitorsController
 
-__all__ = ["create_app", "package_version"]
+__all__ = ["create_app", "package_version", "run_retention"]
 
 log = logging.getLogger(__name__)
 
@@ -60,13 +67,31 @@ def create_app(
             enqueue_timeout=settings.enqueue_timeout,
         )
     sites = SiteDirectory(storage, ttl=settings.site_cache_ttl)
-    services = Services(settings=settings, storage=storage, sites=sites, clock=clock)
+    metrics = Metrics(queue_depth=lambda: storage.queue_depth)
+    storage.set_flush_observer(metrics.observe_flush)
+    services = Services(
+        settings=settings,
+        storage=storage,
+        sites=sites,
+        clock=clock,
+        metrics=metrics,
+        ip_limits=TokenBuckets(settings.rate_per_ip, max_keys=settings.rate_max_keys),
+        site_limits=TokenBuckets(settings.rate_per_site, max_keys=settings.rate_max_keys),
+    )
+    background: list[asyncio.Task[None]] = []
 
     async def open_storage() -> None:
         await storage.open()
         log.info("storage open: %s (schema v%d)", storage.backend, await storage.schema_version())
+        if settings.retention_days > 0:
+            background.append(asyncio.create_task(_retention_loop(services), name="retention"))
 
     async def close_storage() -> None:
+        for task in background:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        background.clear()
         await storage.close()
         log.info("storage closed (write queue drained)")
 
@@ -74,9 +99,18 @@ def create_app(
         return services
 
     app = Litestar(
-        route_handlers=[CollectController, HintsController, HealthController, SdkController],
+        route_handlers=[
+            CollectController,
+            HintsController,
+            VisitorsController,
+            AdminController,
+            HealthController,
+            MetricsController,
+            SdkController,
+        ],
         dependencies={"services": Provide(provide_services, sync_to_thread=False)},
-        middleware=[SiteCorsMiddleware(sites)],
+        # CORS outermost, so that even a 429 from the rate limit is readable by the page.
+        middleware=[SiteCorsMiddleware(sites), OpsMiddleware(services)],
         exception_handlers=exception_handlers(),
         on_startup=[open_storage],
         on_shutdown=[close_storage],
@@ -89,3 +123,25 @@ def create_app(
     add_collect_schemas(app)
     app.state.services = services
     return app
+
+
+async def run_retention(services: Services) -> dict[str, int]:
+    """Delete raw signals and batch records older than ``retention_days``; profiles stay."""
+    days = services.settings.retention_days
+    if days <= 0:
+        return {"signals": 0, "batches": 0}
+    removed = await services.storage.prune(services.clock() - days * 86_400)
+    for table, count in removed.items():
+        services.metrics.pruned.inc(table, amount=count)
+    log.info("retention: removed %s (older than %g days)", removed, days)
+    return removed
+
+
+async def _retention_loop(services: Services) -> None:
+    """Every ``retention_interval`` seconds (hourly by default), run retention."""
+    while True:
+        await asyncio.sleep(services.settings.retention_interval)
+        try:
+            await run_retention(services)
+        except Exception:  # the next run retries; ingest must not be affected
+            log.exception("retention run failed")

@@ -11,6 +11,7 @@ from typing import Final
 __all__ = [
     "DEFAULT_DATABASE_URL",
     "DEFAULT_DEMO_DATABASE_URL",
+    "ENV_VARIABLES",
     "REPO_ROOT",
     "Settings",
     "default_sdk_dir",
@@ -25,6 +26,15 @@ DEFAULT_DEMO_DATABASE_URL: Final = "sqlite:///.cache/demo.db"
 def default_sdk_dir() -> Path:
     """Where ``rapport build-sdk`` writes the bundle: ``wasm_build/dist`` in the repo."""
     return REPO_ROOT / "wasm_build" / "dist"
+
+
+#: Numeric settings read from the environment (``rapport serve`` options set them too).
+ENV_VARIABLES: Final[dict[str, tuple[str, type[float] | type[int]]]] = {
+    "RAPPORT_RATE_PER_IP": ("rate_per_ip", float),
+    "RAPPORT_RATE_PER_SITE": ("rate_per_site", float),
+    "RAPPORT_RETENTION_DAYS": ("retention_days", float),
+    "RAPPORT_MAX_BODY_BYTES": ("max_body_bytes", int),
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,15 +53,32 @@ class Settings:
     """How long a request waits for room in a full write queue before a 503."""
     site_cache_ttl: float = 5.0
     """Seconds a looked-up site (and the set of allowed origins) is trusted."""
+    rate_per_ip: float = 50.0
+    """Requests per second per client IP on ``/v1/*`` (burst: twice that); 0 disables."""
+    rate_per_site: float = 5000.0
+    """Requests per second per site key on ``/v1/*`` (burst: twice that); 0 disables."""
+    rate_max_keys: int = 100_000
+    """Most buckets kept per limiter (idle ones are evicted first)."""
+    retention_days: float = 90.0
+    """Raw signals and batch records older than this are deleted; 0 keeps them forever."""
+    retention_interval: float = 3600.0
+    """Seconds between two retention runs of the background task."""
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: object) -> Settings:
-        """Defaults, then ``RAPPORT_DATABASE_URL`` / ``RAPPORT_SDK_DIR``, then ``overrides``."""
+        """Defaults, then ``RAPPORT_*`` variables (see :data:`ENV_VARIABLES`), then
+        ``overrides``."""
         env = os.environ if environ is None else environ
         values: dict[str, object] = {}
         if url := env.get("RAPPORT_DATABASE_URL"):
             values["database_url"] = url
         if sdk := env.get("RAPPORT_SDK_DIR"):
             values["sdk_dir"] = Path(sdk)
+        for name, (attribute, kind) in ENV_VARIABLES.items():
+            if (raw := env.get(name)) not in (None, ""):
+                try:
+                    values[attribute] = kind(raw)
+                except ValueError:
+                    raise ValueError(f"{name}={raw!r} is not a valid {kind.__name__}") from None
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)  # type: ignore[arg-type]

@@ -3,8 +3,8 @@
 Litestar's ``CORSConfig`` takes a fixed list, so we do it here:
 
 * a preflight (``OPTIONS`` with ``Origin``) is answered 204 with the allowed methods and
-  ``Content-Type`` when the origin belongs to *any* site (a preflight carries no site
-  key), else 403;
+  headers (``Content-Type``, and ``Authorization`` for the visitor secret) when the origin
+  belongs to *any* site (a preflight carries no site key), else 403;
 * any other response to a known origin gets ``Access-Control-Allow-Origin: <origin>``, so
   the page can read replies and errors alike, plus ``Vary: Origin`` everywhere under
   ``/v1`` so caches never mix origins.
@@ -29,7 +29,7 @@ from server.sites.directory import SiteDirectory
 __all__ = ["ALLOWED_HEADERS", "ALLOWED_METHODS", "SiteCorsMiddleware"]
 
 ALLOWED_METHODS: Final = "POST, GET, DELETE, OPTIONS"
-ALLOWED_HEADERS: Final = "Content-Type"
+ALLOWED_HEADERS: Final = "Content-Type, Authorization"
 PREFLIGHT_MAX_AGE: Final = "600"
 _PREFIX: Final = "/v1/"
 

@@ -32,6 +32,7 @@ ERROR_RESPONSES: Final[dict[int, ResponseSpec]] = {
         413: "Body too large.",
         415: "Unsupported Content-Type (send application/json or text/plain).",
         422: "The body breaks the schema; `field` is the JSON path of the offending field.",
+        429: "Rate limit (per client IP or per site) exceeded; see `Retry-After`.",
         503: "Storage busy or unavailable; retry the same batch later.",
     }.items()
 }

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from server.config import Settings
+from server.limits import TokenBuckets
+from server.metrics import Metrics
 from server.sites.directory import SiteDirectory
 from server.storage.base import Storage
 
@@ -14,9 +16,13 @@ __all__ = ["Services"]
 
 @dataclass(frozen=True, slots=True)
 class Services:
-    """Storage, the site cache, settings and the wall clock (replaceable in tests)."""
+    """Storage, the site cache, settings, the wall clock (replaceable in tests), metrics
+    and the rate limiters."""
 
     settings: Settings
     storage: Storage
     sites: SiteDirectory
     clock: Callable[[], float]
+    metrics: Metrics = field(default_factory=Metrics)
+    ip_limits: TokenBuckets = field(default_factory=lambda: TokenBuckets(0))
+    site_limits: TokenBuckets = field(default_factory=lambda: TokenBuckets(0))

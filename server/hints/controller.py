@@ -19,6 +19,7 @@ from server.errors import ApiError
 from server.hints.model import HintsReply
 from server.hints.rules import hints_for
 from server.openapi import ERROR_RESPONSES
+from server.ops import check_site_limit
 from server.services import Services
 from server.sites.access import check_origin
 
@@ -64,6 +65,7 @@ class HintsController(Controller):
         record = await services.sites.by_key(site)
         if record is None:
             raise ApiError(HTTP_404_NOT_FOUND, "unknown site key", "site")
+        check_site_limit(services, record.site_key, "site")
         if origin := request.headers.get("origin"):
             check_origin(origin, record)
         profile = await services.storage.profile(record.id, visitor)

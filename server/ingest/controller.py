@@ -20,6 +20,7 @@ from server.hints.rules import hints_for
 from server.ingest.extract import extract_observations, to_stored_signals
 from server.ingest.schema import BATCH_DECODER
 from server.openapi import ERROR_RESPONSES, CollectOperation
+from server.ops import check_site_limit
 from server.services import Services
 from server.sites.access import check_origin, require_origin
 from server.storage.base import IngestBatch
@@ -61,7 +62,8 @@ class CollectController(Controller):
         """Decode the raw body with a cached msgspec decoder (faster than ``data:``).
 
         Order of checks: Origin present → content type → size (413, by Litestar) → JSON
-        (400) → schema (422) → site key (404) → origin allowed for that site (403) → store.
+        (400) → schema (422) → site key (404) → site rate limit (429) → origin allowed for
+        that site (403) → store. The per-IP limit (429) runs before all of them.
         """
         origin = request.headers.get("origin")
         require_origin(origin)
@@ -78,6 +80,7 @@ class CollectController(Controller):
             raise ApiError(
                 HTTP_413_REQUEST_ENTITY_TOO_LARGE,
                 f"body larger than {limit} bytes: send fewer signals per batch",
+                "$",
             ) from None
         try:
             batch = BATCH_DECODER.decode(body)
@@ -89,6 +92,7 @@ class CollectController(Controller):
         site = await services.sites.by_key(batch.site)
         if site is None:
             raise ApiError(HTTP_404_NOT_FOUND, "unknown site key", "$.site")
+        check_site_limit(services, site.site_key, "$.site")
         check_origin(origin, site)
 
         now = services.clock()
@@ -103,6 +107,12 @@ class CollectController(Controller):
                 observations=extract_observations(batch.signals),
             )
         )
+        metrics = services.metrics
+        metrics.ingest_batches.inc()
+        if result.duplicate:
+            metrics.ingest_duplicates.inc()
+        else:
+            metrics.ingest_signals.inc(amount=len(batch.signals))
         return CollectReply(
             batch=batch.batch,
             accepted=len(batch.signals),

@@ -15,7 +15,7 @@ semantics every backend must keep:
 from __future__ import annotations
 
 import abc
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -23,15 +23,23 @@ from server.profiles import Observations, Profile
 from server.sites.model import NewSite, Site
 
 __all__ = [
+    "FlushObserver",
     "IngestBatch",
     "IngestResult",
     "SiteNameTaken",
+    "SiteStats",
     "Storage",
     "StorageBusy",
     "StorageClosed",
     "StorageError",
     "StoredSignal",
+    "VisitorBatch",
+    "VisitorData",
+    "VisitorSignal",
 ]
+
+#: Called by the writer after each committed group: (batches in the group, seconds taken).
+FlushObserver = Callable[[int, float], None]
 
 
 class StorageError(Exception):
@@ -78,6 +86,49 @@ class IngestResult:
     duplicate: bool
     profile: Profile
     """The visitor's profile as committed, for computing the reply's hints."""
+
+
+@dataclass(frozen=True, slots=True)
+class VisitorSignal:
+    """One stored signal of a visitor, as the visitor may see it."""
+
+    kind: str
+    body: str
+    """The signal's JSON text, exactly as stored (``kind`` included)."""
+    batch_id: str
+    session: str
+    received_at: float
+
+
+@dataclass(frozen=True, slots=True)
+class VisitorBatch:
+    """One stored batch (idempotency record) of a visitor."""
+
+    batch_id: str
+    session: str
+    signal_count: int
+    received_at: float
+
+
+@dataclass(frozen=True, slots=True)
+class VisitorData:
+    """Everything stored about one visitor of one site."""
+
+    profile: Profile | None
+    """``None`` when no profile row exists."""
+    signals: list[VisitorSignal]
+    batches: list[VisitorBatch]
+
+
+@dataclass(frozen=True, slots=True)
+class SiteStats:
+    """Row counts for one site (full scans: for admins, not for request hot paths)."""
+
+    signals: int
+    batches: int
+    visitors: int
+    """Distinct visitors that sent at least one stored batch."""
+    profiles: int
 
 
 class Storage(abc.ABC):
@@ -151,3 +202,58 @@ class Storage(abc.ABC):
         A full scan (the signals table has no secondary index by design): for operators
         and tests, never for a request path.
         """
+
+    # -- visitor rights -------------------------------------------------------------------
+
+    @abc.abstractmethod
+    async def visitor_data(self, site_id: int, visitor: str) -> VisitorData:
+        """Everything stored about a visitor of a site (signals oldest first).
+
+        Full scans of ``signals`` and ``batches`` (no index on visitor, by design).
+        """
+
+    @abc.abstractmethod
+    async def erase_visitor(self, site_id: int, visitor: str) -> dict[str, int]:
+        """Delete the visitor's signals, batches and profile in one transaction.
+
+        Returns the number of rows removed per table (``signals``, ``batches``,
+        ``profiles``).
+        """
+
+    # -- site administration --------------------------------------------------------------
+
+    @abc.abstractmethod
+    async def site_admin_token_hash(self, site_id: int) -> str | None:
+        """The stored SHA-256 hex of the site's admin token (``None``: no such site)."""
+
+    @abc.abstractmethod
+    async def rotate_site_key(self, site_id: int) -> str:
+        """Give the site a new public key and return it; the old key stops working."""
+
+    @abc.abstractmethod
+    async def delete_site(self, site_id: int) -> dict[str, int]:
+        """Delete a site and all its rows in one transaction; counts per table."""
+
+    @abc.abstractmethod
+    async def site_stats(self, site_id: int) -> SiteStats:
+        """Row counts for one site."""
+
+    # -- retention ------------------------------------------------------------------------
+
+    @abc.abstractmethod
+    async def prune(self, before: float) -> dict[str, int]:
+        """Delete raw signals and batch records received before ``before`` (unix s).
+
+        Profiles are kept. Returns the number of rows removed per table.
+        """
+
+    # -- operations -----------------------------------------------------------------------
+
+    @property
+    @abc.abstractmethod
+    def queue_depth(self) -> int:
+        """Batches waiting for the group-commit writer."""
+
+    @abc.abstractmethod
+    def set_flush_observer(self, observer: FlushObserver | None) -> None:
+        """Install a callback the writer calls after each committed group (metrics)."""

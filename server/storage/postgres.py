@@ -26,12 +26,17 @@ from server.profiles import Profile, apply_observations, decode_profile, encode_
 from server.sites.keys import hash_admin_token, new_admin_token, new_site_key
 from server.sites.model import NewSite, Site
 from server.storage.base import (
+    FlushObserver,
     IngestBatch,
     IngestResult,
     SiteNameTaken,
+    SiteStats,
     Storage,
     StorageClosed,
     StorageError,
+    VisitorBatch,
+    VisitorData,
+    VisitorSignal,
 )
 from server.storage.migrations import POSTGRES_MIGRATIONS, Migration
 from server.storage.writer import GroupCommitWriter
@@ -180,6 +185,112 @@ class PostgresStorage(Storage):
                 batch_id,
             )
         return int(value)
+
+    # -- visitor rights, site administration, retention -----------------------------------
+
+    async def visitor_data(self, site_id: int, visitor: str) -> VisitorData:
+        async with self._readers.acquire() as conn, conn.transaction(readonly=True):
+            data = await conn.fetchval(
+                "SELECT data FROM profiles WHERE site_id = $1 AND visitor = $2", site_id, visitor
+            )
+            signal_rows = await conn.fetch(
+                "SELECT kind, body, batch_id, session, received_at FROM signals "
+                "WHERE site_id = $1 AND visitor = $2 ORDER BY received_at, ctid",
+                site_id,
+                visitor,
+            )
+            batch_rows = await conn.fetch(
+                "SELECT batch_id, session, signal_count, received_at FROM batches "
+                "WHERE site_id = $1 AND visitor = $2 ORDER BY received_at, batch_id",
+                site_id,
+                visitor,
+            )
+        return VisitorData(
+            profile=decode_profile(data) if data is not None else None,
+            signals=[
+                VisitorSignal(
+                    str(r["kind"]),
+                    str(r["body"]),
+                    str(r["batch_id"]),
+                    str(r["session"]),
+                    float(r["received_at"]),
+                )
+                for r in signal_rows
+            ],
+            batches=[
+                VisitorBatch(
+                    str(r["batch_id"]),
+                    str(r["session"]),
+                    int(r["signal_count"]),
+                    float(r["received_at"]),
+                )
+                for r in batch_rows
+            ],
+        )
+
+    async def erase_visitor(self, site_id: int, visitor: str) -> dict[str, int]:
+        where = "WHERE site_id = $1 AND visitor = $2"
+        return await self._delete_in_transaction(
+            [(table, f"DELETE FROM {table} {where}", (site_id, visitor))
+             for table in ("signals", "batches", "profiles")]
+        )  # fmt: skip
+
+    async def site_admin_token_hash(self, site_id: int) -> str | None:
+        value = await self._readers.fetchval(
+            "SELECT admin_token_hash FROM sites WHERE id = $1", site_id
+        )
+        return None if value is None else str(value)
+
+    async def rotate_site_key(self, site_id: int) -> str:
+        key = new_site_key()
+        await self._readers.execute("UPDATE sites SET site_key = $1 WHERE id = $2", key, site_id)
+        return key
+
+    async def delete_site(self, site_id: int) -> dict[str, int]:
+        return await self._delete_in_transaction(
+            [(table, f"DELETE FROM {table} WHERE site_id = $1", (site_id,))
+             for table in ("signals", "batches", "profiles")]
+            + [("sites", "DELETE FROM sites WHERE id = $1", (site_id,))]
+        )  # fmt: skip
+
+    async def site_stats(self, site_id: int) -> SiteStats:
+        row = await self._readers.fetchrow(
+            "SELECT (SELECT COUNT(*) FROM signals WHERE site_id = $1) AS signals, "
+            "(SELECT COUNT(*) FROM batches WHERE site_id = $1) AS batches, "
+            "(SELECT COUNT(DISTINCT visitor) FROM batches WHERE site_id = $1) AS visitors, "
+            "(SELECT COUNT(*) FROM profiles WHERE site_id = $1) AS profiles",
+            site_id,
+        )
+        return SiteStats(
+            signals=int(row["signals"]),
+            batches=int(row["batches"]),
+            visitors=int(row["visitors"]),
+            profiles=int(row["profiles"]),
+        )
+
+    async def prune(self, before: float) -> dict[str, int]:
+        # Row locks only: concurrent ingest is not blocked, so one statement per table.
+        return await self._delete_in_transaction(
+            [(table, f"DELETE FROM {table} WHERE received_at < $1", (before,))
+             for table in ("signals", "batches")]
+        )  # fmt: skip
+
+    async def _delete_in_transaction(
+        self, statements: Sequence[tuple[str, str, Sequence[Any]]]
+    ) -> dict[str, int]:
+        removed: dict[str, int] = {}
+        async with self._readers.acquire() as conn, conn.transaction():
+            for table, sql, params in statements:
+                status = await conn.execute(sql, *params)
+                removed[table] = int(str(status).rsplit(" ", 1)[-1])
+        return removed
+
+    @property
+    def queue_depth(self) -> int:
+        return self._writer.depth
+
+    def set_flush_observer(self, observer: FlushObserver | None) -> None:
+        self._writer.on_flush = observer
 
     async def _flush(self, batches: Sequence[IngestBatch]) -> list[IngestResult]:
         """Commit one group; after a lost connection, reconnect on the next group."""

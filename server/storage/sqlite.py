@@ -15,6 +15,7 @@ Layout of connections, from the measurements in ARCHITECTURE.md §2:
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import sqlite3
 import time
@@ -29,12 +30,17 @@ from server.profiles import Profile, apply_observations, decode_profile, encode_
 from server.sites.keys import hash_admin_token, new_admin_token, new_site_key
 from server.sites.model import NewSite, Site
 from server.storage.base import (
+    FlushObserver,
     IngestBatch,
     IngestResult,
     SiteNameTaken,
+    SiteStats,
     Storage,
     StorageClosed,
     StorageError,
+    VisitorBatch,
+    VisitorData,
+    VisitorSignal,
 )
 from server.storage.migrations import SQLITE_MIGRATIONS, Migration
 from server.storage.writer import GroupCommitWriter
@@ -45,6 +51,8 @@ _origins_decoder = msgspec.json.Decoder(list[str])
 _SITE_COLUMNS = "id, name, site_key, origins, created_at"
 # Two variables per (site_id, visitor) pair; far below SQLite's 32766-variable limit.
 _PROFILE_CHUNK = 500
+# Retention deletes this many signals per statement, so the writer never waits long.
+_PRUNE_CHUNK = 5000
 
 
 class SQLiteStorage(Storage):
@@ -72,6 +80,9 @@ class SQLiteStorage(Storage):
             enqueue_timeout=enqueue_timeout,
             name=f"rapport-sqlite-writer:{path}",
         )
+        # Serialises the reader connection's own writes (site admin, erasure, retention):
+        # a transaction on a shared connection must not interleave with another one.
+        self._admin_lock = asyncio.Lock()
 
     # -- lifecycle -----------------------------------------------------------------------
 
@@ -134,12 +145,13 @@ class SQLiteStorage(Storage):
         site_key = new_site_key()
         origins_json = msgspec.json.encode(list(origins)).decode()
         try:
-            rows = await _fetchall(
-                self._reader,
-                "INSERT INTO sites (name, site_key, admin_token_hash, origins, created_at) "
-                "VALUES (?, ?, ?, ?, ?) RETURNING id",
-                (name, site_key, hash_admin_token(token), origins_json, now),
-            )
+            async with self._admin_lock:
+                rows = await _fetchall(
+                    self._reader,
+                    "INSERT INTO sites (name, site_key, admin_token_hash, origins, created_at) "
+                    "VALUES (?, ?, ?, ?, ?) RETURNING id",
+                    (name, site_key, hash_admin_token(token), origins_json, now),
+                )
         except sqlite3.IntegrityError as exc:
             if "sites.name" in str(exc):
                 raise SiteNameTaken(f"a site named {name!r} already exists") from None
@@ -154,11 +166,12 @@ class SQLiteStorage(Storage):
         return NewSite(site=site, admin_token=token)
 
     async def set_site_origins(self, site_id: int, origins: Sequence[str]) -> None:
-        await _execute(
-            self._reader,
-            "UPDATE sites SET origins = ? WHERE id = ?",
-            (msgspec.json.encode(list(origins)).decode(), site_id),
-        )
+        async with self._admin_lock:
+            await _execute(
+                self._reader,
+                "UPDATE sites SET origins = ? WHERE id = ?",
+                (msgspec.json.encode(list(origins)).decode(), site_id),
+            )
 
     async def list_sites(self) -> list[Site]:
         rows = await _fetchall(self._reader, f"SELECT {_SITE_COLUMNS} FROM sites ORDER BY id")
@@ -197,6 +210,119 @@ class SQLiteStorage(Storage):
             params = (site_id, batch_id)  # type: ignore[assignment]
         rows = await _fetchall(self._reader, sql, params)
         return int(rows[0][0])
+
+    # -- visitor rights, site administration, retention -----------------------------------
+
+    async def visitor_data(self, site_id: int, visitor: str) -> VisitorData:
+        key = (site_id, visitor)
+        profile_rows = await _fetchall(
+            self._reader, "SELECT data FROM profiles WHERE site_id = ? AND visitor = ?", key
+        )
+        signal_rows = await _fetchall(
+            self._reader,
+            "SELECT kind, body, batch_id, session, received_at FROM signals "
+            "WHERE site_id = ? AND visitor = ? ORDER BY rowid",
+            key,
+        )
+        batch_rows = await _fetchall(
+            self._reader,
+            "SELECT batch_id, session, signal_count, received_at FROM batches "
+            "WHERE site_id = ? AND visitor = ? ORDER BY received_at, batch_id",
+            key,
+        )
+        return VisitorData(
+            profile=decode_profile(profile_rows[0][0]) if profile_rows else None,
+            signals=[
+                VisitorSignal(str(k), str(b), str(bid), str(sess), float(at))
+                for k, b, bid, sess, at in signal_rows
+            ],
+            batches=[
+                VisitorBatch(str(bid), str(sess), int(n), float(at))
+                for bid, sess, n, at in batch_rows
+            ],
+        )
+
+    async def erase_visitor(self, site_id: int, visitor: str) -> dict[str, int]:
+        where = "WHERE site_id = ? AND visitor = ?"
+        return await self._delete_in_transaction(
+            [(table, f"DELETE FROM {table} {where}", (site_id, visitor))
+             for table in ("signals", "batches", "profiles")]
+        )  # fmt: skip
+
+    async def site_admin_token_hash(self, site_id: int) -> str | None:
+        rows = await _fetchall(
+            self._reader, "SELECT admin_token_hash FROM sites WHERE id = ?", (site_id,)
+        )
+        return str(rows[0][0]) if rows else None
+
+    async def rotate_site_key(self, site_id: int) -> str:
+        key = new_site_key()
+        async with self._admin_lock:
+            await _execute(
+                self._reader, "UPDATE sites SET site_key = ? WHERE id = ?", (key, site_id)
+            )
+        return key
+
+    async def delete_site(self, site_id: int) -> dict[str, int]:
+        return await self._delete_in_transaction(
+            [(table, f"DELETE FROM {table} WHERE site_id = ?", (site_id,))
+             for table in ("signals", "batches", "profiles")]
+            + [("sites", "DELETE FROM sites WHERE id = ?", (site_id,))]
+        )  # fmt: skip
+
+    async def site_stats(self, site_id: int) -> SiteStats:
+        rows = await _fetchall(
+            self._reader,
+            "SELECT (SELECT COUNT(*) FROM signals WHERE site_id = ?1), "
+            "(SELECT COUNT(*) FROM batches WHERE site_id = ?1), "
+            "(SELECT COUNT(DISTINCT visitor) FROM batches WHERE site_id = ?1), "
+            "(SELECT COUNT(*) FROM profiles WHERE site_id = ?1)",
+            (site_id,),
+        )
+        signals, batches, visitors, profiles = (int(v) for v in rows[0])
+        return SiteStats(signals=signals, batches=batches, visitors=visitors, profiles=profiles)
+
+    async def prune(self, before: float) -> dict[str, int]:
+        # Small autocommit chunks: the writer waits at most one chunk for the write lock.
+        # Rows are appended in time order, so each chunk finds old rows at the start.
+        removed = {"signals": 0, "batches": 0}
+        for table, sql in (
+            ("signals", "DELETE FROM signals WHERE rowid IN (SELECT rowid FROM signals "
+                        f"WHERE received_at < ? LIMIT {_PRUNE_CHUNK})"),
+            ("batches", "DELETE FROM batches WHERE (site_id, batch_id) IN (SELECT site_id, "
+                        f"batch_id FROM batches WHERE received_at < ? LIMIT {_PRUNE_CHUNK})"),
+        ):  # fmt: skip
+            while True:
+                async with self._admin_lock:
+                    count = await _execute_count(self._reader, sql, (before,))
+                removed[table] += count
+                if count < _PRUNE_CHUNK:
+                    break
+        return removed
+
+    async def _delete_in_transaction(
+        self, statements: Sequence[tuple[str, str, Sequence[Any]]]
+    ) -> dict[str, int]:
+        removed: dict[str, int] = {}
+        async with self._admin_lock:
+            conn = self._reader
+            await _execute(conn, "BEGIN IMMEDIATE")
+            try:
+                for table, sql, params in statements:
+                    removed[table] = await _execute_count(conn, sql, params)
+            except BaseException:
+                with contextlib.suppress(Exception):
+                    await _execute(conn, "ROLLBACK")
+                raise
+            await _execute(conn, "COMMIT")
+        return removed
+
+    @property
+    def queue_depth(self) -> int:
+        return self._writer.depth
+
+    def set_flush_observer(self, observer: FlushObserver | None) -> None:
+        self._writer.on_flush = observer
 
     async def _flush(self, batches: Sequence[IngestBatch]) -> list[IngestResult]:
         """Commit one group: idempotency rows, new signals, profiles — one transaction."""
@@ -323,6 +449,11 @@ def _site_from_row(row: Sequence[Any]) -> Site:
 async def _execute(conn: aiosqlite.Connection, sql: str, params: Sequence[Any] = ()) -> None:
     async with conn.execute(sql, params):
         pass
+
+
+async def _execute_count(conn: aiosqlite.Connection, sql: str, params: Sequence[Any] = ()) -> int:
+    async with conn.execute(sql, params) as cursor:
+        return int(cursor.rowcount)
 
 
 async def _fetchall(

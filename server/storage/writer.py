@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Generic, TypeVar
 
@@ -55,6 +56,13 @@ class GroupCommitWriter(Generic[ItemT, ResultT]):
         self._name = name
         self._task: asyncio.Task[None] | None = None
         self._closing = False
+        self.on_flush: Callable[[int, float], None] | None = None
+        """Called after each committed group with its size and duration (metrics)."""
+
+    @property
+    def depth(self) -> int:
+        """Items waiting in the queue (not counting the group being committed)."""
+        return self._queue.qsize()
 
     @property
     def running(self) -> bool:
@@ -119,6 +127,7 @@ class GroupCommitWriter(Generic[ItemT, ResultT]):
     async def _commit(self, group: list[_Entry[ItemT, ResultT]]) -> None:
         items = [item for item, _ in group]
         futures = [future for _, future in group]
+        started = time.perf_counter()
         try:
             results = await self._flush(items)
             if len(results) != len(items):
@@ -129,6 +138,11 @@ class GroupCommitWriter(Generic[ItemT, ResultT]):
                 if not future.done():
                     future.set_exception(exc)
             return
+        if self.on_flush is not None:
+            try:
+                self.on_flush(len(items), time.perf_counter() - started)
+            except Exception:  # pragma: no cover - metrics must never break writes
+                log.exception("flush observer failed")
         for future, result in zip(futures, results, strict=True):
             if not future.done():
                 future.set_result(result)

@@ -167,7 +167,7 @@ def test_oversized_body_is_refused_with_413_in_the_error_shape(api: Any) -> None
     assert reply.status_code == 413
     assert reply.json() == {
         "error": "body larger than 65536 bytes: send fewer signals per batch",
-        "field": None,
+        "field": "$",
     }
 
 

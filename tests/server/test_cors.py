@@ -31,7 +31,7 @@ def test_preflight_from_a_sites_origin_is_allowed(api: Any) -> None:
         "GET",
         "DELETE",
     }
-    assert reply.headers["access-control-allow-headers"] == "Content-Type"
+    assert reply.headers["access-control-allow-headers"] == "Content-Type, Authorization"
     assert "Origin" in reply.headers["vary"]
 
 

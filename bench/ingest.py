@@ -1,0 +1,150 @@
+"""Ingest benchmark: /healthz and /v1/collect side by side, in one run, with wrk.
+
+    python -m bench.ingest                       # SQLite, one server process
+    python -m bench.ingest --postgres URL --workers 2
+
+Starts ``rapport serve`` (rate limits off, no access log) on a fresh database, registers a
+site, then runs wrk (Debian package ``wrk``) against ``/healthz`` and against
+``/v1/collect`` (20-signal batches, unique batch ids, reply after commit) and against
+``/v1/hints/{visitor}``, and prints req/s, events/s, p50/p99 and the ratio to ``/healthz``.
+Load generator and server share the machine's cores: numbers are for these machines only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+
+from server.storage import create_storage
+
+ORIGIN = "https://bench.example"
+LUA = Path(__file__).with_name("ingest_collect.lua")
+SIGNALS_PER_BATCH = 20
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def parse_wrk(output: str) -> dict[str, float]:
+    def seconds(text: str) -> float:
+        value, unit = re.fullmatch(r"([\d.]+)(us|ms|s|m)", text).groups()  # type: ignore[union-attr]
+        return float(value) * {"us": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0}[unit]
+
+    result = {"rps": float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))}  # type: ignore[union-attr]
+    for pct in ("50", "99"):
+        match = re.search(rf"^\s+{pct}(?:\.000)?%\s+(\S+)", output, re.MULTILINE)
+        result[f"p{pct}"] = seconds(match.group(1)) if match else float("nan")
+    non2xx = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", output)
+    result["non2xx"] = float(non2xx.group(1)) if non2xx else 0.0
+    errors = re.search(r"Socket errors: (.*)", output)
+    result["socket_errors"] = (
+        0.0 if errors is None else float(sum(int(n) for n in re.findall(r"\d+", errors.group(1))))
+    )
+    return result
+
+
+def wrk(
+    url: str,
+    *,
+    seconds: int,
+    connections: int,
+    threads: int,
+    script: Path | None,
+    env: dict[str, str],
+) -> dict[str, float]:
+    command = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--latency"]
+    if script is not None:
+        command += ["-s", str(script)]
+    output = subprocess.run(
+        [*command, url], check=True, capture_output=True, text=True, env={**os.environ, **env}
+    ).stdout
+    return parse_wrk(output)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--postgres", help="postgresql://… (an empty database) instead of SQLite")
+    parser.add_argument("--workers", type=int, default=1)
+    parser.add_argument("--seconds", type=int, default=10)
+    parser.add_argument("--connections", type=int, default=64)
+    parser.add_argument("--threads", type=int, default=2, help="wrk threads")
+    args = parser.parse_args()
+    if shutil.which("wrk") is None:
+        sys.exit("wrk not found: apt-get install wrk")
+
+    tmp = Path(tempfile.mkdtemp(prefix="rapport-bench-"))
+    url = args.postgres or f"sqlite:///{tmp / 'bench.db'}"
+
+    async def add_site() -> str:
+        async with create_storage(url) as storage:
+            return (
+                await storage.create_site(f"Bench {time.time()}", [ORIGIN], now=time.time())
+            ).site.site_key
+
+    site_key = asyncio.run(add_site())
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    server = subprocess.Popen(
+        [sys.executable, "-m", "server", "serve", "--port", str(port), "--database", url,
+         "--workers", str(args.workers), "--rate-per-ip", "0", "--rate-per-site", "0",
+         "--no-access-log", "--log-level", "warning"],
+    )  # fmt: skip
+    try:
+        for _ in range(300):
+            try:
+                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            time.sleep(0.1)
+        time.sleep(1.0 if args.workers > 1 else 0.2)
+        env = {"SITE": site_key, "ORIGIN": ORIGIN, "RUN": str(int(time.time()))}
+        common = {
+            "seconds": args.seconds,
+            "connections": args.connections,
+            "threads": args.threads,
+            "env": env,
+        }
+        health = wrk(f"{base}/healthz", script=None, **common)  # type: ignore[arg-type]
+        collect = wrk(base, script=LUA, **common)  # type: ignore[arg-type]
+        hints = wrk(f"{base}/v1/hints/visitor-000001?site={site_key}", script=None, **common)  # type: ignore[arg-type]
+    finally:
+        server.terminate()
+        server.wait(timeout=60)
+
+    backend = "postgresql" if args.postgres else "sqlite"
+    print(
+        f"\nrapport serve --workers {args.workers} on {backend}; wrk -t{args.threads} "
+        f"-c{args.connections} -d{args.seconds}s on the same machine ({os.cpu_count()} cores)\n"
+    )
+    print("| endpoint | req/s | events/s | p50 ms | p99 ms | × /healthz | non-2xx |")
+    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: |")
+    for name, r, events in (
+        ("/healthz", health, 0),
+        ("/v1/collect (20 signals)", collect, SIGNALS_PER_BATCH),
+        ("/v1/hints/{visitor}", hints, 0),
+    ):
+        print(
+            f"| {name} | {r['rps']:,.0f} | {r['rps'] * events:,.0f} | {r['p50'] * 1e3:.1f} | "
+            f"{r['p99'] * 1e3:.1f} | {r['rps'] / health['rps']:.2f} | "
+            f"{int(r['non2xx'] + r['socket_errors'])} |"
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
