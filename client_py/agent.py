@@ -9,6 +9,8 @@ Messages (``t`` is the type):
     {"t": "ev", "e": [raw events]}                  events captured by the loader
     {"t": "tick"}                                   time passed; maybe send or retry
     {"t": "flush"}                                  the page is going away: send what is queued
+    {"t": "cfg", "c": {"patterns": {...}, "rules": {...}}}   the site's overrides
+                                                    (rapport.configure; see patterns.py)
     {"t": "result", "batch": id, "status": 200, "body": {...}}   the server's answer
                                                     (status 0 = network error)
 
@@ -19,15 +21,22 @@ Reply: {"send": [{"batch": id, "body": "<json>", "keepalive": bool}], "hints": [
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from typing import Any
 
-from client_py.events import parse_events
-from client_py.features import SessionFeatures
-from client_py.patterns import HESITANT, HesitantWeights, PatternScore, score_hesitant
+from client_py.events import ChatText, parse_events
+from client_py.features import DEFAULT_RULES, FeatureRules, SessionFeatures
+from client_py.patterns import (
+    PATTERN_WEIGHTS,
+    PatternScore,
+    Term,
+    score_all,
+    weights_with_overrides,
+)
 from client_py.schema import ID_PATTERN, SITE_KEY_PATTERN
 from client_py.sender import Batch, Outbox
 from client_py.signals import SignalDiffer, current_signals
+from client_py.tone import ToneSession
 
 __all__ = ["Agent", "AgentConfig"]
 
@@ -40,7 +49,20 @@ class AgentConfig:
     visitor: str
     session: str
     flush_ms: float = 2_000.0
-    hesitant: HesitantWeights = HESITANT
+    #: the visitor id existed before this session (kept first-party by the loader)
+    returning: bool = False
+    weights: dict[str, tuple[Term, ...]] = field(default_factory=lambda: dict(PATTERN_WEIGHTS))
+    rules: FeatureRules = DEFAULT_RULES
+
+    def configured(self, overrides: object) -> AgentConfig:
+        """This config with a site's overrides ``{"patterns": {...}, "rules": {...}}``."""
+        if not isinstance(overrides, dict):
+            return self
+        return replace(
+            self,
+            weights=weights_with_overrides(overrides.get("patterns"), self.weights),
+            rules=FeatureRules.with_overrides(overrides.get("rules"), self.rules),
+        )
 
     @classmethod
     def from_json(cls, text: str) -> AgentConfig:
@@ -59,7 +81,17 @@ class AgentConfig:
         flush_ms = (
             float(flush) if isinstance(flush, int | float) and 200 <= flush <= 60_000 else 2_000.0
         )
-        return cls(site=site, visitor=str(visitor), session=str(session), flush_ms=flush_ms)
+        config = cls(
+            site=site,
+            visitor=str(visitor),
+            session=str(session),
+            flush_ms=flush_ms,
+            returning=data.get("returning") in (True, 1),
+        )
+        overrides = data.get("config")
+        for item in overrides if isinstance(overrides, list) else [overrides]:
+            config = config.configured(item)
+        return config
 
 
 class Agent:
@@ -68,12 +100,14 @@ class Agent:
     def __init__(self, config_json: str, state_json: str | None = None) -> None:
         self.config = AgentConfig.from_json(config_json)
         state = _load_state(state_json)
-        self.features = SessionFeatures.restore(state.get("features"))
+        self.features = SessionFeatures.restore(state.get("features"), self.config.rules)
+        self.tone = ToneSession.restore(state.get("tone"))
         last = state.get("sent")
         self.differ = SignalDiffer(dict(last) if isinstance(last, dict) else {})
         self.outbox = Outbox(
             self.config.site, self.config.visitor, self.config.session, self.config.flush_ms
         )
+        self.outbox.restore(state.get("outbox"))
         self.hints: list[dict[str, Any]] = []
         self._hints_key = "[]"  # no hints yet: an empty answer is not news for the page
 
@@ -91,6 +125,8 @@ class Agent:
         if kind == "ev":
             for event in parse_events(message.get("e")):
                 self.features.apply(event)
+                if isinstance(event, ChatText):
+                    self.tone.add(event.text, event.t)  # the text goes no further
             self.features.advance(now_ms)
             state_changed = self._queue_changes()
         elif kind == "tick":
@@ -102,6 +138,11 @@ class Agent:
             final = self.outbox.final_batch()
             sends.extend([final] if final else [])
             keepalive = True
+        elif kind == "cfg":
+            self.config = self.config.configured(message.get("c"))
+            self.features.rules = self.config.rules
+            self.features.advance(now_ms)
+            state_changed = self._queue_changes()
         elif kind == "result":
             hints_changed = self._on_result(message, now_ms)
         if not keepalive:
@@ -129,15 +170,24 @@ class Agent:
     def state_json(self) -> str:
         """What the page keeps in sessionStorage so the session survives a navigation."""
         return json.dumps(
-            {"features": self.features.snapshot(), "sent": self.differ.last}, separators=(",", ":")
+            {
+                "features": self.features.snapshot(),
+                "tone": self.tone.snapshot(),
+                "sent": self.differ.last,
+                "outbox": self.outbox.snapshot(),
+            },
+            separators=(",", ":"),
         )
 
     # -- internals -------------------------------------------------------------------------
     def patterns(self) -> list[PatternScore]:
-        return [score_hesitant(self.features, self.config.hesitant)]
+        return score_all(
+            self.features, self.tone, self.config.weights, returning=self.config.returning
+        )
 
     def _queue_changes(self) -> bool:
-        changed = self.differ.changed(current_signals(self.features, self.patterns()))
+        signals = current_signals(self.features, self.patterns(), self.tone)
+        changed = self.differ.changed(signals)
         self.outbox.add(changed)
         return bool(changed)
 

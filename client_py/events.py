@@ -15,13 +15,20 @@ from client_py.schema import ACTION_NAME_PATTERN, ITEM_PATTERN, SECTIONS, Key, N
 __all__ = [
     "Action",
     "Activity",
+    "Change",
+    "ChatText",
     "Click",
+    "Context",
+    "Copy",
     "Event",
+    "FieldFocus",
+    "Hover",
     "PageEnd",
     "PageView",
     "Scroll",
     "SectionIn",
     "SectionOut",
+    "Submit",
     "Visibility",
     "parse_event",
     "parse_events",
@@ -34,11 +41,81 @@ _TIME: Final = Number(0, 1e14)
 _FRACTION: Final = Number(0, 1)
 _COORD: Final = Number(-1e6, 1e6)
 _VALUE: Final = Number(0, 1e9)
+_TZ: Final = Number(-1_000, 1_000)
+_WIDTH: Final = Number(0, 100_000)
+
+
+#: Longest chat text analysed (longer text is cut; it never leaves the worker anyway).
+MAX_CHAT_CHARS: Final = 2_000
+_NAV_TYPES: Final = ("navigate", "reload", "back_forward")
 
 
 @dataclass(frozen=True, slots=True)
 class PageView:
     t: float
+    #: How the page was reached: navigate, reload or back_forward (the Navigation Timing type).
+    nav: str = "navigate"
+
+
+@dataclass(frozen=True, slots=True)
+class Context:
+    """Coarse facts about the device and the entry, from the loader's first moment on a page.
+
+    ``utm_medium`` and ``referrer_host`` exist only inside the worker: they are turned into one
+    of a few source classes, and only the class may leave.
+    """
+
+    t: float
+    tz_offset_min: float
+    width: float
+    coarse: bool
+    utm_medium: str
+    referrer_host: str
+
+
+@dataclass(frozen=True, slots=True)
+class Hover:
+    """The pointer moved onto a declared section (or off all of them: section None)."""
+
+    t: float
+    section: str | None
+    item: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Copy:
+    """The visitor copied something; where (the section), never what."""
+
+    t: float
+    section: str | None
+    item: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    """The DOM changed or the selection moved shortly after a click (so it was not dead)."""
+
+    t: float
+
+
+@dataclass(frozen=True, slots=True)
+class FieldFocus:
+    """A form field got the focus; its value is never read."""
+
+    t: float
+
+
+@dataclass(frozen=True, slots=True)
+class Submit:
+    t: float
+
+
+@dataclass(frozen=True, slots=True)
+class ChatText:
+    """Text the site owner routed to Rapport's chat analysis; it never leaves the worker."""
+
+    t: float
+    text: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,7 +178,22 @@ class Action:
 
 
 Event = (
-    PageView | PageEnd | SectionIn | SectionOut | Visibility | Activity | Scroll | Click | Action
+    PageView
+    | PageEnd
+    | SectionIn
+    | SectionOut
+    | Visibility
+    | Activity
+    | Scroll
+    | Click
+    | Action
+    | Context
+    | Hover
+    | Copy
+    | Change
+    | FieldFocus
+    | Submit
+    | ChatText
 )
 
 
@@ -111,6 +203,10 @@ def _section(value: object) -> str | None:
 
 def _item(value: object) -> str | None:
     return value if isinstance(value, str) and _ITEM.accepts(value) else None
+
+
+def _short(value: object) -> str:
+    return value[:64].lower() if isinstance(value, str) else ""
 
 
 def _number(spec: Number, value: object) -> float | None:
@@ -127,7 +223,25 @@ def parse_event(raw: object) -> Event | None:
         return None
     rest = args[1:]
     if kind == "pv":
-        return PageView(t)
+        nav = rest[0] if rest and rest[0] in _NAV_TYPES else "navigate"
+        return PageView(t, str(nav))
+    if kind == "chg":
+        return Change(t)
+    if kind == "fi":
+        return FieldFocus(t)
+    if kind == "sb":
+        return Submit(t)
+    if kind == "txt" and len(rest) >= 1 and isinstance(rest[0], str):
+        return ChatText(t, rest[0][:MAX_CHAT_CHARS])
+    if kind in ("hov", "cp"):
+        section = _section(rest[0]) if rest else None
+        item = _item(rest[1]) if len(rest) > 1 and section is not None else None
+        return Hover(t, section, item) if kind == "hov" else Copy(t, section, item)
+    if kind == "ctx" and len(rest) >= 5:
+        tz, width = _number(_TZ, rest[0]), _number(_WIDTH, rest[1])
+        if tz is None or width is None:
+            return None
+        return Context(t, tz, width, rest[2] in (1, True), _short(rest[3]), _short(rest[4]))
     if kind == "end":
         return PageEnd(t)
     if kind == "act":

@@ -1,40 +1,174 @@
-"""Session features computed from raw events: attended dwell, scroll depth, clicks, revisits.
+"""Session features computed from raw events, per session and per declared element.
 
 Dwell counts only *attended* time: the section is in view, the tab is visible and focused, and
 the visitor was active within the idle window. A tab left open over lunch is not interest.
+Besides dwell the session keeps counters of behaviour (rage and dead clicks, quick backs,
+excessive scrolling, idle periods, tab switches, abandoned forms, comparisons between items,
+hovers without a click, copies from a section) and a coarse context (part of day and week,
+device class, entry source class). The thresholds are in :class:`FeatureRules`, one place.
+
 The state is a plain, JSON-able snapshot so the session survives page navigations (the loader
 keeps it in the host page's sessionStorage, on the device).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any, Final
 
 from client_py.events import (
     Action,
     Activity,
+    Change,
+    ChatText,
     Click,
+    Context,
+    Copy,
     Event,
+    FieldFocus,
+    Hover,
     PageEnd,
     PageView,
     Scroll,
     SectionIn,
     SectionOut,
+    Submit,
     Visibility,
 )
+from client_py.schema import COUNTERS, DAYPARTS, DEVICES, SECTIONS, SOURCES, WEEK_PARTS
 
-__all__ = ["IDLE_AFTER_MS", "SessionFeatures", "dwell_key"]
+__all__ = [
+    "DEFAULT_RULES",
+    "IDLE_AFTER_MS",
+    "FeatureRules",
+    "SessionFeatures",
+    "classify_device",
+    "classify_source",
+    "dwell_key",
+    "local_time_parts",
+]
 
 #: Without pointer, key or scroll activity for this long the visitor counts as idle.
 IDLE_AFTER_MS: Final = 30_000.0
 #: Sections whose alternation with ``price`` shows a weighing-up visitor.
 REASSURANCE_SECTIONS: Final = frozenset({"returns", "warranty"})
+#: Sections where one item is compared with another.
+COMPARABLE_SECTIONS: Final = frozenset({"price", "specs"})
+_MAX_TRACKED: Final = 64
+
+
+@dataclass(frozen=True)
+class FeatureRules:
+    """Thresholds of the behaviour features (a site may override them, see ``agent.py``).
+
+    Rage clicks follow PostHog's rule: at least ``rage_clicks`` clicks, each within
+    ``rage_radius_px`` of the first and at most ``rage_gap_ms`` after the previous one.
+    """
+
+    idle_after_ms: float = IDLE_AFTER_MS
+    rage_clicks: int = 3
+    rage_radius_px: float = 30.0
+    rage_gap_ms: float = 1_000.0
+    #: A click with no DOM change, selection, scroll, field focus or navigation this soon after.
+    dead_click_ms: float = 2_500.0
+    #: Leaving a page this soon, through the browser's back button, is a quick back.
+    quick_back_ms: float = 7_000.0
+    #: Scrolling more than this many page lengths on one page, with direction reversals.
+    excessive_scroll_pages: float = 3.0
+    excessive_scroll_reversals: int = 4
+    #: A pointer resting on a section this long without clicking in it.
+    hover_min_ms: float = 1_000.0
+
+    @classmethod
+    def with_overrides(cls, data: object, base: FeatureRules | None = None) -> FeatureRules:
+        """``base`` with the numeric fields ``data`` names (unknown or bad values ignored)."""
+        rules = base or cls()
+        if not isinstance(data, dict):
+            return rules
+        changes: dict[str, Any] = {}
+        for f in fields(cls):
+            value = data.get(f.name)
+            if isinstance(value, int | float) and not isinstance(value, bool) and 0 < value < 1e7:
+                changes[f.name] = int(value) if f.type == "int" else float(value)
+        return cls(**{**{f.name: getattr(rules, f.name) for f in fields(cls)}, **changes})
+
+
+DEFAULT_RULES: Final = FeatureRules()
+
+_AD_MEDIUMS: Final = frozenset(
+    {"cpc", "ppc", "paid", "paidsearch", "paid_search", "paid-search", "display", "cpm", "cpv"}
+    | {"banner", "ad", "ads", "paid_social", "paidsocial", "retargeting", "remarketing"}
+)
+_EMAIL_MEDIUMS: Final = frozenset({"email", "e-mail", "e_mail", "newsletter", "mail"})
+_SEARCH_MEDIUMS: Final = frozenset({"organic", "seo", "search"})
+_SEARCH_HOSTS: Final = (
+    "google.",
+    "bing.com",
+    "yandex.",
+    "ya.ru",
+    "duckduckgo.com",
+    "search.yahoo.",
+    "baidu.com",
+    "ecosia.org",
+    "startpage.com",
+    "search.brave.com",
+    "go.mail.ru",
+    "qwant.com",
+)
+_EMAIL_HOSTS: Final = ("mail.google.", "outlook.", "mail.yahoo.", "e.mail.ru", "mail.yandex.")
+
+
+def classify_source(utm_medium: str, referrer_host: str) -> str:
+    """ad / search / direct / referral / email, from the UTM medium and the referrer host."""
+    medium, host = utm_medium.strip().lower(), referrer_host.strip().lower()
+    if medium in _AD_MEDIUMS:
+        return "ad"
+    if medium in _EMAIL_MEDIUMS:
+        return "email"
+    if medium in _SEARCH_MEDIUMS:
+        return "search"
+    if host:
+        if any(marker in host for marker in _EMAIL_HOSTS):
+            return "email"
+        if any(marker in host for marker in _SEARCH_HOSTS):
+            return "search"
+        return "referral"
+    return "referral" if medium else "direct"
+
+
+def classify_device(width: float, coarse: bool) -> str:
+    """mobile / tablet / desktop from the viewport width and whether the pointer is coarse."""
+    if width < 600 or (coarse and width < 768):
+        return "mobile"
+    if coarse and width < 1_280:
+        return "tablet"
+    return "desktop"
+
+
+def local_time_parts(t_ms: float, tz_offset_min: float) -> tuple[str, str]:
+    """(daypart, weekday|weekend) on the visitor's clock; ``tz_offset_min`` as JS gives it."""
+    local_ms = t_ms - tz_offset_min * 60_000
+    hour = int(local_ms // 3_600_000) % 24
+    weekday = (int(local_ms // 86_400_000) + 4) % 7  # 1970-01-01 was a Thursday; 0 = Sunday
+    daypart = DAYPARTS[min(hour // 6, 3)]
+    return daypart, WEEK_PARTS[1] if weekday in (0, 6) else WEEK_PARTS[0]
 
 
 def dwell_key(section: str, item: str | None) -> str:
     """Dwell is kept per declared section and item; one string key keeps the state JSON-able."""
     return f"{section}|{item or ''}"
+
+
+def _nonneg_int(value: object) -> int | None:
+    if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+        return value
+    return None
+
+
+def _nonneg_float(value: object) -> float | None:
+    if isinstance(value, int | float) and not isinstance(value, bool) and 0 <= value < 1e15:
+        return float(value)
+    return None
 
 
 @dataclass
@@ -50,72 +184,164 @@ class SessionFeatures:
     #: price <-> returns/warranty alternations (the weighing-up loop)
     back_and_forth: int = 0
     actions: list[str] = field(default_factory=list)
+    #: behaviour counters, by the names in ``schema.COUNTERS``
+    counters: dict[str, int] = field(default_factory=dict)
+    #: section -> copies from it; section -> hovers of ``hover_min_ms`` without a click
+    copies: dict[str, int] = field(default_factory=dict)
+    hovers: dict[str, int] = field(default_factory=dict)
+    #: items whose price was seen
+    price_items: list[str] = field(default_factory=list)
+    #: fastest scrolling this session, page lengths per second
+    max_scroll_speed: float = 0.0
+    #: attended time on the site this session (any page, in view or not)
+    attended_ms: float = 0.0
+    #: committed (cart, checkout, purchase) this soon into the session, or None
+    commit_after_ms: float | None = None
+    context: dict[str, str] = field(default_factory=dict)
+    rules: FeatureRules = DEFAULT_RULES
+    # Page state kept across a navigation (to judge the page just left).
+    _page_started: float | None = None
+    _page_fields: int = 0
+    _page_submitted: bool = False
+    _last_group: str | None = None
+    _last_item: str | None = None
     # Volatile page state: not carried over to the next page.
     _in_view: dict[str, float] = field(default_factory=dict)
     _items_this_page: set[str] = field(default_factory=set)
     _attended: bool = True
     _last_t: float | None = None
     _last_activity: float | None = None
-    _last_group: str | None = None
+    _pending_clicks: list[float] = field(default_factory=list)
+    _rage_run: list[tuple[float, float, float]] = field(default_factory=list)
+    _rage_counted: bool = False
+    _hover: tuple[str, float, bool] | None = None
+    _scroll_last: tuple[float, float] | None = None
+    _scroll_travel: float = 0.0
+    _scroll_dir: int = 0
+    _scroll_reversals: int = 0
+    _scroll_flagged: bool = False
 
     # -- time accounting -------------------------------------------------------------------
     def advance(self, t: float) -> None:
-        """Credit attended time since the last event to every section in view."""
+        """Credit attended time since the last event; settle clicks that turned out dead."""
         last = self._last_t
         if last is None or t <= last:
             self._last_t = t if last is None else max(last, t)
             return
-        if self._attended and self._in_view:
+        if self._attended:
             active_until = self._last_activity if self._last_activity is not None else last
-            counted_until = min(t, active_until + IDLE_AFTER_MS)
+            counted_until = min(t, active_until + self.rules.idle_after_ms)
             credit = counted_until - last
             if credit > 0:
+                self.attended_ms += credit
                 for key in self._in_view:
                     self.dwell_ms[key] = self.dwell_ms.get(key, 0.0) + credit
         self._last_t = t
+        if self._pending_clicks and t - self._pending_clicks[0] > self.rules.dead_click_ms:
+            dead = [c for c in self._pending_clicks if t - c > self.rules.dead_click_ms]
+            self._count("dead_clicks", len(dead))
+            self._pending_clicks = self._pending_clicks[len(dead) :]
 
     def apply(self, event: Event) -> None:
         """Advance time to the event, then let it change the state."""
         self.advance(event.t)
         if isinstance(event, PageView):
-            self._start_page(event.t)
+            self._start_page(event)
         elif isinstance(event, PageEnd):
+            self._end_hover(event.t)
             self._in_view.clear()
+            self._pending_clicks.clear()
         elif isinstance(event, SectionIn):
             self._section_in(event)
         elif isinstance(event, SectionOut):
             self._in_view.pop(dwell_key(event.section, event.item), None)
         elif isinstance(event, Visibility):
+            if self._attended and not event.attended:
+                self._count("tab_switches")
             self._attended = event.attended
             if event.attended:
-                self._last_activity = event.t
-        elif isinstance(event, Activity):
-            self._last_activity = event.t
+                self._active(event.t)
+        elif isinstance(event, Activity | ChatText):
+            self._active(event.t)
         elif isinstance(event, Scroll):
-            self._last_activity = event.t
-            self.max_scroll = max(self.max_scroll, event.depth)
+            self._active(event.t)
+            self._scroll(event)
         elif isinstance(event, Click):
-            self._last_activity = event.t
-            self.clicks += 1
-        elif isinstance(event, Action) and event.name not in self.actions:
-            self.actions.append(event.name)
+            self._active(event.t)
+            self._click(event)
+        elif isinstance(event, Change):
+            self._pending_clicks.clear()
+        elif isinstance(event, FieldFocus):
+            self._pending_clicks.clear()
+            self._page_fields += 1
+        elif isinstance(event, Submit):
+            self._page_submitted = True
+        elif isinstance(event, Hover):
+            self._end_hover(event.t)
+            if event.section is not None:
+                self._hover = (event.section, event.t, False)
+        elif isinstance(event, Copy):
+            if event.section is not None:
+                self.copies[event.section] = self.copies.get(event.section, 0) + 1
+        elif isinstance(event, Context):
+            self._context(event)
+        elif isinstance(event, Action):
+            if event.name not in self.actions and len(self.actions) < 50:
+                self.actions.append(event.name)
+            if event.name in COMMITTING_ACTIONS and self.commit_after_ms is None:
+                self.commit_after_ms = self.attended_ms
 
-    def _start_page(self, t: float) -> None:
+    def _count(self, name: str, n: int = 1) -> None:
+        if n > 0:
+            self.counters[name] = self.counters.get(name, 0) + n
+
+    def _active(self, t: float) -> None:
+        last = self._last_activity
+        if last is not None and t - last > self.rules.idle_after_ms:
+            self._count("idle_periods")
+        self._last_activity = t
+
+    def _start_page(self, event: PageView) -> None:
+        t = event.t
+        started = self._page_started
+        back = event.nav == "back_forward" and started is not None
+        if back and started is not None and 0 <= t - started < self.rules.quick_back_ms:
+            self._count("quick_backs")
+        if self._page_fields and not self._page_submitted:
+            self._count("forms_abandoned")
         self.page_views += 1
+        self.counters["page_views"] = self.page_views
         self.max_scroll = 0.0
+        self._page_started = t
+        self._page_fields, self._page_submitted = 0, False
         self._in_view.clear()
         self._items_this_page.clear()
+        self._pending_clicks.clear()
+        self._rage_run.clear()
+        self._hover = None
+        self._scroll_last, self._scroll_travel = None, 0.0
+        self._scroll_dir, self._scroll_reversals, self._scroll_flagged = 0, 0, False
         self._attended = True
-        self._last_activity = t
+        self._active(t)
 
     def _section_in(self, event: SectionIn) -> None:
         key = dwell_key(event.section, event.item)
         if key in self._in_view:
             return  # the observer reports every visibility step; only the first one counts
         self._in_view[key] = event.t
-        if event.item and event.item not in self._items_this_page:
-            self._items_this_page.add(event.item)
-            self.item_views[event.item] = self.item_views.get(event.item, 0) + 1
+        item = event.item
+        if item and item not in self._items_this_page:
+            self._items_this_page.add(item)
+            if item in self.item_views or len(self.item_views) < _MAX_TRACKED:
+                self.item_views[item] = self.item_views.get(item, 0) + 1
+            self.counters["items_viewed"] = len(self.item_views)
+        new_price = item and event.section == "price" and item not in self.price_items
+        if item and new_price and len(self.price_items) < _MAX_TRACKED:
+            self.price_items.append(item)
+        if item and event.section in COMPARABLE_SECTIONS:
+            if self._last_item is not None and item != self._last_item:
+                self._count("comparisons")
+            self._last_item = item
         group = (
             "price"
             if event.section == "price"
@@ -128,6 +354,64 @@ class SessionFeatures:
                 self.back_and_forth += 1
             self._last_group = group
 
+    def _click(self, event: Click) -> None:
+        self.clicks += 1
+        self._pending_clicks.append(event.t)
+        if self._hover is not None and event.section == self._hover[0]:
+            self._hover = (self._hover[0], self._hover[1], True)
+        rules, run = self.rules, self._rage_run
+        if run:
+            _, x0, y0 = run[0]
+            near = (event.x - x0) ** 2 + (event.y - y0) ** 2 <= rules.rage_radius_px**2
+            if not near or event.t - run[-1][0] > rules.rage_gap_ms:
+                run.clear()
+                self._rage_counted = False
+        run.append((event.t, event.x, event.y))
+        if len(run) >= rules.rage_clicks and not self._rage_counted:
+            self._count("rage_clicks")
+            self._rage_counted = True
+        del run[:-_MAX_TRACKED]
+
+    def _end_hover(self, t: float) -> None:
+        hover = self._hover
+        self._hover = None
+        if hover is not None and not hover[2] and t - hover[1] >= self.rules.hover_min_ms:
+            self.hovers[hover[0]] = self.hovers.get(hover[0], 0) + 1
+            self._count("hovers_without_click")
+
+    def _scroll(self, event: Scroll) -> None:
+        self.max_scroll = max(self.max_scroll, event.depth)
+        self._pending_clicks.clear()
+        last = self._scroll_last
+        self._scroll_last = (event.t, event.depth)
+        if last is None:
+            return
+        delta = event.depth - last[1]
+        self._scroll_travel += abs(delta)
+        dt = event.t - last[0]
+        if dt >= 100:
+            self.max_scroll_speed = min(100.0, max(self.max_scroll_speed, abs(delta) / dt * 1000))
+        direction = (delta > 0) - (delta < 0)
+        if direction and self._scroll_dir and direction != self._scroll_dir:
+            self._scroll_reversals += 1
+        if direction:
+            self._scroll_dir = direction
+        rules = self.rules
+        if (
+            not self._scroll_flagged
+            and self._scroll_travel >= rules.excessive_scroll_pages
+            and self._scroll_reversals >= rules.excessive_scroll_reversals
+        ):
+            self._scroll_flagged = True
+            self._count("excessive_scrolls")
+
+    def _context(self, event: Context) -> None:
+        daypart, week = local_time_parts(event.t, event.tz_offset_min)
+        self.context["daypart"], self.context["week"] = daypart, week
+        self.context["device"] = classify_device(event.width, event.coarse)
+        if "source" not in self.context:  # the entry of the session decides its source
+            self.context["source"] = classify_source(event.utm_medium, event.referrer_host)
+
     # -- derived views -----------------------------------------------------------------------
     def dwell_seconds(self, *sections: str) -> float:
         """Attended seconds on the given sections, summed over items."""
@@ -137,6 +421,9 @@ class SessionFeatures:
     def revisits(self) -> dict[str, int]:
         """Items seen on more than one page this session, with how many times they came back."""
         return {item: views - 1 for item, views in self.item_views.items() if views > 1}
+
+    def counter(self, name: str) -> int:
+        return self.counters.get(name, 0)
 
     # -- persistence across pages ----------------------------------------------------------
     def snapshot(self) -> dict[str, Any]:
@@ -148,37 +435,85 @@ class SessionFeatures:
             "item_views": dict(self.item_views),
             "back_and_forth": self.back_and_forth,
             "actions": list(self.actions),
+            "counters": dict(self.counters),
+            "copies": dict(self.copies),
+            "hovers": dict(self.hovers),
+            "price_items": list(self.price_items),
+            "max_scroll_speed": self.max_scroll_speed,
+            "attended_ms": self.attended_ms,
+            "commit_after_ms": self.commit_after_ms,
+            "context": dict(self.context),
             "last_group": self._last_group,
+            "last_item": self._last_item,
+            "page_started": self._page_started,
+            "page_fields": self._page_fields,
+            "page_submitted": self._page_submitted,
         }
 
     @classmethod
-    def restore(cls, data: object) -> SessionFeatures:
+    def restore(cls, data: object, rules: FeatureRules = DEFAULT_RULES) -> SessionFeatures:
         """Rebuild from a snapshot, ignoring anything that doesn't have the right shape."""
-        features = cls()
+        features = cls(rules=rules)
         if not isinstance(data, dict):
             return features
         dwell = data.get("dwell_ms")
         if isinstance(dwell, dict):
             features.dwell_ms = {
                 str(k): float(v)
-                for k, v in dwell.items()
-                if isinstance(v, int | float) and not isinstance(v, bool) and v >= 0
+                for k, v in list(dwell.items())[: _MAX_TRACKED * len(SECTIONS)]
+                if _nonneg_float(v) is not None
             }
         views = data.get("item_views")
         if isinstance(views, dict):
             features.item_views = {
-                str(k): int(v) for k, v in views.items() if isinstance(v, int) and v > 0
+                str(k): int(v) for k, v in list(views.items())[:_MAX_TRACKED] if _nonneg_int(v)
             }
-        for name in ("clicks", "page_views", "back_and_forth"):
-            value = data.get(name)
-            if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
-                setattr(features, name, value)
+        for name in ("clicks", "page_views", "back_and_forth", "page_fields"):
+            value = _nonneg_int(data.get(name))
+            if value is not None:
+                setattr(features, name if name != "page_fields" else "_page_fields", value)
         scroll = data.get("max_scroll")
         if isinstance(scroll, int | float) and 0 <= scroll <= 1:
             features.max_scroll = float(scroll)
+        for name in ("max_scroll_speed", "attended_ms", "commit_after_ms", "page_started"):
+            number = _nonneg_float(data.get(name))
+            if number is not None:
+                attr = "_page_started" if name == "page_started" else name
+                setattr(
+                    features, attr, min(number, 100.0) if name == "max_scroll_speed" else number
+                )
         actions = data.get("actions")
         if isinstance(actions, list):
             features.actions = [a for a in actions if isinstance(a, str)][:50]
+        features.counters = _counts(data.get("counters"), COUNTERS)
+        features.copies = _counts(data.get("copies"), SECTIONS)
+        features.hovers = _counts(data.get("hovers"), SECTIONS)
+        items = data.get("price_items")
+        if isinstance(items, list):
+            features.price_items = [i for i in items if isinstance(i, str)][:_MAX_TRACKED]
+        context = data.get("context")
+        if isinstance(context, dict):
+            for name, vocab in (
+                ("daypart", DAYPARTS),
+                ("week", WEEK_PARTS),
+                ("device", DEVICES),
+                ("source", SOURCES),
+            ):
+                if context.get(name) in vocab:
+                    features.context[name] = str(context[name])
         group = data.get("last_group")
         features._last_group = group if group in ("price", "reassure") else None
+        item = data.get("last_item")
+        features._last_item = item if isinstance(item, str) and len(item) <= 64 else None
+        features._page_submitted = data.get("page_submitted") is True
         return features
+
+
+def _counts(data: object, vocab: tuple[str, ...]) -> dict[str, int]:
+    if not isinstance(data, dict):
+        return {}
+    return {k: v for k, v in data.items() if k in vocab and _nonneg_int(v)}
+
+
+#: Actions after which a visitor has committed to buying.
+COMMITTING_ACTIONS: Final = frozenset({"add_to_cart", "begin_checkout", "purchase"})

@@ -1,21 +1,54 @@
-"""Behaviour patterns as scores in [0, 1], each with the evidence that produced it.
+"""Behaviour patterns as live coordinates: several scores in [0, 1] at once, each with evidence.
 
-A score is a weighted sum of saturating features, so every contribution can be shown to the
-site owner ("price dwell 9.1 s → +0.40") and a hint can explain itself. Weights and saturation
-points live in ``HESITANT`` (one documented place); a site may pass its own.
+Every pattern is a weighted sum of saturating features: a feature contributes
+``weight * min(value / full, 1)`` points, and the score is the sum clamped to [0, 1]. A negative
+weight is a suppressor (a visitor who added to the cart is no longer hesitating). Each
+:class:`PatternScore` carries its contributions, so the site owner sees "price dwell 9.1 s →
++0.40" and a hint can explain itself.
+
+:data:`PATTERN_WEIGHTS` below is the one documented place for weights and saturation points
+(see docs/client.md); a site overrides them with ``data-rapport-config`` or
+``rapport.configure({...})`` (:func:`weights_with_overrides`).
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Final
 
-from client_py.features import SessionFeatures
+from client_py.features import COMMITTING_ACTIONS, SessionFeatures
+from client_py.schema import EVIDENCE_FEATURES, PATTERNS
+from client_py.tone import ToneSession
 
-__all__ = ["HESITANT", "Contribution", "HesitantWeights", "PatternScore", "score_hesitant"]
+__all__ = [
+    "HESITANT",
+    "NEUTRAL_BELOW",
+    "PATTERN_WEIGHTS",
+    "Contribution",
+    "PatternScore",
+    "Term",
+    "feature_values",
+    "score_all",
+    "score_hesitant",
+    "score_pattern",
+    "top_pattern",
+    "weights_with_overrides",
+]
 
-#: Actions after which a visitor is no longer hesitating about buying.
-COMMITTING_ACTIONS: Final = frozenset({"add_to_cart", "begin_checkout", "purchase"})
+#: Below this score a pattern does not describe the visitor ("neutral" when all are below).
+NEUTRAL_BELOW: Final = 0.5
+#: A commitment this soon into the session (attended time) is a fast decision.
+FAST_COMMIT_MS: Final = 60_000.0
+
+
+@dataclass(frozen=True, slots=True)
+class Term:
+    """One feature's part in a pattern: ``weight`` points when the feature reaches ``full``."""
+
+    feature: str
+    weight: float
+    full: float
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,47 +65,186 @@ class PatternScore:
     evidence: tuple[Contribution, ...]
 
 
-@dataclass(frozen=True, slots=True)
-class HesitantWeights:
-    """Weights sum to 1; each feature saturates at its ``*_full`` value."""
+Weights = Mapping[str, tuple[Term, ...]]
 
-    price_weight: float = 0.4
-    price_full_seconds: float = 8.0
-    reassure_weight: float = 0.4
-    reassure_full_seconds: float = 8.0
-    loop_weight: float = 0.2
-    loop_full: float = 2.0
+#: The weights of every pattern (positive weights of a pattern sum to 1).
+PATTERN_WEIGHTS: Final[dict[str, tuple[Term, ...]]] = {
+    # Long attention on the price *and* on returns/warranty, going back and forth, not buying.
+    "hesitant": (
+        Term("dwell_price", 0.4, 8.0),
+        Term("dwell_reassure", 0.4, 8.0),
+        Term("price_returns_loops", 0.2, 2.0),
+        Term("committed", -1.0, 1.0),
+    ),
+    # Delivery times, words of time pressure, a fast decision, fast scrolling.
+    "urgent": (
+        Term("dwell_delivery", 0.3, 6.0),
+        Term("tone_urgency", 0.3, 0.8),
+        Term("fast_commit", 0.25, 1.0),
+        Term("topic_delivery", 0.05, 1.0),
+        Term("scroll_speed", 0.1, 4.0),
+    ),
+    # Reads specs and reviews at length, deep, copies specs, asks about the product.
+    "researcher": (
+        Term("dwell_specs", 0.3, 20.0),
+        Term("dwell_reviews", 0.25, 15.0),
+        Term("scroll_depth", 0.1, 1.0),
+        Term("copies_specs", 0.1, 1.0),
+        Term("items_viewed", 0.1, 3.0),
+        Term("topic_specs", 0.15, 1.0),
+    ),
+    # Comes back (often from an email) to order status, contacts, returns; asks about them.
+    "returning_with_problem": (
+        Term("dwell_support", 0.35, 8.0),
+        Term("topic_problem", 0.25, 1.0),
+        Term("returning_visitor", 0.1, 1.0),
+        Term("entry_email", 0.1, 1.0),
+        Term("dwell_reassure", 0.2, 10.0),
+    ),
+    # Rage clicks, dead clicks, an irritated tone, quick backs, excessive scrolling.
+    "irritated": (
+        Term("rage_clicks", 0.4, 2.0),
+        Term("dead_clicks", 0.2, 3.0),
+        Term("tone_irritation", 0.3, 0.8),
+        Term("quick_backs", 0.05, 2.0),
+        Term("excessive_scrolls", 0.05, 1.0),
+    ),
+    # Switches between items' prices and specs, several items, coming back to them.
+    "comparison_shopper": (
+        Term("comparisons", 0.4, 3.0),
+        Term("price_items", 0.3, 3.0),
+        Term("items_viewed", 0.15, 3.0),
+        Term("revisits", 0.15, 2.0),
+    ),
+    # Long on prices, copies the price (to compare elsewhere), several prices, asks for discounts.
+    "price_sensitive": (
+        Term("dwell_price", 0.25, 12.0),
+        Term("copies_price", 0.3, 1.0),
+        Term("price_items", 0.2, 3.0),
+        Term("topic_price", 0.25, 1.0),
+    ),
+}
 
-
-HESITANT: Final = HesitantWeights()
+HESITANT: Final = PATTERN_WEIGHTS["hesitant"]
 
 
 def _saturate(value: float, full: float) -> float:
     return 0.0 if full <= 0 else max(0.0, min(value / full, 1.0))
 
 
-def score_hesitant(features: SessionFeatures, weights: HesitantWeights = HESITANT) -> PatternScore:
-    """Long attention on price *and* on returns/warranty, going back and forth, without buying."""
-    if COMMITTING_ACTIONS.intersection(features.actions):
-        committed = next(a for a in features.actions if a in COMMITTING_ACTIONS)
-        return PatternScore("hesitant", 0.0, (Contribution(f"action:{committed}", 1.0, 0.0),))
-    price = features.dwell_seconds("price")
-    reassure = features.dwell_seconds("returns", "warranty")
-    loop = float(features.back_and_forth)
-    evidence = (
+def feature_values(
+    features: SessionFeatures, tone: ToneSession | None = None, *, returning: bool = False
+) -> dict[str, float]:
+    """The session as named numbers (the names of ``schema.EVIDENCE_FEATURES``)."""
+    tone = tone or ToneSession()
+    c = features.counter
+    committed = bool(COMMITTING_ACTIONS.intersection(features.actions))
+    commit = features.commit_after_ms
+    topics = tone.topics
+    return {
+        "dwell_price": features.dwell_seconds("price"),
+        "dwell_reassure": features.dwell_seconds("returns", "warranty"),
+        "dwell_delivery": features.dwell_seconds("delivery"),
+        "dwell_specs": features.dwell_seconds("specs"),
+        "dwell_reviews": features.dwell_seconds("reviews"),
+        "dwell_support": features.dwell_seconds("contacts", "order-status"),
+        "price_returns_loops": float(features.back_and_forth),
+        "revisits": float(sum(features.revisits().values())),
+        "items_viewed": float(len(features.item_views)),
+        "comparisons": float(c("comparisons")),
+        "price_items": float(len(features.price_items)),
+        "scroll_depth": features.max_scroll,
+        "scroll_speed": features.max_scroll_speed,
+        "hovers_without_click": float(c("hovers_without_click")),
+        "rage_clicks": float(c("rage_clicks")),
+        "dead_clicks": float(c("dead_clicks")),
+        "quick_backs": float(c("quick_backs")),
+        "excessive_scrolls": float(c("excessive_scrolls")),
+        "idle_periods": float(c("idle_periods")),
+        "tab_switches": float(c("tab_switches")),
+        "copies_price": float(features.copies.get("price", 0)),
+        "copies_specs": float(features.copies.get("specs", 0)),
+        "forms_abandoned": float(c("forms_abandoned")),
+        "page_views": float(features.page_views),
+        "fast_commit": 1.0 if commit is not None and commit < FAST_COMMIT_MS else 0.0,
+        "committed": 1.0 if committed else 0.0,
+        "returning_visitor": 1.0 if returning else 0.0,
+        "entry_email": 1.0 if features.context.get("source") == "email" else 0.0,
+        "tone_irritation": tone.score("irritation"),
+        "tone_urgency": tone.score("urgency"),
+        "tone_positivity": tone.score("positivity"),
+        "topic_problem": float(sum(topics.get(t, 0) for t in ("order_status", "returns"))),
+        "topic_price": float(topics.get("price", 0) + topics.get("discount", 0)),
+        "topic_delivery": float(topics.get("delivery", 0)),
+        "topic_specs": float(topics.get("product", 0)),
+    }
+
+
+def score_pattern(name: str, terms: tuple[Term, ...], values: Mapping[str, float]) -> PatternScore:
+    evidence = tuple(
         Contribution(
-            "dwell:price",
-            price,
-            weights.price_weight * _saturate(price, weights.price_full_seconds),
-        ),
-        Contribution(
-            "dwell:returns+warranty",
-            reassure,
-            weights.reassure_weight * _saturate(reassure, weights.reassure_full_seconds),
-        ),
-        Contribution(
-            "price<->returns loops", loop, weights.loop_weight * _saturate(loop, weights.loop_full)
-        ),
+            term.feature,
+            values.get(term.feature, 0.0),
+            term.weight * _saturate(values.get(term.feature, 0.0), term.full),
+        )
+        for term in terms
     )
-    score = min(1.0, sum(c.points for c in evidence))
-    return PatternScore("hesitant", score, evidence)
+    score = max(0.0, min(1.0, sum(c.points for c in evidence)))
+    return PatternScore(name, score, evidence)
+
+
+def score_all(
+    features: SessionFeatures,
+    tone: ToneSession | None = None,
+    weights: Weights = PATTERN_WEIGHTS,
+    *,
+    returning: bool = False,
+) -> list[PatternScore]:
+    """Every pattern's score, in the schema's order."""
+    values = feature_values(features, tone, returning=returning)
+    return [score_pattern(name, tuple(weights.get(name, ())), values) for name in PATTERNS]
+
+
+def score_hesitant(features: SessionFeatures, weights: tuple[Term, ...] = HESITANT) -> PatternScore:
+    return score_pattern("hesitant", weights, feature_values(features))
+
+
+def top_pattern(scores: Mapping[str, float], threshold: float = NEUTRAL_BELOW) -> str:
+    """The highest-scoring pattern, or "neutral" when every score is below ``threshold``."""
+    best = max(scores.items(), key=lambda kv: kv[1], default=("neutral", 0.0))
+    return best[0] if best[1] >= threshold else "neutral"
+
+
+def weights_with_overrides(
+    overrides: object, base: Weights = PATTERN_WEIGHTS
+) -> dict[str, tuple[Term, ...]]:
+    """``base`` changed by a site's overrides, e.g. ``{"urgent": {"dwell_delivery": 0.5}}`` or
+    ``{"urgent": {"dwell_delivery": {"weight": 0.5, "full": 4}}}``. Unknown patterns or features,
+    and values that are not finite numbers in [-1, 1] (weights) or (0, 1e6] (full), are ignored.
+    """
+    result = {name: tuple(terms) for name, terms in base.items()}
+    if not isinstance(overrides, dict):
+        return result
+    for name, changes in overrides.items():
+        if name not in PATTERNS or not isinstance(changes, dict):
+            continue
+        terms = {t.feature: t for t in result.get(name, ())}
+        for feature, change in changes.items():
+            if feature not in EVIDENCE_FEATURES:
+                continue
+            current = terms.get(feature, Term(feature, 0.0, 1.0))
+            weight, full = current.weight, current.full
+            if isinstance(change, dict):
+                weight = _number(change.get("weight"), -1.0, 1.0, weight)
+                full = _number(change.get("full"), 1e-6, 1e6, full)
+            else:
+                weight = _number(change, -1.0, 1.0, weight)
+            terms[feature] = Term(feature, weight, full)
+        result[name] = tuple(terms.values())
+    return result
+
+
+def _number(value: object, low: float, high: float, default: float) -> float:
+    if isinstance(value, int | float) and not isinstance(value, bool) and low <= value <= high:
+        return float(value)
+    return default

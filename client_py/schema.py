@@ -17,6 +17,10 @@ from typing import Final
 
 __all__ = [
     "ACTION_NAME_PATTERN",
+    "COUNTERS",
+    "DAYPARTS",
+    "DEVICES",
+    "EVIDENCE_FEATURES",
     "ID_PATTERN",
     "ITEM_PATTERN",
     "MAX_SIGNALS_PER_BATCH",
@@ -25,6 +29,10 @@ __all__ = [
     "SECTIONS",
     "SIGNALS",
     "SITE_KEY_PATTERN",
+    "SOURCES",
+    "TONES",
+    "TOPICS",
+    "WEEK_PARTS",
     "Enum",
     "Field",
     "Key",
@@ -58,6 +66,83 @@ PATTERNS: Final = (
     "irritated",
     "comparison_shopper",
     "price_sensitive",
+)
+
+#: Session counters of on-page behaviour (counts only, never positions or targets).
+COUNTERS: Final = (
+    "rage_clicks",
+    "dead_clicks",
+    "quick_backs",
+    "excessive_scrolls",
+    "idle_periods",
+    "tab_switches",
+    "forms_abandoned",
+    "comparisons",
+    "items_viewed",
+    "hovers_without_click",
+    "page_views",
+)
+
+#: Coarse context of the session (from the device's clock, screen and the entry's UTM medium
+#: and referrer host; never the URL itself).
+DAYPARTS: Final = ("night", "morning", "afternoon", "evening")
+WEEK_PARTS: Final = ("weekday", "weekend")
+DEVICES: Final = ("mobile", "tablet", "desktop")
+SOURCES: Final = ("ad", "search", "direct", "referral", "email")
+
+#: Chat tone dimensions, scored on the device from text that never leaves it.
+TONES: Final = ("irritation", "urgency", "formality", "positivity")
+#: Topics recognised in chat text (closed vocabulary).
+TOPICS: Final = (
+    "warranty",
+    "returns",
+    "delivery",
+    "price",
+    "insurance",
+    "order_status",
+    "payment",
+    "product",
+    "contacts",
+    "discount",
+)
+
+#: Names of the features that can appear as a pattern's evidence.
+EVIDENCE_FEATURES: Final = (
+    "dwell_price",
+    "dwell_reassure",
+    "dwell_delivery",
+    "dwell_specs",
+    "dwell_reviews",
+    "dwell_support",
+    "price_returns_loops",
+    "revisits",
+    "items_viewed",
+    "comparisons",
+    "price_items",
+    "scroll_depth",
+    "scroll_speed",
+    "hovers_without_click",
+    "rage_clicks",
+    "dead_clicks",
+    "quick_backs",
+    "excessive_scrolls",
+    "idle_periods",
+    "tab_switches",
+    "copies_price",
+    "copies_specs",
+    "forms_abandoned",
+    "page_views",
+    "fast_commit",
+    "committed",
+    "returning_visitor",
+    "entry_email",
+    "tone_irritation",
+    "tone_urgency",
+    "tone_positivity",
+    "topic_problem",
+    "topic_price",
+    "topic_delivery",
+    "topic_specs",
 )
 
 #: Keys that a site owner puts in its markup (item ids): short, no spaces, no free text.
@@ -148,8 +233,9 @@ SIGNALS: Final[dict[str, SignalSpec]] = {
         ),
         SignalSpec(
             "scroll",
-            {"depth": Number(0, 1)},
-            "Deepest scroll position reached on the current page, as a fraction.",
+            {"depth": Number(0, 1), "speed": Number(0, 100, optional=True)},
+            "Deepest scroll position reached on the current page, as a fraction, and the "
+            "fastest scrolling this session in page lengths per second (rounded).",
         ),
         SignalSpec(
             "clicks",
@@ -165,6 +251,53 @@ SIGNALS: Final[dict[str, SignalSpec]] = {
             "pattern",
             {"name": Enum(PATTERNS), "score": Number(0, 1)},
             "A behaviour pattern's current score in [0, 1].",
+        ),
+        SignalSpec(
+            "evidence",
+            {
+                "pattern": Enum(PATTERNS),
+                "feature": Enum(EVIDENCE_FEATURES),
+                "points": Number(0, 1),
+            },
+            "How much one feature contributed to a pattern's score (so hints can explain "
+            "themselves).",
+        ),
+        SignalSpec(
+            "counter",
+            {"name": Enum(COUNTERS), "count": Number(0, 1_000_000, integer=True)},
+            "A behaviour counter this session, cumulative (rage clicks, dead clicks, quick "
+            "backs, tab switches, abandoned forms…).",
+        ),
+        SignalSpec(
+            "section_event",
+            {
+                "name": Enum(("copy", "hover_without_click")),
+                "section": Enum(SECTIONS),
+                "count": Number(1, 1_000_000, integer=True),
+            },
+            "Copies from, or hovers without a click over, a declared section this session "
+            "(where, never what).",
+        ),
+        SignalSpec(
+            "context",
+            {
+                "daypart": Enum(DAYPARTS),
+                "week": Enum(WEEK_PARTS),
+                "device": Enum(DEVICES),
+                "source": Enum(SOURCES),
+            },
+            "Coarse session context: part of the day and week on the visitor's clock, device "
+            "class, and entry source class.",
+        ),
+        SignalSpec(
+            "tone",
+            {"name": Enum(TONES), "score": Number(0, 1)},
+            "Chat tone this session, scored on the device; the text itself never leaves it.",
+        ),
+        SignalSpec(
+            "topic",
+            {"name": Enum(TOPICS), "count": Number(1, 10_000, integer=True)},
+            "How many chat messages this session touched a topic (e.g. warranty asked 3 times).",
         ),
         SignalSpec(
             "action",

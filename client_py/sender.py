@@ -19,6 +19,8 @@ __all__ = ["Batch", "Outbox", "new_id"]
 
 #: Upper bound on queued signals; a visitor offline for an hour must not grow memory forever.
 MAX_QUEUED: Final = 2_000
+#: Upper bound on signals kept in sessionStorage across a navigation.
+MAX_PERSISTED: Final = 400
 BACKOFF_START_MS: Final = 1_000.0
 BACKOFF_MAX_MS: Final = 60_000.0
 #: A batch retried this many times is dropped: the server is refusing, not flaky.
@@ -105,6 +107,33 @@ class Outbox:
             self.dropped += len(signals)
             return None
         return batch
+
+    def snapshot(self) -> dict[str, Any]:
+        """Unsent signals, kept in the page's sessionStorage: a small offline queue that survives
+        a navigation. The batch in flight keeps its id, so its retry stays idempotent."""
+        batch = self.in_flight
+        return {
+            "queue": self.queue[-MAX_PERSISTED:],
+            "in_flight": None if batch is None else {"id": batch.id, "signals": batch.signals},
+        }
+
+    def restore(self, data: object) -> None:
+        """Take back a snapshot; every signal passes the privacy filter again."""
+        if not isinstance(data, dict):
+            return
+        queue = data.get("queue")
+        if isinstance(queue, list):
+            self.add(queue[-MAX_PERSISTED:])
+        batch = data.get("in_flight")
+        if isinstance(batch, dict) and isinstance(batch.get("signals"), list):
+            signals, _ = filter_signals(batch["signals"][:MAX_SIGNALS_PER_BATCH])
+            batch_id = batch.get("id")
+            if (
+                signals
+                and isinstance(batch_id, str)
+                and allowed_envelope(self.site, self.visitor, self.session, batch_id)
+            ):
+                self.in_flight = Batch(batch_id, signals)
 
     def acknowledge(self, batch_id: str, status: int, now: float) -> None:
         """Record the server's answer (0 = network error) for the batch in flight."""

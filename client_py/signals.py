@@ -12,15 +12,28 @@ from typing import Any, Final
 
 from client_py.features import SessionFeatures
 from client_py.patterns import PatternScore
+from client_py.schema import COUNTERS, EVIDENCE_FEATURES
+from client_py.tone import ToneSession
 
 __all__ = ["SignalDiffer", "current_signals"]
 
 #: Minimal change for a value to be sent again.
-MIN_CHANGE: Final = {"dwell": 1.0, "scroll": 0.1, "clicks": 1.0, "revisit": 1.0, "pattern": 0.02}
+MIN_CHANGE: Final = {
+    "dwell": 1.0,
+    "scroll": 0.1,
+    "clicks": 1.0,
+    "revisit": 1.0,
+    "pattern": 0.02,
+    "evidence": 0.05,
+    "counter": 1.0,
+    "section_event": 1.0,
+    "tone": 0.05,
+    "topic": 1.0,
+}
 
 
 def current_signals(
-    features: SessionFeatures, patterns: list[PatternScore]
+    features: SessionFeatures, patterns: list[PatternScore], tone: ToneSession | None = None
 ) -> list[dict[str, Any]]:
     """Every signal the session could send right now, in schema form."""
     out: list[dict[str, Any]] = []
@@ -34,12 +47,45 @@ def current_signals(
                 "seconds": round(ms / 1000, 1),
             }
         )
-    out.append({"kind": "scroll", "depth": round(features.max_scroll, 2)})
+    out.append(
+        {
+            "kind": "scroll",
+            "depth": round(features.max_scroll, 2),
+            "speed": round(features.max_scroll_speed, 1),
+        }
+    )
     out.append({"kind": "clicks", "count": features.clicks})
     for item, count in sorted(features.revisits().items()):
         out.append({"kind": "revisit", "item": item, "count": count})
     for pattern in patterns:
         out.append({"kind": "pattern", "name": pattern.name, "score": round(pattern.score, 2)})
+        for c in pattern.evidence:
+            points = round(min(c.points, 1.0), 2)
+            if points > 0 and c.feature in EVIDENCE_FEATURES:
+                out.append(
+                    {
+                        "kind": "evidence",
+                        "pattern": pattern.name,
+                        "feature": c.feature,
+                        "points": points,
+                    }
+                )
+    for name in COUNTERS:
+        count = features.counters.get(name, 0)
+        out.append({"kind": "counter", "name": name, "count": count})
+    for name, per_section in (("copy", features.copies), ("hover_without_click", features.hovers)):
+        for section, count in sorted(per_section.items()):
+            out.append({"kind": "section_event", "name": name, "section": section, "count": count})
+    context = features.context
+    if len(context) == 4:
+        out.append(
+            {"kind": "context", **{k: context[k] for k in ("daypart", "week", "device", "source")}}
+        )
+    if tone is not None:
+        for name, score in sorted(tone.scores.items()):
+            out.append({"kind": "tone", "name": name, "score": round(score, 2)})
+        for name, count in sorted(tone.topics.items()):
+            out.append({"kind": "topic", "name": name, "count": count})
     for name in features.actions:
         out.append({"kind": "action", "name": name, "value": None, "currency": None})
     return out
@@ -51,13 +97,21 @@ def _identity(signal: dict[str, Any]) -> str:
         return f"dwell|{signal['section']}|{signal['item'] or ''}"
     if kind == "revisit":
         return f"revisit|{signal['item']}"
-    if kind in ("pattern", "action"):
+    if kind in ("pattern", "action", "counter", "tone", "topic"):
         return f"{kind}|{signal['name']}"
+    if kind == "evidence":
+        return f"evidence|{signal['pattern']}|{signal['feature']}"
+    if kind == "section_event":
+        return f"section_event|{signal['name']}|{signal['section']}"
+    if kind == "context":
+        return "context|" + "|".join(
+            str(signal[k]) for k in ("daypart", "week", "device", "source")
+        )
     return str(kind)
 
 
 def _measure(signal: dict[str, Any]) -> float | None:
-    for name in ("seconds", "depth", "count", "score"):
+    for name in ("seconds", "depth", "count", "score", "points"):
         value = signal.get(name)
         if isinstance(value, int | float):
             return float(value)
@@ -80,7 +134,7 @@ class SignalDiffer:
                     continue
                 if abs(value - previous) < MIN_CHANGE.get(str(signal["kind"]), 0.0):
                     continue
-            elif value == 0 and signal["kind"] != "pattern":
+            elif value == 0 and signal["kind"] not in ("pattern", "tone"):
                 continue  # a zero count or depth says nothing the server doesn't assume
             self.last[identity] = value
             out.append(signal)

@@ -230,6 +230,10 @@
     renderCartPage();
     keepFormLocal("question-form", "question-status",
       "Thanks! This is a demo shop, so your question stays in your browser.");
+    keepFormLocal("order-form", "order-status-result",
+      "Demo shop: no real orders here, so nothing was looked up.");
+    keepFormLocal("chat-form", "chat-status",
+      "Thanks! This is a demo shop, so your message stays in your browser.");
     keepFormLocal("newsletter-form", "newsletter-status",
       "Thanks! (Demo shop: nothing was sent.)");
     renderHints();

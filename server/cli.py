@@ -21,6 +21,7 @@ from typing import Any, TypeVar
 import click
 
 from server.commands.face import face_command
+from server.commands.tone import tone_command
 from server.config import (
     DEFAULT_DATABASE_URL,
     DEFAULT_DEMO_DATABASE_URL,
@@ -65,6 +66,7 @@ def main() -> None:
 
 # Tools that run the on-device analysis on this machine, for site owners to check it.
 main.add_command(face_command)
+main.add_command(tone_command)
 
 
 # -- serve -----------------------------------------------------------------------------------

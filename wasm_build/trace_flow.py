@@ -48,10 +48,30 @@ def run() -> dict[str, object]:
 
     config = json.dumps({"site": "pk_tracetrace", "visitor": "v" * 22, "session": "s" * 22})
     agent = Agent(config, None)
+    hints = [{"id": "hesitant.reassure", "kind": "reassure", "pattern": "hesitant"}]
+    sent: list[str] = []
+
+    def step(message: object, now: float) -> None:
+        """One message, then the server's answer to every batch it asked to send."""
+        reply = json.loads(agent.handle(json.dumps(message), now))
+        for item in reply["send"]:
+            sent.append(item["batch"])
+            body = {"batch": item["batch"], "accepted": 1, "duplicate": False, "hints": hints}
+            result = {"t": "result", "batch": item["batch"], "status": 200, "body": body}
+            agent.handle(json.dumps(result), now + 50)
+
     t = 1_700_000_000_000.0
+    step({"t": "cfg", "c": {"patterns": {}, "rules": {}}}, t)
     events = [
-        ["pv", t],
+        ["pv", t, "navigate"],
+        ["ctx", t + 1, -60, 1280, 0, "cpc", "www.google.com"],
         ["in", t + 10, "price", "sku-1"],
+        ["hov", t + 500, "price", "sku-1"],
+        ["cp", t + 600, "specs", "sku-1"],
+        ["fi", t + 700],
+        ["txt", t + 800, "Где мой заказ?? Жду уже неделю!!! Where is my order, please?"],
+        ["sb", t + 900],
+        ["chg", t + 1000],
         ["act", t + 4_000],
         ["scr", t + 4_100, 0.5],
         ["clk", t + 4_200, 10, 20, "price", "sku-1"],
@@ -61,18 +81,13 @@ def run() -> dict[str, object]:
         ["vis", t + 18_000, 0],
         ["bogus"],
     ]
-    reply = json.loads(agent.handle(json.dumps({"t": "ev", "e": events}), t + 18_000))
-    sent = reply["send"]
-    hints = [{"id": "hesitant.reassure", "kind": "reassure", "pattern": "hesitant"}]
-    for item in sent:
-        body = {"batch": item["batch"], "accepted": 1, "duplicate": False, "hints": hints}
-        agent.handle(
-            json.dumps({"t": "result", "batch": item["batch"], "status": 200, "body": body}),
-            t + 18_100,
-        )
-    agent.handle(json.dumps({"t": "tick"}), t + 30_000)
-    agent.handle(json.dumps({"t": "flush"}), t + 31_000)
-    agent.handle("not json", t + 31_000)
+    step({"t": "ev", "e": events}, t + 18_000)
+    step({"t": "tick"}, t + 30_000)
+    failed = json.loads(agent.handle(json.dumps({"t": "tick"}), t + 40_000))
+    for item in failed["send"]:
+        agent.handle(json.dumps({"t": "result", "batch": item["batch"], "status": 0}), t + 40_050)
+    step({"t": "flush"}, t + 41_000)
+    agent.handle("not json", t + 41_000)
     restored = Agent(config, agent.state_json())
     try:
         raise ValueError("traceback formatting works")

@@ -101,3 +101,53 @@ def test_unreadable_messages_are_ignored() -> None:
 def test_a_bad_config_is_refused(config: str) -> None:
     with pytest.raises(ValueError):
         Agent(config)
+
+
+# -- chat, configuration, offline queue, and the whole agent's privacy -----------------------
+def sent_signals(reply: dict[str, object]) -> list[dict[str, object]]:
+    return [s for item in reply["send"] for s in json.loads(item["body"])["signals"]]  # type: ignore[union-attr, index]
+
+
+def test_chat_text_becomes_tone_and_topics_but_never_leaves() -> None:
+    agent = Agent(CONFIG)
+    text = "Где мой заказ?? Жду уже неделю!!!"
+    reply = handle(agent, {"t": "ev", "e": [["pv", T], ["txt", T + 1, text]]}, T + 10)
+    signals = sent_signals(reply)
+    tones = {s["name"]: s["score"] for s in signals if s["kind"] == "tone"}
+    assert tones["irritation"] >= 0.5 and tones["urgency"] >= 0.5  # type: ignore[operator]
+    assert {"kind": "topic", "name": "order_status", "count": 1} in signals
+    everything = json.dumps(reply) + agent.state_json()
+    assert "заказ" not in everything and "неделю" not in everything
+
+
+def test_patterns_carry_their_evidence_out() -> None:
+    agent = Agent(CONFIG)
+    signals = sent_signals(handle(agent, {"t": "ev", "e": hesitant_events()}, T + 18_000))
+    evidence = {(s["pattern"], s["feature"]) for s in signals if s["kind"] == "evidence"}
+    assert ("hesitant", "dwell_price") in evidence
+    assert {s["name"] for s in signals if s["kind"] == "pattern"} >= {"hesitant", "urgent"}
+
+
+def test_the_site_can_configure_weights_at_start_and_later() -> None:
+    config = json.loads(CONFIG) | {"config": [{"patterns": {"hesitant": {"dwell_price": 0.0}}}]}
+    agent = Agent(json.dumps(config))
+    signals = sent_signals(handle(agent, {"t": "ev", "e": hesitant_events()}, T + 18_000))
+    assert {"kind": "pattern", "name": "hesitant", "score": 0.5} in signals
+    handle(agent, {"t": "cfg", "c": {"rules": {"rage_clicks": 2}}}, T + 18_001)
+    assert agent.config.rules.rage_clicks == 2 and agent.features.rules.rage_clicks == 2
+
+
+def test_unsent_signals_survive_a_navigation() -> None:
+    agent = Agent(CONFIG)
+    batch = handle(agent, {"t": "ev", "e": hesitant_events()}, T + 18_000)["send"][0]["batch"]  # type: ignore[index]
+    handle(agent, {"t": "ev", "e": [["clk", T + 18_500, 1, 1]]}, T + 18_600)  # queued behind it
+    next_page = Agent(CONFIG, agent.state_json())
+    assert next_page.outbox.in_flight is not None and next_page.outbox.in_flight.id == batch
+    assert next_page.outbox.queue
+    retry = handle(next_page, {"t": "tick"}, T + 19_000)["send"]
+    assert [item["batch"] for item in retry] == [batch]  # type: ignore[union-attr]
+
+
+def test_a_returning_visitor_flag_is_read_from_the_config() -> None:
+    agent = Agent(json.dumps(json.loads(CONFIG) | {"returning": True}))
+    assert agent.config.returning is True

@@ -1,14 +1,34 @@
-"""The hesitant pattern: long attention on price and on returns/warranty, without buying."""
+"""Patterns as live coordinates: every pattern scored at once, each with its evidence."""
 
 from client_py.events import parse_events
 from client_py.features import SessionFeatures
-from client_py.patterns import HesitantWeights, score_hesitant
+from client_py.patterns import (
+    HESITANT,
+    NEUTRAL_BELOW,
+    PATTERN_WEIGHTS,
+    Term,
+    score_all,
+    score_hesitant,
+    top_pattern,
+    weights_with_overrides,
+)
+from client_py.schema import EVIDENCE_FEATURES, PATTERNS
+from client_py.tone import ToneSession
 
 T = 1_700_000_000_000.0
 
 
+def features_of(*raw: list[object], until: float | None = None) -> SessionFeatures:
+    features = SessionFeatures()
+    for event in parse_events(list(raw)):
+        features.apply(event)
+    if until is not None:
+        features.advance(until)
+    return features
+
+
 def session(price_s: float, returns_s: float, *extra: list[object]) -> SessionFeatures:
-    raw: list[object] = [
+    return features_of(
         ["pv", T],
         ["in", T, "price", "a"],
         ["act", T + price_s * 500],
@@ -17,16 +37,41 @@ def session(price_s: float, returns_s: float, *extra: list[object]) -> SessionFe
         ["act", T + price_s * 1000 + returns_s * 500],
         ["out", T + (price_s + returns_s) * 1000, "returns", "a"],
         *extra,
+    )
+
+
+def read(section: str, seconds: float, start: float, item: str = "a") -> list[list[object]]:
+    return [
+        ["in", start, section, item],
+        ["act", start + seconds * 500],
+        ["act", start + seconds * 1000 - 1],
+        ["out", start + seconds * 1000, section, item],
     ]
-    features = SessionFeatures()
-    for event in parse_events(raw):
-        features.apply(event)
-    return features
+
+
+def scores(
+    features: SessionFeatures, tone: ToneSession | None = None, **kw: bool
+) -> dict[str, float]:
+    return {p.name: p.score for p in score_all(features, tone, **kw)}
+
+
+def chat(*texts: str) -> ToneSession:
+    tone = ToneSession()
+    for i, text in enumerate(texts):
+        tone.add(text, T + i * 10_000)
+    return tone
+
+
+def test_the_weights_are_in_one_place_and_name_known_features() -> None:
+    assert set(PATTERN_WEIGHTS) == set(PATTERNS)
+    for terms in PATTERN_WEIGHTS.values():
+        assert all(term.feature in EVIDENCE_FEATURES for term in terms)
+        assert abs(sum(t.weight for t in terms if t.weight > 0) - 1.0) < 1e-9
 
 
 def test_a_visitor_weighing_price_against_returns_scores_as_hesitant() -> None:
-    result = score_hesitant(session(10, 10))
-    assert result.score >= 0.9
+    assert score_hesitant(session(10, 10)).score >= 0.9
+    assert top_pattern(scores(session(10, 10))) == "hesitant"
 
 
 def test_a_glance_at_the_price_is_not_hesitation() -> None:
@@ -34,27 +79,104 @@ def test_a_glance_at_the_price_is_not_hesitation() -> None:
 
 
 def test_adding_to_cart_ends_hesitation() -> None:
-    late = T + 30_000
-    result = score_hesitant(session(10, 10, ["trk", late, "add_to_cart", 129, "EUR"]))
+    result = score_hesitant(session(10, 10, ["trk", T + 30_000, "add_to_cart", 129, "EUR"]))
     assert result.score == 0.0
-    assert result.evidence[0].feature == "action:add_to_cart"
+    assert next(c for c in result.evidence if c.points < 0).feature == "committed"
 
 
 def test_the_evidence_adds_up_to_the_score() -> None:
     result = score_hesitant(session(4, 6))
     assert abs(sum(c.points for c in result.evidence) - result.score) < 1e-9
     assert {c.feature for c in result.evidence} == {
-        "dwell:price",
-        "dwell:returns+warranty",
-        "price<->returns loops",
+        "dwell_price",
+        "dwell_reassure",
+        "price_returns_loops",
+        "committed",
     }
 
 
 def test_a_site_can_override_the_weights() -> None:
-    strict = HesitantWeights(price_full_seconds=60, reassure_full_seconds=60)
-    assert score_hesitant(session(10, 10), strict).score < score_hesitant(session(10, 10)).score
+    strict = weights_with_overrides({"hesitant": {"dwell_price": {"full": 60}}})
+    strict_score = score_all(session(10, 10), None, strict)[0].score
+    assert strict_score < score_hesitant(session(10, 10)).score
+    plain = weights_with_overrides({"hesitant": {"dwell_price": 0.1}})
+    assert dict((t.feature, t) for t in plain["hesitant"])["dwell_price"] == Term(
+        "dwell_price", 0.1, 8.0
+    )
+
+
+def test_bad_overrides_are_ignored() -> None:
+    junk = {"nope": {}, "hesitant": {"typed_text": 1, "dwell_price": "9", "committed": 7}}
+    assert weights_with_overrides(junk)["hesitant"] == HESITANT
+    assert weights_with_overrides("x") == PATTERN_WEIGHTS
 
 
 def test_the_score_never_leaves_zero_to_one() -> None:
-    generous = HesitantWeights(price_weight=1, reassure_weight=1, loop_weight=1)
-    assert score_hesitant(session(100, 100), generous).score == 1.0
+    generous = weights_with_overrides(
+        {"hesitant": {"dwell_price": 1, "dwell_reassure": 1, "price_returns_loops": 1}}
+    )
+    assert score_all(session(100, 100), None, generous)[0].score == 1.0
+
+
+def test_urgent_delivery_reader_who_buys_fast_and_says_so() -> None:
+    f = features_of(
+        ["pv", T],
+        *read("delivery", 7, T + 1_000),
+        ["trk", T + 9_000, "add_to_cart"],
+        until=T + 9_000,
+    )
+    s = scores(f, chat("I need it by tomorrow, asap!"))
+    assert s["urgent"] >= 0.8 and top_pattern(s) == "urgent"
+
+
+def test_researcher_reads_specs_and_reviews_at_length() -> None:
+    f = features_of(
+        ["pv", T], *read("specs", 25, T), *read("reviews", 20, T + 26_000), ["scr", T + 46_000, 1.0]
+    )
+    s = scores(f)
+    assert s["researcher"] >= 0.6 and top_pattern(s) == "researcher"
+
+
+def test_returning_with_a_problem_goes_to_order_status_and_contacts() -> None:
+    f = features_of(
+        ["pv", T],
+        ["ctx", T, 0, 1280, 0, "email", ""],
+        *read("order-status", 10, T),
+        *read("contacts", 5, T + 11_000),
+    )
+    s = scores(f, chat("Where is my order?"), returning=True)
+    assert s["returning_with_problem"] >= 0.75 and top_pattern(s) == "returning_with_problem"
+
+
+def test_irritated_by_rage_and_dead_clicks_and_tone() -> None:
+    clicks = [
+        ["clk", T + 1_000 + i * 200 + k * 5_000, 100, 100] for k in range(2) for i in range(3)
+    ]
+    f = features_of(["pv", T], *clicks, until=T + 20_000)
+    s = scores(f, chat("This is ridiculous!!!"))
+    assert f.counter("rage_clicks") == 2
+    assert s["irritated"] >= 0.8 and top_pattern(s) == "irritated"
+
+
+def test_comparison_shopper_switches_between_items() -> None:
+    raw: list[list[object]] = [["pv", T]]
+    for k, item in enumerate(["a", "b", "c", "a"]):
+        raw += read("price", 3, T + k * 4_000, item)
+    s = scores(features_of(*raw))
+    assert s["comparison_shopper"] >= 0.8 and top_pattern(s) == "comparison_shopper"
+
+
+def test_price_sensitive_copies_the_price_and_asks_for_discounts() -> None:
+    f = features_of(["pv", T], *read("price", 12, T), ["cp", T + 5_000, "price", "a"])
+    s = scores(f, chat("Do you have a discount code?"))
+    assert s["price_sensitive"] >= 0.75 and top_pattern(s) == "price_sensitive"
+
+
+def test_a_neutral_visit_scores_below_the_threshold_everywhere() -> None:
+    f = features_of(["pv", T], *read("specs", 4, T), *read("price", 3, T + 5_000))
+    assert top_pattern(scores(f)) == "neutral"
+    assert max(scores(f).values()) < NEUTRAL_BELOW
+
+
+def test_top_pattern_of_nothing_is_neutral() -> None:
+    assert top_pattern({}) == "neutral"

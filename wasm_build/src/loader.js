@@ -30,6 +30,9 @@
   };
   var safe = function (f) { return function (a, b) { try { return f(a, b); } catch (e) {} }; };
   var off = n.globalPrivacyControl || n.doNotTrack == "1" || w.doNotTrack == "1";
+  // Site overrides of pattern weights and rules: data-rapport-config='{...}', rapport.configure().
+  var conf = [];
+  try { conf.push(JSON.parse(script.getAttribute("data-rapport-config"))); } catch (e) {}
 
   var apply = safe(function (list) {
     hints = list;
@@ -62,6 +65,7 @@
   });
 
   var start = safe(function () {
+    var returning = !!store("localStorage", "rapport:v");
     var visitor = store("localStorage", "rapport:v") || id();
     var session = store("sessionStorage", "rapport:sid") || id();
     store("localStorage", "rapport:v", visitor);
@@ -76,7 +80,8 @@
       t: "init",
       state: store("sessionStorage", "rapport:state"),
       cfg: { site: script.getAttribute("data-site"), visitor: visitor, session: session,
-             endpoint: script.getAttribute("data-endpoint") || new URL(script.src).origin },
+             endpoint: script.getAttribute("data-endpoint") || new URL(script.src).origin,
+             returning: returning, config: conf },
     });
     timer = setInterval(function () {
       if (queue.length) { worker.postMessage({ t: "ev", e: queue }); queue = []; }
@@ -85,6 +90,8 @@
     setTimeout(function () { started || fail(); }, BOOT_TIMEOUT);
   });
 
+  var say = function (text) { if (!off && text) push(["txt", now(), String(text).slice(0, 2000)]); };
+  var chat = function (el) { el && say(el.value); };
   var listen = function (target, type, f) { target.addEventListener(type, safe(f), { passive: true, capture: true }); };
 
   var style = d.createElement("style");
@@ -92,7 +99,15 @@
   (d.head || d.documentElement).appendChild(style);
 
   if (!off && script && w.Worker && w.IntersectionObserver) {
-    push(["pv", now()]);
+    var nav = (performance.getEntriesByType("navigation")[0] || {}).type;
+    push(["pv", now(), nav]);
+    // Entry source: only the UTM medium (or an ad click id) and the referrer's host, never a URL.
+    var q = new URLSearchParams(location.search), ref = "";
+    try { ref = new URL(d.referrer).hostname; } catch (e) {}
+    push(["ctx", now(), new Date().getTimezoneOffset(), w.innerWidth, matchMedia("(pointer:coarse)").matches ? 1 : 0,
+      (q.get("utm_medium") || (/[?&](gclid|fbclid|msclkid|yclid)=/.test(location.search) ? "cpc" : "")).slice(0, 32),
+      ref == location.hostname ? "" : ref]);
+    listen(w, "pageshow", function (e) { e.persisted && push(["pv", now(), "back_forward"]); });
     var lastAct = 0, lastScroll = 0;
     var act = function () { var t = now(); if (t - lastAct > 1000) { lastAct = t; push(["act", t]); } };
     ["pointermove", "keydown", "wheel", "touchstart"].forEach(function (type) { listen(w, type, act); });
@@ -105,7 +120,22 @@
       }
       act();
     });
-    listen(d, "click", function (e) { var k = keyOf(e.target); push(["clk", now(), e.clientX, e.clientY, k[0], k[1]]); });
+    // Dead clicks: the first DOM change or selection within 3 s of a click says it did something.
+    var lastClk = 0, chg = 1, hov = "";
+    var changed = function () { if (!chg && now() - lastClk < 3000) { chg = 1; push(["chg", now()]); } };
+    new MutationObserver(safe(changed)).observe(d.documentElement, { childList: true, subtree: true, attributes: true, characterData: true });
+    listen(d, "selectionchange", function () { d.getSelection().isCollapsed || changed(); });
+    listen(d, "click", function (e) {
+      var k = keyOf(e.target);
+      lastClk = now(); chg = 0;
+      push(["clk", lastClk, e.clientX, e.clientY, k[0], k[1]]);
+    });
+    listen(d, "pointerover", function (e) { var k = keyOf(e.target); if (k + "" != hov) { hov = k + ""; push(["hov", now(), k[0], k[1]]); } });
+    listen(d, "copy", function () { var a = d.getSelection().anchorNode; push(["cp", now()].concat(keyOf(a && (a.closest ? a : a.parentElement)))); });
+    // Fields: only that one got the focus, never its value; chat inputs the owner names are read on send.
+    listen(d, "focusin", function (e) { if (e.target.matches("input,textarea,select")) push(["fi", now()]); });
+    listen(d, "submit", function (e) { push(["sb", now()]); chat(e.target.querySelector("[data-rapport-chat]")); });
+    listen(d, "keydown", function (e) { if (e.key == "Enter" && !e.shiftKey && e.target.matches("[data-rapport-chat]")) chat(e.target); });
     var attended = function () { push(["vis", now(), d.visibilityState == "visible" && d.hasFocus() ? 1 : 0]); };
     listen(d, "visibilitychange", attended);
     listen(w, "focus", attended);
@@ -137,6 +167,12 @@
       if (typeof cb == "function") callbacks.push([type, cb]);
       if (type == "hint" && hints.length) safe(cb)(hints);
     },
+    // Text for on-device tone analysis: it goes to the worker only, never into a request.
+    chat: safe(say),
+    configure: safe(function (c) {
+      conf.push(c);
+      if (worker) worker.postMessage({ t: "cfg", c: c });
+    }),
     track: safe(function (name, props) {
       props = props || {};
       if (!off) push(["trk", now(), String(name), +props.value || null, props.currency || null]);

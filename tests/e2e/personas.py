@@ -1,0 +1,228 @@
+"""A persona simulator: Playwright scripts that act as visitors of the demo shop.
+
+Each persona is an async script with randomised timing and paths (``random.Random(seed)``), run
+in its own browser context (own sessionStorage and visitor id) so several run in parallel pages.
+The verdict is the client's own: the last score it *sent* for each pattern, top-1 = the highest,
+"neutral" when all are below ``NEUTRAL_BELOW``. Used by tests/e2e/test_personas.py (one seeded
+run per persona) and bench/client_personas.py (many seeds, accuracy and a confusion table).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import random
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from playwright.async_api import Browser, Page
+
+from client_py.patterns import NEUTRAL_BELOW, top_pattern
+from client_py.privacy import allowed_signal
+
+__all__ = ["PERSONAS", "PersonaRun", "run_persona", "run_personas"]
+
+PRODUCTS = ("aria-headphones", "echo-earbuds", "nova-speaker")
+Script = Callable[[Page, str, random.Random], Awaitable[None]]
+
+
+@dataclass
+class PersonaRun:
+    persona: str
+    seed: int
+    bodies: list[dict[str, Any]] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+
+    @property
+    def scores(self) -> dict[str, float]:
+        """The last score the client sent for each pattern."""
+        last: dict[str, float] = {}
+        for body in self.bodies:
+            for signal in body.get("signals", []):
+                if signal.get("kind") == "pattern":
+                    last[signal["name"]] = float(signal["score"])
+        return last
+
+    @property
+    def predicted(self) -> str:
+        return top_pattern(self.scores, NEUTRAL_BELOW)
+
+    @property
+    def schema_clean(self) -> bool:
+        return all(allowed_signal(s) for b in self.bodies for s in b.get("signals", []))
+
+
+async def _open(page: Page, url: str) -> None:
+    await page.goto(url)
+    await page.evaluate("() => window.rapport.ready")
+
+
+async def _leave(page: Page) -> None:
+    """Let the loader post its last events and the worker save the state before navigating."""
+    await page.wait_for_timeout(1_200)
+
+
+async def _read(page: Page, section: str, seconds: float, rng: random.Random) -> None:
+    """Look at a section the way a reader does: in view, moving the pointer now and then."""
+    await page.evaluate(
+        "s => document.getElementById(s).scrollIntoView({block: 'center'})", section
+    )
+    end = asyncio.get_running_loop().time() + seconds
+    while (left := end - asyncio.get_running_loop().time()) > 0:
+        await page.mouse.move(rng.uniform(200, 1000), rng.uniform(150, 600))
+        await page.wait_for_timeout(int(1000 * min(left, rng.uniform(0.6, 1.3))))
+
+
+async def _chat(page: Page, field_id: str, text: str, rng: random.Random) -> None:
+    await page.locator(f"#{field_id}").fill(text)
+    await page.wait_for_timeout(rng.randint(300, 900))
+    await page.locator(f"#{field_id}").press("Enter") if field_id == "chat-input" else None
+    form = "#question-form" if field_id == "question" else "#chat-form"
+    await page.locator(f"{form} button[type=submit]").click()
+
+
+async def hesitant(page: Page, shop: str, rng: random.Random) -> None:
+    await _open(page, f"{shop}/product/{rng.choice(PRODUCTS)}.html")
+    await _read(page, "price", rng.uniform(8, 10), rng)
+    await _read(page, rng.choice(["returns", "warranty"]), rng.uniform(8, 10), rng)
+    await _read(page, "price", rng.uniform(2, 4), rng)
+
+
+async def urgent(page: Page, shop: str, rng: random.Random) -> None:
+    await _open(page, f"{shop}/product/{rng.choice(PRODUCTS)}.html")
+    await _read(page, "delivery", rng.uniform(6, 8), rng)
+    question = rng.choice(
+        [
+            "I need it by tomorrow, asap! Is express possible?",
+            "Срочно нужна доставка на завтра!",
+            "Can you ship it today? It's urgent",
+            "Нужно как можно скорее, успеете к пятнице?",
+        ]
+    )
+    await page.locator("#reviews").scroll_into_view_if_needed()
+    await _chat(page, "question", question, rng)
+    await _read(page, "price", rng.uniform(1, 2), rng)
+    await page.locator("#add-to-cart").click()
+    await page.wait_for_timeout(rng.randint(1_000, 2_000))
+
+
+async def researcher(page: Page, shop: str, rng: random.Random) -> None:
+    await _open(page, f"{shop}/product/{rng.choice(PRODUCTS)}.html")
+    await _read(page, "specs", rng.uniform(14, 17), rng)
+    await page.evaluate(
+        """() => { const cell = document.querySelector('#specs td'); const r = new Range();
+        r.selectNodeContents(cell); getSelection().removeAllRanges(); getSelection().addRange(r);
+        cell.dispatchEvent(new ClipboardEvent('copy', {bubbles: true})); }"""
+    )
+    await _read(page, "reviews", rng.uniform(10, 13), rng)
+    question = rng.choice(
+        [
+            "What is the battery life with noise cancelling on?",
+            "Какая ёмкость аккумулятора и вес?",
+            "Is it compatible with bluetooth 5.0 laptops?",
+        ]
+    )
+    await _chat(page, "question", question, rng)
+    await page.evaluate("() => window.scrollTo(0, document.documentElement.scrollHeight)")
+    await page.wait_for_timeout(rng.randint(800, 1_500))
+
+
+async def returning_with_problem(page: Page, shop: str, rng: random.Random) -> None:
+    await page.context.add_init_script(
+        "try { localStorage.getItem('rapport:v') || localStorage.setItem('rapport:v', "
+        "'returning-visitor-0001') } catch (e) {}"
+    )
+    medium = rng.choice(["email", "newsletter"])
+    await _open(page, f"{shop}/order-status.html?utm_medium={medium}&utm_source=crm")
+    await _read(page, "order-status", rng.uniform(5, 7), rng)
+    await page.locator("#order-number").fill("NW-" + str(rng.randint(10000, 99999)))
+    await _read(page, "contacts", rng.uniform(3, 5), rng)
+    message = rng.choice(
+        [
+            "Where is my order? It has not arrived yet",
+            "Где мой заказ? Не пришёл до сих пор",
+            "I want to return the headphones, how do I get a refund?",
+            "Заказ не пришёл, хочу оформить возврат",
+        ]
+    )
+    await _chat(page, "chat-input", message, rng)
+    await _read(page, "order-status", rng.uniform(2, 3), rng)
+
+
+async def irritated(page: Page, shop: str, rng: random.Random) -> None:
+    await _open(page, f"{shop}/product/{rng.choice(PRODUCTS)}.html")
+    image = page.locator(".product-hero img")
+    box = await image.bounding_box()
+    assert box is not None
+    for _ in range(2):
+        x, y = box["x"] + rng.uniform(40, box["width"] - 40), box["y"] + rng.uniform(40, 200)
+        for _ in range(rng.randint(3, 5)):
+            await page.mouse.click(x + rng.uniform(-8, 8), y + rng.uniform(-8, 8))
+            await page.wait_for_timeout(rng.randint(80, 300))
+        await page.wait_for_timeout(rng.randint(2_800, 3_500))
+    complaint = rng.choice(
+        [
+            "This is ridiculous, nothing works on this page!!!",
+            "Ничего не работает, это просто безобразие!!!",
+            "WHY DOES NOTHING HAPPEN?? Terrible site",
+        ]
+    )
+    await page.locator("#reviews").scroll_into_view_if_needed()
+    await _chat(page, "question", complaint, rng)
+    await page.wait_for_timeout(rng.randint(2_800, 3_500))
+
+
+async def neutral(page: Page, shop: str, rng: random.Random) -> None:
+    await _open(page, f"{shop}/")
+    for _ in range(rng.randint(2, 3)):
+        await page.mouse.wheel(0, rng.randint(200, 500))
+        await page.wait_for_timeout(rng.randint(600, 1_200))
+    await _leave(page)
+    await _open(page, f"{shop}/product/{rng.choice(PRODUCTS)}.html")
+    await _read(page, "specs", rng.uniform(3, 5), rng)
+    await _read(page, rng.choice(["price", "reviews", "delivery"]), rng.uniform(2, 3), rng)
+
+
+PERSONAS: dict[str, Script] = {
+    "hesitant": hesitant,
+    "urgent": urgent,
+    "researcher": researcher,
+    "returning_with_problem": returning_with_problem,
+    "irritated": irritated,
+    "neutral": neutral,
+}
+
+
+async def run_persona(browser: Browser, shop: str, api: str, persona: str, seed: int) -> PersonaRun:
+    run = PersonaRun(persona, seed)
+    rng = random.Random(f"{persona}:{seed}")
+    context = await browser.new_context(viewport={"width": 1280, "height": 720})
+
+    def on_request(request: Any) -> None:
+        if request.url.startswith(api + "/v1/collect") and request.method == "POST":
+            run.bodies.append(json.loads(request.post_data or "{}"))
+
+    context.on("request", on_request)
+    try:
+        page = await context.new_page()
+        page.on("pageerror", lambda error: run.errors.append(str(error)))
+        await PERSONAS[persona](page, shop, rng)
+        await page.wait_for_timeout(3_500)  # the last changes go out (flush every 2 s)
+    finally:
+        await context.close()
+    return run
+
+
+async def run_personas(
+    browser: Browser, shop: str, api: str, seeds: list[int], parallel: int = 6
+) -> list[PersonaRun]:
+    """Every persona for every seed, ``parallel`` at a time."""
+    limit = asyncio.Semaphore(parallel)
+
+    async def one(persona: str, seed: int) -> PersonaRun:
+        async with limit:
+            return await run_persona(browser, shop, api, persona, seed)
+
+    jobs = [one(persona, seed) for seed in seeds for persona in PERSONAS]
+    return list(await asyncio.gather(*jobs))
