@@ -224,7 +224,54 @@
     }
   });
 
+  /* Visitor rights: Rapport's own API; this page only shows what it returns. */
+  function setUpYourData() {
+    var show = document.getElementById("data-show");
+    if (!show) return;
+    var status = document.getElementById("data-status");
+    var view = document.getElementById("data-view");
+    function api() {
+      return window.rapport && window.rapport.visitor ? window.rapport.visitor : null;
+    }
+    function say(text) { status.textContent = text; }
+    function summary(body) {
+      var counts = (body && body.counts) || {};
+      return Object.keys(counts).map(function (k) { return counts[k] + " " + k; }).join(", ");
+    }
+    show.addEventListener("click", function () {
+      if (!api()) { say("Rapport is not running on this page."); return; }
+      api().export().then(function (res) {
+        if (res.status !== 200) { say("Nothing stored about you (or the server is unreachable)."); return; }
+        say("Stored about you: " + (summary(res.body) || "nothing") + ".");
+        view.textContent = JSON.stringify(res.body, null, 2);
+        view.hidden = false;
+      });
+    });
+    document.getElementById("data-download").addEventListener("click", function () {
+      if (!api()) { say("Rapport is not running on this page."); return; }
+      api().export().then(function (res) {
+        if (res.status !== 200) { say("Nothing to download."); return; }
+        var blob = new Blob([JSON.stringify(res.body, null, 2)], { type: "application/json" });
+        var link = document.createElement("a");
+        link.href = URL.createObjectURL(blob);
+        link.download = "my-rapport-data.json";
+        link.click();
+        URL.revokeObjectURL(link.href);
+      });
+    });
+    document.getElementById("data-erase").addEventListener("click", function () {
+      if (!api()) { say("Rapport is not running on this page."); return; }
+      api().erase().then(function (res) {
+        if (res.status !== 200) { say("Nothing was erased (no data, or the server is unreachable)."); return; }
+        view.hidden = true;
+        say("Erased: " + (summary({ counts: res.body && res.body.removed }) || "nothing") +
+          ". Rapport starts afresh on your next page.");
+      });
+    });
+  }
+
   onReady(function () {
+    setUpYourData();
     updateCartCount();
     setUpAddToCart();
     renderCartPage();

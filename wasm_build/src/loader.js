@@ -17,10 +17,16 @@
       s.setItem(key, value);
     } catch (e) {}
   };
-  var id = function () {
-    var a = new Uint8Array(16);
-    crypto.getRandomValues(a);
+  var b64 = function (a) {
     return btoa(String.fromCharCode.apply(null, a)).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+  };
+  var id = function () { return b64(crypto.getRandomValues(new Uint8Array(16))); };
+  // The visitor id is base64url(sha256(secret))[:22] (client_py/identity.py): batches carry the id;
+  // only this browser holds the secret that can see, export or erase the visitor's data.
+  var visitorId = function (secret) {
+    return crypto.subtle.digest("SHA-256", new TextEncoder().encode(secret)).then(function (h) {
+      return b64(new Uint8Array(h)).slice(0, 22);
+    });
   };
   var now = Date.now;
   var push = function (e) { if (queue.length < 5000) queue.push(e); };
@@ -29,7 +35,9 @@
     return el ? [el.getAttribute("data-rapport-section"), el.getAttribute("data-rapport-item")] : [null, null];
   };
   var safe = function (f) { return function (a, b) { try { return f(a, b); } catch (e) {} }; };
-  var off = n.globalPrivacyControl || n.doNotTrack == "1" || w.doNotTrack == "1";
+  var off = n.globalPrivacyControl || n.doNotTrack == "1" || w.doNotTrack == "1" || !w.crypto || !crypto.subtle;
+  var site = script && script.getAttribute("data-site");
+  var endpoint = script && (script.getAttribute("data-endpoint") || new URL(script.src).origin);
   // Site overrides of pattern weights and rules: data-rapport-config='{...}', rapport.configure().
   var conf = [];
   try { conf.push(JSON.parse(script.getAttribute("data-rapport-config"))); } catch (e) {}
@@ -65,11 +73,14 @@
   });
 
   var start = safe(function () {
-    var returning = !!store("localStorage", "rapport:v");
-    var visitor = store("localStorage", "rapport:v") || id();
+    var secret = store("localStorage", "rapport:vs"), returning = !!secret;
     var session = store("sessionStorage", "rapport:sid") || id();
-    store("localStorage", "rapport:v", visitor);
+    if (!secret) store("localStorage", "rapport:vs", secret = id());
     store("sessionStorage", "rapport:sid", session);
+    visitorId(secret).then(safe(function (visitor) { boot(visitor, session, returning); }), fail);
+  });
+
+  var boot = function (visitor, session, returning) {
     var url = new URL(WORKER, script.src).href;
     var boot = "var q=[];onmessage=function(e){q.push(e.data)};import(" + JSON.stringify(url) +
       ").then(function(m){m.start(q)},function(e){postMessage({t:'err',m:String(e)})})";
@@ -79,8 +90,7 @@
     worker.postMessage({
       t: "init",
       state: store("sessionStorage", "rapport:state"),
-      cfg: { site: script.getAttribute("data-site"), visitor: visitor, session: session,
-             endpoint: script.getAttribute("data-endpoint") || new URL(script.src).origin,
+      cfg: { site: site, visitor: visitor, session: session, endpoint: endpoint,
              returning: returning, config: conf },
     });
     timer = setInterval(function () {
@@ -88,7 +98,25 @@
     }, 500);
     // A host CSP without 'wasm-unsafe-eval' makes Pyodide hang silently: give up, stay harmless.
     setTimeout(function () { started || fail(); }, BOOT_TIMEOUT);
-  });
+  };
+
+  // The visitor's rights, from any page of the site, whether or not Rapport runs (GPC, CSP…).
+  var rights = function (method) {
+    var secret = store("localStorage", "rapport:vs");
+    if (!secret || !endpoint) return Promise.resolve({ status: 0, body: null });
+    return visitorId(secret).then(function (v) {
+      return fetch(endpoint + "/v1/visitors/" + v + "?site=" + encodeURIComponent(site),
+        { method: method, headers: { Authorization: "Bearer " + secret }, credentials: "omit" });
+    }).then(function (r) {
+      if (method == "DELETE" && r.ok) {
+        // Forgotten: stop here, and the next page starts a new, unlinkable visitor.
+        fail();
+        ["rapport:vs"].forEach(function (k) { localStorage.removeItem(k); });
+        ["rapport:sid", "rapport:state"].forEach(function (k) { sessionStorage.removeItem(k); });
+      }
+      return r.json().catch(function () { return null; }).then(function (b) { return { status: r.status, body: b }; });
+    }).catch(function () { return { status: 0, body: null }; });
+  };
 
   var say = function (text) { if (!off && text) push(["txt", now(), String(text).slice(0, 2000)]); };
   var chat = function (el) { el && say(el.value); };
@@ -173,6 +201,10 @@
       conf.push(c);
       if (worker) worker.postMessage({ t: "cfg", c: c });
     }),
+    visitor: {
+      export: function () { return rights("GET"); },
+      erase: function () { return rights("DELETE"); },
+    },
     track: safe(function (name, props) {
       props = props || {};
       if (!off) push(["trk", now(), String(name), +props.value || null, props.currency || null]);

@@ -1,0 +1,98 @@
+"""A visitor sees, exports and erases their own data from the page, with only their browser's
+secret — and afterwards nothing is left on the server and the browser starts afresh."""
+
+from __future__ import annotations
+
+import json
+import urllib.request
+
+import pytest
+from playwright.sync_api import BrowserContext, Page
+
+from demo_site.stack import Stack
+from tests.e2e.recording import Recorder
+
+pytestmark = pytest.mark.e2e
+
+SECRET = "test-secret-0123456789abcdef"
+#: client_py.identity.visitor_id_from_secret(SECRET), pinned in tests/client_py/test_identity.py
+VISITOR = "iX_kmduSdM_GLkWSLGLfkd"
+
+
+def server_export(stack: Stack) -> dict[str, object]:
+    request = urllib.request.Request(
+        f"{stack.api}/v1/visitors/{VISITOR}?site={stack.site_key}",
+        headers={"Authorization": f"Bearer {SECRET}", "Origin": stack.shop},
+    )
+    with urllib.request.urlopen(request) as response:
+        return dict(json.load(response))
+
+
+@pytest.fixture
+def known_visitor(context: BrowserContext) -> BrowserContext:
+    # Seed the secret once per tab (an erase must be able to remove it for good).
+    context.add_init_script(
+        "if (!sessionStorage.getItem('seeded')) {"
+        f" localStorage.setItem('rapport:vs', '{SECRET}');"
+        " sessionStorage.setItem('seeded', '1'); }"
+    )
+    return context
+
+
+def visit_and_send(page: Page, stack: Stack, recorder: Recorder) -> None:
+    page.goto(stack.shop + "/product/nova-speaker.html")
+    assert page.evaluate("() => rapport.ready") is True
+    page.evaluate("document.getElementById('price').scrollIntoView({block: 'center'})")
+    for i in range(4):
+        page.mouse.move(200 + i, 300)
+        page.wait_for_timeout(1000)
+    page.wait_for_timeout(2500)
+    assert recorder.collect_bodies(stack.api), "no batch was sent"
+
+
+def test_batches_carry_the_id_derived_from_the_secret_never_the_secret(
+    stack: Stack, known_visitor: BrowserContext, recorder: Recorder
+) -> None:
+    page = known_visitor.new_page()
+    visit_and_send(page, stack, recorder)
+    assert {b["visitor"] for b in recorder.collect_bodies(stack.api)} == {VISITOR}
+    assert all(SECRET not in (r.post_data or "") + r.url for r in recorder.requests)
+
+
+def test_export_then_erase_leaves_nothing_and_the_next_page_is_a_new_visitor(
+    stack: Stack, known_visitor: BrowserContext, recorder: Recorder
+) -> None:
+    page = known_visitor.new_page()
+    visit_and_send(page, stack, recorder)
+
+    exported = page.evaluate("() => rapport.visitor.export()")
+    assert exported["status"] == 200
+    assert exported["body"]["visitor"] == VISITOR
+    assert exported["body"]["signals"], "the export shows what was stored"
+
+    erased = page.evaluate("() => rapport.visitor.erase()")
+    assert erased["status"] == 200
+    assert erased["body"]["removed"]["signals"] >= 1
+
+    after = server_export(stack)
+    assert after["signals"] == [] and after["batches"] == []
+    assert page.evaluate("() => localStorage.getItem('rapport:vs')") is None
+
+    page.goto(stack.shop + "/product/nova-speaker.html")
+    assert page.evaluate("() => rapport.ready") is True
+    secret = page.evaluate("() => localStorage.getItem('rapport:vs')")
+    assert secret not in (None, SECRET)
+
+
+def test_the_privacy_page_shows_and_erases_the_visitors_data(
+    stack: Stack, known_visitor: BrowserContext, recorder: Recorder
+) -> None:
+    page = known_visitor.new_page()
+    visit_and_send(page, stack, recorder)
+    page.goto(stack.shop + "/privacy.html")
+    page.locator("#data-show").click()
+    page.locator("#data-view").wait_for(state="visible")
+    assert VISITOR in page.locator("#data-view").text_content()
+    page.locator("#data-erase").click()
+    page.get_by_text("Erased:").wait_for()
+    assert server_export(stack)["signals"] == []
