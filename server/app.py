@@ -20,8 +20,11 @@ from server.admin import AdminController
 from server.config import Settings
 from server.cors import SiteCorsMiddleware
 from server.errors import exception_handlers
+from server.exports.controller import ExportsController
+from server.feedback.controller import FeedbackController
 from server.health import HealthController
 from server.hints.controller import HintsController
+from server.hints.engine import HintEngine
 from server.ingest.controller import CollectController
 from server.limits import TokenBuckets
 from server.metrics import Metrics
@@ -31,7 +34,9 @@ from server.sdk.controller import SdkController
 from server.services import Services
 from server.sites.directory import SiteDirectory
 from server.storage import Storage, create_storage
+from server.storage.base import HintLogRow
 from server.visitors.controller import VisitorsController
+from server.webhooks import WebhookDispatcher, enqueue_events
 
 __all__ = ["create_app", "package_version", "run_retention"]
 
@@ -80,11 +85,21 @@ def create_app(
     )
     background: list[asyncio.Task[None]] = []
 
+    async def on_new_hints(rows: list[HintLogRow]) -> None:
+        keys = {site.id: site.site_key for site in await storage.list_sites()}
+        await enqueue_events(storage, rows, now=time.time(), site_keys=keys)
+
+    hints = HintEngine(storage, clock=clock, on_new_hints=on_new_hints)
+    webhooks = WebhookDispatcher(storage)
+
     async def open_storage() -> None:
         await storage.open()
         log.info("storage open: %s (schema v%d)", storage.backend, await storage.schema_version())
         if settings.retention_days > 0:
             background.append(asyncio.create_task(_retention_loop(services), name="retention"))
+        background.append(asyncio.create_task(hints.run(), name="hint-log"))
+        background.append(asyncio.create_task(webhooks.run(), name="webhooks"))
+        background.append(asyncio.create_task(_retrain_loop(services), name="retrain"))
 
     async def close_storage() -> None:
         for task in background:
@@ -102,6 +117,8 @@ def create_app(
         route_handlers=[
             CollectController,
             HintsController,
+            FeedbackController,
+            ExportsController,
             VisitorsController,
             AdminController,
             HealthController,
@@ -122,6 +139,8 @@ def create_app(
     )
     add_collect_schemas(app)
     app.state.services = services
+    app.state.hints = hints
+    app.state.webhooks = webhooks
     return app
 
 
@@ -145,3 +164,16 @@ async def _retention_loop(services: Services) -> None:
             await run_retention(services)
         except Exception:  # the next run retries; ingest must not be affected
             log.exception("retention run failed")
+
+
+async def _retrain_loop(services: Services, interval: float = 86_400.0) -> None:
+    """Retrain every site's predictive scores daily (``rapport model train`` on demand)."""
+    from server.scoring.train import train_site
+
+    while True:
+        await asyncio.sleep(interval)
+        for site in await services.storage.list_sites():
+            try:
+                await train_site(services.storage, site.id, now=services.clock())
+            except Exception:
+                log.exception("retraining site %d failed", site.id)

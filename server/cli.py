@@ -28,6 +28,7 @@ from server.config import (
     Settings,
     default_sdk_dir,
 )
+from server.hints.cli import model, playbook_command, report, webhook
 from server.logs import LOG_FORMATS, logging_config
 from server.sites.model import NewSite, Site
 from server.sites.origins import InvalidOrigin, normalise_origin, normalise_origins
@@ -67,6 +68,11 @@ def main() -> None:
 # Tools that run the on-device analysis on this machine, for site owners to check it.
 main.add_command(face_command)
 main.add_command(tone_command)
+
+
+# The hints engine (server/hints/cli.py): site playbook/webhook, report uplift, model train.
+main.add_command(report)
+main.add_command(model)
 
 
 # -- serve -----------------------------------------------------------------------------------
@@ -242,6 +248,10 @@ def _run_server(
 @main.group()
 def site() -> None:
     """Register, list, re-key and remove sites."""
+
+
+site.add_command(playbook_command)
+site.add_command(webhook)
 
 
 async def add_site(database_url: str, name: str, origins: Sequence[str]) -> NewSite:

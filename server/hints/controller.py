@@ -16,8 +16,8 @@ from litestar.status_codes import HTTP_404_NOT_FOUND, HTTP_422_UNPROCESSABLE_ENT
 
 from client_py.schema import ID_PATTERN, SITE_KEY_PATTERN
 from server.errors import ApiError
+from server.hints.engine import HintEngine
 from server.hints.model import HintsReply
-from server.hints.rules import hints_for
 from server.openapi import ERROR_RESPONSES
 from server.ops import check_site_limit
 from server.services import Services
@@ -69,4 +69,6 @@ class HintsController(Controller):
         if origin := request.headers.get("origin"):
             check_origin(origin, record)
         profile = await services.storage.profile(record.id, visitor)
-        return HintsReply(hints=hints_for(profile, now=services.clock()))
+        engine: HintEngine = request.app.state.hints
+        decision = await engine.hints(record.id, visitor, profile, now=services.clock())
+        return HintsReply(hints=decision.hints, holdout=decision.holdout)

@@ -15,8 +15,8 @@ from litestar.status_codes import (
 )
 
 from server.errors import ApiError, decode_error, validation_error
+from server.hints.engine import HintEngine
 from server.hints.model import Hint
-from server.hints.rules import hints_for
 from server.ingest.extract import extract_observations, to_stored_signals
 from server.ingest.schema import BATCH_DECODER
 from server.openapi import ERROR_RESPONSES, CollectOperation
@@ -32,7 +32,7 @@ __all__ = ["CollectController", "CollectReply"]
 _ACCEPTED_TYPES: Final = frozenset({"application/json", "text/plain", ""})
 
 
-class CollectReply(msgspec.Struct, frozen=True):
+class CollectReply(msgspec.Struct, frozen=True, omit_defaults=True):
     """Reply to a stored (or already stored) batch, with the visitor's current hints."""
 
     batch: str
@@ -41,6 +41,8 @@ class CollectReply(msgspec.Struct, frozen=True):
     duplicate: bool
     """True when this batch id was already stored: nothing was stored again."""
     hints: list[Hint]
+    holdout: bool = False
+    """Present (true) only for the control group: hints were computed and logged, not sent."""
 
 
 class CollectController(Controller):
@@ -113,9 +115,12 @@ class CollectController(Controller):
             metrics.ingest_duplicates.inc()
         else:
             metrics.ingest_signals.inc(amount=len(batch.signals))
+        engine: HintEngine = request.app.state.hints
+        decision = await engine.hints(site.id, batch.visitor, result.profile, now=now)
         return CollectReply(
             batch=batch.batch,
             accepted=len(batch.signals),
             duplicate=result.duplicate,
-            hints=hints_for(result.profile, now=now),
+            hints=decision.hints,
+            holdout=decision.holdout,
         )

@@ -8,6 +8,7 @@ import msgspec
 
 from server.ingest.schema import kind_of
 from server.profiles import Observations
+from server.profiles.model import PURCHASE_ACTIONS
 from server.storage.base import StoredSignal
 
 __all__ = ["extract_observations", "to_stored_signals"]
@@ -21,14 +22,52 @@ def to_stored_signals(signals: Iterable[msgspec.Struct]) -> list[StoredSignal]:
 
 
 def extract_observations(signals: Iterable[msgspec.Struct]) -> Observations:
-    """Pattern scores (last one per name wins) and action names in a batch."""
+    """What the profile keeps of a batch: pattern scores and tone (last one per name wins),
+    evidence per pattern, topic and counter values, context, action names and purchase
+    values."""
     patterns: dict[str, float] = {}
     actions: set[str] = set()
+    evidence: dict[str, dict[str, float]] = {}
+    tones: dict[str, float] = {}
+    topics: dict[str, int] = {}
+    counters: dict[str, int] = {}
+    context: dict[str, str] = {}
+    purchases: list[tuple[float, str]] = []
     for signal in signals:
         kind = kind_of(signal)
+        if kind not in _KEPT:
+            continue
+        fields = msgspec.structs.asdict(signal)
         if kind == "pattern":
-            fields = msgspec.structs.asdict(signal)
             patterns[str(fields["name"])] = float(fields["score"])
         elif kind == "action":
-            actions.add(str(msgspec.structs.asdict(signal)["name"]))
-    return Observations(patterns=patterns, actions=frozenset(actions))
+            name = str(fields["name"])
+            actions.add(name)
+            value = fields.get("value")
+            if name in PURCHASE_ACTIONS and value is not None:
+                purchases.append((float(value), str(fields.get("currency") or "XXX")))
+        elif kind == "evidence":
+            evidence.setdefault(str(fields["pattern"]), {})[str(fields["feature"])] = float(
+                fields["points"]
+            )
+        elif kind == "tone":
+            tones[str(fields["name"])] = float(fields["score"])
+        elif kind == "topic":
+            topics[str(fields["name"])] = int(fields["count"])
+        elif kind == "counter":
+            counters[str(fields["name"])] = int(fields["count"])
+        elif kind == "context":
+            context.update({k: str(v) for k, v in fields.items() if k != "kind"})
+    return Observations(
+        patterns=patterns,
+        actions=frozenset(actions),
+        evidence=evidence,
+        tones=tones,
+        topics=topics,
+        counters=counters,
+        context=context,
+        purchase_values=tuple(purchases),
+    )
+
+
+_KEPT = frozenset({"pattern", "action", "evidence", "tone", "topic", "counter", "context"})

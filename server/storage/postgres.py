@@ -26,6 +26,8 @@ from server.profiles import Profile, apply_observations, decode_profile, encode_
 from server.sites.keys import hash_admin_token, new_admin_token, new_site_key
 from server.sites.model import NewSite, Site
 from server.storage.base import (
+    SITE_TABLES,
+    VISITOR_TABLES,
     FlushObserver,
     IngestBatch,
     IngestResult,
@@ -230,10 +232,11 @@ class PostgresStorage(Storage):
 
     async def erase_visitor(self, site_id: int, visitor: str) -> dict[str, int]:
         where = "WHERE site_id = $1 AND visitor = $2"
-        return await self._delete_in_transaction(
+        removed = await self._delete_in_transaction(
             [(table, f"DELETE FROM {table} {where}", (site_id, visitor))
-             for table in ("signals", "batches", "profiles")]
+             for table in ("signals", "batches", "profiles", *VISITOR_TABLES)]
         )  # fmt: skip
+        return {k: v for k, v in removed.items() if v or k not in VISITOR_TABLES}
 
     async def site_admin_token_hash(self, site_id: int) -> str | None:
         value = await self._readers.fetchval(
@@ -247,11 +250,12 @@ class PostgresStorage(Storage):
         return key
 
     async def delete_site(self, site_id: int) -> dict[str, int]:
-        return await self._delete_in_transaction(
+        removed = await self._delete_in_transaction(
             [(table, f"DELETE FROM {table} WHERE site_id = $1", (site_id,))
-             for table in ("signals", "batches", "profiles")]
+             for table in ("signals", "batches", "profiles", *SITE_TABLES)]
             + [("sites", "DELETE FROM sites WHERE id = $1", (site_id,))]
         )  # fmt: skip
+        return {k: v for k, v in removed.items() if v or k not in SITE_TABLES}
 
     async def site_stats(self, site_id: int) -> SiteStats:
         row = await self._readers.fetchrow(
@@ -284,6 +288,21 @@ class PostgresStorage(Storage):
                 status = await conn.execute(sql, *params)
                 removed[table] = int(str(status).rsplit(" ", 1)[-1])
         return removed
+
+    async def sql_execute(self, sql: str, params: Sequence[Any] = ()) -> int:
+        status = await self._readers.execute(_numbered(sql), *params)
+        tail = str(status).rsplit(" ", 1)[-1]
+        return int(tail) if tail.isdigit() else 0
+
+    async def sql_fetch(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        rows = await self._readers.fetch(_numbered(sql), *params)
+        return [tuple(r) for r in rows]
+
+    async def site_profiles(self, site_id: int) -> list[tuple[str, Profile]]:
+        rows = await self._readers.fetch(
+            "SELECT visitor, data FROM profiles WHERE site_id = $1 ORDER BY visitor", site_id
+        )
+        return [(str(r["visitor"]), decode_profile(r["data"])) for r in rows]
 
     @property
     def queue_depth(self) -> int:
@@ -399,6 +418,12 @@ async def _write_group(conn: Any, batches: Sequence[IngestBatch]) -> list[Ingest
             list(changed.values()),
         )
     return results
+
+
+def _numbered(sql: str) -> str:
+    """``?`` placeholders (the portable SQL of ``Storage``'s hints methods) → ``$1, $2 …``."""
+    parts = sql.split("?")
+    return "".join(p + (f"${i + 1}" if i < len(parts) - 1 else "") for i, p in enumerate(parts))
 
 
 def _site_from_row(row: Any) -> Site:

@@ -30,6 +30,8 @@ from server.profiles import Profile, apply_observations, decode_profile, encode_
 from server.sites.keys import hash_admin_token, new_admin_token, new_site_key
 from server.sites.model import NewSite, Site
 from server.storage.base import (
+    SITE_TABLES,
+    VISITOR_TABLES,
     FlushObserver,
     IngestBatch,
     IngestResult,
@@ -244,10 +246,11 @@ class SQLiteStorage(Storage):
 
     async def erase_visitor(self, site_id: int, visitor: str) -> dict[str, int]:
         where = "WHERE site_id = ? AND visitor = ?"
-        return await self._delete_in_transaction(
+        removed = await self._delete_in_transaction(
             [(table, f"DELETE FROM {table} {where}", (site_id, visitor))
-             for table in ("signals", "batches", "profiles")]
+             for table in ("signals", "batches", "profiles", *VISITOR_TABLES)]
         )  # fmt: skip
+        return {k: v for k, v in removed.items() if v or k not in VISITOR_TABLES}
 
     async def site_admin_token_hash(self, site_id: int) -> str | None:
         rows = await _fetchall(
@@ -264,11 +267,12 @@ class SQLiteStorage(Storage):
         return key
 
     async def delete_site(self, site_id: int) -> dict[str, int]:
-        return await self._delete_in_transaction(
+        removed = await self._delete_in_transaction(
             [(table, f"DELETE FROM {table} WHERE site_id = ?", (site_id,))
-             for table in ("signals", "batches", "profiles")]
+             for table in ("signals", "batches", "profiles", *SITE_TABLES)]
             + [("sites", "DELETE FROM sites WHERE id = ?", (site_id,))]
         )  # fmt: skip
+        return {k: v for k, v in removed.items() if v or k not in SITE_TABLES}
 
     async def site_stats(self, site_id: int) -> SiteStats:
         rows = await _fetchall(
@@ -316,6 +320,24 @@ class SQLiteStorage(Storage):
                 raise
             await _execute(conn, "COMMIT")
         return removed
+
+    async def sql_execute(self, sql: str, params: Sequence[Any] = ()) -> int:
+        async with self._admin_lock:
+            return await _execute_count(self._reader, sql, params)
+
+    async def sql_fetch(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        if sql.lstrip().upper().startswith("SELECT"):
+            return [tuple(r) for r in await _fetchall(self._reader, sql, params)]
+        async with self._admin_lock:  # INSERT … RETURNING: a write
+            return [tuple(r) for r in await _fetchall(self._reader, sql, params)]
+
+    async def site_profiles(self, site_id: int) -> list[tuple[str, Profile]]:
+        rows = await _fetchall(
+            self._reader,
+            "SELECT visitor, data FROM profiles WHERE site_id = ? ORDER BY visitor",
+            (site_id,),
+        )
+        return [(str(v), decode_profile(d)) for v, d in rows]
 
     @property
     def queue_depth(self) -> int:

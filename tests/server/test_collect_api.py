@@ -9,6 +9,11 @@ from client_py.schema import MAX_SIGNALS_PER_BATCH
 
 OTHER_ORIGIN = "https://other.example"
 HESITANT = {"kind": "pattern", "name": "hesitant", "score": 0.74}
+#: The default playbook needs two evidence features besides the score (docs/hints.md).
+HESITANT_EVIDENCE = [
+    {"kind": "evidence", "pattern": "hesitant", "feature": f, "points": 0.3}
+    for f in ("dwell_price", "price_returns_loops")
+]
 
 MakeBatch = Callable[..., dict[str, Any]]
 
@@ -220,7 +225,7 @@ def test_the_api_stores_and_hints_on_postgresql_too(postgres_url: str, tmp_path:
             "visitor": "visitor-0001",
             "session": "session-0001",
             "batch": "batch-0001",
-            "signals": [HESITANT],
+            "signals": [HESITANT, *HESITANT_EVIDENCE],
         }
         headers = {"Origin": "https://shop.example"}
         first = client.post("/v1/collect", json=body, headers=headers)

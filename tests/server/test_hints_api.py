@@ -6,7 +6,11 @@ from collections.abc import Callable
 from typing import Any
 
 ORIGIN = "https://shop.example"
-HESITANT = {"kind": "pattern", "name": "hesitant", "score": 0.74}
+HESITANT_SCORE = {"kind": "pattern", "name": "hesitant", "score": 0.74}
+EVIDENCE = [
+    {"kind": "evidence", "pattern": "hesitant", "feature": "dwell_price", "points": 0.3},
+    {"kind": "evidence", "pattern": "hesitant", "feature": "price_returns_loops", "points": 0.25},
+]
 ADD_TO_CART = {"kind": "action", "name": "add_to_cart", "value": 59.9, "currency": "EUR"}
 
 MakeBatch = Callable[..., dict[str, Any]]
@@ -21,7 +25,7 @@ def test_hesitant_visitor_gets_a_reassure_hint_in_the_collect_reply(
     api: Any, make_batch: MakeBatch
 ) -> None:
     site = api.add_site()
-    reply = api.collect(make_batch(site.site.site_key, [HESITANT]))
+    reply = api.collect(make_batch(site.site.site_key, [HESITANT_SCORE, *EVIDENCE]))
     assert reply.status_code == 200
     assert reply.json()["hints"] == [
         {
@@ -30,16 +34,30 @@ def test_hesitant_visitor_gets_a_reassure_hint_in_the_collect_reply(
             "pattern": "hesitant",
             "strength": 0.74,
             "source": "behaviour",
-            "reasons": ["hesitant score 0.74 ≥ 0.60 with no add-to-cart this session"],
+            "reasons": [
+                "hesitating before buying",
+                "hesitant score 0.74 ≥ 0.60, 2 evidence features ≥ 2, "
+                "no add_to_cart/purchase this session",
+                "rule hesitant.reassure",
+            ],
             "expires_at": int(api.clock() + 30 * 60),
-            "version": 1,
+            "version": 2,
+            "rule": "hesitant.reassure",
+            "evidence": [
+                {"feature": "score:hesitant", "value": 0.74, "threshold": 0.6},
+                {"feature": "evidence:dwell_price", "value": 0.3, "threshold": None},
+                {"feature": "evidence:price_returns_loops", "value": 0.25, "threshold": None},
+            ],
+            "chat": reply.json()["hints"][0]["chat"],
+            "also": ["emphasise:returns", "emphasise:warranty"],
         }
     ]
+    assert reply.json()["hints"][0]["chat"]["tone"] == "reassuring"
 
 
 def test_hesitant_visitors_hint_is_served_by_get_hints(api: Any, make_batch: MakeBatch) -> None:
     site = api.add_site()
-    api.collect(make_batch(site.site.site_key, [HESITANT], visitor="visitor-hint"))
+    api.collect(make_batch(site.site.site_key, [HESITANT_SCORE, *EVIDENCE], visitor="visitor-hint"))
     reply = get_hints(api, "visitor-hint", site.site.site_key)
     assert reply.status_code == 200
     assert [h["id"] for h in reply.json()["hints"]] == ["hesitant.reassure"]
@@ -49,7 +67,7 @@ def test_add_to_cart_in_the_same_session_suppresses_the_hint(
     api: Any, make_batch: MakeBatch
 ) -> None:
     site = api.add_site()
-    api.collect(make_batch(site.site.site_key, [HESITANT]))
+    api.collect(make_batch(site.site.site_key, [HESITANT_SCORE, *EVIDENCE]))
     reply = api.collect(make_batch(site.site.site_key, [ADD_TO_CART]))
     assert reply.json()["hints"] == []
     assert get_hints(api, "visitor-0001", site.site.site_key).json() == {"hints": []}
@@ -58,12 +76,18 @@ def test_add_to_cart_in_the_same_session_suppresses_the_hint(
 def test_low_hesitant_score_gives_no_hint(api: Any, make_batch: MakeBatch) -> None:
     site = api.add_site()
     signal = {"kind": "pattern", "name": "hesitant", "score": 0.59}
-    assert api.collect(make_batch(site.site.site_key, [signal])).json()["hints"] == []
+    body = make_batch(site.site.site_key, [signal, *EVIDENCE])
+    assert api.collect(body).json()["hints"] == []
+
+
+def test_a_high_score_without_evidence_gives_no_hint(api: Any, make_batch: MakeBatch) -> None:
+    site = api.add_site()
+    assert api.collect(make_batch(site.site.site_key, [HESITANT_SCORE])).json()["hints"] == []
 
 
 def test_hint_expires_thirty_minutes_after_the_score(api: Any, make_batch: MakeBatch) -> None:
     site = api.add_site()
-    api.collect(make_batch(site.site.site_key, [HESITANT]))
+    api.collect(make_batch(site.site.site_key, [HESITANT_SCORE, *EVIDENCE]))
     api.clock.advance(30 * 60 + 1)
     assert get_hints(api, "visitor-0001", site.site.site_key).json() == {"hints": []}
 
@@ -71,7 +95,7 @@ def test_hint_expires_thirty_minutes_after_the_score(api: Any, make_batch: MakeB
 def test_a_site_key_cannot_read_another_sites_visitor(api: Any, make_batch: MakeBatch) -> None:
     site_a = api.add_site(origins=(ORIGIN,))
     site_b = api.add_site(origins=("https://b.example",))
-    body = make_batch(site_b.site.site_key, [HESITANT], visitor="visitor-of-b")
+    body = make_batch(site_b.site.site_key, [HESITANT_SCORE, *EVIDENCE], visitor="visitor-of-b")
     assert api.collect(body, origin="https://b.example").json()["hints"]
     reply = get_hints(api, "visitor-of-b", site_a.site.site_key)
     assert reply.status_code == 200

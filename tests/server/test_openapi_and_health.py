@@ -10,7 +10,7 @@ from client_py.schema import SIGNALS
 def test_health_reports_ok_with_the_database(api: Any) -> None:
     reply = api.client.get("/healthz")
     assert reply.status_code == 200
-    assert reply.json() == {"status": "ok", "database": "sqlite", "schema_version": 1}
+    assert reply.json() == {"status": "ok", "database": "sqlite", "schema_version": 2}
 
 
 def test_schema_serves_the_openapi_document(api: Any) -> None:

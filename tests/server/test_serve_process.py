@@ -69,7 +69,12 @@ def test_served_api_stores_a_batch_and_shuts_down_gracefully(
         "visitor": "visitor-0001",
         "session": "session-0001",
         "batch": "batch-0001",
-        "signals": [{"kind": "pattern", "name": "hesitant", "score": 0.9}],
+        "signals": [
+            {"kind": "pattern", "name": "hesitant", "score": 0.9},
+            # the default playbook needs two evidence features (docs/hints.md)
+            {"kind": "evidence", "pattern": "hesitant", "feature": "dwell_price", "points": 0.3},
+            {"kind": "evidence", "pattern": "hesitant", "feature": "revisits", "points": 0.3},
+        ],
     }
     reply = httpx.post(
         f"{base}/v1/collect",
@@ -84,4 +89,4 @@ def test_served_api_stores_a_batch_and_shuts_down_gracefully(
     # uvicorn re-raises the signal once shut down, as service managers expect.
     assert process.returncode in (0, -signal.SIGTERM)
     with sqlite3.connect(tmp_path / "serve.db") as conn:
-        assert conn.execute("SELECT COUNT(*) FROM signals").fetchone() == (1,)
+        assert conn.execute("SELECT COUNT(*) FROM signals").fetchone() == (3,)

@@ -1,0 +1,1 @@
+"""Site-owner data endpoints: profile export, outcomes from the site's server."""

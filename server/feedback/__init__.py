@@ -1,0 +1,1 @@
+"""``POST /v1/feedback``: the page says whether a hint helped."""

@@ -1,0 +1,87 @@
+"""``POST /v1/feedback``: ``rapport.feedback(hint_id, outcome)`` from the page.
+
+A missed hint (``ignored`` / ``dismissed``) is suppressed for the playbook's
+``feedback.suppress_seconds`` and its strength decays with every miss since the last
+``helpful`` (``server/playbook/engine.py``).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Final, Literal
+
+import msgspec
+from litestar import Controller, Request, post
+from litestar.di import NamedDependency
+from litestar.status_codes import HTTP_404_NOT_FOUND
+
+from client_py.schema import ID_PATTERN, SITE_KEY_PATTERN
+from server.errors import ApiError, decode_error, validation_error
+from server.openapi import ERROR_RESPONSES
+from server.ops import check_site_limit
+from server.services import Services
+from server.sites.access import check_origin, require_origin
+
+__all__ = ["FeedbackController", "FeedbackIn", "FeedbackReply"]
+
+
+def _strict(pattern: str) -> str:
+    """``^…$`` → ``\\A(?:…)\\Z`` (msgspec searches; ``$`` would allow a trailing newline)."""
+    return r"\A(?:" + pattern.removeprefix("^").removesuffix("$") + r")\Z"
+
+
+HINT_ID_PATTERN: Final = r"\A[a-z][a-z0-9_]*\.[a-z0-9_:.+-]{1,80}\Z"
+
+
+class FeedbackIn(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """Body of ``POST /v1/feedback``."""
+
+    site: Annotated[str, msgspec.Meta(pattern=_strict(SITE_KEY_PATTERN))]
+    visitor: Annotated[str, msgspec.Meta(pattern=_strict(ID_PATTERN))]
+    hint_id: Annotated[str, msgspec.Meta(pattern=HINT_ID_PATTERN)]
+    outcome: Literal["helpful", "ignored", "dismissed"]
+
+
+class FeedbackReply(msgspec.Struct, frozen=True):
+    """The feedback was stored."""
+
+    stored: bool
+
+
+_DECODER: Final = msgspec.json.Decoder(FeedbackIn)
+
+
+class FeedbackController(Controller):
+    """Feedback on hints, from pages on the site's origins."""
+
+    path = "/v1/feedback"
+    tags = ["hints"]  # noqa: RUF012 - Litestar's class attribute
+
+    @post(
+        "/",
+        status_code=200,
+        responses={k: v for k, v in ERROR_RESPONSES.items() if k in (400, 403, 404, 422, 503)},
+        summary="Record whether a hint helped (helpful, ignored, dismissed)",
+    )
+    async def feedback(
+        self, request: Request[Any, Any, Any], services: NamedDependency[Services]
+    ) -> FeedbackReply:
+        """Body ``{"site", "visitor", "hint_id", "outcome"}`` as ``application/json`` or
+        ``text/plain`` (no preflight). Checks as for collect: Origin present, schema (422),
+        site (404), site rate limit (429), Origin allowed (403)."""
+        origin = request.headers.get("origin")
+        require_origin(origin)
+        try:
+            data = _DECODER.decode(await request.body())
+        except msgspec.ValidationError as exc:
+            raise validation_error(exc) from None
+        except msgspec.DecodeError as exc:
+            raise decode_error(exc) from None
+        site = await services.sites.by_key(data.site)
+        if site is None:
+            raise ApiError(HTTP_404_NOT_FOUND, "unknown site key", "$.site")
+        check_site_limit(services, site.site_key, "$.site")
+        check_origin(origin, site)
+        await services.storage.add_feedback(
+            site.id, data.visitor, data.hint_id, data.outcome, at=services.clock()
+        )
+        return FeedbackReply(stored=True)

@@ -1,0 +1,239 @@
+"""``rapport`` commands of the hints engine: playbooks, webhooks, uplift report, models.
+
+Registered in ``server/cli.py``: ``site playbook``, ``site webhook …``, ``report uplift``,
+``model train``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+import msgspec
+
+from server.config import DEFAULT_DATABASE_URL
+from server.hints.engine import EVENTS
+from server.playbook import PlaybookError, site_playbook
+from server.sites.model import Site
+from server.storage import Storage, create_storage
+
+__all__ = ["model", "playbook_command", "report", "webhook"]
+
+T = TypeVar("T")
+
+_db = click.option(
+    "--database",
+    "database_url",
+    envvar="RAPPORT_DATABASE_URL",
+    show_envvar=True,
+    default=DEFAULT_DATABASE_URL,
+    show_default=True,
+    help="sqlite:///path.db or postgresql://…",
+)
+
+
+def _with_site(database_url: str, name: str, fn: Callable[[Storage, Site], Awaitable[T]]) -> T:
+    async def run() -> T:
+        async with create_storage(database_url) as storage:
+            site = await storage.site_by_name(name)
+            if site is None:
+                raise click.ClickException(f"no site named {name!r}")
+            return await fn(storage, site)
+
+    return asyncio.run(run())
+
+
+@click.command("playbook")
+@click.argument("name")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path), required=False)
+@click.option("--reset", is_flag=True, help="Go back to the default playbook.")
+@click.option("--show", is_flag=True, help="Print the effective playbook as JSON.")
+@_db
+def playbook_command(
+    name: str, file: Path | None, reset: bool, show: bool, database_url: str
+) -> None:
+    """Set a site's playbook from a TOML FILE (validated first; merged over the default)."""
+    text: str | None = None
+    if file is not None:
+        try:
+            text = file.read_text("utf-8")
+            site_playbook(text, str(file))
+        except OSError as exc:
+            raise click.ClickException(f"{file}: {exc.strerror}") from None
+        except PlaybookError as exc:
+            raise click.ClickException(str(exc)) from None
+
+    async def apply(storage: Storage, site: Site) -> str | None:
+        if text is not None or reset:
+            await storage.set_site_config(site.id, "playbook", text or "", now=time.time())
+        return await storage.site_config(site.id, "playbook")
+
+    stored = _with_site(database_url, name, apply)
+    effective = site_playbook(stored or None)
+    if show:
+        click.echo(msgspec.json.encode(effective).decode())
+        return
+    origin = "its own file over the default" if stored else "the default"
+    click.echo(
+        f"Site {name!r} uses {origin}: {len(effective.rules)} rules, holdout "
+        f"{effective.experiment.holdout:.0%} (running servers pick it up within 5 s)."
+    )
+
+
+@click.group()
+def webhook() -> None:
+    """CRM webhooks of a site (signed POSTs of hint events)."""
+
+
+def _events(value: str) -> tuple[str, ...]:
+    events = tuple(e.strip() for e in value.split(",") if e.strip())
+    unknown = [e for e in events if e not in EVENTS]
+    if unknown or not events:
+        raise click.BadParameter(f"events are a comma-separated subset of {', '.join(EVENTS)}")
+    return events
+
+
+@webhook.command("add")
+@click.argument("name")
+@click.argument("url")
+@click.option("--events", default=",".join(EVENTS), show_default=True)
+@click.option("--json", "as_json", is_flag=True)
+@_db
+def webhook_add(name: str, url: str, events: str, as_json: bool, database_url: str) -> None:
+    """Add a webhook; prints its signing secret once."""
+    from server.webhooks import new_secret
+
+    if not url.startswith(("http://", "https://")):
+        raise click.BadParameter("must be an http(s) URL", param_hint="URL")
+    chosen = _events(events)
+    secret = new_secret()
+
+    async def add(storage: Storage, site: Site) -> int:
+        return await storage.add_webhook(site.id, url, chosen, secret, now=time.time())
+
+    hook_id = _with_site(database_url, name, add)
+    if as_json:
+        click.echo(json.dumps({"id": hook_id, "secret": secret, "events": list(chosen)}))
+    else:
+        click.echo(f"Webhook {hook_id} for {', '.join(chosen)}. Signing secret (shown once):")
+        click.echo(secret)
+
+
+@webhook.command("list")
+@click.argument("name")
+@click.option("--json", "as_json", is_flag=True)
+@_db
+def webhook_list(name: str, as_json: bool, database_url: str) -> None:
+    """List a site's webhooks and their latest deliveries (never secrets)."""
+
+    async def load(storage: Storage, site: Site) -> dict[str, Any]:
+        hooks = await storage.webhooks(site.id)
+        log = await storage.deliveries(site.id, limit=20)
+        return {
+            "webhooks": [{"id": h.id, "url": h.url, "events": list(h.events)} for h in hooks],
+            "deliveries": [
+                {"id": d.id, "webhook": d.webhook_id, "event": d.event, "status": d.status,
+                 "attempts": d.attempts, "last_status": d.last_status, "error": d.last_error}
+                for d in log
+            ],
+        }  # fmt: skip
+
+    data = _with_site(database_url, name, load)
+    if as_json:
+        click.echo(json.dumps(data))
+        return
+    for h in data["webhooks"]:
+        click.echo(f"{h['id']}\t{h['url']}\t{','.join(h['events'])}")
+    for d in data["deliveries"]:
+        click.echo(f"  delivery {d['id']} {d['event']} {d['status']} after {d['attempts']}")
+
+
+@webhook.command("remove")
+@click.argument("name")
+@click.argument("webhook_id", type=int)
+@_db
+def webhook_remove(name: str, webhook_id: int, database_url: str) -> None:
+    """Remove a webhook (its pending deliveries are dropped)."""
+
+    async def remove(storage: Storage, site: Site) -> bool:
+        return await storage.remove_webhook(site.id, webhook_id)
+
+    if not _with_site(database_url, name, remove):
+        raise click.ClickException(f"site {name!r} has no webhook {webhook_id}")
+    click.echo(f"Removed webhook {webhook_id}.")
+
+
+@click.group()
+def report() -> None:
+    """Reports on the hints engine."""
+
+
+@report.command("uplift")
+@click.argument("name")
+@click.option("--json", "as_json", is_flag=True)
+@_db
+def report_uplift(name: str, as_json: bool, database_url: str) -> None:
+    """Treated vs control: conversion, time to conversion, irritation guardrail (95 % CIs)."""
+    from server.holdout.uplift import units_from, uplift
+
+    async def load(storage: Storage, site: Site) -> Any:
+        log = await storage.hint_log(site.id)
+        profiles = dict(await storage.site_profiles(site.id))
+        return uplift(units_from(log, profiles))
+
+    result = _with_site(database_url, name, load)
+    if as_json:
+        click.echo(msgspec.json.encode(result).decode())
+        return
+
+    def pct(i: Any) -> str:
+        return "n/a" if i is None else f"{i.estimate:+.1%} [{i.low:+.1%}, {i.high:+.1%}]"
+
+    for label, arm in (("treated", result.treated), ("control", result.control)):
+        click.echo(
+            f"{label:8} visitors {arm.visitors:6}  conversion {arm.conversion.estimate:6.1%}  "
+            f"irritated {arm.irritation.estimate:6.1%}"
+        )
+    click.echo(f"conversion uplift      {pct(result.conversion_uplift)}")
+    click.echo(f"irritation difference  {pct(result.irritation_difference)}")
+    t = result.seconds_to_conversion_difference
+    click.echo(
+        "time to conversion     "
+        + ("n/a" if t is None else f"{t.estimate:+.0f} s [{t.low:+.0f}, {t.high:+.0f}]")
+    )
+    click.echo(f"guardrail              {'ok' if result.guardrail_ok is not False else 'BREACHED'}")
+    click.echo(f"method: {result.method}")
+
+
+@click.group()
+def model() -> None:
+    """Predictive scores (lead score, abandon risk)."""
+
+
+@model.command("train")
+@click.argument("name")
+@click.option("--json", "as_json", is_flag=True)
+@_db
+def model_train(name: str, as_json: bool, database_url: str) -> None:
+    """Train the site's conversion and abandon models on its own profiles (priors until
+    there is enough data); servers also retrain daily."""
+    from server.scoring.train import train_site
+
+    async def fit(storage: Storage, site: Site) -> Any:
+        return await train_site(storage, site.id, now=time.time())
+
+    models = _with_site(database_url, name, fit)
+    if as_json:
+        click.echo(msgspec.json.encode(models).decode())
+        return
+    for target, m in models.items():
+        top = sorted(m.weights.items(), key=lambda kv: -abs(kv[1]))[:3]
+        click.echo(
+            f"{target}: {m.source} (n={m.trained_on}, accuracy={m.accuracy}); "
+            + ", ".join(f"{k} {v:+.2f}" for k, v in top)
+        )

@@ -1,0 +1,24 @@
+"""Playbooks: readable per-site rules (TOML) that turn visitor profiles into hints."""
+
+from server.playbook.engine import FeedbackEntry, evaluate, hint_ids
+from server.playbook.load import (
+    DEFAULT_PLAYBOOK_PATH,
+    PlaybookError,
+    default_playbook,
+    parse_playbook,
+    site_playbook,
+)
+from server.playbook.model import Playbook, Rule
+
+__all__ = [
+    "DEFAULT_PLAYBOOK_PATH",
+    "FeedbackEntry",
+    "Playbook",
+    "PlaybookError",
+    "Rule",
+    "default_playbook",
+    "evaluate",
+    "hint_ids",
+    "parse_playbook",
+    "site_playbook",
+]

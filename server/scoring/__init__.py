@@ -1,0 +1,23 @@
+"""Predictive scores per site: conversion probability (lead score) and abandon risk."""
+
+from server.scoring.model import (
+    FEATURES,
+    MIN_TRAINING,
+    ScoreModel,
+    Scores,
+    features_of,
+    prior_model,
+    score_profile,
+    train,
+)
+
+__all__ = [
+    "FEATURES",
+    "MIN_TRAINING",
+    "ScoreModel",
+    "Scores",
+    "features_of",
+    "prior_model",
+    "score_profile",
+    "train",
+]

@@ -1,0 +1,166 @@
+"""Logistic regression in numpy, trained per site on its own outcomes, explained by
+per-feature contributions; transparent priors until a site has enough data.
+
+Targets: ``conversion`` (the visitor purchased) and ``abandon`` (added to cart, never
+purchased). Features are the profile's, without the label itself.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Final, Literal
+
+import msgspec
+import numpy as np
+
+from server.profiles import Profile
+
+__all__ = ["FEATURES", "MIN_TRAINING", "ScoreModel", "Scores", "features_of", "prior_model",
+           "score_profile", "train"]  # fmt: skip
+
+Target = Literal["conversion", "abandon"]
+FEATURES: Final = (
+    "visits_log",
+    "session_minutes",
+    "recency_days",
+    "hesitant",
+    "urgent",
+    "researcher",
+    "comparison_shopper",
+    "price_sensitive",
+    "irritated",
+    "returning_with_problem",
+    "chat_topics",
+    "support_contacts",
+    "added_to_cart",
+)
+#: Visitors with a known outcome, and positives/negatives each, before a site's own model
+#: replaces the priors.
+MIN_TRAINING: Final = 50
+MIN_CLASS: Final = 5
+_PRIORS: Final[dict[str, dict[str, float]]] = {
+    # Transparent starting weights (log-odds per unit), readable by site owners.
+    "conversion": {"bias": -3.0, "visits_log": 0.6, "session_minutes": 0.05, "urgent": 1.0,
+                   "researcher": 0.5, "added_to_cart": 1.5, "irritated": -1.0, "hesitant": -0.3,
+                   "recency_days": -0.02},
+    "abandon": {"bias": -2.0, "added_to_cart": 1.5, "hesitant": 1.0, "price_sensitive": 0.8,
+                "irritated": 1.0, "urgent": -0.5},
+}  # fmt: skip
+
+
+class ScoreModel(msgspec.Struct, frozen=True, kw_only=True):
+    """One target's model: weights over standardised features."""
+
+    target: str
+    weights: dict[str, float]
+    bias: float
+    mean: dict[str, float] = msgspec.field(default_factory=dict)
+    scale: dict[str, float] = msgspec.field(default_factory=dict)
+    source: Literal["prior", "trained"] = "prior"
+    trained_on: int = 0
+    trained_at: float = 0.0
+    accuracy: float | None = None
+    """Accuracy on the training set (a sanity figure, not a validation)."""
+
+
+class Scores(msgspec.Struct, frozen=True, kw_only=True):
+    """A score and the contributions (log-odds) that explain it."""
+
+    probability: float
+    contributions: dict[str, float]
+    source: str
+
+
+def features_of(profile: Profile, now: float) -> dict[str, float]:
+    """The model's features of one profile."""
+    cur = profile.current
+    history = profile.pattern_history
+    best = {p: max(history.get(p, [0.0]) or [0.0]) for p in FEATURES}
+    recency = profile.recency_days(now)
+    added = any("add_to_cart" in names for names in profile.actions.values())
+    return {
+        "visits_log": math.log1p(profile.visits),
+        "session_minutes": min(cur.seconds / 60, 120.0),
+        "recency_days": min(recency if recency is not None else 0.0, 365.0),
+        **{p: best[p] for p in ("hesitant", "urgent", "researcher", "comparison_shopper",
+                                "price_sensitive", "irritated", "returning_with_problem")},
+        "chat_topics": float(sum(cur.topics.values())),
+        "support_contacts": float(profile.support_contacts),
+        "added_to_cart": 1.0 if added else 0.0,
+    }  # fmt: skip
+
+
+def label_of(profile: Profile, target: str) -> int:
+    if target == "conversion":
+        return 1 if profile.purchases > 0 else 0
+    added = any("add_to_cart" in names for names in profile.actions.values())
+    return 1 if added and profile.purchases == 0 else 0
+
+
+def _usable(target: str) -> list[str]:
+    """Features that do not leak the label."""
+    return [f for f in FEATURES if not (target == "abandon" and f == "added_to_cart")]
+
+
+def prior_model(target: str) -> ScoreModel:
+    priors = _PRIORS[target]
+    return ScoreModel(
+        target=target,
+        weights={f: priors.get(f, 0.0) for f in _usable(target)},
+        bias=priors["bias"],
+    )
+
+
+def score_profile(model: ScoreModel, profile: Profile, now: float) -> Scores:
+    """Probability and per-feature contributions (standardised value × weight)."""
+    x = features_of(profile, now)
+    contributions = {}
+    for name, weight in model.weights.items():
+        value = (x[name] - model.mean.get(name, 0.0)) / (model.scale.get(name, 1.0) or 1.0)
+        if weight * value:
+            contributions[name] = round(weight * value, 3)
+    logit = model.bias + sum(contributions.values())
+    return Scores(
+        probability=round(1 / (1 + math.exp(-max(-30.0, min(30.0, logit)))), 4),
+        contributions=dict(sorted(contributions.items(), key=lambda kv: -abs(kv[1]))),
+        source=model.source,
+    )
+
+
+def train(
+    profiles: Sequence[Profile], target: str, *, now: float, l2: float = 1.0, steps: int = 500
+) -> ScoreModel:
+    """Fit a logistic regression (gradient descent, L2) or return the priors when there is
+    too little data (fewer than ``MIN_TRAINING`` visitors or ``MIN_CLASS`` of a class)."""
+    names = _usable(target)
+    y = np.array([label_of(p, target) for p in profiles], dtype=float)
+    if len(y) < MIN_TRAINING or y.sum() < MIN_CLASS or (len(y) - y.sum()) < MIN_CLASS:
+        return prior_model(target)
+    x = np.array([[features_of(p, now)[n] for n in names] for p in profiles], dtype=float)
+    mean = x.mean(axis=0)
+    scale = x.std(axis=0)
+    scale[scale == 0] = 1.0
+    z = (x - mean) / scale
+    w = np.zeros(len(names))
+    b = float(np.log(y.mean() / (1 - y.mean())))
+    rate = 0.5
+    n = len(y)
+    for _ in range(steps):
+        p = 1 / (1 + np.exp(-(z @ w + b)))
+        grad_w = z.T @ (p - y) / n + l2 * w / n
+        grad_b = float((p - y).mean())
+        w -= rate * grad_w
+        b -= rate * grad_b
+    predictions = (1 / (1 + np.exp(-(z @ w + b)))) >= 0.5
+    return ScoreModel(
+        target=target,
+        weights={name: round(float(v), 4) for name, v in zip(names, w, strict=True)},
+        bias=round(b, 4),
+        mean={name: float(v) for name, v in zip(names, mean, strict=True)},
+        scale={name: float(v) for name, v in zip(names, scale, strict=True)},
+        source="trained",
+        trained_on=n,
+        trained_at=now,
+        accuracy=round(float((predictions == y.astype(bool)).mean()), 3),
+    )

@@ -1,0 +1,11 @@
+"""CRM webhooks: signed POSTs of hint events, retried with exponential backoff."""
+
+from server.webhooks.dispatch import (
+    SIGNATURE_HEADER,
+    WebhookDispatcher,
+    enqueue_events,
+    new_secret,
+    sign,
+)
+
+__all__ = ["SIGNATURE_HEADER", "WebhookDispatcher", "enqueue_events", "new_secret", "sign"]
