@@ -23,6 +23,7 @@ from demo_site.server import serve_demo
 __all__ = [
     "CHROMIUM_FLAGS",
     "DIST",
+    "PLAYBOOK",
     "REPO",
     "Stack",
     "chromium_executable",
@@ -32,6 +33,7 @@ __all__ = [
 
 REPO = Path(__file__).resolve().parent.parent
 DIST = REPO / "wasm_build" / "dist"
+PLAYBOOK = Path(__file__).resolve().parent / "playbook.toml"
 #: Flags that work for headless Chromium on these machines (no sandbox as root, no Google hosts).
 CHROMIUM_FLAGS = [
     "--no-sandbox",
@@ -98,6 +100,8 @@ def running_stack(workdir: Path, *, omit_sdk: bool = False) -> Iterator[Stack]:
     keys = json.loads(
         _rapport("site", "add", "Demo shop", "--origin", shop, "--json", "--database", database)
     )
+    # Like `rapport demo`: no control group, so every test visitor can see the shop adapt.
+    _rapport("site", "playbook", "Demo shop", str(PLAYBOOK), "--database", database)
     log = workdir / "server.log"
     with log.open("w") as log_file:
         server = subprocess.Popen(

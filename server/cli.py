@@ -25,11 +25,13 @@ from server.commands.tone import tone_command
 from server.config import (
     DEFAULT_DATABASE_URL,
     DEFAULT_DEMO_DATABASE_URL,
+    REPO_ROOT,
     Settings,
     default_sdk_dir,
 )
 from server.hints.cli import model, playbook_command, report, webhook
 from server.logs import LOG_FORMATS, logging_config
+from server.playbook.load import site_playbook
 from server.sites.model import NewSite, Site
 from server.sites.origins import InvalidOrigin, normalise_origin, normalise_origins
 from server.storage import InvalidDatabaseURL, SiteNameTaken, create_storage, parse_database_url
@@ -466,24 +468,31 @@ def build_sdk_command(out_dir: Path | None) -> None:
 DEMO_SITE_NAME = "Demo shop"
 
 
+#: The demo's playbook: the defaults without a holdout, so every demo visitor sees the shop adapt.
+DEMO_PLAYBOOK = REPO_ROOT / "demo_site" / "playbook.toml"
+
+
 async def ensure_demo_site(database_url: str, origin: str) -> Site:
-    """The "Demo shop" site, created if missing, with ``origin`` among its origins."""
+    """The "Demo shop" site, created if missing, with ``origin`` among its origins and the
+    demo playbook (no control group)."""
+    playbook = DEMO_PLAYBOOK.read_text("utf-8")
+    site_playbook(playbook, str(DEMO_PLAYBOOK))  # validated like any site's file
     async with create_storage(database_url) as storage:
-        existing = await storage.site_by_name(DEMO_SITE_NAME)
-        if existing is None:
-            created = await storage.create_site(DEMO_SITE_NAME, [origin], now=time.time())
-            return created.site
-        if origin not in existing.origins:
-            origins = (*existing.origins, origin)
-            await storage.set_site_origins(existing.id, origins)
-            return Site(
-                id=existing.id,
-                name=existing.name,
-                site_key=existing.site_key,
+        site = await storage.site_by_name(DEMO_SITE_NAME)
+        if site is None:
+            site = (await storage.create_site(DEMO_SITE_NAME, [origin], now=time.time())).site
+        elif origin not in site.origins:
+            origins = (*site.origins, origin)
+            await storage.set_site_origins(site.id, origins)
+            site = Site(
+                id=site.id,
+                name=site.name,
+                site_key=site.site_key,
                 origins=origins,
-                created_at=existing.created_at,
+                created_at=site.created_at,
             )
-        return existing
+        await storage.set_site_config(site.id, "playbook", playbook, now=time.time())
+        return site
 
 
 @main.command()

@@ -180,3 +180,10 @@ def test_demo_site_is_reused_and_gains_a_new_origin(tmp_path: Path) -> None:
             return len(await storage.list_sites())
 
     assert asyncio.run(count()) == 1
+
+
+def test_the_demo_site_runs_without_a_control_group(db: str) -> None:
+    """Every demo visitor sees the shop adapt; real sites keep the default holdout."""
+    asyncio.run(cli.ensure_demo_site(db, "http://localhost:8001"))
+    shown = run("site", "playbook", "Demo shop", "--show", "--database", db)
+    assert json.loads(shown.output)["experiment"]["holdout"] == 0.0
