@@ -47,6 +47,7 @@ __all__ = [
     "FrameState",
     "MicroExpression",
     "WindowAggregate",
+    "affect_signal",
     "arousal",
     "from_model_order",
     "normalise",
@@ -176,6 +177,10 @@ class WindowAggregate:
     valence: float | None
     arousal: float | None
     micro_expressions: dict[str, int] = field(default_factory=dict)
+
+    def to_signal(self) -> dict[str, object]:
+        """This window as an ``affect`` signal of ``client_py.schema`` (flat, bounded numbers)."""
+        return affect_signal(self)
 
     def to_dict(self) -> dict[str, object]:
         return {
@@ -393,3 +398,23 @@ class AffectTracker:
             self._close(max(now_ms, self._last_ms or now_ms))
             self._window = None
         return self.pop_windows()
+
+
+def affect_signal(window: WindowAggregate) -> dict[str, object]:
+    """A window aggregate as the ``affect`` signal the privacy filter and the server accept."""
+    emotions = window.emotions or {}
+    micro = window.micro_expressions
+    top = max(sorted(micro), key=lambda k: micro[k]) if micro else None
+    return {
+        "kind": "affect",
+        "seconds": _r(min(600.0, max(0.0, (window.end_ms - window.start_ms) / 1000))),
+        "frames": window.frames,
+        "presence": window.presence,
+        "attention": window.attention,
+        "dominant": window.dominant,
+        "valence": window.valence,
+        "arousal": window.arousal,
+        **{label: emotions.get(label) for label in LABELS},
+        "micro": sum(micro.values()),
+        "micro_label": top,
+    }

@@ -13,6 +13,13 @@ Messages (``t`` is the type):
                                                     (rapport.configure; see patterns.py)
     {"t": "result", "batch": id, "status": 200, "body": {...}}   the server's answer
                                                     (status 0 = network error)
+    {"t": "face", "ts": ms, "p": [7 probs] | null, "f": 0..1}   one analysed camera frame
+                                                    (only with camera consent): the expression
+                                                    net's probabilities in its own order
+                                                    (affect.MODEL_ORDER) for the main face, or
+                                                    null for no face, and its frontalness.
+                                                    Only window aggregates are ever sent.
+    {"t": "cam", "on": false}                       the camera stopped (revoked): close the window
 
 Reply: {"send": [{"batch": id, "body": "<json>", "keepalive": bool}], "hints": [...] | null,
         "state": "<json>" | null}
@@ -24,6 +31,7 @@ import json
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from client_py.affect import AffectTracker, from_model_order
 from client_py.events import ChatText, parse_events
 from client_py.features import DEFAULT_RULES, FeatureRules, SessionFeatures
 from client_py.patterns import (
@@ -108,6 +116,7 @@ class Agent:
             self.config.site, self.config.visitor, self.config.session, self.config.flush_ms
         )
         self.outbox.restore(state.get("outbox"))
+        self.affect = AffectTracker()
         self.hints: list[dict[str, Any]] = []
         self._hints_key = "[]"  # no hints yet: an empty answer is not news for the page
 
@@ -132,8 +141,14 @@ class Agent:
         elif kind == "tick":
             self.features.advance(now_ms)
             state_changed = self._queue_changes()
+        elif kind == "face":
+            self._on_face(message, now_ms)
+        elif kind == "cam":
+            self.outbox.add([w.to_signal() for w in self.affect.flush(now_ms)])
+            self.affect = AffectTracker()  # a later consent starts a new baseline
         elif kind == "flush":
             self.features.advance(now_ms)
+            self.outbox.add([w.to_signal() for w in self.affect.flush(now_ms)])
             state_changed = self._queue_changes()
             final = self.outbox.final_batch()
             sends.extend([final] if final else [])
@@ -190,6 +205,20 @@ class Agent:
         changed = self.differ.changed(signals)
         self.outbox.add(changed)
         return bool(changed)
+
+    def _on_face(self, message: dict[str, Any], now_ms: float) -> None:
+        """One camera frame's numbers → the affect tracker; closed windows → the outbox."""
+        ts, probs, frontal = message.get("ts"), message.get("p"), message.get("f")
+        t = float(ts) if isinstance(ts, int | float) and not isinstance(ts, bool) else now_ms
+        f = float(frontal) if isinstance(frontal, int | float) else 0.0
+        try:
+            if probs is not None and not isinstance(probs, list):
+                raise TypeError("p must be a list of 7 numbers or null")
+            values = from_model_order(probs) if probs is not None else None
+            self.affect.update(t, values, f)
+        except (TypeError, ValueError):
+            return  # a malformed or out-of-order frame is skipped, never fatal
+        self.outbox.add([w.to_signal() for w in self.affect.pop_windows()])
 
     def _on_result(self, message: dict[str, Any], now_ms: float) -> bool:
         batch_id, status = message.get("batch"), message.get("status")

@@ -21,6 +21,7 @@ __all__ = [
     "DAYPARTS",
     "DEVICES",
     "EVIDENCE_FEATURES",
+    "EXPRESSIONS",
     "ID_PATTERN",
     "ITEM_PATTERN",
     "MAX_SIGNALS_PER_BATCH",
@@ -105,6 +106,10 @@ TOPICS: Final = (
     "contacts",
     "discount",
 )
+
+#: Facial expressions of the on-device model (alphabetical; ``client_py.affect.LABELS``).
+#: Only their averages over a window may leave the device, and only with camera consent.
+EXPRESSIONS: Final = ("angry", "disgusted", "fearful", "happy", "neutral", "sad", "surprised")
 
 #: Names of the features that can appear as a pattern's evidence.
 EVIDENCE_FEATURES: Final = (
@@ -307,6 +312,25 @@ SIGNALS: Final[dict[str, SignalSpec]] = {
                 "currency": Key(CURRENCY_PATTERN, optional=True),
             },
             "An action the site's own code reported with rapport.track (add_to_cart, purchase…).",
+        ),
+        SignalSpec(
+            "affect",
+            {
+                "seconds": Number(0, 600),
+                "frames": Number(1, 10_000, integer=True),
+                "presence": Number(0, 1),
+                "attention": Number(0, 1),
+                "dominant": Enum(EXPRESSIONS, optional=True),
+                "valence": Number(-1, 1, optional=True),
+                "arousal": Number(-1, 1, optional=True),
+                **{name: Number(0, 1, optional=True) for name in EXPRESSIONS},
+                "micro": Number(0, 10_000, integer=True),
+                "micro_label": Enum(EXPRESSIONS, optional=True),
+            },
+            "Camera (only with the visitor's consent): one window of a few seconds, averaged on "
+            "the device — share of frames with a face and facing the screen, mean expression "
+            "probabilities, the dominant one, valence and arousal in [-1, 1], and how many brief "
+            "micro-expressions (most often which). Never a frame, a face crop or landmarks.",
         ),
     )
 }

@@ -1,7 +1,7 @@
 """Build the browser bundle that ``/sdk/`` serves: ``rapport build-sdk``.
 
 Everything comes from the repo and from npm packages pinned in ``wasm_build/package-lock.json``
-(Pyodide core, terser); nothing is fetched from a CDN at run time. Steps:
+(Pyodide core, onnxruntime-web, terser); nothing is fetched from a CDN at run time. Steps:
 
 1. a pure-Python wheel of ``client_py`` (reproducible: fixed timestamps, sorted members);
 2. inside Pyodide under Node: .pyc-compile that wheel and the stdlib, trim the stdlib to what the
@@ -9,6 +9,12 @@ Everything comes from the repo and from npm packages pinned in ``wasm_build/pack
 3. content-hashed names for everything but the stable entry point ``rapport.js``;
 4. the loader minified with terser; ``.br`` and ``.gz`` siblings for every file;
 5. ``manifest.json``: names, sizes (raw, brotli, gzip), sha256, versions.
+
+The camera add-on is separate and is downloaded only where it is used: ``camera.<hash>.mjs``
+(consent prompt and frame capture, imported by the loader only on sites with
+``data-camera="ask"``), then, only after the visitor's consent, ``face.<hash>.mjs`` (the worker's
+face pipeline), onnxruntime-web's WASM build and the two models of ``models/onnx``. The manifest
+lists them under ``camera`` with their bytes.
 """
 
 from __future__ import annotations
@@ -32,6 +38,18 @@ ROOT: Final = Path(__file__).resolve().parent
 REPO: Final = ROOT.parent
 PYODIDE_DIR: Final = ROOT / "node_modules" / "pyodide"
 PYODIDE_CORE: Final = ("pyodide.mjs", "pyodide.asm.mjs", "pyodide.asm.wasm")
+ORT_DIR: Final = ROOT / "node_modules" / "onnxruntime-web"
+#: onnxruntime-web's WASM backend, its Emscripten glue and its one .wasm (SIMD; the "threaded"
+#: build runs single-threaded when numThreads = 1, as it must without COOP/COEP). Not the
+#: ``bundle`` variant: its embedded glue is used only when served from the page's own origin.
+ORT_FILES: Final = (
+    "dist/ort.wasm.min.mjs",
+    "dist/ort-wasm-simd-threaded.mjs",
+    "dist/ort-wasm-simd-threaded.wasm",
+)
+MODELS_DIR: Final = REPO / "models" / "onnx"
+CAMERA_KEYS: Final = ("prompt", "face", "ort", "ort_glue", "ort_wasm", "detector", "expression")
+MODEL_FILES: Final = ("blazeface_short_range.onnx", "face_expression.onnx")
 #: The loader runs on the host's main thread; Plausible's whole tracker is 2.5 KB gz.
 LOADER_BUDGET_BYTES_BR: Final = 3 * 1024
 CLIENT_VERSION: Final = "0.1.0"
@@ -111,10 +129,48 @@ def _precompress(path: Path) -> dict[str, int]:
     return {"bytes": len(data), "br": br.stat().st_size, "gz": gz.stat().st_size}
 
 
+def _hashed(path: str, data: bytes) -> str:
+    """``dir/name.ext`` → ``name.<hash>.ext`` (e.g. ``ort.wasm.bundle.min.<hash>.mjs``)."""
+    stem, _, ext = Path(path).name.rpartition(".")
+    return f"{stem}.{_hash(data)}.{ext}"
+
+
+def _camera_files(tmp: Path) -> tuple[list[_Built], dict[str, str]]:
+    """The camera add-on: ORT, the models, the worker's face module, the page's camera module."""
+    version = json.loads((ORT_DIR / "package.json").read_text())["version"]
+    built: list[_Built] = []
+    names: dict[str, str] = {"onnxruntime_web": version}
+    for key, path in (
+        ("ort", ORT_DIR / ORT_FILES[0]),
+        ("ort_glue", ORT_DIR / ORT_FILES[1]),
+        ("ort_wasm", ORT_DIR / ORT_FILES[2]),
+        ("detector", MODELS_DIR / MODEL_FILES[0]),
+        ("expression", MODELS_DIR / MODEL_FILES[1]),
+    ):
+        data = path.read_bytes()
+        names[key] = _hashed(path.name, data)
+        built.append(_Built(names[key], data))
+    face = (ROOT / "src" / "face.mjs").read_text()
+    for key in ("ort", "ort_glue", "ort_wasm", "detector", "expression"):
+        face = face.replace(f"__{key.upper()}__", names[key])
+    (tmp / "face.mjs").write_text(face)
+    _node("minify.mjs", tmp / "face.mjs", tmp / "face.min.mjs", "module")
+    face_min = (tmp / "face.min.mjs").read_bytes()
+    names["face"] = f"face.{_hash(face_min)}.mjs"
+    built.append(_Built(names["face"], face_min))
+    _node("minify.mjs", ROOT / "src" / "camera.mjs", tmp / "camera.min.mjs", "module")
+    camera_min = (tmp / "camera.min.mjs").read_bytes()
+    names["prompt"] = f"camera.{_hash(camera_min)}.mjs"
+    built.append(_Built(names["prompt"], camera_min))
+    return built, names
+
+
 def build_sdk(out_dir: Path) -> Path:
     """Build the bundle into ``out_dir`` and return the manifest's path."""
     if not (PYODIDE_DIR / "pyodide.mjs").exists():
         raise BuildError(f"{PYODIDE_DIR} is missing: run `npm ci` in {ROOT}")
+    if not (ORT_DIR / ORT_FILES[2]).exists():
+        raise BuildError(f"{ORT_DIR} is missing: run `npm ci` in {ROOT}")
     out_dir.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="rapport-sdk-") as tmp_name:
         tmp = Path(tmp_name)
@@ -132,6 +188,9 @@ def build_sdk(out_dir: Path) -> Path:
         wheel_name = f"rapport_client-{CLIENT_VERSION}.{_hash(compiled_wheel)}.whl"
         built += [_Built(stdlib_name, stdlib), _Built(wheel_name, compiled_wheel)]
 
+        camera_built, camera = _camera_files(tmp)
+        built += camera_built
+
         lock_info = json.loads((PYODIDE_DIR / "pyodide-lock.json").read_text())["info"]
         worker_src = (
             (ROOT / "src" / "worker.mjs")
@@ -140,13 +199,17 @@ def build_sdk(out_dir: Path) -> Path:
             .replace("__STDLIB__", stdlib_name)
             .replace("__WHEEL__", wheel_name)
             .replace("__LOCK_INFO__", json.dumps(lock_info))
+            .replace("__FACE__", camera["face"])
         ).encode()
         worker_name = f"worker.{_hash(worker_src)}.mjs"
         built.append(_Built(worker_name, worker_src))
 
         loader_src = tmp / "loader.js"
         loader_src.write_text(
-            (ROOT / "src" / "loader.js").read_text().replace("__WORKER__", worker_name)
+            (ROOT / "src" / "loader.js")
+            .read_text()
+            .replace("__WORKER__", worker_name)
+            .replace("__CAMERA__", camera["prompt"])
         )
         _node("minify.mjs", loader_src, tmp / "rapport.min.js")
         built.append(_Built("rapport.js", (tmp / "rapport.min.js").read_bytes()))
@@ -164,8 +227,25 @@ def build_sdk(out_dir: Path) -> Path:
         raise BuildError(
             f"rapport.js is {loader_br} B brotli, over its {LOADER_BUDGET_BYTES_BR} B budget"
         )
+    camera_names = [camera[k] for k in CAMERA_KEYS]
+    after_consent = camera_names[1:]
     manifest = {
         "client_version": CLIENT_VERSION,
+        # Downloaded only where used: `prompt` on sites with data-camera="ask", the rest only
+        # after the visitor allowed the camera.
+        "camera": {
+            "onnxruntime_web": camera["onnxruntime_web"],
+            "files": {k: camera[k] for k in CAMERA_KEYS},
+            "prompt": {k: files[camera["prompt"]][k] for k in ("bytes", "br")},
+            "after_consent": {
+                "bytes": sum(files[n]["bytes"] for n in after_consent),
+                "br": sum(files[n]["br"] for n in after_consent),
+            },
+            "total": {
+                "bytes": sum(files[n]["bytes"] for n in camera_names),
+                "br": sum(files[n]["br"] for n in camera_names),
+            },
+        },
         "pyodide": report["pyodide"],
         "entry": {
             "loader": "rapport.js",

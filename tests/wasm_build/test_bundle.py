@@ -66,3 +66,39 @@ def test_our_own_scripts_name_no_third_party_host(manifest: dict[str, Any]) -> N
     for name in (entry["loader"], entry["worker"]):
         text = (DIST / name).read_text()
         assert not re.search(r"https?://", text), name
+
+
+def test_the_camera_add_on_is_hashed_listed_and_never_names_a_cdn(manifest: dict[str, Any]) -> None:
+    camera = manifest["camera"]
+    assert camera["onnxruntime_web"] == "1.23.2"
+    names = camera["files"]
+    assert set(names) == {"prompt", "face", "ort", "ort_glue", "ort_wasm", "detector", "expression"}
+    for name in names.values():
+        assert name in manifest["files"], name
+    for key in ("prompt", "face"):
+        text = (DIST / names[key]).read_text()
+        assert not re.search(r"https?://", text), key
+    face = (DIST / names["face"]).read_text()
+    for key in ("ort", "ort_glue", "ort_wasm", "detector", "expression"):
+        assert names[key] in face, key  # the worker half loads our hashed copies only
+    assert "numThreads=1" in face.replace(" ", "")
+    assert names["face"] in (DIST / manifest["entry"]["worker"]).read_text()
+    assert camera["prompt"]["br"] < 4 * 1024
+    assert camera["after_consent"]["br"] == sum(
+        manifest["files"][names[k]]["br"] for k in names if k != "prompt"
+    )
+
+
+def test_the_loader_imports_the_camera_add_on_only_on_request(manifest: dict[str, Any]) -> None:
+    loader = (DIST / "rapport.js").read_text()
+    assert manifest["camera"]["files"]["prompt"] in loader
+    assert "data-camera" in loader
+    for key in ("face", "ort", "ort_wasm", "detector", "expression"):
+        assert manifest["camera"]["files"][key] not in loader, key
+
+
+def test_the_models_are_the_committed_ones(manifest: dict[str, Any]) -> None:
+    models = json.loads((DIST.parents[1] / "models" / "manifest.json").read_text())["models"]
+    names = manifest["camera"]["files"]
+    for key in ("detector", "expression"):
+        assert hashlib.sha256((DIST / names[key]).read_bytes()).hexdigest() == models[key]["sha256"]

@@ -7,8 +7,10 @@
   if (w.rapport && w.rapport.version) return;
   var script = d.currentScript;
   var WORKER = "__WORKER__";
+  // The camera add-on: imported only on sites that ask for it, and only once Python is ready.
+  var CAMERA = "__CAMERA__";
   var BOOT_TIMEOUT = 30000;
-  var queue = [], callbacks = [], hints = [], worker = null, resolveReady, timer = 0, started = 0;
+  var queue = [], callbacks = [], hints = [], worker = null, resolveReady, timer = 0, started = 0, cam, camMsg;
   var ready = new Promise(function (r) { resolveReady = r; });
   var store = function (area, key, value) {
     try {
@@ -56,7 +58,19 @@
     d.dispatchEvent(new CustomEvent("rapport:hint", { detail: { hints: list } }));
   });
 
+  var camera = function (f) {
+    return ready.then(function (ok) {
+      return ok && (cam = cam || import(new URL(CAMERA, script.src).href)).then(function (m) {
+        return m[f]({
+          post: function (x, t) { worker && worker.postMessage(x, t || []); },
+          on: function (h) { camMsg = h; },
+        });
+      });
+    }).catch(function () { return false; });
+  };
+
   var fail = function () {
+    camMsg && camMsg({ t: "stop" });
     if (worker) worker.terminate();
     worker = null;
     queue = [];
@@ -70,6 +84,7 @@
     else if (m.t == "hints") apply(m.hints);
     else if (m.t == "state") store("sessionStorage", "rapport:state", m.s);
     else if (m.t == "err") fail();
+    else camMsg && camMsg(m);
   });
 
   var start = safe(function () {
@@ -183,6 +198,8 @@
     d.readyState == "loading" ? listen(d, "DOMContentLoaded", observe) : observe();
     var later = function () { (w.requestIdleCallback || setTimeout)(start, { timeout: 2000 }); };
     d.readyState == "complete" ? later() : listen(w, "load", later);
+    // Camera: only where the site asks for it, and never again on this site once refused.
+    script.getAttribute("data-camera") == "ask" && store("localStorage", "rapport:camera") != "denied" && camera("auto");
   } else {
     resolveReady(false);
   }
@@ -204,6 +221,14 @@
     visitor: {
       export: function () { return rights("GET"); },
       erase: function () { return rights("DELETE"); },
+    },
+    // Consent is per site and revocable: stop() ends every camera track and unloads the models.
+    camera: {
+      ask: function () { return camera("ask"); },
+      stop: function () {
+        store("localStorage", "rapport:camera", "denied");
+        return cam ? camera("stop") : ready.then(function () { return false; });
+      },
     },
     track: safe(function (name, props) {
       props = props || {};

@@ -7,12 +7,19 @@ const BUILD = {
   stdlib: "__STDLIB__",
   wheel: "__WHEEL__",
   lock: __LOCK_INFO__,
+  face: "__FACE__", // the camera add-on's worker half: imported only after camera consent
 };
 const TICK_MS = 1000;
 
 let agent = null;
 let endpoint = "";
 const pending = [];
+// Camera (only after consent): the analyser holds the ORT sessions; `chain` runs frames and
+// camera on/off one after the other, so a revoke never races a frame in progress.
+let analyser = null;
+let camera = 0; // bumped by every on/off: a load that finishes after an "off" is dropped
+let chain = Promise.resolve();
+let frames = 0;
 
 function post(message) {
   self.postMessage(message);
@@ -55,9 +62,56 @@ async function send(item) {
   if (!item.keepalive) run({ t: "result", batch: item.batch, status, body });
 }
 
+function serial(task) {
+  chain = chain.then(task).catch(() => {});
+}
+
+function cameraOn(on) {
+  const generation = ++camera;
+  serial(async () => {
+    if (!on) {
+      const old = analyser;
+      analyser = null;
+      if (old) await old.release(); // ORT sessions unloaded; no further frame is analysed
+      run({ t: "cam", on: false });
+      return;
+    }
+    if (analyser) return post({ t: "cam", ok: true });
+    try {
+      const face = await import(new URL(BUILD.face, import.meta.url).href);
+      const loaded = await face.load(new URL(".", import.meta.url).href);
+      if (generation !== camera) return loaded.release();
+      analyser = loaded;
+      post({ t: "cam", ok: true });
+    } catch (error) {
+      post({ t: "cam", ok: false, m: String(error).slice(0, 200) });
+    }
+  });
+}
+
+function onFrame(bitmap, ts) {
+  serial(async () => {
+    let result = null;
+    try {
+      if (analyser && bitmap) result = await analyser.analyse(bitmap);
+    } catch {
+      result = null;
+    } finally {
+      if (bitmap) bitmap.close(); // already closed after preprocessing; this covers every other path
+    }
+    if (!result) return post({ t: "fd", n: frames });
+    frames += 1;
+    // Only these numbers reach Python; window aggregates of them may leave the device.
+    run({ t: "face", ts, p: result.p, f: result.f });
+    post({ t: "fd", n: frames, ms: result.ms });
+  });
+}
+
 function onMessage(data) {
   if (!data || typeof data !== "object") return;
   if (data.t === "init") init(data).catch((error) => post({ t: "err", m: String(error).slice(0, 200) }));
+  else if (data.t === "cam") cameraOn(!!data.on);
+  else if (data.t === "frame") onFrame(data.b, data.ts);
   else run(data);
 }
 

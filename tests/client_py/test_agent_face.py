@@ -1,0 +1,89 @@
+"""Camera frames through the agent: per-frame numbers in, only window aggregates out."""
+
+import json
+from typing import Any
+
+from client_py.affect import LABELS, MODEL_ORDER, AffectTracker, WindowAggregate, affect_signal
+from client_py.agent import Agent
+from client_py.privacy import allowed_signal
+from client_py.schema import EXPRESSIONS, SIGNALS
+
+T = 1_700_000_000_000.0
+CONFIG = json.dumps({"site": "pk_abcdefgh", "visitor": "v" * 22, "session": "s" * 22})
+HAPPY = [0.1, 0.8, 0.02, 0.02, 0.02, 0.02, 0.02]  # model order: neutral, happy, …
+
+
+def sent_signals(agent: Agent, message: object, now: float) -> list[dict[str, Any]]:
+    reply = json.loads(agent.handle(json.dumps(message), now))
+    out: list[dict[str, Any]] = []
+    for item in reply["send"]:
+        body = json.loads(item["body"])
+        out.extend(body["signals"])
+        agent.handle(json.dumps({"t": "result", "batch": item["batch"], "status": 200}), now)
+    return out
+
+
+def frames(agent: Agent, start: float, count: int, probs: object, every: float = 200) -> list[Any]:
+    out: list[dict[str, Any]] = []
+    for i in range(count):
+        t = start + i * every
+        out += sent_signals(agent, {"t": "face", "ts": t, "p": probs, "f": 0.9}, t)
+    return out
+
+
+def test_the_schema_expressions_are_the_tracker_labels() -> None:
+    assert EXPRESSIONS == LABELS and set(MODEL_ORDER) == set(LABELS)
+
+
+def test_frames_become_one_affect_signal_per_window_and_nothing_per_frame() -> None:
+    agent = Agent(CONFIG)
+    signals = frames(agent, T, 60, HAPPY)  # 12 s at 5 fps
+    affect = [s for s in signals if s["kind"] == "affect"]
+    assert len(affect) == 2
+    assert all(s["kind"] == "affect" for s in signals)  # frames add no other signal
+    first = affect[0]
+    assert first["dominant"] == "happy" and first["happy"] == 0.8 and first["frames"] == 25
+    assert first["presence"] == 1.0 and first["attention"] == 1.0 and first["seconds"] == 5.0
+    assert all(allowed_signal(s) for s in affect)
+    assert set(first) == {"kind", *SIGNALS["affect"].fields}
+
+
+def test_no_face_frames_count_as_absence() -> None:
+    agent = Agent(CONFIG)
+    signals = frames(agent, T, 30, None)
+    (window,) = [s for s in signals if s["kind"] == "affect"]
+    assert window["presence"] == 0.0 and window["dominant"] is None and window["happy"] is None
+    assert allowed_signal(window)
+
+
+def test_stopping_the_camera_sends_the_partial_window_and_starts_afresh() -> None:
+    agent = Agent(CONFIG)
+    frames(agent, T, 10, HAPPY)
+    signals = sent_signals(agent, {"t": "cam", "on": False}, T + 2_000)
+    (window,) = [s for s in signals if s["kind"] == "affect"]
+    assert window["frames"] == 10
+    assert agent.affect.baseline is None
+
+
+def test_malformed_frames_are_skipped() -> None:
+    agent = Agent(CONFIG)
+    for bad in ([1, 2], ["x"] * 7, [0] * 7, "happy", {"happy": 1}):
+        agent.handle(json.dumps({"t": "face", "ts": T, "p": bad, "f": 1}), T)
+    agent.handle(json.dumps({"t": "face", "ts": T + 10, "p": HAPPY, "f": 1}), T + 10)
+    agent.handle(json.dumps({"t": "face", "ts": T, "p": HAPPY, "f": 1}), T + 20)  # out of order
+    (window,) = agent.affect.flush(T + 30)
+    assert window.frames == 1 and window.presence == 1.0
+
+
+def test_the_signal_is_bounded_and_flat() -> None:
+    window = WindowAggregate(0, 5_000, 25, 1.0, 0.8, dict.fromkeys(LABELS, 1 / 7), "neutral",
+                             0.0, 0.0, {"surprised": 2, "happy": 1})  # fmt: skip
+    signal = affect_signal(window)
+    assert signal["micro"] == 3 and signal["micro_label"] == "surprised"
+    assert allowed_signal(signal)
+    assert not allowed_signal({**signal, "frame": [0, 1]})
+    assert not allowed_signal({**signal, "valence": 1.5})
+    tracker = AffectTracker()
+    tracker.update(0, dict.fromkeys(LABELS, 1.0))
+    (only,) = tracker.flush(100)
+    assert allowed_signal(only.to_signal())

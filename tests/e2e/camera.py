@@ -1,0 +1,88 @@
+"""Helpers for the camera tests and the browser bench: a fake camera clip and its browser.
+
+Chromium plays a YUV4MPEG2 file as the camera with ``--use-file-for-fake-video-capture``; we make
+that file from a still image (``skimage.data.astronaut()``, smiling) with numpy, 4:2:0, BT.601
+limited range, so no video tool is needed.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+from PIL import Image
+
+__all__ = ["CAMERA_FLAGS", "WATCH_CAMERA", "astronaut_rgb", "camera_flags", "write_y4m"]
+
+#: Init script: counts getUserMedia and createImageBitmap calls, keeps the streams it returned.
+WATCH_CAMERA = """
+(() => {
+  window.__gum = 0; window.__streams = []; window.__bitmaps = 0;
+  if (navigator.mediaDevices) {
+    const gum = MediaDevices.prototype.getUserMedia;
+    MediaDevices.prototype.getUserMedia = function (...args) {
+      window.__gum += 1;
+      return gum.apply(this, args).then((s) => { window.__streams.push(s); return s; });
+    };
+  }
+  const cib = window.createImageBitmap;
+  window.createImageBitmap = function (...args) {
+    window.__bitmaps += 1;
+    return cib.apply(this, args);
+  };
+})();
+"""
+
+CAMERA_FLAGS = ["--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream"]
+
+
+def camera_flags(y4m: Path) -> list[str]:
+    return [*CAMERA_FLAGS, f"--use-file-for-fake-video-capture={y4m}"]
+
+
+def astronaut_rgb() -> npt.NDArray[np.uint8]:
+    from skimage import data  # type: ignore[import-untyped, unused-ignore]
+
+    return np.asarray(data.astronaut(), dtype=np.uint8)
+
+
+def _fit(rgb: npt.NDArray[np.uint8], width: int, height: int) -> npt.NDArray[np.uint8]:
+    """Centre-crop to the target aspect (keeping the top, where faces are), then resize."""
+    h, w = rgb.shape[:2]
+    if w / h > width / height:
+        new_w = round(h * width / height)
+        left = (w - new_w) // 2
+        rgb = rgb[:, left : left + new_w]
+    else:
+        rgb = rgb[: round(w * height / width)]
+    image = Image.fromarray(np.ascontiguousarray(rgb)).resize(
+        (width, height), Image.Resampling.BILINEAR
+    )
+    return np.asarray(image, dtype=np.uint8)
+
+
+def write_y4m(
+    path: Path,
+    rgb: npt.NDArray[np.uint8],
+    *,
+    width: int = 320,
+    height: int = 240,
+    frames: int = 10,
+    fps: int = 10,
+) -> Path:
+    """A YUV4MPEG2 4:2:0 clip of ``frames`` copies of ``rgb`` (fitted to width×height)."""
+    px = _fit(rgb, width, height).astype(np.float32)
+    r, g, b = px[..., 0], px[..., 1], px[..., 2]
+    y = 16 + 0.257 * r + 0.504 * g + 0.098 * b
+    u = 128 - 0.148 * r - 0.291 * g + 0.439 * b
+    v = 128 + 0.439 * r - 0.368 * g - 0.071 * b
+
+    def sub(c: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
+        return np.asarray(c.reshape(height // 2, 2, width // 2, 2).mean(axis=(1, 3)), np.float32)
+
+    planes = [np.clip(np.rint(p), 0, 255).astype(np.uint8).tobytes() for p in (y, sub(u), sub(v))]
+    frame = b"FRAME\n" + b"".join(planes)
+    header = f"YUV4MPEG2 W{width} H{height} F{fps}:1 Ip A1:1 C420jpeg\n".encode()
+    path.write_bytes(header + frame * frames)
+    return path

@@ -1,0 +1,236 @@
+"""The camera, end to end, with Chromium's fake camera playing a clip made from a smiling face.
+
+With consent, frames are analysed in the worker and only window aggregates (``affect`` signals
+of the shared schema) leave the page; revoking stops every track and every frame. Without
+consent (refused, or a site that never asks) getUserMedia is never called and no camera file is
+downloaded.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from playwright.sync_api import Browser, BrowserContext, Page, Playwright, expect
+
+from client_py.privacy import allowed_signal
+from demo_site.stack import CHROMIUM_FLAGS, DIST, Stack, chromium_executable
+from tests.e2e.camera import WATCH_CAMERA, astronaut_rgb, camera_flags, write_y4m
+from tests.e2e.recording import Recorder
+
+pytestmark = pytest.mark.e2e
+
+PRODUCT = "/product/echo-earbuds.html"
+
+
+@pytest.fixture(scope="module")
+def camera_browser(
+    playwright: Playwright, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Browser]:
+    clip = write_y4m(tmp_path_factory.mktemp("camera") / "astronaut.y4m", astronaut_rgb())
+    browser = playwright.chromium.launch(
+        executable_path=os.environ.get("RAPPORT_CHROMIUM") or chromium_executable(),
+        args=[*CHROMIUM_FLAGS, *camera_flags(clip)],
+        headless=True,
+    )
+    yield browser
+    browser.close()
+
+
+@pytest.fixture
+def cam_context(camera_browser: Browser, stack: Stack) -> Iterator[BrowserContext]:
+    context = camera_browser.new_context(viewport={"width": 1280, "height": 720})
+    context.add_init_script(WATCH_CAMERA)
+    yield context
+    context.close()
+
+
+@pytest.fixture
+def cam_recorder(cam_context: BrowserContext) -> Recorder:
+    recorder = Recorder()
+    cam_context.on("request", lambda request: recorder.requests.append(request))
+    return recorder
+
+
+def ask_for_camera(context: BrowserContext) -> None:
+    """The site enables the camera: data-camera="ask" on Rapport's script tag.
+
+    Set as the tag is parsed (a routed, rewritten page would lose its loopback address and
+    Chromium's local network access checks would then block the SDK).
+    """
+    context.add_init_script(
+        """new MutationObserver((records, observer) => {
+          for (const r of records) for (const n of r.addedNodes) {
+            if (n.tagName === "SCRIPT" && n.hasAttribute("data-site")) {
+              n.setAttribute("data-camera", "ask");
+              observer.disconnect();
+            }
+          }
+        }).observe(document, {childList: true, subtree: true});"""
+    )
+
+
+def camera_files() -> set[str]:
+    manifest = json.loads((DIST / "manifest.json").read_text())
+    return set(manifest["camera"]["files"].values()) - {manifest["camera"]["onnxruntime_web"]}
+
+
+def sdk_fetched(recorder: Recorder, stack: Stack) -> set[str]:
+    return {r.url.removeprefix(stack.api + "/sdk/") for r in recorder.to(stack.api, "/sdk/")}
+
+
+def affect_signals(recorder: Recorder, stack: Stack) -> list[dict[str, Any]]:
+    return [
+        s for b in recorder.collect_bodies(stack.api) for s in b["signals"] if s["kind"] == "affect"
+    ]
+
+
+def wait_for(page: Page, predicate: Any, timeout_s: float, what: str) -> Any:
+    """Poll with the page's clock: sync Playwright records requests only while it is called."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        page.wait_for_timeout(500)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def check_no_image_left(recorder: Recorder, stack: Stack) -> None:
+    """Every request: SDK GETs without a body, or schema-shaped JSON batches; nothing else."""
+    for request in recorder.requests:
+        url = request.url
+        if url.startswith("blob:") or url.startswith(stack.shop + "/"):
+            assert request.method == "GET", url
+            continue
+        body = request.post_data_buffer or b""
+        if url.startswith(stack.api + "/sdk/"):
+            assert request.method == "GET" and body == b"", url
+            continue
+        assert url.startswith(stack.api + "/v1/collect"), url
+        assert request.headers.get("content-type", "").startswith("text/plain"), request.headers
+        assert len(body) < 16_000, len(body)  # a 320×240 frame would be 230 KB raw
+        batch = json.loads(body)
+        assert set(batch) == {"site", "visitor", "session", "batch", "signals"}
+        for signal in batch["signals"]:
+            assert allowed_signal(signal), signal
+
+
+def test_with_consent_only_window_aggregates_leave_and_revoking_stops_everything(
+    stack: Stack, cam_context: BrowserContext, cam_recorder: Recorder
+) -> None:
+    ask_for_camera(cam_context)
+    page = cam_context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.goto(stack.shop + PRODUCT)
+
+    dialog = page.get_by_role("dialog", name="Use your camera to adapt this page?")
+    expect(dialog).to_be_visible(timeout=30_000)
+    expect(dialog).to_contain_text("Video never leaves your device.")
+    expect(dialog).to_contain_text("Refusing changes nothing else")
+    allow = page.get_by_role("button", name="Allow camera")
+    expect(allow).to_be_focused()  # focus moved into the prompt: keyboard users land on it
+    assert page.evaluate("window.__gum") == 0, "no camera before the visitor says yes"
+    after_consent = {n for n in camera_files() if not n.startswith("camera.")}
+    assert not after_consent & sdk_fetched(cam_recorder, stack), "ORT and models wait for consent"
+    page.keyboard.press("Enter")
+
+    expect(dialog).to_be_hidden()
+    assert page.evaluate("localStorage.getItem('rapport:camera')") == "granted"
+    expect(page.get_by_role("button", name="Turn off")).to_be_visible()
+
+    def happy_windows() -> list[dict[str, Any]]:
+        return [s for s in affect_signals(cam_recorder, stack) if s["dominant"] == "happy"]
+
+    windows = wait_for(page, happy_windows, 60, "a happy-dominant affect window")
+    assert page.evaluate("window.__gum") == 1
+    for window in windows:
+        assert window["presence"] >= 0.9 and window["happy"] >= 0.5 and window["valence"] > 0.3
+    fetched = sdk_fetched(cam_recorder, stack)
+    assert camera_files() <= fetched, camera_files() - fetched
+
+    # Revoke: every track ends, no further frame is grabbed or analysed.
+    page.evaluate("rapport.camera.stop()")
+    expect(page.get_by_role("button", name="Turn off")).to_have_count(0)
+    states = page.evaluate("window.__streams.flatMap(s => s.getTracks().map(t => t.readyState))")
+    assert states and set(states) == {"ended"}
+    assert page.evaluate("localStorage.getItem('rapport:camera')") == "denied"
+    page.wait_for_timeout(500)
+    grabbed = page.evaluate("window.__bitmaps")
+    analysed = page.evaluate("rapport.camera.stats().frames")
+    assert analysed >= 10
+    page.wait_for_timeout(2_500)
+    assert page.evaluate("window.__bitmaps") == grabbed
+    assert page.evaluate("rapport.camera.stats().frames") == analysed
+    assert page.evaluate("rapport.camera.state") == "off"
+
+    check_no_image_left(cam_recorder, stack)
+    assert errors == []
+
+    # The refusal is remembered on this site: the next page does not ask, nor open the camera.
+    page.reload()
+    assert page.evaluate("rapport.ready") is True
+    page.wait_for_timeout(1_000)
+    expect(page.get_by_role("dialog")).to_have_count(0)
+    assert page.evaluate("window.__gum") == 0
+
+
+def test_refusing_calls_no_camera_and_changes_nothing_else(
+    stack: Stack, cam_context: BrowserContext, cam_recorder: Recorder
+) -> None:
+    ask_for_camera(cam_context)
+    page = cam_context.new_page()
+    page.goto(stack.shop + PRODUCT)
+    no = page.get_by_role("button", name="No thanks")
+    no.wait_for(timeout=30_000)
+    page.keyboard.press("Tab")  # focus stays inside the prompt
+    expect(no).to_be_focused()
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("dialog")).to_have_count(0)
+    assert page.evaluate("localStorage.getItem('rapport:camera')") == "denied"
+    page.locator("#add-to-cart").click()
+    page.wait_for_timeout(3_000)
+    assert page.evaluate("window.__gum") == 0
+    after_consent = {n for n in camera_files() if not n.startswith("camera.")}
+    assert not after_consent & sdk_fetched(cam_recorder, stack)
+    assert affect_signals(cam_recorder, stack) == []
+    actions = [
+        s["name"]
+        for b in cam_recorder.collect_bodies(stack.api)
+        for s in b["signals"]
+        if s["kind"] == "action"
+    ]
+    assert "add_to_cart" in actions  # the same events path as before
+
+
+def test_a_site_that_does_not_ask_never_touches_the_camera(
+    stack: Stack, cam_context: BrowserContext, cam_recorder: Recorder
+) -> None:
+    page = cam_context.new_page()
+    page.goto(stack.shop + PRODUCT)
+    assert page.evaluate("rapport.ready") is True
+    page.wait_for_timeout(3_000)
+    assert page.evaluate("window.__gum") == 0
+    expect(page.get_by_role("dialog")).to_have_count(0)
+    assert not camera_files() & sdk_fetched(cam_recorder, stack)
+
+
+def test_the_demo_page_asks_from_its_own_button(
+    stack: Stack, cam_context: BrowserContext, cam_recorder: Recorder
+) -> None:
+    page = cam_context.new_page()
+    page.goto(stack.shop + "/camera.html")
+    assert page.evaluate("rapport.ready") is True
+    assert page.evaluate("window.__gum") == 0
+    page.locator("#camera-ask").click()
+    page.get_by_role("button", name="Allow camera").click()
+    wait_for(page, lambda: page.evaluate("rapport.camera.stats().frames") >= 3, 60, "frames")
+    page.locator("#camera-stop").click()
+    states = page.evaluate("window.__streams.flatMap(s => s.getTracks().map(t => t.readyState))")
+    assert states and set(states) == {"ended"}
+    check_no_image_left(cam_recorder, stack)
