@@ -10,7 +10,7 @@
   // The camera add-on: imported only on sites that ask for it, and only once Python is ready.
   var CAMERA = "__CAMERA__";
   var BOOT_TIMEOUT = 30000;
-  var queue = [], callbacks = [], hints = [], worker = null, resolveReady, timer = 0, started = 0, cam, camMsg;
+  var vid, queue = [], callbacks = [], hints = [], worker = null, resolveReady, timer = 0, started = 0, cam, camMsg;
   var ready = new Promise(function (r) { resolveReady = r; });
   var store = function (area, key, value) {
     try {
@@ -47,7 +47,10 @@
   var apply = safe(function (list) {
     hints = list;
     var on = {};
-    list.forEach(function (h) { on[h.pattern] = on[h.kind] = 1; });
+    list.forEach(function (h) {
+      on[h.pattern] = on[h.kind] = 1;
+      (h.also || []).forEach(function (k) { on[k] = 1; });
+    });
     d.querySelectorAll("[data-rapport-show]").forEach(function (el) {
       if (el.getAttribute("data-rapport-show").split(/\s+/).some(function (t) { return on[t]; })) {
         el.hidden = false;
@@ -96,6 +99,7 @@
   });
 
   var boot = function (visitor, session, returning) {
+    vid = visitor;
     var url = new URL(WORKER, script.src).href;
     var boot = "var q=[];onmessage=function(e){q.push(e.data)};import(" + JSON.stringify(url) +
       ").then(function(m){m.start(q)},function(e){postMessage({t:'err',m:String(e)})})";
@@ -217,6 +221,12 @@
     configure: safe(function (c) {
       conf.push(c);
       if (worker) worker.postMessage({ t: "cfg", c: c });
+    }),
+    // Did a hint help? Misses make the server back off (suppress, then weaken) that hint.
+    feedback: safe(function (hint, outcome) {
+      vid && fetch(endpoint + "/v1/feedback", { method: "POST", credentials: "omit", keepalive: true,
+        body: JSON.stringify({ site: site, visitor: vid, hint_id: String(hint), outcome: String(outcome) }) })
+        .catch(function () {});
     }),
     visitor: {
       export: function () { return rights("GET"); },
