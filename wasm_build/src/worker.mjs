@@ -30,6 +30,12 @@ function run(message) {
     pending.push(message);
     return;
   }
+  // Answered in order after everything posted before it: lets a page (or a bench) know the
+  // worker has caught up, without exposing anything of the session.
+  if (message.t === "ping") {
+    post({ t: "pong", n: message.n });
+    return;
+  }
   let reply;
   try {
     reply = JSON.parse(agent.handle(JSON.stringify(message), Date.now()));
