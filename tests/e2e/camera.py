@@ -7,13 +7,28 @@ limited range, so no video tool is needed.
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 from PIL import Image
+from playwright.sync_api import BrowserContext, Page
 
-__all__ = ["CAMERA_FLAGS", "WATCH_CAMERA", "astronaut_rgb", "camera_flags", "write_y4m"]
+from demo_site.stack import Stack
+from tests.e2e.recording import Recorder
+
+__all__ = [
+    "CAMERA_FLAGS",
+    "WATCH_CAMERA",
+    "affect_signals",
+    "ask_for_camera",
+    "astronaut_rgb",
+    "camera_flags",
+    "wait_for",
+    "write_y4m",
+]
 
 #: Init script: counts getUserMedia and createImageBitmap calls, keeps the streams it returned.
 WATCH_CAMERA = """
@@ -86,3 +101,38 @@ def write_y4m(
     header = f"YUV4MPEG2 W{width} H{height} F{fps}:1 Ip A1:1 C420jpeg\n".encode()
     path.write_bytes(header + frame * frames)
     return path
+
+
+def ask_for_camera(context: BrowserContext) -> None:
+    """The site enables the camera: data-camera="ask" on Rapport's script tag.
+
+    Set as the tag is parsed (a routed, rewritten page would lose its loopback address and
+    Chromium's local network access checks would then block the SDK).
+    """
+    context.add_init_script(
+        """new MutationObserver((records, observer) => {
+          for (const r of records) for (const n of r.addedNodes) {
+            if (n.tagName === "SCRIPT" && n.hasAttribute("data-site")) {
+              n.setAttribute("data-camera", "ask");
+              observer.disconnect();
+            }
+          }
+        }).observe(document, {childList: true, subtree: true});"""
+    )
+
+
+def affect_signals(recorder: Recorder, stack: Stack) -> list[dict[str, Any]]:
+    return [
+        s for b in recorder.collect_bodies(stack.api) for s in b["signals"] if s["kind"] == "affect"
+    ]
+
+
+def wait_for(page: Page, predicate: Any, timeout_s: float, what: str) -> Any:
+    """Poll with the page's clock: sync Playwright records requests only while it is called."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        page.wait_for_timeout(500)
+    raise AssertionError(f"timed out waiting for {what}")

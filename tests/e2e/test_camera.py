@@ -10,16 +10,23 @@ from __future__ import annotations
 
 import json
 import os
-import time
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Page, Playwright, expect
+from playwright.sync_api import Browser, BrowserContext, Playwright, expect
 
 from client_py.privacy import allowed_signal
 from demo_site.stack import CHROMIUM_FLAGS, DIST, Stack, chromium_executable
-from tests.e2e.camera import WATCH_CAMERA, astronaut_rgb, camera_flags, write_y4m
+from tests.e2e.camera import (
+    WATCH_CAMERA,
+    affect_signals,
+    ask_for_camera,
+    astronaut_rgb,
+    camera_flags,
+    wait_for,
+    write_y4m,
+)
 from tests.e2e.recording import Recorder
 
 pytestmark = pytest.mark.e2e
@@ -56,24 +63,6 @@ def cam_recorder(cam_context: BrowserContext) -> Recorder:
     return recorder
 
 
-def ask_for_camera(context: BrowserContext) -> None:
-    """The site enables the camera: data-camera="ask" on Rapport's script tag.
-
-    Set as the tag is parsed (a routed, rewritten page would lose its loopback address and
-    Chromium's local network access checks would then block the SDK).
-    """
-    context.add_init_script(
-        """new MutationObserver((records, observer) => {
-          for (const r of records) for (const n of r.addedNodes) {
-            if (n.tagName === "SCRIPT" && n.hasAttribute("data-site")) {
-              n.setAttribute("data-camera", "ask");
-              observer.disconnect();
-            }
-          }
-        }).observe(document, {childList: true, subtree: true});"""
-    )
-
-
 def camera_files() -> set[str]:
     manifest = json.loads((DIST / "manifest.json").read_text())
     return set(manifest["camera"]["files"].values()) - {manifest["camera"]["onnxruntime_web"]}
@@ -81,23 +70,6 @@ def camera_files() -> set[str]:
 
 def sdk_fetched(recorder: Recorder, stack: Stack) -> set[str]:
     return {r.url.removeprefix(stack.api + "/sdk/") for r in recorder.to(stack.api, "/sdk/")}
-
-
-def affect_signals(recorder: Recorder, stack: Stack) -> list[dict[str, Any]]:
-    return [
-        s for b in recorder.collect_bodies(stack.api) for s in b["signals"] if s["kind"] == "affect"
-    ]
-
-
-def wait_for(page: Page, predicate: Any, timeout_s: float, what: str) -> Any:
-    """Poll with the page's clock: sync Playwright records requests only while it is called."""
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        page.wait_for_timeout(500)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def check_no_image_left(recorder: Recorder, stack: Stack) -> None:
