@@ -43,7 +43,7 @@ from client_py.patterns import (
 )
 from client_py.schema import ID_PATTERN, SITE_KEY_PATTERN
 from client_py.sender import Batch, Outbox
-from client_py.signals import SignalDiffer, current_signals
+from client_py.signals import SignalDiffer, current_signals, hint_relevant
 from client_py.tone import ToneSession
 
 __all__ = ["Agent", "AgentConfig"]
@@ -132,12 +132,16 @@ class Agent:
         sends: list[Batch] = []
         keepalive = False
         if kind == "ev":
+            chatted = False
             for event in parse_events(message.get("e")):
                 self.features.apply(event)
                 if isinstance(event, ChatText):
                     self.tone.add(event.text, event.t)  # the text goes no further
+                    chatted = True
             self.features.advance(now_ms)
             state_changed = self._queue_changes()
+            if chatted and state_changed:
+                self.outbox.send_soon()  # a chat message analysed: its tone/topics go now
         elif kind == "tick":
             self.features.advance(now_ms)
             state_changed = self._queue_changes()
@@ -201,9 +205,13 @@ class Agent:
         )
 
     def _queue_changes(self) -> bool:
+        """Queue what changed enough; a change that may alter the hints is sent at once."""
         signals = current_signals(self.features, self.patterns(), self.tone)
+        before = dict(self.differ.last)
         changed = self.differ.changed(signals)
         self.outbox.add(changed)
+        if changed and hint_relevant(before, changed):
+            self.outbox.send_soon()
         return bool(changed)
 
     def _on_face(self, message: dict[str, Any], now_ms: float) -> None:

@@ -4,6 +4,11 @@ The worker does the actual ``fetch``; this module decides *what* to send and *wh
 gets a random id when it is first formed and keeps it across retries, so the server can
 acknowledge a retried batch without storing it twice. One batch is in flight at a time; new
 signals wait in the queue (bounded, oldest dropped first) until it is acknowledged.
+
+Batches are paced by ``interval_ms`` (at most one every 2 s by default). A change that may make
+or unmake a hint asks for the next batch *now* (:meth:`Outbox.send_soon`): it skips the pacing
+once — never the one-in-flight rule, never a retry's backoff — so the page gets its hint one
+round trip after the moment that mattered, not up to an interval later.
 """
 
 from __future__ import annotations
@@ -63,6 +68,8 @@ class Outbox:
     in_flight: Batch | None = None
     dropped: int = 0
     last_sent_at: float = float("-inf")
+    #: The next batch skips the pacing interval (see :meth:`send_soon`).
+    urgent: bool = False
 
     def add(self, signals: list[dict[str, Any]]) -> None:
         kept, dropped = filter_signals(signals) if signals else ([], 0)
@@ -73,8 +80,17 @@ class Outbox:
             del self.queue[:overflow]
             self.dropped += overflow
 
+    def send_soon(self) -> None:
+        """Let the next batch skip the pacing interval, once: what is queued now matters.
+
+        It still waits for the batch in flight (and a retry's backoff); if nothing is queued
+        when a batch could go, the request lapses rather than hurrying some later change.
+        """
+        self.urgent = True
+
     def next_batch(self, now: float, *, force: bool = False) -> Batch | None:
-        """The batch to send now, or None: one in flight at a time, paced by the interval."""
+        """The batch to send now, or None: one in flight at a time, paced by the interval
+        unless :meth:`send_soon` (or ``force``) says otherwise."""
         retry = self.in_flight
         if retry is not None:
             if retry.awaiting or now < retry.not_before:
@@ -82,13 +98,17 @@ class Outbox:
             retry.attempts += 1
             retry.awaiting = True
             return retry
-        if not self.queue or (not force and now - self.last_sent_at < self.interval_ms):
+        if not self.queue:
+            self.urgent = False
+            return None
+        if not (force or self.urgent) and now - self.last_sent_at < self.interval_ms:
             return None
         batch = self._take()
         if batch is not None:
             batch.attempts, batch.awaiting = 1, True
             self.in_flight = batch
             self.last_sent_at = now
+            self.urgent = False
         return batch
 
     def final_batch(self) -> Batch | None:

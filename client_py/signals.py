@@ -15,7 +15,7 @@ from client_py.patterns import PatternScore
 from client_py.schema import COUNTERS, EVIDENCE_FEATURES
 from client_py.tone import ToneSession
 
-__all__ = ["SignalDiffer", "current_signals"]
+__all__ = ["HINT_THRESHOLDS", "SignalDiffer", "current_signals", "hint_relevant"]
 
 #: Minimal change for a value to be sent again.
 MIN_CHANGE: Final = {
@@ -30,6 +30,46 @@ MIN_CHANGE: Final = {
     "tone": 0.05,
     "topic": 1.0,
 }
+
+#: Scores where the default playbook's rules start (patterns 0.55 and 0.60, chat tones 0.60):
+#: a pattern or tone crossing one of them (either way) may make or unmake a hint.
+HINT_THRESHOLDS: Final = (0.55, 0.6)
+#: A pattern or tone score that moves this much in one step is news whatever the thresholds
+#: (a site's own playbook may use others).
+HINT_JUMP: Final = 0.2
+#: Distinct evidence features a default pattern rule needs.
+HINT_EVIDENCE: Final = 2
+_EVIDENCE_POINTS: Final = 0.05
+
+
+def hint_relevant(before: dict[str, float | None], changed: list[dict[str, Any]]) -> bool:
+    """Whether the signals about to be queued may change the visitor's hints.
+
+    ``before`` is what was queued so far (:attr:`SignalDiffer.last` before this change) and
+    ``changed`` what the differ lets through now: a pattern or tone score crossing one of
+    :data:`HINT_THRESHOLDS` or moving by :data:`HINT_JUMP`, or a pattern scoring ≥ the lowest
+    threshold reaching :data:`HINT_EVIDENCE` evidence features. Slow drifts (dwell growing
+    while the visitor reads) are not: they go at the outbox's normal pace.
+    """
+    after = dict(before)
+    for signal in changed:
+        after[_identity(signal)] = _measure(signal)
+    for signal in changed:
+        kind = signal["kind"]
+        if kind in ("pattern", "tone"):
+            new, old = float(signal["score"]), before.get(_identity(signal)) or 0.0
+            if abs(new - old) >= HINT_JUMP or any((old < t) != (new < t) for t in HINT_THRESHOLDS):
+                return True
+        elif kind == "evidence" and (before.get(_identity(signal)) or 0.0) < _EVIDENCE_POINTS:
+            pattern = signal["pattern"]
+            prefix = f"evidence|{pattern}|"
+            count = sum(
+                1 for k, v in after.items() if k.startswith(prefix) and (v or 0) >= _EVIDENCE_POINTS
+            )
+            score = after.get(f"pattern|{pattern}") or 0.0
+            if count == HINT_EVIDENCE and score >= min(HINT_THRESHOLDS):
+                return True
+    return False
 
 
 def current_signals(

@@ -2,7 +2,10 @@
 
 One instance per app (``app.state.hints``). Request handlers call :meth:`HintEngine.hints`;
 the hint log is written by a background flush (``flush``), never on the request path, and
-new log rows of treated visitors become webhook events.
+new log rows of treated visitors become webhook events. The same call scores the visitor's
+conversion probability with the site's model (``server/scoring``); the first time in a session
+it reaches the playbook's ``[webhooks] hot_lead`` threshold, a ``hot_lead`` event is queued by
+the same flush (treated visitors only, once per visitor and session).
 """
 
 from __future__ import annotations
@@ -15,31 +18,49 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Final
 
+import msgspec
+
 from server.hints.model import Hint
 from server.holdout import in_control
 from server.playbook import FeedbackEntry, Playbook, PlaybookError, evaluate, site_playbook
 from server.profiles import Profile
+from server.scoring import ScoreModel, prior_model, score_profile
 from server.storage.base import HintLogRow, Storage
 
-__all__ = ["EVENTS", "HintDecision", "HintEngine", "events_for"]
+__all__ = ["EVENTS", "HintDecision", "HintEngine", "HotLead", "events_for"]
 
 log = logging.getLogger(__name__)
 
 #: CRM events a webhook can subscribe to.
 EVENTS: Final = ("hot_lead", "irritated_customer", "returning_with_problem")
 _LOGGED_KEYS: Final = 100_000
+_MODELS: Final = msgspec.json.Decoder(dict[str, ScoreModel])
 
 
-def events_for(row: HintLogRow, lead_score: float | None, hot_lead_at: float = 0.7) -> list[str]:
-    """The CRM events a newly computed hint stands for."""
+def events_for(row: HintLogRow) -> list[str]:
+    """The CRM events a newly computed hint stands for (``hot_lead`` comes from the lead
+    score, not from a hint: see :class:`HotLead`)."""
     events = []
     if row.kind == "escalate_to_human" or row.pattern in ("irritated", "irritation"):
         events.append("irritated_customer")
     if row.pattern == "returning_with_problem":
         events.append("returning_with_problem")
-    if lead_score is not None and lead_score >= hot_lead_at:
-        events.append("hot_lead")
     return events
+
+
+@dataclass(frozen=True, slots=True)
+class HotLead:
+    """A treated visitor whose conversion probability reached the site's threshold this
+    session (the ``hot_lead`` webhook event)."""
+
+    site_id: int
+    visitor: str
+    session: str
+    lead_score: float
+    threshold: float
+    contributions: dict[str, float]
+    source: str
+    at: float
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,7 +83,10 @@ class HintEngine:
         clock: Callable[[], float] = time.time,
         ttl: float = 5.0,
         on_new_hints: Callable[[list[HintLogRow]], object] | None = None,
+        on_hot_leads: Callable[[list[HotLead]], object] | None = None,
     ) -> None:
+        """``on_new_hints`` gets new hint-log rows; ``on_hot_leads`` new hot leads (by
+        default they are queued for the site's webhooks: ``enqueue_hot_leads``)."""
         self.storage = storage
         self.clock = clock
         self.ttl = ttl
@@ -70,6 +94,10 @@ class HintEngine:
         self._pending: list[HintLogRow] = []
         self._logged: OrderedDict[tuple[int, str, str, int], None] = OrderedDict()
         self.on_new_hints = on_new_hints
+        self.on_hot_leads = on_hot_leads
+        self._models: dict[int, tuple[float, ScoreModel]] = {}
+        self._hot: OrderedDict[tuple[int, str, str], None] = OrderedDict()
+        self._pending_leads: list[HotLead] = []
 
     async def playbook(self, site_id: int) -> Playbook:
         """The site's effective playbook (its own file over the default)."""
@@ -86,12 +114,30 @@ class HintEngine:
         self._playbooks[site_id] = (now + self.ttl, playbook)
         return playbook
 
+    async def conversion_model(self, site_id: int) -> ScoreModel:
+        """The site's trained ``conversion`` model (cached like playbooks), or the priors."""
+        cached = self._models.get(site_id)
+        now = time.monotonic()
+        if cached is not None and cached[0] > now:
+            return cached[1]
+        text = await self.storage.site_config(site_id, "model")
+        try:
+            model = (_MODELS.decode(text) if text else {}).get("conversion")
+        except msgspec.ValidationError:  # written by ``rapport model train``; never break ingest
+            log.exception("stored model of site %d is invalid; using the priors", site_id)
+            model = None
+        model = model or prior_model("conversion")
+        self._models[site_id] = (now + self.ttl, model)
+        return model
+
     def invalidate(self, site_id: int | None = None) -> None:
-        """Forget cached playbooks (after ``rapport site playbook``)."""
+        """Forget cached playbooks and models (after ``rapport site playbook``/``model train``)."""
         if site_id is None:
             self._playbooks.clear()
+            self._models.clear()
         else:
             self._playbooks.pop(site_id, None)
+            self._models.pop(site_id, None)
 
     async def hints(
         self, site_id: int, visitor: str, profile: Profile, *, now: float
@@ -108,6 +154,8 @@ class HintEngine:
                 computed = evaluate(profile, playbook, now=now, feedback=entries)
         control = in_control(site_id, visitor, playbook.experiment.holdout)
         self._remember(site_id, visitor, computed, "control" if control else "treated", now)
+        if not control:  # the control group gets no treatment, CRM follow-ups included
+            await self._check_lead(site_id, visitor, profile, playbook, now)
         return HintDecision(hints=[] if control else computed, holdout=control, computed=computed)
 
     def _remember(
@@ -126,17 +174,49 @@ class HintEngine:
                 )
             )
 
+    async def _check_lead(
+        self, site_id: int, visitor: str, profile: Profile, playbook: Playbook, now: float
+    ) -> None:
+        session = profile.current.id
+        key = (site_id, visitor, session)
+        if not session or key in self._hot:
+            return
+        scores = score_profile(await self.conversion_model(site_id), profile, now)
+        threshold = playbook.webhooks.hot_lead
+        if scores.probability < threshold:
+            return
+        self._hot[key] = None
+        if len(self._hot) > _LOGGED_KEYS:
+            self._hot.popitem(last=False)
+        self._pending_leads.append(
+            HotLead(site_id, visitor, session, scores.probability, threshold,
+                    scores.contributions, scores.source, now)
+        )  # fmt: skip
+
     async def flush(self) -> list[HintLogRow]:
-        """Write pending hint-log rows; returns (and reports) the ones that were new."""
+        """Write pending hint-log rows; returns (and reports) the ones that were new.
+        Hot leads found since the last flush are reported too."""
         pending, self._pending = self._pending, []
-        if not pending:
-            return []
-        new = await self.storage.log_hints(pending)
+        leads, self._pending_leads = self._pending_leads, []
+        new = await self.storage.log_hints(pending) if pending else []
         if new and self.on_new_hints is not None:
             result = self.on_new_hints(new)
             if asyncio.iscoroutine(result):
                 await result
+        if leads:
+            await self._report_leads(leads)
         return new
+
+    async def _report_leads(self, leads: list[HotLead]) -> None:
+        if self.on_hot_leads is not None:
+            result = self.on_hot_leads(leads)
+            if asyncio.iscoroutine(result):
+                await result
+            return
+        from server.webhooks.dispatch import enqueue_hot_leads  # it imports this module
+
+        keys = {site.id: site.site_key for site in await self.storage.list_sites()}
+        await enqueue_hot_leads(self.storage, leads, now=time.time(), site_keys=keys)
 
     async def run(self, interval: float = 1.0) -> None:
         """Flush every ``interval`` seconds until cancelled (then flush once more)."""

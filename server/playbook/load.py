@@ -116,6 +116,8 @@ def _check(playbook: Playbook, raw: Any, source: str) -> None:
             raise fail("ttl_seconds", "must be positive")
     if not 0 <= playbook.experiment.holdout <= 0.5:
         raise PlaybookError(f"{source}: field experiment.holdout: must be between 0 and 0.5")
+    if not 0 < playbook.webhooks.hot_lead <= 1:
+        raise PlaybookError(f"{source}: field webhooks.hot_lead: must be in (0, 1]")
     fb = playbook.feedback
     if not 0 <= fb.decay <= 1 or fb.suppress_seconds < 0 or not 0 <= fb.min_strength <= 1:
         raise PlaybookError(
@@ -137,6 +139,7 @@ def merge_playbooks(base: Playbook, site: Playbook, raw_sections: set[str]) -> P
         disable=list(site.disable),
         feedback=site.feedback if "feedback" in raw_sections else base.feedback,
         experiment=site.experiment if "experiment" in raw_sections else base.experiment,
+        webhooks=site.webhooks if "webhooks" in raw_sections else base.webhooks,
     )
 
 

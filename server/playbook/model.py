@@ -8,7 +8,7 @@ import msgspec
 
 from server.hints.model import Handoff, Localized, ReplyLength, Source, Tone
 
-__all__ = ["ChatTemplate", "Experiment", "FeedbackPolicy", "Playbook", "Rule"]
+__all__ = ["ChatTemplate", "Experiment", "FeedbackPolicy", "Playbook", "Rule", "WebhookPolicy"]
 
 When = Literal["pattern", "tone", "topic"]
 
@@ -76,6 +76,14 @@ class Experiment(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_field
     holdout: float = 0.10
 
 
+class WebhookPolicy(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """When CRM events fire (``[webhooks]``)."""
+
+    hot_lead: float = 0.7
+    """``hot_lead`` fires (once per visitor and session) when the conversion probability of
+    the site's model (``server/scoring``) reaches this."""
+
+
 class Playbook(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     """A site's playbook. A site file is merged over the default: rules with the same id
     replace the default's, ``disable`` removes default rules, other sections replace."""
@@ -86,3 +94,4 @@ class Playbook(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     disable: list[str] = msgspec.field(default_factory=list)
     feedback: FeedbackPolicy = msgspec.field(default_factory=FeedbackPolicy)
     experiment: Experiment = msgspec.field(default_factory=Experiment)
+    webhooks: WebhookPolicy = msgspec.field(default_factory=WebhookPolicy)

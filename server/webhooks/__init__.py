@@ -4,8 +4,16 @@ from server.webhooks.dispatch import (
     SIGNATURE_HEADER,
     WebhookDispatcher,
     enqueue_events,
+    enqueue_hot_leads,
     new_secret,
     sign,
 )
 
-__all__ = ["SIGNATURE_HEADER", "WebhookDispatcher", "enqueue_events", "new_secret", "sign"]
+__all__ = [
+    "SIGNATURE_HEADER",
+    "WebhookDispatcher",
+    "enqueue_events",
+    "enqueue_hot_leads",
+    "new_secret",
+    "sign",
+]

@@ -21,10 +21,11 @@ from collections.abc import Callable, Sequence
 import httpx
 import msgspec
 
-from server.hints.engine import events_for
+from server.hints.engine import HotLead, events_for
 from server.storage.base import HintLogRow, Storage
 
-__all__ = ["SIGNATURE_HEADER", "WebhookDispatcher", "enqueue_events", "new_secret", "sign"]
+__all__ = ["SIGNATURE_HEADER", "WebhookDispatcher", "enqueue_events", "enqueue_hot_leads",
+           "new_secret", "sign"]  # fmt: skip
 
 log = logging.getLogger(__name__)
 SIGNATURE_HEADER = "X-Rapport-Signature"
@@ -46,7 +47,6 @@ async def enqueue_events(
     *,
     now: float,
     site_keys: dict[int, str] | None = None,
-    lead_scores: dict[tuple[int, str], float] | None = None,
 ) -> int:
     """Queue one delivery per (new treated hint → event, subscribed webhook)."""
     queued = 0
@@ -54,8 +54,7 @@ async def enqueue_events(
     for row in rows:
         if row.arm != "treated":
             continue  # the control group gets no treatment, CRM follow-ups included
-        lead = (lead_scores or {}).get((row.site_id, row.visitor))
-        events = events_for(row, lead)
+        events = events_for(row)
         if not events:
             continue
         if row.site_id not in hooks_by_site:
@@ -73,12 +72,65 @@ async def enqueue_events(
                         "visitor": row.visitor,
                         "hint": {"id": row.hint_id, "kind": row.kind, "pattern": row.pattern,
                                  "strength": row.strength},
-                        "lead_score": lead,
                         "at": row.first_at,
                     }
                 ).decode()  # fmt: skip
                 await storage.enqueue_delivery(hook_id, row.site_id, event, body, now=now)
                 queued += 1
+    return queued
+
+
+def _like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+async def enqueue_hot_leads(
+    storage: Storage,
+    leads: Sequence[HotLead],
+    *,
+    now: float,
+    site_keys: dict[int, str] | None = None,
+) -> int:
+    """Queue one ``hot_lead`` delivery per (lead, webhook subscribed to it).
+
+    Once per visitor and session: the engine reports a session's lead once per process, and a
+    delivery already logged for that visitor and session (another server process, a restart)
+    is not queued again. Control visitors never get here (the engine checks the holdout).
+    """
+    queued = 0
+    hooks_by_site: dict[int, list[int]] = {}
+    for lead in leads:
+        if lead.site_id not in hooks_by_site:
+            hooks_by_site[lead.site_id] = [
+                h.id for h in await storage.webhooks(lead.site_id) if "hot_lead" in h.events
+            ]
+        hooks = hooks_by_site[lead.site_id]
+        if not hooks:
+            continue
+        who = msgspec.json.encode({"visitor": lead.visitor, "session": lead.session}).decode()
+        seen = await storage.sql_fetch(
+            "SELECT 1 FROM webhook_deliveries WHERE site_id = ? AND event = 'hot_lead' "
+            "AND body LIKE ? ESCAPE '\\' LIMIT 1",
+            (lead.site_id, "%" + _like(who[1:-1]) + "%"),
+        )
+        if seen:
+            continue
+        body = msgspec.json.encode(
+            {
+                "event": "hot_lead",
+                "site": (site_keys or {}).get(lead.site_id),
+                "visitor": lead.visitor,
+                "session": lead.session,
+                "lead_score": lead.lead_score,
+                "threshold": lead.threshold,
+                "source": lead.source,
+                "contributions": lead.contributions,
+                "at": lead.at,
+            }
+        ).decode()
+        for hook_id in hooks:
+            await storage.enqueue_delivery(hook_id, lead.site_id, "hot_lead", body, now=now)
+            queued += 1
     return queued
 
 

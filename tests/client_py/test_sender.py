@@ -110,3 +110,49 @@ def test_the_queue_is_bounded_and_drops_the_oldest() -> None:
     box.add([{"kind": "clicks", "count": i} for i in range(MAX_QUEUED + 10)])
     assert len(box.queue) == MAX_QUEUED
     assert box.queue[0] == {"kind": "clicks", "count": 10}
+
+
+def test_send_soon_skips_the_pacing_once() -> None:
+    box = outbox()
+    box.add([SIGNAL])
+    first = box.next_batch(0)
+    assert first is not None
+    box.acknowledge(first.id, 200, 10)
+    box.add([SIGNAL])
+    assert box.next_batch(20) is None  # paced: 1 s between batches
+    box.send_soon()
+    urgent = box.next_batch(30)
+    assert urgent is not None and urgent.id != first.id
+    box.acknowledge(urgent.id, 200, 40)
+    box.add([SIGNAL])
+    assert box.next_batch(50) is None  # once: the pacing is back
+    assert box.next_batch(1_030) is not None
+
+
+def test_send_soon_still_waits_for_the_batch_in_flight_and_keeps_its_id() -> None:
+    box = outbox()
+    box.add([SIGNAL])
+    first = box.next_batch(0)
+    assert first is not None
+    box.add([SIGNAL])
+    box.send_soon()
+    assert box.next_batch(10) is None  # one in flight
+    box.acknowledge(first.id, 503, 20)
+    assert box.next_batch(30) is None  # a retry's backoff is not skipped either
+    retry = box.next_batch(20 + BACKOFF_START_MS)
+    assert retry is not None and retry.id == first.id  # still idempotent
+    box.acknowledge(retry.id, 200, 1_100)
+    urgent = box.next_batch(1_110)  # the request outlived the round trip: goes at once
+    assert urgent is not None and urgent.id != first.id
+
+
+def test_send_soon_with_nothing_queued_lapses() -> None:
+    box = outbox()
+    box.add([SIGNAL])
+    first = box.next_batch(0)
+    assert first is not None
+    box.acknowledge(first.id, 200, 10)
+    box.send_soon()
+    assert box.next_batch(20) is None and not box.urgent
+    box.add([SIGNAL])
+    assert box.next_batch(30) is None  # a later, ordinary change waits for the interval

@@ -32,6 +32,9 @@
   };
   var now = Date.now;
   var push = function (e) { if (queue.length < 5000) queue.push(e); };
+  // Queued events go to the worker every 500 ms, and at once after a chat message, a submit or
+  // a second click within 1 s (a burst): the events that can change a hint right away.
+  var post = function () { if (worker && queue.length) { worker.postMessage({ t: "ev", e: queue }); queue = []; } };
   var keyOf = function (el) {
     el = el && el.closest && el.closest("[data-rapport-section]");
     return el ? [el.getAttribute("data-rapport-section"), el.getAttribute("data-rapport-item")] : [null, null];
@@ -112,9 +115,7 @@
       cfg: { site: site, visitor: visitor, session: session, endpoint: endpoint,
              returning: returning, config: conf },
     });
-    timer = setInterval(function () {
-      if (queue.length) { worker.postMessage({ t: "ev", e: queue }); queue = []; }
-    }, 500);
+    timer = setInterval(post, 500);
     // A host CSP without 'wasm-unsafe-eval' makes Pyodide hang silently: give up, stay harmless.
     setTimeout(function () { started || fail(); }, BOOT_TIMEOUT);
   };
@@ -137,7 +138,7 @@
     }).catch(function () { return { status: 0, body: null }; });
   };
 
-  var say = function (text) { if (!off && text) push(["txt", now(), String(text).slice(0, 2000)]); };
+  var say = function (text) { if (!off && text) { push(["txt", now(), String(text).slice(0, 2000)]); post(); } };
   var chat = function (el) { el && say(el.value); };
   var listen = function (target, type, f) { target.addEventListener(type, safe(f), { passive: true, capture: true }); };
 
@@ -173,15 +174,16 @@
     new MutationObserver(safe(changed)).observe(d.documentElement, { childList: true, subtree: true, attributes: true, characterData: true });
     listen(d, "selectionchange", function () { d.getSelection().isCollapsed || changed(); });
     listen(d, "click", function (e) {
-      var k = keyOf(e.target);
-      lastClk = now(); chg = 0;
-      push(["clk", lastClk, e.clientX, e.clientY, k[0], k[1]]);
+      var k = keyOf(e.target), t = now(), burst = t - lastClk < 1000;
+      lastClk = t; chg = 0;
+      push(["clk", t, e.clientX, e.clientY, k[0], k[1]]);
+      burst && post();
     });
     listen(d, "pointerover", function (e) { var k = keyOf(e.target); if (k + "" != hov) { hov = k + ""; push(["hov", now(), k[0], k[1]]); } });
     listen(d, "copy", function () { var a = d.getSelection().anchorNode; push(["cp", now()].concat(keyOf(a && (a.closest ? a : a.parentElement)))); });
     // Fields: only that one got the focus, never its value; chat inputs the owner names are read on send.
     listen(d, "focusin", function (e) { if (e.target.matches("input,textarea,select")) push(["fi", now()]); });
-    listen(d, "submit", function (e) { push(["sb", now()]); chat(e.target.querySelector("[data-rapport-chat]")); });
+    listen(d, "submit", function (e) { push(["sb", now()]); chat(e.target.querySelector("[data-rapport-chat]")); post(); });
     listen(d, "keydown", function (e) { if (e.key == "Enter" && !e.shiftKey && e.target.matches("[data-rapport-chat]")) chat(e.target); });
     var attended = function () { push(["vis", now(), d.visibilityState == "visible" && d.hasFocus() ? 1 : 0]); };
     listen(d, "visibilitychange", attended);
@@ -189,7 +191,7 @@
     listen(w, "blur", attended);
     listen(w, "pagehide", function () {
       push(["end", now()]);
-      if (worker) { worker.postMessage({ t: "ev", e: queue }); worker.postMessage({ t: "flush" }); queue = []; }
+      if (worker) { post(); worker.postMessage({ t: "flush" }); }
     });
     var seen = new IntersectionObserver(safe(function (entries) {
       entries.forEach(function (x) {

@@ -1,0 +1,154 @@
+"""``hot_lead`` in a running server: a treated visitor's conversion probability reaching the
+site's threshold (``[webhooks] hot_lead`` in its playbook) becomes one signed delivery to a real
+local HTTP receiver, once per visitor and session, never for a control visitor — both backends."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, HTTPServer
+from pathlib import Path
+from typing import Any
+
+import pytest
+from litestar.testing import TestClient
+
+from server.app import create_app
+from server.config import Settings
+from server.holdout import in_control
+from server.playbook import PlaybookError, site_playbook
+from server.webhooks import sign
+
+ORIGIN = "https://shop.example"
+PLAYBOOK = """
+version = 1
+
+[experiment]
+holdout = 0.5
+
+[webhooks]
+hot_lead = 0.5
+"""
+#: With the priors: urgent 1.0 and researcher 1.0 → p ≈ 0.25; adding to the cart → p ≈ 0.6.
+BROWSING = [
+    {"kind": "pattern", "name": "urgent", "score": 1.0},
+    {"kind": "pattern", "name": "researcher", "score": 1.0},
+]
+CART = [{"kind": "action", "name": "add_to_cart", "value": None, "currency": None}]
+
+
+class _Receiver(BaseHTTPRequestHandler):
+    seen: list[tuple[dict[str, str], bytes]] = []  # noqa: RUF012
+
+    def do_POST(self) -> None:
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        type(self).seen.append((dict(self.headers), body))
+        self.send_response(204)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
+@pytest.fixture
+def receiver() -> Iterator[str]:
+    _Receiver.seen = []
+    server = HTTPServer(("127.0.0.1", 0), _Receiver)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/hook"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def _visitor(site_id: int, control: bool, prefix: str) -> str:
+    return next(
+        f"{prefix}-{i:04d}"
+        for i in range(1000)
+        if in_control(site_id, f"{prefix}-{i:04d}", 0.5) == control
+    )
+
+
+def _wait(condition: Any, what: str, seconds: float = 30.0) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.05)
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_hot_lead_fires_once_per_session_for_treated_visitors_only(
+    backend: str, receiver: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    url = (
+        f"sqlite:///{tmp_path / 'hot.db'}"
+        if backend == "sqlite"
+        else request.getfixturevalue("postgres_url")
+    )
+    app = create_app(Settings(database_url=url, sdk_dir=tmp_path / "sdk"))
+    storage = app.state.services.storage
+    with TestClient(app) as client:
+        portal = client.blocking_portal
+        site = portal.call(lambda: storage.create_site("Hot", [ORIGIN], now=time.time())).site
+        portal.call(lambda: storage.set_site_config(site.id, "playbook", PLAYBOOK, now=1.0))
+        secret = "whsec_hot"
+        portal.call(lambda: storage.add_webhook(site.id, receiver, ["hot_lead"], secret, now=1.0))
+        treated, control = _visitor(site.id, False, "lead"), _visitor(site.id, True, "lead")
+
+        def collect(visitor: str, session: str, signals: list[dict[str, Any]]) -> None:
+            body = {
+                "site": site.site_key,
+                "visitor": visitor,
+                "session": session,
+                "batch": uuid.uuid4().hex,
+                "signals": signals,
+            }
+            reply = client.post(
+                "/v1/collect",
+                content=json.dumps(body).encode(),
+                headers={"Origin": ORIGIN, "Content-Type": "application/json"},
+            )
+            assert reply.status_code == 200, reply.text
+
+        for visitor in (treated, control):
+            collect(visitor, "session-0001", BROWSING)  # below the threshold: nothing
+            collect(visitor, "session-0001", CART)  # crosses it
+            collect(visitor, "session-0001", CART)  # still above: no repeat
+        portal.call(app.state.hints.flush)
+        _wait(lambda: len(_Receiver.seen) >= 1, "the hot_lead delivery")
+        # Another flush with nothing new, and a fresh engine (a restart) seeing the same
+        # session again: the delivery log keeps it at one.
+        app.state.hints._hot.clear()
+        collect(treated, "session-0001", CART)
+        portal.call(app.state.hints.flush)
+        deliveries = portal.call(lambda: storage.deliveries(site.id))
+        assert [(d.event, d.status) for d in deliveries] == [("hot_lead", "delivered")]
+        # A new session is a new chance.
+        collect(treated, "session-0002", CART)
+        portal.call(app.state.hints.flush)
+        _wait(lambda: len(_Receiver.seen) >= 2, "the second session's delivery")
+
+    headers, body = _Receiver.seen[0]
+    assert headers["X-Rapport-Event"] == "hot_lead"
+    assert headers["X-Rapport-Signature"] == sign(secret, body)
+    event = json.loads(body)
+    assert event["event"] == "hot_lead" and event["site"] == site.site_key
+    assert (event["visitor"], event["session"]) == (treated, "session-0001")
+    assert event["lead_score"] >= event["threshold"] == 0.5
+    assert event["contributions"]["added_to_cart"] > 0
+    assert [json.loads(b)["session"] for _, b in _Receiver.seen] == ["session-0001", "session-0002"]
+    assert all(json.loads(b)["visitor"] == treated for _, b in _Receiver.seen)
+
+
+def test_the_hot_lead_threshold_defaults_and_is_validated() -> None:
+    assert site_playbook(None).webhooks.hot_lead == 0.7
+    assert site_playbook("[webhooks]\nhot_lead = 0.9\n").webhooks.hot_lead == 0.9
+    with pytest.raises(PlaybookError, match=r"webhooks\.hot_lead"):
+        site_playbook("[webhooks]\nhot_lead = 1.5\n")
