@@ -54,6 +54,10 @@ _KEY_PLACEHOLDER: Final = "{{SITE_KEY}}"
 _SDK_TAG: Final = re.compile(
     r"[ \t]*<script\b[^>]*\{\{RAPPORT_SDK\}\}[^>]*>\s*</script>[ \t]*(?:\r?\n)?"
 )
+#: ``{{header}}`` / ``{{header:/faq.html}}`` (that nav link is the current page) / ``{{footer}}``:
+#: the parts every page shares, kept once in ``partials/``.
+_PARTIAL: Final = re.compile(r"\{\{(header|footer)(?::([^}\s]+))?\}\}")
+PARTIALS_DIR: Final = ROOT / "partials"
 #: One URL path segment: starts with a letter or digit (so no "..", no dot-files), no escapes.
 _SEGMENT: Final = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
 _FALLBACK_404: Final = (
@@ -62,8 +66,22 @@ _FALLBACK_404: Final = (
 )
 
 
+def _expand_partials(text: str) -> str:
+    def partial(match: re.Match[str]) -> str:
+        name, current = match.group(1), match.group(2)
+        part = (PARTIALS_DIR / f"{name}.html").read_text(encoding="utf-8").strip()
+        if current:
+            link = f'href="{html.escape(current, quote=True)}"'
+            part = part.replace(link, f'{link} aria-current="page"', 1)
+        return part
+
+    return _PARTIAL.sub(partial, text)
+
+
 def render_html(text: str, sdk_base: str, site_key: str, *, omit_sdk: bool = False) -> str:
-    """Fill in (or, with ``omit_sdk``, remove) the Rapport script tag of one page."""
+    """Expand the shared header and footer, then fill in (or, with ``omit_sdk``, remove) the
+    Rapport script tag of one page."""
+    text = _expand_partials(text)
     if omit_sdk:
         text = _SDK_TAG.sub("", text)
     return text.replace(_SDK_PLACEHOLDER, html.escape(sdk_base, quote=True)).replace(
@@ -96,6 +114,8 @@ def _lookup(root: Path, request_target: str) -> Path | None:
     segments = [segment for segment in path.split("/") if segment]
     if not all(_SEGMENT.fullmatch(segment) for segment in segments):
         return None
+    if segments and segments[0] == "partials":
+        return None  # pieces of pages, not pages
     candidate = root.joinpath(*segments)
     if candidate.is_dir():
         candidate = candidate / "index.html"  # never a listing

@@ -33,7 +33,7 @@ PLACEHOLDER_TAG = (
     '<script src="{{RAPPORT_SDK}}/rapport.js" data-site="{{SITE_KEY}}" async></script>'
 )
 PRODUCT_PAGES = sorted((ROOT / "product").glob("*.html"))
-HTML_PAGES = sorted(ROOT.rglob("*.html"))
+HTML_PAGES = sorted(p for p in ROOT.rglob("*.html") if "partials" not in p.parts)
 PRODUCT_SECTION_ORDER = ["specs", "price", "delivery", "warranty", "returns", "reviews"]
 
 
@@ -332,3 +332,19 @@ def test_shutdown_closes_the_socket() -> None:
     srv.shutdown()
     with pytest.raises(OSError):
         http.client.HTTPConnection(str(host), int(port), timeout=2).connect()
+
+
+def test_every_page_gets_the_shared_header_and_footer_with_its_own_link_current(
+    server: http.server.ThreadingHTTPServer,
+) -> None:
+    faq = fetch(server, "/faq.html").body
+    assert faq.count('<header class="site-header">') == 1
+    assert faq.count('<footer class="site-footer">') == 1
+    assert '<a href="/faq.html" aria-current="page">FAQ</a>' in faq
+    assert faq.count('aria-current="page"') == 1
+    privacy = fetch(server, "/privacy.html").body
+    assert 'aria-current="page"' not in privacy.split("<main", 1)[0]
+
+
+def test_partials_are_not_served_as_pages(server: http.server.ThreadingHTTPServer) -> None:
+    assert fetch(server, "/partials/footer.html").status == 404
