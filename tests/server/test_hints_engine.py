@@ -10,9 +10,7 @@ import hmac
 import io
 import json
 import random
-import threading
 from collections.abc import Callable, Iterator
-from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +26,7 @@ from server.scoring import features_of, train
 from server.storage import create_storage
 from server.storage.base import HintLogRow
 from server.webhooks import WebhookDispatcher, enqueue_events, sign
+from tests.server.webhook_receiver import Receiver, running_receiver
 
 ORIGIN = "https://shop.example"
 MakeBatch = Callable[..., dict[str, Any]]
@@ -344,39 +343,15 @@ def test_logistic_model_learns_the_signal_and_explains_itself() -> None:
 # -- webhooks against a real HTTP receiver ----------------------------------------------------
 
 
-class _Receiver(BaseHTTPRequestHandler):
-    fail_first = 2
-    seen: list[tuple[int, dict[str, str], bytes]] = []  # noqa: RUF012
-
-    def do_POST(self) -> None:
-        body = self.rfile.read(int(self.headers["Content-Length"]))
-        calls = len(type(self).seen)
-        status = 500 if calls < type(self).fail_first else 204
-        type(self).seen.append((status, dict(self.headers), body))
-        self.send_response(status)
-        self.send_header("Content-Length", "0")
-        self.end_headers()
-
-    def log_message(self, *args: Any) -> None:
-        pass
-
-
 @pytest.fixture
-def receiver() -> Iterator[str]:
-    _Receiver.seen = []
-    server = HTTPServer(("127.0.0.1", 0), _Receiver)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/hook"
-    finally:
-        server.shutdown()
-        server.server_close()
+def receiver() -> Iterator[Receiver]:
+    with running_receiver(fail_first=2) as running:
+        yield running
 
 
 @pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
 def test_webhook_is_signed_retried_with_backoff_and_logged(
-    backend: str, receiver: str, tmp_path: Path, request: pytest.FixtureRequest
+    backend: str, receiver: Receiver, tmp_path: Path, request: pytest.FixtureRequest
 ) -> None:
     url = (
         f"sqlite:///{tmp_path / 'w.db'}"
@@ -388,7 +363,9 @@ def test_webhook_is_signed_retried_with_backoff_and_logged(
         async with create_storage(url) as storage:
             site = (await storage.create_site("W", [ORIGIN], now=1.0)).site
             secret = "whsec_test"
-            await storage.add_webhook(site.id, receiver, ["irritated_customer"], secret, now=1.0)
+            await storage.add_webhook(
+                site.id, receiver.url, ["irritated_customer"], secret, now=1.0
+            )
             rows = [
                 HintLogRow(
                     site.id,
@@ -429,8 +406,8 @@ def test_webhook_is_signed_retried_with_backoff_and_logged(
 
     log, secret = asyncio.run(scenario())
     assert [(d.status, d.attempts, d.last_status) for d in log] == [("delivered", 3, 204)]
-    assert [s for s, _, _ in _Receiver.seen] == [500, 500, 204]
-    _, headers, body = _Receiver.seen[-1]
+    assert [d.status for d in receiver.seen] == [500, 500, 204]
+    headers, body = receiver.seen[-1].headers, receiver.seen[-1].body
     expected = "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
     assert headers["X-Rapport-Signature"] == expected == sign(secret, body)
     assert body == log[0].body.encode()

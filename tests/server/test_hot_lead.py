@@ -5,11 +5,9 @@ local HTTP receiver, once per visitor and session, never for a control visitor â
 from __future__ import annotations
 
 import json
-import threading
 import time
 import uuid
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +19,7 @@ from server.config import Settings
 from server.holdout import in_control
 from server.playbook import PlaybookError, site_playbook
 from server.webhooks import sign
+from tests.server.webhook_receiver import Receiver, running_receiver
 
 ORIGIN = "https://shop.example"
 PLAYBOOK = """
@@ -40,31 +39,10 @@ BROWSING = [
 CART = [{"kind": "action", "name": "add_to_cart", "value": None, "currency": None}]
 
 
-class _Receiver(BaseHTTPRequestHandler):
-    seen: list[tuple[dict[str, str], bytes]] = []  # noqa: RUF012
-
-    def do_POST(self) -> None:
-        body = self.rfile.read(int(self.headers["Content-Length"]))
-        type(self).seen.append((dict(self.headers), body))
-        self.send_response(204)
-        self.send_header("Content-Length", "0")
-        self.end_headers()
-
-    def log_message(self, *args: Any) -> None:
-        pass
-
-
 @pytest.fixture
-def receiver() -> Iterator[str]:
-    _Receiver.seen = []
-    server = HTTPServer(("127.0.0.1", 0), _Receiver)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/hook"
-    finally:
-        server.shutdown()
-        server.server_close()
+def receiver() -> Iterator[Receiver]:
+    with running_receiver(fail_first=0) as running:
+        yield running
 
 
 def _visitor(site_id: int, control: bool, prefix: str) -> str:
@@ -85,7 +63,7 @@ def _wait(condition: Any, what: str, seconds: float = 30.0) -> None:
 
 @pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
 def test_hot_lead_fires_once_per_session_for_treated_visitors_only(
-    backend: str, receiver: str, tmp_path: Path, request: pytest.FixtureRequest
+    backend: str, receiver: Receiver, tmp_path: Path, request: pytest.FixtureRequest
 ) -> None:
     url = (
         f"sqlite:///{tmp_path / 'hot.db'}"
@@ -99,7 +77,9 @@ def test_hot_lead_fires_once_per_session_for_treated_visitors_only(
         site = portal.call(lambda: storage.create_site("Hot", [ORIGIN], now=time.time())).site
         portal.call(lambda: storage.set_site_config(site.id, "playbook", PLAYBOOK, now=1.0))
         secret = "whsec_hot"
-        portal.call(lambda: storage.add_webhook(site.id, receiver, ["hot_lead"], secret, now=1.0))
+        portal.call(
+            lambda: storage.add_webhook(site.id, receiver.url, ["hot_lead"], secret, now=1.0)
+        )
         treated, control = _visitor(site.id, False, "lead"), _visitor(site.id, True, "lead")
 
         def collect(visitor: str, session: str, signals: list[dict[str, Any]]) -> None:
@@ -122,7 +102,7 @@ def test_hot_lead_fires_once_per_session_for_treated_visitors_only(
             collect(visitor, "session-0001", CART)  # crosses it
             collect(visitor, "session-0001", CART)  # still above: no repeat
         portal.call(app.state.hints.flush)
-        _wait(lambda: len(_Receiver.seen) >= 1, "the hot_lead delivery")
+        _wait(lambda: len(receiver.seen) >= 1, "the hot_lead delivery")
         # Another flush with nothing new, and a fresh engine (a restart) seeing the same
         # session again: the delivery log keeps it at one.
         app.state.hints._hot.clear()
@@ -133,9 +113,9 @@ def test_hot_lead_fires_once_per_session_for_treated_visitors_only(
         # A new session is a new chance.
         collect(treated, "session-0002", CART)
         portal.call(app.state.hints.flush)
-        _wait(lambda: len(_Receiver.seen) >= 2, "the second session's delivery")
+        _wait(lambda: len(receiver.seen) >= 2, "the second session's delivery")
 
-    headers, body = _Receiver.seen[0]
+    headers, body = receiver.seen[0].headers, receiver.seen[0].body
     assert headers["X-Rapport-Event"] == "hot_lead"
     assert headers["X-Rapport-Signature"] == sign(secret, body)
     event = json.loads(body)
@@ -143,8 +123,11 @@ def test_hot_lead_fires_once_per_session_for_treated_visitors_only(
     assert (event["visitor"], event["session"]) == (treated, "session-0001")
     assert event["lead_score"] >= event["threshold"] == 0.5
     assert event["contributions"]["added_to_cart"] > 0
-    assert [json.loads(b)["session"] for _, b in _Receiver.seen] == ["session-0001", "session-0002"]
-    assert all(json.loads(b)["visitor"] == treated for _, b in _Receiver.seen)
+    assert [json.loads(d.body)["session"] for d in receiver.seen] == [
+        "session-0001",
+        "session-0002",
+    ]
+    assert all(json.loads(d.body)["visitor"] == treated for d in receiver.seen)
 
 
 def test_the_hot_lead_threshold_defaults_and_is_validated() -> None:
