@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import os
 import random
+import re
 from typing import Any
 
 import pytest
@@ -58,6 +59,13 @@ async def _ask_as(stack: Stack, persona: str) -> Asked:
             await browser.close()
 
 
+def _style(debug: str) -> tuple[str, str]:
+    """(length, tone) of the hint the chat widget answered with, from its debug panel."""
+    found = re.search(r"length: (\w+), tone: (\w+)", debug)
+    assert found, debug
+    return found.group(1), found.group(2)
+
+
 def test_a_hurried_visitor_and_a_researcher_get_different_answers(stack: Stack) -> None:
     urgent, urgent_debug, urgent_hint, urgent_all, urgent_panel = asyncio.run(
         _ask_as(stack, "urgent")
@@ -66,10 +74,14 @@ def test_a_hurried_visitor_and_a_researcher_get_different_answers(stack: Stack) 
         _ask_as(stack, "researcher")
     )
 
+    # Each persona's own hint asks for its style …
     assert urgent_hint["chat"]["length"] == "one_sentence"
     assert research_hint["chat"]["length"] == "detailed"
-    assert urgent_hint["chat"]["tone"] != research_hint["chat"]["tone"]
-    assert len(urgent) < len(research) / 2, (urgent, research)
+    # … and the chat answers in the style of the strongest hint it shows in its debug panel.
+    urgent_style, research_style = _style(urgent_debug), _style(research_debug)
+    assert urgent_style[0] != "detailed" and research_style[0] == "detailed"
+    assert urgent_style[1] != research_style[1], (urgent_style, research_style)
+    assert len(urgent) < len(research), (urgent, research)
     assert "\n" not in urgent.strip() and "\n" in research.strip()
 
     for debug in (urgent_debug, research_debug):
