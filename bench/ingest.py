@@ -30,6 +30,7 @@ from server.storage import create_storage
 
 ORIGIN = "https://bench.example"
 LUA = Path(__file__).with_name("ingest_collect.lua")
+PACED = Path(__file__).with_name("ingest_paced.lua")
 SIGNALS_PER_BATCH = 20
 
 
@@ -82,6 +83,12 @@ def main() -> int:
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--connections", type=int, default=64)
     parser.add_argument("--threads", type=int, default=2, help="wrk threads")
+    parser.add_argument(
+        "--hints-rate",
+        type=int,
+        default=5000,
+        help="also hold /v1/hints at this fixed rate (req/s) and report its latency; 0: skip",
+    )
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         sys.exit("wrk not found: apt-get install wrk")
@@ -121,7 +128,19 @@ def main() -> int:
         }
         health = wrk(f"{base}/healthz", script=None, **common)  # type: ignore[arg-type]
         collect = wrk(base, script=LUA, **common)  # type: ignore[arg-type]
-        hints = wrk(f"{base}/v1/hints/visitor-000001?site={site_key}", script=None, **common)  # type: ignore[arg-type]
+        hints_url = f"{base}/v1/hints/visitor-000001?site={site_key}"
+        hints = wrk(hints_url, script=None, **common)  # type: ignore[arg-type]
+        paced = None
+        if args.hints_rate:
+            paced_connections = 50
+            paced = wrk(
+                hints_url,
+                seconds=args.seconds,
+                connections=paced_connections,
+                threads=args.threads,
+                script=PACED,
+                env={**env, "RATE": str(args.hints_rate), "CONNECTIONS": str(paced_connections)},
+            )
     finally:
         server.terminate()
         server.wait(timeout=60)
@@ -142,6 +161,13 @@ def main() -> int:
             f"| {name} | {r['rps']:,.0f} | {r['rps'] * events:,.0f} | {r['p50'] * 1e3:.1f} | "
             f"{r['p99'] * 1e3:.1f} | {r['rps'] / health['rps']:.2f} | "
             f"{int(r['non2xx'] + r['socket_errors'])} |"
+        )
+    if paced is not None:
+        print(
+            f"\n/v1/hints/{{visitor}} held at {args.hints_rate:,} req/s (wrk delay(), 50"
+            f" connections): achieved {paced['rps']:,.0f} req/s, p50 {paced['p50'] * 1e3:.2f} ms,"
+            f" p99 {paced['p99'] * 1e3:.2f} ms,"
+            f" non-2xx {int(paced['non2xx'] + paced['socket_errors'])}"
         )
     return 0
 
