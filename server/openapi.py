@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Final, cast
+from typing import Annotated, Any, Final, cast
 
 from litestar import Litestar
 from litestar.openapi import OpenAPIConfig, ResponseSpec
@@ -15,11 +15,20 @@ from litestar.openapi.spec import (
     RequestBody,
     Schema,
 )
+from litestar.params import PathParameter, QueryParameter
 
 from server.errors import ErrorBody
 from server.ingest.schema import collect_json_schema
 
-__all__ = ["ERROR_RESPONSES", "CollectOperation", "add_collect_schemas", "openapi_config"]
+__all__ = [
+    "ERROR_RESPONSES",
+    "CollectOperation",
+    "SiteKeyPath",
+    "SiteKeyQuery",
+    "add_collect_schemas",
+    "error_responses",
+    "openapi_config",
+]
 
 _REF_TEMPLATE: Final = "#/components/schemas/{name}"
 
@@ -36,6 +45,18 @@ ERROR_RESPONSES: Final[dict[int, ResponseSpec]] = {
         503: "Storage busy or unavailable; retry the same batch later.",
     }.items()
 }
+
+
+def error_responses(*codes: int) -> dict[int, ResponseSpec]:
+    """The documented error responses an endpoint can give, in the shared error shape."""
+    return {code: ERROR_RESPONSES[code] for code in codes}
+
+
+#: The site's public key, in the path (admin endpoints) or as ``?site=`` (visitor endpoints).
+SiteKeyPath = Annotated[str, PathParameter(description="The site's public key (pk_…).")]
+SiteKeyQuery = Annotated[
+    str | None, QueryParameter(name="site", description="The site's public key (pk_…).")
+]
 
 
 @dataclass

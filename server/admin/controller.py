@@ -7,12 +7,11 @@ site A never opens site B (403), whatever key is in the path.
 from __future__ import annotations
 
 import re
-from typing import Annotated, Any, Final
+from typing import Any, Final
 
 import msgspec
 from litestar import Controller, Request, get
 from litestar.di import NamedDependency
-from litestar.params import PathParameter
 from litestar.status_codes import (
     HTTP_403_FORBIDDEN,
     HTTP_404_NOT_FOUND,
@@ -21,7 +20,7 @@ from litestar.status_codes import (
 
 from client_py.schema import SITE_KEY_PATTERN
 from server.errors import ApiError
-from server.openapi import ERROR_RESPONSES
+from server.openapi import SiteKeyPath, error_responses
 from server.services import Services
 from server.sites.keys import admin_token_matches
 from server.sites.model import Site
@@ -74,7 +73,7 @@ class AdminController(Controller):
 
     @get(
         "/{site_key:str}/stats",
-        responses={k: v for k, v in ERROR_RESPONSES.items() if k in (403, 404, 422, 503)},
+        responses=error_responses(403, 404, 422, 503),
         summary="Signal, batch, visitor and profile counts of a site",
         cache=False,
     )
@@ -82,7 +81,7 @@ class AdminController(Controller):
         self,
         request: Request[Any, Any, Any],
         services: NamedDependency[Services],
-        site_key: Annotated[str, PathParameter(description="The site's public key (pk_…).")],
+        site_key: SiteKeyPath,
     ) -> SiteStatsReply:
         """Requires ``Authorization: Bearer <the site's admin token>``. Full scans."""
         site = await authorise_admin(request, services, site_key)

@@ -11,13 +11,13 @@ from typing import Annotated, Any, Final, Literal
 import msgspec
 from litestar import Controller, Request, Response, get, post
 from litestar.di import NamedDependency
-from litestar.params import PathParameter, QueryParameter
+from litestar.params import QueryParameter
 
 from client_py.schema import ID_PATTERN, PATTERNS
 from server.admin.controller import authorise_admin
 from server.errors import ApiError, decode_error, validation_error
 from server.holdout import arm_of
-from server.openapi import ERROR_RESPONSES
+from server.openapi import SiteKeyPath, error_responses
 from server.profiles import Observations, Profile
 from server.scoring import ScoreModel, prior_model, score_profile
 from server.services import Services
@@ -97,7 +97,7 @@ class ExportsController(Controller):
 
     @get(
         "/{site_key:str}/profiles",
-        responses={k: v for k, v in ERROR_RESPONSES.items() if k in (403, 404, 422, 503)},
+        responses=error_responses(403, 404, 422, 503),
         summary="Export the site's visitor profiles (JSON or CSV)",
         cache=False,
     )
@@ -105,7 +105,7 @@ class ExportsController(Controller):
         self,
         request: Request[Any, Any, Any],
         services: NamedDependency[Services],
-        site_key: Annotated[str, PathParameter(description="The site's public key (pk_…).")],
+        site_key: SiteKeyPath,
         format: Annotated[
             Literal["json", "csv"], QueryParameter(description="json (default) or csv")
         ] = "json",
@@ -138,14 +138,14 @@ class ExportsController(Controller):
     @post(
         "/{site_key:str}/outcomes",
         status_code=200,
-        responses={k: v for k, v in ERROR_RESPONSES.items() if k in (400, 403, 404, 422, 503)},
+        responses=error_responses(400, 403, 404, 422, 503),
         summary="Report a purchase, order or support contact from the site's server",
     )
     async def outcome(
         self,
         request: Request[Any, Any, Any],
         services: NamedDependency[Services],
-        site_key: Annotated[str, PathParameter(description="The site's public key (pk_…).")],
+        site_key: SiteKeyPath,
     ) -> OutcomeReply:
         """Idempotent on ``id``: stored through the ingest writer as a server-side batch,
         so the profile update commits with it and never counts as a visit."""

@@ -16,7 +16,7 @@ from litestar.status_codes import HTTP_404_NOT_FOUND
 
 from client_py.schema import ID_PATTERN, SITE_KEY_PATTERN
 from server.errors import ApiError, decode_error, validation_error
-from server.openapi import ERROR_RESPONSES
+from server.openapi import error_responses
 from server.ops import check_site_limit
 from server.services import Services
 from server.sites.access import check_origin, require_origin
@@ -59,7 +59,7 @@ class FeedbackController(Controller):
     @post(
         "/",
         status_code=200,
-        responses={k: v for k, v in ERROR_RESPONSES.items() if k in (400, 403, 404, 422, 503)},
+        responses=error_responses(400, 403, 404, 422, 503),
         summary="Record whether a hint helped (helpful, ignored, dismissed)",
     )
     async def feedback(

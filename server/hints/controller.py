@@ -11,14 +11,14 @@ from typing import Annotated, Any, Final
 
 from litestar import Controller, Request, get
 from litestar.di import NamedDependency
-from litestar.params import PathParameter, QueryParameter
+from litestar.params import PathParameter
 from litestar.status_codes import HTTP_404_NOT_FOUND, HTTP_422_UNPROCESSABLE_ENTITY
 
 from client_py.schema import ID_PATTERN, SITE_KEY_PATTERN
 from server.errors import ApiError
 from server.hints.engine import HintEngine
 from server.hints.model import HintsReply
-from server.openapi import ERROR_RESPONSES
+from server.openapi import SiteKeyQuery, error_responses
 from server.ops import check_site_limit
 from server.services import Services
 from server.sites.access import check_origin
@@ -37,7 +37,7 @@ class HintsController(Controller):
 
     @get(
         "/{visitor:str}",
-        responses={k: v for k, v in ERROR_RESPONSES.items() if k in (403, 404, 422, 503)},
+        responses=error_responses(403, 404, 422, 503),
         summary="The visitor's current hints",
     )
     async def visitor_hints(
@@ -45,9 +45,7 @@ class HintsController(Controller):
         request: Request[Any, Any, Any],
         services: NamedDependency[Services],
         visitor: Annotated[str, PathParameter(description="Visitor id made on the device.")],
-        site: Annotated[
-            str | None, QueryParameter(name="site", description="The site's public key (pk_…).")
-        ] = None,
+        site: SiteKeyQuery = None,
     ) -> HintsReply:
         """Origin is checked only when present: server-side callers send none."""
         if _ID_RE.fullmatch(visitor) is None:

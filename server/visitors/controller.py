@@ -16,7 +16,7 @@ from typing import Annotated, Any, Final
 import msgspec
 from litestar import Controller, Request, delete, get
 from litestar.di import NamedDependency
-from litestar.params import PathParameter, QueryParameter
+from litestar.params import PathParameter
 from litestar.status_codes import (
     HTTP_401_UNAUTHORIZED,
     HTTP_403_FORBIDDEN,
@@ -26,7 +26,7 @@ from litestar.status_codes import (
 
 from client_py.schema import ID_PATTERN, SITE_KEY_PATTERN
 from server.errors import ApiError
-from server.openapi import ERROR_RESPONSES
+from server.openapi import ERROR_RESPONSES, SiteKeyQuery, error_responses
 from server.ops import check_site_limit
 from server.profiles import Profile
 from server.services import Services
@@ -45,7 +45,7 @@ __all__ = [
 
 _ID_RE: Final = re.compile(ID_PATTERN)
 _SITE_KEY_RE: Final = re.compile(SITE_KEY_PATTERN)
-_RESPONSES: Final = {k: v for k, v in ERROR_RESPONSES.items() if k in (403, 404, 422, 503)}
+_RESPONSES: Final = error_responses(403, 404, 422, 503)
 
 
 class StoredSignalOut(msgspec.Struct, frozen=True):
@@ -157,9 +157,7 @@ class VisitorsController(Controller):
         request: Request[Any, Any, Any],
         services: NamedDependency[Services],
         visitor: Annotated[str, PathParameter(description="The visitor id (from the secret).")],
-        site: Annotated[
-            str | None, QueryParameter(name="site", description="The site's public key (pk_…).")
-        ] = None,
+        site: SiteKeyQuery = None,
     ) -> VisitorExport:
         """Requires ``Authorization: Bearer <visitor secret>``; the id must derive from it."""
         record = await self._authorise(request, services, visitor, site)
@@ -209,9 +207,7 @@ class VisitorsController(Controller):
         request: Request[Any, Any, Any],
         services: NamedDependency[Services],
         visitor: Annotated[str, PathParameter(description="The visitor id (from the secret).")],
-        site: Annotated[
-            str | None, QueryParameter(name="site", description="The site's public key (pk_…).")
-        ] = None,
+        site: SiteKeyQuery = None,
     ) -> VisitorErased:
         """Deletes signals, batches and the profile in one transaction; answers the counts."""
         record = await self._authorise(request, services, visitor, site)
