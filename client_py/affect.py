@@ -38,6 +38,8 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
+from client_py.schema import EXPRESSIONS
+
 __all__ = [
     "CIRCUMPLEX",
     "LABELS",
@@ -54,8 +56,8 @@ __all__ = [
     "valence",
 ]
 
-# Alphabetical, as in `rapport face --json` and the window aggregates.
-LABELS: tuple[str, ...] = ("angry", "disgusted", "fearful", "happy", "neutral", "sad", "surprised")
+# Alphabetical, as in `rapport face --json` and the window aggregates (the shared schema's list).
+LABELS: tuple[str, ...] = EXPRESSIONS
 # The expression net's output order (face-api.js FACE_EXPRESSION_LABELS).
 MODEL_ORDER: tuple[str, ...] = (
     "neutral",

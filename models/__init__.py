@@ -10,22 +10,18 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from client_py.affect import MODEL_ORDER
+from client_py.schema import EXPRESSIONS
+
 MODELS_DIR = Path(__file__).resolve().parent
 ONNX_DIR = MODELS_DIR / "onnx"
 MANIFEST = MODELS_DIR / "manifest.json"
 REFERENCE_DIR = MODELS_DIR / "reference"
 
-# face-api.js's output order (FACE_EXPRESSION_LABELS); JSON output is sorted alphabetically.
-EXPRESSION_LABELS: tuple[str, ...] = (
-    "neutral",
-    "happy",
-    "sad",
-    "angry",
-    "fearful",
-    "disgusted",
-    "surprised",
-)
-EMOTION_KEYS: tuple[str, ...] = tuple(sorted(EXPRESSION_LABELS))
+# face-api.js's output order (FACE_EXPRESSION_LABELS), defined once with the on-device logic;
+# JSON output uses the schema's alphabetical list.
+EXPRESSION_LABELS: tuple[str, ...] = MODEL_ORDER
+EMOTION_KEYS: tuple[str, ...] = EXPRESSIONS
 
 DETECTOR_FILE = "blazeface_short_range.onnx"
 EXPRESSION_FILE = "face_expression.onnx"
