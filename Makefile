@@ -49,7 +49,8 @@ system-test: $(STAMPS)/system
 
 # Load generator for bench/ingest.py (not needed by the tests).
 bench-tools: install-dev
-	@command -v wrk >/dev/null || { apt-get update -qq && $(APT_GET) install wrk; }
+	@command -v wrk >/dev/null && command -v h2load >/dev/null || \
+		{ apt-get update -qq && $(APT_GET) install wrk nghttp2-client; }
 
 $(VENV)/pyvenv.cfg: | $(STAMPS)/system
 	$(PYTHON) -m venv $(VENV)

@@ -72,7 +72,12 @@ def create_app(
             enqueue_timeout=settings.enqueue_timeout,
         )
     sites = SiteDirectory(storage, ttl=settings.site_cache_ttl)
-    metrics = Metrics(queue_depth=lambda: storage.queue_depth)
+
+    def profile_cache_stats() -> tuple[float, float, float]:
+        cache = storage.profile_cache
+        return (0, 0, 0) if cache is None else (cache.hits, cache.misses, len(cache))
+
+    metrics = Metrics(queue_depth=lambda: storage.queue_depth, profile_cache=profile_cache_stats)
     storage.set_flush_observer(metrics.observe_flush)
     services = Services(
         settings=settings,

@@ -9,9 +9,6 @@ from __future__ import annotations
 import asyncio
 import importlib
 import json
-import logging
-import logging.config
-import os
 import time
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
@@ -30,11 +27,13 @@ from server.config import (
     default_sdk_dir,
 )
 from server.hints.cli import model, playbook_command, report, webhook
-from server.logs import LOG_FORMATS, logging_config
+from server.logs import LOG_FORMATS
 from server.playbook.load import site_playbook
+from server.serving import run_server
 from server.sites.model import NewSite, Site
 from server.sites.origins import InvalidOrigin, normalise_origin, normalise_origins
 from server.storage import InvalidDatabaseURL, SiteNameTaken, create_storage, parse_database_url
+from server.storage.migrate import SchemaState, schema_state
 
 __all__ = ["add_site", "ensure_demo_site", "main"]
 
@@ -190,7 +189,7 @@ def serve(
     }
     if sdk_dir is not None:
         values["sdk_dir"] = sdk_dir
-    _run_server(
+    run_server(
         Settings(**values),
         host=host,
         port=port,
@@ -199,49 +198,6 @@ def serve(
         workers=workers,
         access_log=access_log,
     )
-
-
-def _run_server(
-    settings: Settings,
-    *,
-    host: str,
-    port: int,
-    log_level: str,
-    log_format: str = "text",
-    workers: int = 1,
-    access_log: bool = True,
-) -> None:
-    import uvicorn
-
-    from server.app import create_app
-
-    log_config = logging_config(log_level, log_format)
-    common: dict[str, Any] = {
-        "host": host,
-        "port": port,
-        "log_level": log_level,
-        "log_config": log_config,
-        "access_log": access_log,
-        "lifespan": "on",
-        "timeout_graceful_shutdown": 10,
-        "server_header": False,
-    }
-    if workers == 1:
-        logging.config.dictConfig(log_config)
-        uvicorn.Server(uvicorn.Config(create_app(settings), **common)).run()
-        return
-    # Worker processes are fresh interpreters that build the app from the environment.
-    os.environ.update(
-        {
-            "RAPPORT_DATABASE_URL": settings.database_url,
-            "RAPPORT_SDK_DIR": str(settings.sdk_dir),
-            "RAPPORT_RATE_PER_IP": repr(settings.rate_per_ip),
-            "RAPPORT_RATE_PER_SITE": repr(settings.rate_per_site),
-            "RAPPORT_RETENTION_DAYS": repr(settings.retention_days),
-            "RAPPORT_MAX_BODY_BYTES": str(settings.max_body_bytes),
-        }
-    )
-    uvicorn.run("server.app:create_app", factory=True, workers=workers, **common)
 
 
 # -- sites -------------------------------------------------------------------------------------
@@ -387,9 +343,10 @@ def db() -> None:
     """Database maintenance: migrations and retention."""
 
 
-async def _upgrade(database_url: str) -> int:
-    async with create_storage(database_url) as storage:  # opening applies migrations
-        return await storage.schema_version()
+async def _upgrade(database_url: str) -> SchemaState:
+    async with create_storage(database_url):  # opening applies migrations
+        pass
+    return await schema_state(database_url)
 
 
 @db.command("upgrade")
@@ -397,8 +354,25 @@ async def _upgrade(database_url: str) -> int:
 def db_upgrade(database_url: str) -> None:
     """Apply pending schema migrations (``rapport serve`` also does on start)."""
     _check_database_url(database_url)
-    version = asyncio.run(_upgrade(database_url))
-    click.echo(f"Database schema at version {version}.")
+    state = asyncio.run(_upgrade(database_url))
+    click.echo(f"Database schema at revision {state.current} (head {state.head}).")
+
+
+@db.command("current")
+@_database_option(DEFAULT_DATABASE_URL)
+def db_current(database_url: str) -> None:
+    """Print the database's schema revision and the newest one; change nothing."""
+    _check_database_url(database_url)
+    state = asyncio.run(schema_state(database_url))
+    click.echo(f"current: {state.current or 'none'}")
+    click.echo(f"head: {state.head}")
+    if state.legacy_version is not None:
+        click.echo(
+            f"The database has the pre-Alembic schema_migrations at version "
+            f"{state.legacy_version}; `rapport db upgrade` adopts it."
+        )
+    elif state.current != state.head:
+        click.echo("Pending migrations: run `rapport db upgrade` (`rapport serve` also does).")
 
 
 async def _prune(database_url: str, retention_days: float) -> dict[str, int]:
@@ -525,7 +499,7 @@ def demo(port: int, demo_port: int, database_url: str) -> None:
     click.echo(f"Site key:   {demo_site.site_key}")
     click.echo("Ctrl+C stops both.")
     try:
-        _run_server(
+        run_server(
             Settings(database_url=database_url, sdk_dir=sdk_dir),
             host="127.0.0.1",
             port=port,

@@ -15,7 +15,7 @@ import math
 from collections.abc import Callable, Sequence
 from typing import Final
 
-__all__ = ["CONTENT_TYPE", "Counter", "Gauge", "Histogram", "Metrics"]
+__all__ = ["CONTENT_TYPE", "Counter", "Gauge", "Histogram", "Metrics", "ReadCounter"]
 
 CONTENT_TYPE: Final = "text/plain; version=0.0.4; charset=utf-8"
 LATENCY_BUCKETS: Final = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
@@ -93,6 +93,12 @@ class Gauge(_Metric):
         return [f"{self.name} {_number(float(self.read()))}"]
 
 
+class ReadCounter(Gauge):
+    """A counter kept elsewhere (e.g. by the profile cache), read at scrape time."""
+
+    kind = "counter"
+
+
 class Histogram(_Metric):
     """Cumulative buckets, ``_sum`` and ``_count`` per label set."""
 
@@ -136,7 +142,11 @@ class Histogram(_Metric):
 class Metrics:
     """Every metric the server exports."""
 
-    def __init__(self, queue_depth: Callable[[], float] = lambda: 0) -> None:
+    def __init__(
+        self,
+        queue_depth: Callable[[], float] = lambda: 0,
+        profile_cache: Callable[[], tuple[float, float, float]] = lambda: (0, 0, 0),
+    ) -> None:
         self.ingest_batches = Counter(
             "rapport_ingest_batches_total", "Batches accepted by /v1/collect (new and duplicate)."
         )
@@ -181,6 +191,21 @@ class Metrics:
         self.queue_depth = Gauge(
             "rapport_write_queue_depth", "Batches waiting for the group-commit writer.", queue_depth
         )
+        self.profile_cache_hits = ReadCounter(
+            "rapport_profile_cache_hits_total",
+            "Profile reads served from this process's cache.",
+            lambda: profile_cache()[0],
+        )
+        self.profile_cache_misses = ReadCounter(
+            "rapport_profile_cache_misses_total",
+            "Profile reads that went to the database.",
+            lambda: profile_cache()[1],
+        )
+        self.profile_cache_entries = Gauge(
+            "rapport_profile_cache_entries",
+            "Profiles held in this process's cache.",
+            lambda: profile_cache()[2],
+        )
         self._all: tuple[_Metric, ...] = (
             self.ingest_batches,
             self.ingest_signals,
@@ -193,6 +218,9 @@ class Metrics:
             self.flush_seconds,
             self.pruned,
             self.queue_depth,
+            self.profile_cache_hits,
+            self.profile_cache_misses,
+            self.profile_cache_entries,
         )
 
     def observe_flush(self, size: int, seconds: float) -> None:

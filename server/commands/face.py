@@ -32,7 +32,7 @@ __all__ = ["face_command"]
     "--margin",
     type=click.FloatRange(0.0, 1.0),
     default=None,
-    help="Crop margin around the detected box for the expression net [default: 0.1].",
+    help="Enlarge the expression net's crop box by this fraction [default: 0].",
 )
 @click.option(
     "--min-score",

@@ -21,6 +21,7 @@ from typing import Any, ClassVar
 
 from server.profiles import Observations, Profile
 from server.sites.model import NewSite, Site
+from server.storage.profile_cache import ProfileCache
 
 __all__ = [
     "Delivery",
@@ -245,7 +246,8 @@ class Storage(abc.ABC):
 
     @abc.abstractmethod
     async def schema_version(self) -> int:
-        """The highest applied migration; also a cheap reachability check."""
+        """The applied Alembic revision as a number (``"0003"`` → 3), 0 before any; also a
+        cheap reachability check."""
 
     # -- sites -------------------------------------------------------------------------
 
@@ -340,6 +342,11 @@ class Storage(abc.ABC):
     @abc.abstractmethod
     def queue_depth(self) -> int:
         """Batches waiting for the group-commit writer."""
+
+    @property
+    def profile_cache(self) -> ProfileCache | None:
+        """The process's hot-profile cache, if the backend keeps one (for ``/metrics``)."""
+        return None
 
     @abc.abstractmethod
     def set_flush_observer(self, observer: FlushObserver | None) -> None:

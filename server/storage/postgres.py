@@ -10,13 +10,15 @@ Differences from SQLite, all internal:
 * because other processes may update the same visitor concurrently, profile rows are
   created if missing and then read ``FOR UPDATE`` (in key order, to avoid deadlocks)
   before the read-modify-write;
-* migrations take a transaction-scoped advisory lock.
+* each process caches hot profiles like the SQLite backend does, and every transaction that
+  changes or erases profiles announces their keys with NOTIFY so that the other processes
+  drop them from their caches (``postgres_notify.py``);
+* migrations take a transaction-scoped advisory lock (``server/storage/migrate.py``).
 """
 
 from __future__ import annotations
 
-import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, ClassVar, Final
 
 import asyncpg  # type: ignore[import-untyped]
@@ -40,13 +42,17 @@ from server.storage.base import (
     VisitorData,
     VisitorSignal,
 )
-from server.storage.migrations import POSTGRES_MIGRATIONS, Migration
+from server.storage.migrate import ensure_postgres_schema
+from server.storage.postgres_notify import (
+    ProfileInvalidations,
+    notify_payloads,
+    send_notifications,
+)
+from server.storage.profile_cache import ProfileCache
 from server.storage.writer import GroupCommitWriter
 
 __all__ = ["PostgresStorage"]
 
-#: Arbitrary constant naming Rapport's migration lock among advisory locks.
-_MIGRATION_LOCK_ID: Final = 0x5241_5050  # "RAPP"
 _SITE_COLUMNS: Final = "id, name, site_key, origins, created_at"
 _origins_decoder = msgspec.json.Decoder(list[str])
 
@@ -64,8 +70,11 @@ class PostgresStorage(Storage):
         max_group: int = 256,
         enqueue_timeout: float = 5.0,
         pool_size: int = 5,
+        profile_cache_size: int = 50_000,
     ) -> None:
         self._dsn = dsn
+        self._profiles = ProfileCache(profile_cache_size)
+        self._invalidations = ProfileInvalidations(dsn, self._profiles, profile_cache_size)
         self._pool_size = pool_size
         self._pool: Any = None
         self._writer_conn: Any = None
@@ -82,8 +91,9 @@ class PostgresStorage(Storage):
     async def open(self) -> None:
         try:
             self._writer_conn = await asyncpg.connect(self._dsn)
-            await _migrate(self._writer_conn, POSTGRES_MIGRATIONS)
+            await ensure_postgres_schema(self._writer_conn, self._dsn)
             self._pool = await asyncpg.create_pool(self._dsn, min_size=1, max_size=self._pool_size)
+            await self._invalidations.start()
         except BaseException:
             await self._close_connections()
             raise
@@ -96,6 +106,7 @@ class PostgresStorage(Storage):
             await self._close_connections()
 
     async def _close_connections(self) -> None:
+        await self._invalidations.close()
         if self._pool is not None:
             await self._pool.close()
             self._pool = None
@@ -114,7 +125,7 @@ class PostgresStorage(Storage):
         return self._writer.running
 
     async def schema_version(self) -> int:
-        value = await self._readers.fetchval("SELECT MAX(version) FROM schema_migrations")
+        value = await self._readers.fetchval("SELECT version_num FROM alembic_version")
         return int(value or 0)
 
     # -- sites ---------------------------------------------------------------------------
@@ -170,10 +181,17 @@ class PostgresStorage(Storage):
         return await self._writer.submit(batch)
 
     async def profile(self, site_id: int, visitor: str) -> Profile:
+        key = (site_id, visitor)
+        cached = self._profiles.get(key)
+        if cached is not None:
+            return cached
+        epoch = self._profiles.epoch
         data = await self._readers.fetchval(
             "SELECT data FROM profiles WHERE site_id = $1 AND visitor = $2", site_id, visitor
         )
-        return decode_profile(data)
+        profile = decode_profile(data)
+        self._profiles.fill(key, profile, read_at_epoch=epoch)
+        return profile
 
     async def count_signals(self, site_id: int, batch_id: str | None = None) -> int:
         if batch_id is None:
@@ -234,7 +252,9 @@ class PostgresStorage(Storage):
         where = "WHERE site_id = $1 AND visitor = $2"
         removed = await self._delete_in_transaction(
             [(table, f"DELETE FROM {table} {where}", (site_id, visitor))
-             for table in ("signals", "batches", "profiles", *VISITOR_TABLES)]
+             for table in ("signals", "batches", "profiles", *VISITOR_TABLES)],
+            notify=notify_payloads([(site_id, visitor)]),
+            after_commit=lambda: self._profiles.discard((site_id, visitor)),
         )  # fmt: skip
         return {k: v for k, v in removed.items() if v or k not in VISITOR_TABLES}
 
@@ -253,7 +273,9 @@ class PostgresStorage(Storage):
         removed = await self._delete_in_transaction(
             [(table, f"DELETE FROM {table} WHERE site_id = $1", (site_id,))
              for table in ("signals", "batches", "profiles", *SITE_TABLES)]
-            + [("sites", "DELETE FROM sites WHERE id = $1", (site_id,))]
+            + [("sites", "DELETE FROM sites WHERE id = $1", (site_id,))],
+            notify=notify_payloads(site=site_id),
+            after_commit=lambda: self._profiles.discard_site(site_id),
         )  # fmt: skip
         return {k: v for k, v in removed.items() if v or k not in SITE_TABLES}
 
@@ -280,13 +302,20 @@ class PostgresStorage(Storage):
         )  # fmt: skip
 
     async def _delete_in_transaction(
-        self, statements: Sequence[tuple[str, str, Sequence[Any]]]
+        self,
+        statements: Sequence[tuple[str, str, Sequence[Any]]],
+        *,
+        notify: Sequence[str] = (),
+        after_commit: Callable[[], None] | None = None,
     ) -> dict[str, int]:
         removed: dict[str, int] = {}
         async with self._readers.acquire() as conn, conn.transaction():
             for table, sql, params in statements:
                 status = await conn.execute(sql, *params)
                 removed[table] = int(str(status).rsplit(" ", 1)[-1])
+            await send_notifications(conn, notify)
+        if after_commit is not None:
+            after_commit()
         return removed
 
     async def sql_execute(self, sql: str, params: Sequence[Any] = ()) -> int:
@@ -308,6 +337,10 @@ class PostgresStorage(Storage):
     def queue_depth(self) -> int:
         return self._writer.depth
 
+    @property
+    def profile_cache(self) -> ProfileCache:
+        return self._profiles
+
     def set_flush_observer(self, observer: FlushObserver | None) -> None:
         self._writer.on_flush = observer
 
@@ -316,18 +349,26 @@ class PostgresStorage(Storage):
         conn = self._writer_conn
         if conn is None:
             raise StorageClosed("PostgreSQL storage is not open")
+        began = self._profiles.epoch
         try:
             if conn.is_closed():
                 conn = self._writer_conn = await asyncpg.connect(self._dsn)
             async with conn.transaction():
-                return await _write_group(conn, batches)
+                results, profiles, changed = await _write_group(conn, batches)
+                await send_notifications(conn, notify_payloads(changed))
+            for key, profile in profiles.items():
+                self._profiles.store(key, profile, unless_changed_since=began)
+            return results
         except (OSError, asyncpg.PostgresConnectionError, asyncpg.InterfaceError) as exc:
             raise StorageError(f"PostgreSQL write failed: {exc}") from exc
         except asyncpg.DeadlockDetectedError as exc:  # another process; the client retries
             raise StorageError(f"PostgreSQL write failed: {exc}") from exc
 
 
-async def _write_group(conn: Any, batches: Sequence[IngestBatch]) -> list[IngestResult]:
+async def _write_group(
+    conn: Any, batches: Sequence[IngestBatch]
+) -> tuple[list[IngestResult], dict[tuple[int, str], Profile], list[tuple[int, str]]]:
+    """Write one group; also return the profiles it read or wrote and the keys it changed."""
     rows = await conn.fetch(
         "INSERT INTO batches (site_id, batch_id, visitor, session, signal_count, received_at) "
         "SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], "
@@ -417,7 +458,7 @@ async def _write_group(conn: Any, batches: Sequence[IngestBatch]) -> list[Ingest
             [encode_profile(profiles[k]) for k in changed],
             list(changed.values()),
         )
-    return results
+    return results, profiles, list(changed)
 
 
 def _numbered(sql: str) -> str:
@@ -434,28 +475,3 @@ def _site_from_row(row: Any) -> Site:
         origins=tuple(_origins_decoder.decode(row["origins"])),
         created_at=float(row["created_at"]),
     )
-
-
-async def _migrate(conn: Any, migrations: Sequence[Migration]) -> None:
-    """Apply pending migrations, each in a transaction holding an advisory lock."""
-    for migration in migrations:
-        async with conn.transaction():
-            await conn.execute("SELECT pg_advisory_xact_lock($1)", _MIGRATION_LOCK_ID)
-            await conn.execute(
-                "CREATE TABLE IF NOT EXISTS schema_migrations ("
-                "version INTEGER PRIMARY KEY, name TEXT NOT NULL, "
-                "applied_at DOUBLE PRECISION NOT NULL)"
-            )
-            applied = await conn.fetchval(
-                "SELECT 1 FROM schema_migrations WHERE version = $1", migration.version
-            )
-            if applied:
-                continue
-            for statement in migration.statements:
-                await conn.execute(statement)
-            await conn.execute(
-                "INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)",
-                migration.version,
-                migration.name,
-                time.time(),
-            )

@@ -19,7 +19,7 @@ import asyncio
 import contextlib
 import sqlite3
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -44,7 +44,8 @@ from server.storage.base import (
     VisitorData,
     VisitorSignal,
 )
-from server.storage.migrations import SQLITE_MIGRATIONS, Migration
+from server.storage.migrate import ensure_sqlite_schema
+from server.storage.profile_cache import ProfileCache
 from server.storage.writer import GroupCommitWriter
 
 __all__ = ["SQLiteStorage"]
@@ -70,6 +71,7 @@ class SQLiteStorage(Storage):
         max_group: int = 256,
         enqueue_timeout: float = 5.0,
         busy_timeout_ms: int = 5000,
+        profile_cache_size: int = 50_000,
     ) -> None:
         self.path = path
         self._busy_timeout_ms = busy_timeout_ms
@@ -82,9 +84,12 @@ class SQLiteStorage(Storage):
             enqueue_timeout=enqueue_timeout,
             name=f"rapport-sqlite-writer:{path}",
         )
-        # Serialises the reader connection's own writes (site admin, erasure, retention):
-        # a transaction on a shared connection must not interleave with another one.
+        # Serialises every transaction on this file — the writer's groups and the reader
+        # connection's own writes (site admin, erasure, retention): a transaction on a shared
+        # connection must not interleave with another one, and the profile cache must see
+        # commits and erasures in the order the file does.
         self._admin_lock = asyncio.Lock()
+        self._profiles = ProfileCache(profile_cache_size)
 
     # -- lifecycle -----------------------------------------------------------------------
 
@@ -92,7 +97,9 @@ class SQLiteStorage(Storage):
         self.path.parent.mkdir(parents=True, exist_ok=True)
         try:
             self._writer_conn = await self._connect()
-            await _migrate(self._writer_conn, SQLITE_MIGRATIONS)
+            await ensure_sqlite_schema(
+                self._writer_conn, self.path, busy_timeout=self._busy_timeout_ms / 1000
+            )
             self._reader_conn = await self._connect()
         except BaseException:
             await self._close_connections()
@@ -115,16 +122,30 @@ class SQLiteStorage(Storage):
         # isolation_level=None: autocommit; the writer issues BEGIN/COMMIT itself.
         conn = await aiosqlite.connect(self.path, isolation_level=None)
         try:
-            for pragma in (
-                "PRAGMA journal_mode=WAL",
-                "PRAGMA synchronous=NORMAL",
-                f"PRAGMA busy_timeout={int(self._busy_timeout_ms)}",
-            ):
-                await _execute(conn, pragma)
+            await _execute(conn, f"PRAGMA busy_timeout={int(self._busy_timeout_ms)}")
+            await self._enable_wal(conn)
+            await _execute(conn, "PRAGMA synchronous=NORMAL")
         except BaseException:
             await conn.close()
             raise
         return conn
+
+    async def _enable_wal(self, conn: aiosqlite.Connection) -> None:
+        """Switch to WAL, retrying while another connection holds the file.
+
+        Switching a new file to WAL needs a brief exclusive lock, and SQLite answers "database
+        is locked" at once instead of calling the busy handler when another connection (of
+        this process's two, or the CLI's) is opening the same fresh file at that moment.
+        """
+        deadline = time.monotonic() + self._busy_timeout_ms / 1000
+        while True:
+            try:
+                await _execute(conn, "PRAGMA journal_mode=WAL")
+                return
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) or time.monotonic() > deadline:
+                    raise
+                await asyncio.sleep(0.01)
 
     @property
     def _reader(self) -> aiosqlite.Connection:
@@ -137,8 +158,8 @@ class SQLiteStorage(Storage):
         return self._writer.running
 
     async def schema_version(self) -> int:
-        rows = await _fetchall(self._reader, "SELECT MAX(version) FROM schema_migrations")
-        return int(rows[0][0] or 0)
+        rows = await _fetchall(self._reader, "SELECT version_num FROM alembic_version")
+        return int(rows[0][0]) if rows else 0
 
     # -- sites ---------------------------------------------------------------------------
 
@@ -197,12 +218,21 @@ class SQLiteStorage(Storage):
         return await self._writer.submit(batch)
 
     async def profile(self, site_id: int, visitor: str) -> Profile:
+        key = (site_id, visitor)
+        cached = self._profiles.get(key)
+        if cached is not None:
+            return cached
+        epoch = self._profiles.epoch
         rows = await _fetchall(
             self._reader,
             "SELECT data FROM profiles WHERE site_id = ? AND visitor = ?",
             (site_id, visitor),
         )
-        return decode_profile(rows[0][0] if rows else None)
+        # A visitor without a profile is cached too (as an empty one): pages ask for hints
+        # before a visitor's first batch has been stored.
+        profile = decode_profile(rows[0][0]) if rows else Profile()
+        self._profiles.fill(key, profile, read_at_epoch=epoch)
+        return profile
 
     async def count_signals(self, site_id: int, batch_id: str | None = None) -> int:
         if batch_id is None:
@@ -248,7 +278,8 @@ class SQLiteStorage(Storage):
         where = "WHERE site_id = ? AND visitor = ?"
         removed = await self._delete_in_transaction(
             [(table, f"DELETE FROM {table} {where}", (site_id, visitor))
-             for table in ("signals", "batches", "profiles", *VISITOR_TABLES)]
+             for table in ("signals", "batches", "profiles", *VISITOR_TABLES)],
+            after_commit=lambda: self._profiles.discard((site_id, visitor)),
         )  # fmt: skip
         return {k: v for k, v in removed.items() if v or k not in VISITOR_TABLES}
 
@@ -270,7 +301,8 @@ class SQLiteStorage(Storage):
         removed = await self._delete_in_transaction(
             [(table, f"DELETE FROM {table} WHERE site_id = ?", (site_id,))
              for table in ("signals", "batches", "profiles", *SITE_TABLES)]
-            + [("sites", "DELETE FROM sites WHERE id = ?", (site_id,))]
+            + [("sites", "DELETE FROM sites WHERE id = ?", (site_id,))],
+            after_commit=lambda: self._profiles.discard_site(site_id),
         )  # fmt: skip
         return {k: v for k, v in removed.items() if v or k not in SITE_TABLES}
 
@@ -305,7 +337,10 @@ class SQLiteStorage(Storage):
         return removed
 
     async def _delete_in_transaction(
-        self, statements: Sequence[tuple[str, str, Sequence[Any]]]
+        self,
+        statements: Sequence[tuple[str, str, Sequence[Any]]],
+        *,
+        after_commit: Callable[[], None] | None = None,
     ) -> dict[str, int]:
         removed: dict[str, int] = {}
         async with self._admin_lock:
@@ -319,6 +354,8 @@ class SQLiteStorage(Storage):
                     await _execute(conn, "ROLLBACK")
                 raise
             await _execute(conn, "COMMIT")
+            if after_commit is not None:
+                after_commit()
         return removed
 
     async def sql_execute(self, sql: str, params: Sequence[Any] = ()) -> int:
@@ -343,6 +380,10 @@ class SQLiteStorage(Storage):
     def queue_depth(self) -> int:
         return self._writer.depth
 
+    @property
+    def profile_cache(self) -> ProfileCache:
+        return self._profiles
+
     def set_flush_observer(self, observer: FlushObserver | None) -> None:
         self._writer.on_flush = observer
 
@@ -352,21 +393,25 @@ class SQLiteStorage(Storage):
         if conn is None:
             raise StorageClosed("SQLite storage is not open")
         try:
-            await _execute(conn, "BEGIN IMMEDIATE")
-            try:
-                results = await self._write_group(conn, batches)
-            except BaseException:
-                with contextlib.suppress(Exception):  # the original error matters more
-                    await _execute(conn, "ROLLBACK")
-                raise
-            await _execute(conn, "COMMIT")
+            async with self._admin_lock:
+                await _execute(conn, "BEGIN IMMEDIATE")
+                try:
+                    results, profiles = await self._write_group(conn, batches)
+                except BaseException:
+                    with contextlib.suppress(Exception):  # the original error matters more
+                        await _execute(conn, "ROLLBACK")
+                    raise
+                await _execute(conn, "COMMIT")
+                for key, profile in profiles.items():
+                    self._profiles.store(key, profile)
         except sqlite3.OperationalError as exc:  # locked, disk full, I/O error: retryable
             raise StorageError(f"SQLite write failed: {exc}") from exc
         return results
 
     async def _write_group(
         self, conn: aiosqlite.Connection, batches: Sequence[IngestBatch]
-    ) -> list[IngestResult]:
+    ) -> tuple[list[IngestResult], dict[tuple[int, str], Profile]]:
+        """Write one group; also return every profile it touched, as committed."""
         values = ",".join(["(?, ?, ?, ?, ?, ?)"] * len(batches))
         params: list[Any] = []
         for b in batches:
@@ -398,7 +443,17 @@ class SQLiteStorage(Storage):
             ):
                 pass
 
-        profiles = await _load_profiles(conn, {(b.site_id, b.visitor) for b in batches})
+        profiles: dict[tuple[int, str], Profile] = {}
+        missing: set[tuple[int, str]] = set()
+        for b in batches:
+            key = (b.site_id, b.visitor)
+            cached = self._profiles.get(key)
+            if cached is not None:
+                profiles[key] = cached
+            else:
+                missing.add(key)
+        if missing:
+            profiles.update(await _load_profiles(conn, missing))
         changed: dict[tuple[int, str], float] = {}
         results: list[IngestResult] = []
         for b, new in zip(batches, is_new, strict=True):
@@ -422,7 +477,7 @@ class SQLiteStorage(Storage):
                 ],
             ):
                 pass
-        return results
+        return results, profiles
 
 
 def _first_occurrences(
@@ -483,34 +538,3 @@ async def _fetchall(
 ) -> list[sqlite3.Row]:
     async with conn.execute(sql, params) as cursor:
         return list(await cursor.fetchall())
-
-
-async def _migrate(conn: aiosqlite.Connection, migrations: Sequence[Migration]) -> None:
-    """Apply pending migrations, each in its own ``BEGIN IMMEDIATE`` transaction.
-
-    ``IMMEDIATE`` takes the write lock before re-reading the applied versions, so two
-    processes opening a fresh file at once apply each migration exactly once.
-    """
-    await _execute(
-        conn,
-        "CREATE TABLE IF NOT EXISTS schema_migrations ("
-        "version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at REAL NOT NULL)",
-    )
-    for migration in migrations:
-        await _execute(conn, "BEGIN IMMEDIATE")
-        try:
-            rows = await _fetchall(
-                conn, "SELECT 1 FROM schema_migrations WHERE version = ?", (migration.version,)
-            )
-            if not rows:
-                for statement in migration.statements:
-                    await _execute(conn, statement)
-                await _execute(
-                    conn,
-                    "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)",
-                    (migration.version, migration.name, time.time()),
-                )
-        except BaseException:
-            await _execute(conn, "ROLLBACK")
-            raise
-        await _execute(conn, "COMMIT")

@@ -160,6 +160,18 @@ def test_metrics_count_ingest_and_expose_histograms(api: Api) -> None:
     assert 'route="/v1/hints/{visitor:str}"' not in text  # not requested yet
 
 
+def test_metrics_count_profile_cache_hits_and_misses(api: Api) -> None:
+    site = api.add_site()
+    hints = f"/v1/hints/visitor-cache-1?site={site.site.site_key}"
+    for _ in range(3):
+        assert api.client.get(hints).status_code == 200
+    text = api.client.get("/metrics").text
+    assert "rapport_profile_cache_misses_total 1" in text  # the first read went to the file
+    assert "rapport_profile_cache_hits_total 2" in text
+    assert "rapport_profile_cache_entries 1" in text
+    assert "# TYPE rapport_profile_cache_hits_total counter" in text
+
+
 def test_metric_text_format() -> None:
     counter = Counter("c_total", "help", ["a"])
     counter.inc('x"y\n')

@@ -147,7 +147,7 @@ def test_demo_wires_the_demo_shop_to_the_api(
     )
     monkeypatch.setattr(cli, "default_sdk_dir", lambda: dist)
     monkeypatch.setattr(
-        cli, "_run_server", lambda settings, **kw: server_runs.append((settings, kw))
+        cli, "run_server", lambda settings, **kw: server_runs.append((settings, kw))
     )
     db = f"sqlite:///{tmp_path / 'cache' / 'demo.db'}"
 

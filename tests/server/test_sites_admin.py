@@ -175,7 +175,7 @@ def test_cli_rotate_key_remove_and_db_commands(tmp_path: Path) -> None:
     assert json.loads(run("site", "list", "--json", "--database", db).stdout) == []
 
     upgraded = run("db", "upgrade", "--database", db)
-    assert upgraded.exit_code == 0 and "version" in upgraded.output
+    assert upgraded.exit_code == 0 and "revision" in upgraded.output
     pruned = run("db", "prune", "--retention-days", "30", "--json", "--database", db)
     assert json.loads(pruned.stdout) == {"signals": 0, "batches": 0}
 

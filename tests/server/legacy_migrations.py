@@ -1,25 +1,18 @@
-"""Numbered schema migrations, one list per SQL dialect.
+"""The numbered migrations that preceded Alembic, verbatim, to build legacy databases.
 
-Deliberately minimal: each migration is a version number, a name and its statements; the
-applied versions are recorded in ``schema_migrations`` and each migration runs in its own
-transaction under a lock, so two processes starting at once cannot both apply it. A later
-issue may switch to a migration tool; keep versions append-only until then.
-
-Design notes shared by both dialects:
-
-* ``signals`` is append-only and has **no secondary index**: one makes ingest ~10× slower.
-  Anything a request needs to look up lives in ``profiles`` (one row per visitor).
-* ``batches`` has ``PRIMARY KEY (site_id, batch_id)``: it is the idempotency record.
-* No foreign keys, so both backends behave alike; deleting a site (a later issue) must
-  delete its rows explicitly.
-* Times are unix seconds (float), the server's clock at receipt.
+Until Alembic, ``server/storage/migrations.py`` held these lists and each backend applied
+them, recording versions in ``schema_migrations``. The tests create databases exactly that
+way, then check that Alembic adopts them and that its revisions build the same schema.
 """
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
+from pathlib import Path
 
-__all__ = ["POSTGRES_MIGRATIONS", "SQLITE_MIGRATIONS", "Migration"]
+import aiosqlite
+import asyncpg  # type: ignore[import-untyped]
 
 
 @dataclass(frozen=True, slots=True)
@@ -260,3 +253,46 @@ POSTGRES_MIGRATIONS: tuple[Migration, ...] = (
         ),
     ),
 )
+
+
+async def create_legacy_sqlite(path: Path, up_to: int) -> None:
+    """What the old SQLite backend did on open, stopping after migration ``up_to``."""
+    async with aiosqlite.connect(path, isolation_level=None) as conn:
+        await conn.execute("PRAGMA journal_mode=WAL")
+        await conn.execute(
+            "CREATE TABLE IF NOT EXISTS schema_migrations ("
+            "version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at REAL NOT NULL)"
+        )
+        for migration in SQLITE_MIGRATIONS[:up_to]:
+            await conn.execute("BEGIN IMMEDIATE")
+            for statement in migration.statements:
+                await conn.execute(statement)
+            await conn.execute(
+                "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)",
+                (migration.version, migration.name, time.time()),
+            )
+            await conn.execute("COMMIT")
+
+
+async def create_legacy_postgres(dsn: str, up_to: int) -> None:
+    """What the old PostgreSQL backend did on open, stopping after migration ``up_to``."""
+    conn = await asyncpg.connect(dsn)
+    try:
+        for migration in POSTGRES_MIGRATIONS[:up_to]:
+            async with conn.transaction():
+                await conn.execute("SELECT pg_advisory_xact_lock($1)", 0x5241_5050)
+                await conn.execute(
+                    "CREATE TABLE IF NOT EXISTS schema_migrations ("
+                    "version INTEGER PRIMARY KEY, name TEXT NOT NULL, "
+                    "applied_at DOUBLE PRECISION NOT NULL)"
+                )
+                for statement in migration.statements:
+                    await conn.execute(statement)
+                await conn.execute(
+                    "INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)",
+                    migration.version,
+                    migration.name,
+                    time.time(),
+                )
+    finally:
+        await conn.close()

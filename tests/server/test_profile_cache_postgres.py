@@ -1,0 +1,121 @@
+"""Several server processes on one PostgreSQL database: each caches hot profiles, and a change
+or erasure made by one process reaches the others' caches through NOTIFY."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable
+
+import pytest
+
+from server.profiles import Observations, Profile
+from server.storage import IngestBatch, Storage, StoredSignal, create_storage
+from server.storage.postgres_notify import notify_payloads
+
+pytestmark = pytest.mark.anyio
+
+
+@pytest.fixture
+async def two_processes(postgres_url: str) -> AsyncIterator[tuple[Storage, Storage]]:
+    """Two storages on one database, as two ``rapport serve`` workers would have."""
+    async with create_storage(postgres_url) as a, create_storage(postgres_url) as b:
+        yield a, b
+
+
+def hesitant(site_id: int, batch_id: str, score: float) -> IngestBatch:
+    return IngestBatch(
+        site_id=site_id,
+        visitor="v-1",
+        session="s-1",
+        batch_id=batch_id,
+        received_at=1000.0,
+        signals=[StoredSignal("clicks", '{"kind":"clicks","count":1}')],
+        observations=Observations(patterns={"hesitant": score}),
+    )
+
+
+async def eventually(check: Callable[[], Awaitable[bool]], seconds: float = 5.0) -> bool:
+    for _ in range(int(seconds / 0.01)):
+        if await check():
+            return True
+        await asyncio.sleep(0.01)
+    return False
+
+
+async def test_a_change_stored_by_one_process_is_served_by_the_other(
+    two_processes: tuple[Storage, Storage],
+) -> None:
+    a, b = two_processes
+    site = (await a.create_site("Shop", ["https://shop.example"], now=1.0)).site
+    await b.ingest(hesitant(site.id, "batch-0001", 0.2))
+    assert (await a.profile(site.id, "v-1")).patterns["hesitant"].score == 0.2  # now cached
+    await b.ingest(hesitant(site.id, "batch-0002", 0.9))
+
+    async def a_sees_it() -> bool:
+        return (await a.profile(site.id, "v-1")).patterns["hesitant"].score == 0.9
+
+    assert await eventually(a_sees_it)
+
+
+async def test_an_erasure_by_one_process_empties_the_others_cache(
+    two_processes: tuple[Storage, Storage],
+) -> None:
+    a, b = two_processes
+    site = (await a.create_site("Shop", ["https://shop.example"], now=1.0)).site
+    await a.ingest(hesitant(site.id, "batch-0001", 0.9))
+    assert (await a.profile(site.id, "v-1")).patterns  # cached in a
+    await b.erase_visitor(site.id, "v-1")
+
+    async def a_forgot() -> bool:
+        return await a.profile(site.id, "v-1") == Profile()
+
+    assert await eventually(a_forgot)
+
+
+async def test_a_site_deleted_by_one_process_is_forgotten_by_the_other(
+    two_processes: tuple[Storage, Storage],
+) -> None:
+    a, b = two_processes
+    site = (await a.create_site("Shop", ["https://shop.example"], now=1.0)).site
+    await a.ingest(hesitant(site.id, "batch-0001", 0.9))
+    assert (await a.profile(site.id, "v-1")).patterns
+    await b.delete_site(site.id)
+
+    async def a_forgot() -> bool:
+        return await a.profile(site.id, "v-1") == Profile()
+
+    assert await eventually(a_forgot)
+
+
+async def test_after_losing_its_listener_a_process_reads_through_and_reconnects(
+    two_processes: tuple[Storage, Storage],
+) -> None:
+    a, b = two_processes
+    site = (await a.create_site("Shop", ["https://shop.example"], now=1.0)).site
+    await b.ingest(hesitant(site.id, "batch-0001", 0.2))
+    assert (await a.profile(site.id, "v-1")).patterns["hesitant"].score == 0.2
+    listener = a._invalidations  # type: ignore[attr-defined]
+    await b.sql_execute(  # what a network failure or a server restart would do
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+        "WHERE query LIKE 'LISTEN%' AND pid <> pg_backend_pid()"
+    )
+    assert await eventually(lambda: _false_when(listener.listening))
+    await b.ingest(hesitant(site.id, "batch-0002", 0.9))  # its NOTIFY reaches nobody
+    assert (await a.profile(site.id, "v-1")).patterns["hesitant"].score == 0.9
+    assert await eventually(lambda: _true_when(listener.listening))
+
+
+async def _false_when(value: bool) -> bool:
+    return not value
+
+
+async def _true_when(value: bool) -> bool:
+    return value
+
+
+def test_notification_payloads_stay_under_postgresqls_limit() -> None:
+    keys = [(7, f"visitor-{n:056d}") for n in range(1000)]
+    payloads = notify_payloads(keys)
+    assert len(payloads) > 1
+    assert all(len(p.encode()) < 8000 for p in payloads)
+    assert sum(p.count("visitor-") for p in payloads) == 1000
