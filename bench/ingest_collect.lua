@@ -10,7 +10,9 @@ for i = 1, 20 do
 end
 local signal_text = table.concat(signals, ",")
 local counter = 0
-local tid = 0
+-- A global, not a local: thread:set() below assigns the thread's global, and a local here
+-- would shadow it, giving every thread the same ids (half the batches were retries).
+tid = 0
 
 function setup(thread)
   thread:set("tid", threads)

@@ -1,5 +1,6 @@
 """Several server processes on one PostgreSQL database: each caches hot profiles, and a change
-or erasure made by one process reaches the others' caches through NOTIFY."""
+or erasure made by one process reaches the others' caches through NOTIFY; their group commits
+never deadlock on each other."""
 
 from __future__ import annotations
 
@@ -119,3 +120,31 @@ def test_notification_payloads_stay_under_postgresqls_limit() -> None:
     assert len(payloads) > 1
     assert all(len(p.encode()) < 8000 for p in payloads)
     assert sum(p.count("visitor-") for p in payloads) == 1000
+
+
+async def test_the_same_batches_reaching_two_processes_at_once_do_not_deadlock(
+    postgres_url: str,
+) -> None:
+    """Both groups insert the shared batches, in whatever order they arrived."""
+    import asyncpg  # type: ignore[import-untyped]
+
+    from server.storage.postgres import _write_group
+
+    async with create_storage(postgres_url) as storage:
+        site = (await storage.create_site("Shop", ["https://shop.example"], now=1.0)).site
+    a = await asyncpg.connect(postgres_url)
+    b = await asyncpg.connect(postgres_url)
+    try:
+        for round_ in range(10):
+            shared = [hesitant(site.id, f"batch-{round_:02d}-{n:04d}", 0.5) for n in range(200)]
+
+            async def write(conn: asyncpg.Connection, group: list[IngestBatch]) -> int:
+                async with conn.transaction():
+                    results, _, _ = await _write_group(conn, group)
+                return sum(not r.duplicate for r in results)
+
+            stored = await asyncio.gather(write(a, shared), write(b, shared[::-1]))
+            assert sum(stored) == len(shared)  # each stored once, by one of them
+    finally:
+        await a.close()
+        await b.close()
