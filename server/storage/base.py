@@ -19,6 +19,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
+import msgspec
+
 from server.profiles import Observations, Profile
 from server.sites.model import NewSite, Site
 from server.storage.profile_cache import ProfileCache
@@ -63,9 +65,12 @@ class SiteNameTaken(StorageError):
     """A site with this name already exists (names are unique so scripts can find them)."""
 
 
-@dataclass(frozen=True, slots=True)
-class StoredSignal:
-    """One validated signal as stored: its kind and its JSON text (the kind included)."""
+class StoredSignal(msgspec.Struct, frozen=True):
+    """One validated signal as stored: its kind and its JSON text (the kind included).
+
+    A msgspec struct, not a frozen dataclass: one is built per signal on the ingest path, and
+    a frozen dataclass's ``__init__`` made that a tenth of ``/v1/collect``'s main-thread time.
+    """
 
     kind: str
     body: str
