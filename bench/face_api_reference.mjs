@@ -2,7 +2,8 @@
 //
 //   node bench/face_api_reference.mjs MANIFEST.json
 //
-// MANIFEST.json: {"images": [{"name", "width", "height", "rgb": "path to raw RGB uint8 bytes"}]}
+// MANIFEST.json: {"images": [{"name", "width", "height", "rgb": "path to raw RGB uint8 bytes"}],
+//                 "all_faces": false}
 // (written by bench/face_accuracy.py, which decodes the images with Pillow, so both pipelines see
 // the same pixels). Runs @vladmandic/face-api@1.7.15's node-wasm build on the tfjs wasm backend
 // (pure JS + the .wasm shipped in @tensorflow/tfjs-backend-wasm; no native binaries), with the
@@ -11,6 +12,9 @@
 // for four variants: SSD MobileNet v1 and TinyFaceDetector, each with and without the 68-point
 // landmark net (with landmarks face-api crops the landmark-aligned box, without it the detector
 // box). All options are face-api's defaults. The highest-scoring face per image is reported.
+// With "all_faces": true, only SSD MobileNet v1 (no landmarks) runs and every face is reported:
+// {"results": {name: [{"score", "box", "expressions"}, …]}} (unlabelled photos: calibration of
+// our crop box and agreement with face-api's outputs, bench/face_accuracy.py).
 
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -55,6 +59,16 @@ async function main() {
   for (const img of manifest.images) {
     const bytes = readFileSync(img.rgb);
     const input = tf.tensor3d(new Uint8Array(bytes), [img.height, img.width, 3], 'int32');
+    if (manifest.all_faces) {
+      const found = await faceapi.detectAllFaces(input, new faceapi.SsdMobilenetv1Options()).withFaceExpressions();
+      results[img.name] = found.map((f) => ({
+        score: f.detection.score,
+        box: [f.detection.box.x, f.detection.box.y, f.detection.box.width, f.detection.box.height],
+        expressions: { ...f.expressions },
+      }));
+      input.dispose();
+      continue;
+    }
     const perImage = {};
     for (const [det, options] of Object.entries(detectors)) {
       for (const landmarks of [false, true]) {

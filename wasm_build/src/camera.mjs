@@ -177,7 +177,19 @@ async function grab() {
   busy = true;
   let bitmap;
   try {
-    bitmap = await createImageBitmap(video);
+    // A camera that ignored the 320×240 request: scale the frame down to fit it here, so the
+    // worker reads few pixels (models/infer.py's pipeline starts from this frame).
+    const w = video.videoWidth;
+    const h = video.videoHeight;
+    const k = Math.min(1, WIDTH / w, HEIGHT / h);
+    bitmap =
+      k < 1
+        ? await createImageBitmap(video, {
+            resizeWidth: Math.max(1, Math.round(w * k)),
+            resizeHeight: Math.max(1, Math.round(h * k)),
+            resizeQuality: "medium",
+          })
+        : await createImageBitmap(video);
   } catch {
     busy = false;
     return;

@@ -1,8 +1,14 @@
 // Rapport's face pipeline, inside the worker, loaded only after camera consent.
-// A frame (ImageBitmap, transferred from the page) is drawn once and closed at once; then
-// BlazeFace (128×128, letterboxed) finds the face, a square crop goes through face-api.js's
-// FaceExpressionNet (112×112), and only 7 probabilities + a frontalness number come out.
-// Same steps and constants as models/infer.py (the reference). No pixel outlives its frame.
+// A frame (ImageBitmap, transferred from the page) is drawn once, read as RGBA and closed at
+// once; then BlazeFace (128×128, letterboxed) finds the face, the box face-api.js itself would
+// crop goes through face-api.js's FaceExpressionNet (112×112), and only 7 probabilities + a
+// frontalness number come out. No pixel outlives its frame.
+//
+// This is models/infer.py step for step, constant for constant: every resampling goes through
+// `resample` below (bilinear, pixel centres, black outside, float64), the same formulas in the
+// same order as infer.py's `resample`, so both feed the models the same tensors; decoding is
+// float64 on both sides. tests/models/test_browser_agreement.py runs `pipeline` (no canvas
+// needed) under Node against infer.py on the same pixels.
 // The build replaces the __NAMES__ below with content-hashed file names on our own origin.
 const FILES = {
   ort: "__ORT__",
@@ -11,11 +17,18 @@ const FILES = {
   detector: "__DETECTOR__",
   expression: "__EXPRESSION__",
 };
-const DET = 128;
-const EXP = 112;
-const MARGIN = 0.1;
-const MIN_SCORE = 0.5;
+export const DET = 128;
+export const EXP = 112;
+export const MARGIN = 0;
+export const MIN_SCORE = 0.5;
 const NMS_IOU = 0.3;
+// face-api's SSD box from BlazeFace's (× its size; models/infer.py: CROP_DY, CROP_W, CROP_H)
+export const CROP_DY = -0.14;
+export const CROP_W = 0.89;
+export const CROP_H = 1.28;
+// Both sessions: WASM, all graph optimisations (they fuse the expression net's running sums into
+// its convolutions); arena and memory patterns off (ORT-web's defaults; measured no faster on).
+export const SESSION_OPTIONS = { executionProviders: ["wasm"], graphOptimizationLevel: "all" };
 
 // The 896 anchor centres of BlazeFace short-range, in 128-px units (models/infer.py:anchors).
 const ANCHORS = (() => {
@@ -30,6 +43,62 @@ const ANCHORS = (() => {
   }
   return Float32Array.from(out);
 })();
+
+/**
+ * Bilinear resampling of an RGBA image onto an outH×outW RGB grid, written into `out` (NHWC):
+ * output pixel (u, v) reads the image at x = sx·(u + 0.5) + tx − 0.5, y = sy·(v + 0.5) + ty − 0.5;
+ * source pixels outside `valid` = [x0, y0, x1, y1) (clipped to the image) count as black; each
+ * value is stored as value · mul + add. models/infer.py:resample, operation for operation.
+ */
+export function resample(rgba, width, height, outW, outH, sx, sy, tx, ty, valid, out, mul, add) {
+  const x0 = Math.max(valid[0], 0);
+  const y0 = Math.max(valid[1], 0);
+  const x1 = Math.min(valid[2], width);
+  const y1 = Math.min(valid[3], height);
+  // per column: the two taps' byte offsets and weights (0 for a tap outside `valid`)
+  const xa = new Int32Array(outW);
+  const xb = new Int32Array(outW);
+  const wa = new Float64Array(outW);
+  const wb = new Float64Array(outW);
+  for (let u = 0; u < outW; u++) {
+    const x = sx * (u + 0.5) + tx - 0.5;
+    const xf = Math.floor(x);
+    const fx = x - xf;
+    xa[u] = Math.min(Math.max(xf, 0), width - 1) * 4;
+    xb[u] = Math.min(Math.max(xf + 1, 0), width - 1) * 4;
+    wa[u] = xf >= x0 && xf < x1 ? 1 - fx : 0;
+    wb[u] = xf + 1 >= x0 && xf + 1 < x1 ? fx : 0;
+  }
+  let o = 0;
+  for (let v = 0; v < outH; v++) {
+    const y = sy * (v + 0.5) + ty - 0.5;
+    const yf = Math.floor(y);
+    const fy = y - yf;
+    const rowA = Math.min(Math.max(yf, 0), height - 1) * width * 4;
+    const rowB = Math.min(Math.max(yf + 1, 0), height - 1) * width * 4;
+    const va = yf >= y0 && yf < y1 ? 1 - fy : 0;
+    const vb = yf + 1 >= y0 && yf + 1 < y1 ? fy : 0;
+    if (va === 0 && vb === 0) {
+      out.fill(0 * mul + add, o, o + outW * 3); // a row outside the image: black
+      o += outW * 3;
+      continue;
+    }
+    for (let u = 0; u < outW; u++) {
+      const a = rowA + xa[u];
+      const b = rowA + xb[u];
+      const c = rowB + xa[u];
+      const d = rowB + xb[u];
+      const ua = wa[u];
+      const ub = wb[u];
+      for (let ch = 0; ch < 3; ch++) {
+        const top = rgba[a + ch] * ua + rgba[b + ch] * ub;
+        const bottom = rgba[c + ch] * ua + rgba[d + ch] * ub;
+        out[o++] = (top * va + bottom * vb) * mul + add;
+      }
+    }
+  }
+  return out;
+}
 
 function iou(a, b) {
   const w = Math.min(a[2], b[2]) - Math.max(a[0], b[0]);
@@ -91,8 +160,85 @@ export function frontalness(kx) {
   return Math.min(1, Math.max(0, 1 - Math.abs(dRight - dLeft) / total / 0.5));
 }
 
-function context(canvas) {
-  return canvas.getContext("2d", { willReadFrequently: true });
+/** The rectangle face-api.js would crop, from BlazeFace's unclipped box (infer.py:crop_box). */
+export function cropBox(raw, margin = MARGIN) {
+  const [x, y, w, h] = raw;
+  const size = Math.max(w, h);
+  const cx = x + w / 2;
+  const cy = y + h / 2 + CROP_DY * size;
+  const cw = CROP_W * size * (1 + margin);
+  const ch = CROP_H * size * (1 + margin);
+  return [cx - cw / 2, cy - ch / 2, cw, ch];
+}
+
+/**
+ * The per-frame pipeline on RGBA pixels, given ORT and the two sessions (no canvas: the worker
+ * reads the frame, Node tests pass pixels). run(rgba, width, height) → null (no face) or
+ * {p: 7 probabilities (model order), f: frontal, score, box, raw, ms: [prep, detect, classify]}.
+ * The two input buffers are reused and wiped by `wipe()`.
+ */
+export function pipeline(ort, detector, expression) {
+  const detInput = new Float32Array(DET * DET * 3);
+  const expInput = new Float32Array(EXP * EXP * 3);
+  const detTensor = new ort.Tensor("float32", detInput, [1, DET, DET, 3]);
+  const expTensor = new ort.Tensor("float32", expInput, [1, EXP, EXP, 3]);
+
+  async function run(rgba, width, height, t0 = performance.now()) {
+    // 1. letterbox to 128×128 in [-1, 1] (infer.py:detector_input)
+    const longest = Math.max(width, height);
+    const scale = DET / longest;
+    const padX = (DET - width * scale) / 2;
+    const padY = (DET - height * scale) / 2;
+    const step = longest / DET;
+    resample(rgba, width, height, DET, DET, step, step, -padX * step, -padY * step, [0, 0, width, height], detInput, 1 / 127.5, -1);
+    const t1 = performance.now();
+    const found = await detector.run({ input: detTensor });
+    const faces = decode(found.regressors.data, found.classificators.data);
+    found.regressors.dispose();
+    found.classificators.dispose();
+    const t2 = performance.now();
+    let best = null;
+    for (const face of faces) {
+      const px = [];
+      const py = [];
+      for (let k = 0; k < 8; k++) {
+        px.push((face.v[2 * k] - padX) / scale);
+        py.push((face.v[2 * k + 1] - padY) / scale);
+      }
+      const x0 = Math.max(0, px[0]);
+      const y0 = Math.max(0, py[0]);
+      const x1 = Math.min(width, px[1]);
+      const y1 = Math.min(height, py[1]);
+      if (x1 > x0 && y1 > y0) {
+        const raw = [px[0], py[0], px[1] - px[0], py[1] - py[0]];
+        best = { score: face.score, box: [x0, y0, x1 - x0, y1 - y0], raw, kx: px.slice(2) };
+        break;
+      }
+    }
+    if (!best) return { p: null, f: 0, ms: [t1 - t0, t2 - t1, 0] };
+    // 2. face-api's box, padded to a centred black square, 112×112 (infer.py:crop_face)
+    const [x, y, w, h] = cropBox(best.raw);
+    const side = Math.max(w, h);
+    const cstep = side / EXP;
+    const left = x + w / 2 - side / 2;
+    const top = y + h / 2 - side / 2;
+    const valid = [Math.ceil(x - 0.5), Math.ceil(y - 0.5), Math.ceil(x + w - 0.5), Math.ceil(y + h - 0.5)];
+    resample(rgba, width, height, EXP, EXP, cstep, cstep, left, top, valid, expInput, 1, 0);
+    const t3 = performance.now();
+    // 3. expression (raw 0–255 RGB; the graph normalises and applies softmax)
+    const out = await expression.run({ input: expTensor });
+    const p = Array.from(out.probs.data);
+    out.probs.dispose();
+    const ms = [t1 - t0 + (t3 - t2), t2 - t1, performance.now() - t3];
+    return { p, f: frontalness(best.kx), score: best.score, box: best.box, raw: best.raw, ms };
+  }
+
+  function wipe() {
+    detInput.fill(0);
+    expInput.fill(0);
+  }
+
+  return { run, wipe };
 }
 
 /** Load ORT (WASM, one thread) and both models from `base` (our SDK origin); returns an analyser. */
@@ -103,34 +249,18 @@ export async function load(base) {
   ort.env.wasm.proxy = false;
   ort.env.wasm.wasmPaths = { mjs: url(FILES.glue), wasm: url(FILES.wasm) }; // never a CDN
   ort.env.logLevel = "error";
-  const options = { executionProviders: ["wasm"], graphOptimizationLevel: "all" };
-  const detector = await ort.InferenceSession.create(url(FILES.detector), options);
+  const detector = await ort.InferenceSession.create(url(FILES.detector), SESSION_OPTIONS);
   let expression;
   try {
-    expression = await ort.InferenceSession.create(url(FILES.expression), options);
+    expression = await ort.InferenceSession.create(url(FILES.expression), SESSION_OPTIONS);
   } catch (error) {
     await detector.release();
     throw error;
   }
+  const steps = pipeline(ort, detector, expression);
   const frame = new OffscreenCanvas(1, 1);
-  const fctx = context(frame);
-  const det = new OffscreenCanvas(DET, DET);
-  const dctx = context(det);
-  const crop = new OffscreenCanvas(EXP, EXP);
-  const cctx = context(crop);
-  const detInput = new Float32Array(DET * DET * 3);
-  const expInput = new Float32Array(EXP * EXP * 3);
+  const fctx = frame.getContext("2d", { willReadFrequently: true });
   let released = false;
-
-  function pixels(ctx, size, out, scale, shift) {
-    const data = ctx.getImageData(0, 0, size, size).data;
-    for (let i = 0, j = 0; i < data.length; i += 4, j += 3) {
-      out[j] = data[i] * scale + shift;
-      out[j + 1] = data[i + 1] * scale + shift;
-      out[j + 2] = data[i + 2] * scale + shift;
-    }
-    data.fill(0);
-  }
 
   /** One frame → {p: 7 probabilities (model order) | null, f: frontal, ms: [prep, detect, classify]}. */
   async function analyse(bitmap) {
@@ -147,63 +277,16 @@ export async function load(base) {
     }
     fctx.drawImage(bitmap, 0, 0);
     bitmap.close(); // the frame is now only in our scratch canvas, wiped below
+    let pixels = null;
     try {
-      // 1. letterbox to 128×128 in [-1, 1]
-      const scale = DET / Math.max(width, height);
-      const nw = Math.max(1, Math.round(width * scale));
-      const nh = Math.max(1, Math.round(height * scale));
-      const padX = Math.floor((DET - nw) / 2);
-      const padY = Math.floor((DET - nh) / 2);
-      dctx.fillStyle = "#000";
-      dctx.fillRect(0, 0, DET, DET);
-      dctx.drawImage(frame, padX, padY, nw, nh);
-      pixels(dctx, DET, detInput, 1 / 127.5, -1);
-      const t1 = performance.now();
-      const found = await detector.run({ input: new ort.Tensor("float32", detInput, [1, DET, DET, 3]) });
-      const faces = decode(found.regressors.data, found.classificators.data);
-      found.regressors.dispose();
-      found.classificators.dispose();
-      const t2 = performance.now();
-      let best = null;
-      for (const face of faces) {
-        const px = [];
-        const py = [];
-        for (let k = 0; k < 8; k++) {
-          px.push((face.v[2 * k] - padX) / scale);
-          py.push((face.v[2 * k + 1] - padY) / scale);
-        }
-        const x0 = Math.max(0, px[0]);
-        const y0 = Math.max(0, py[0]);
-        const x1 = Math.min(width, px[1]);
-        const y1 = Math.min(height, py[1]);
-        if (x1 > x0 && y1 > y0) {
-          best = { box: [x0, y0, x1 - x0, y1 - y0], kx: px.slice(2) };
-          break;
-        }
-      }
-      if (!best) return { p: null, f: 0, ms: [t1 - t0, t2 - t1, 0] };
-      // 2. square crop around the box centre, side max(w, h)·(1 + margin), black outside
-      const [x, y, w, h] = best.box;
-      const side = Math.max(w, h) * (1 + MARGIN);
-      const left = Math.round(x + w / 2 - side / 2);
-      const top = Math.round(y + h / 2 - side / 2);
-      const size = Math.max(1, Math.round(side));
-      cctx.fillStyle = "#000";
-      cctx.fillRect(0, 0, EXP, EXP);
-      cctx.drawImage(frame, left, top, size, size, 0, 0, EXP, EXP);
-      pixels(cctx, EXP, expInput, 1, 0);
-      const t3 = performance.now();
-      // 3. expression (raw 0–255 RGB; the graph normalises and applies softmax)
-      const out = await expression.run({ input: new ort.Tensor("float32", expInput, [1, EXP, EXP, 3]) });
-      const p = Array.from(out.probs.data);
-      out.probs.dispose();
-      return { p, f: frontalness(best.kx), ms: [t1 - t0 + (t3 - t2), t2 - t1, performance.now() - t3] };
-    } finally {
+      pixels = fctx.getImageData(0, 0, width, height).data;
       fctx.clearRect(0, 0, width, height);
-      dctx.clearRect(0, 0, DET, DET);
-      cctx.clearRect(0, 0, EXP, EXP);
-      detInput.fill(0);
-      expInput.fill(0);
+      const result = await steps.run(pixels, width, height, t0);
+      return { p: result.p, f: result.f, ms: result.ms };
+    } finally {
+      if (pixels) pixels.fill(0);
+      fctx.clearRect(0, 0, width, height);
+      steps.wipe();
     }
   }
 
