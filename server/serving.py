@@ -1,11 +1,19 @@
-"""Running the ASGI app under uvicorn, in one process or several sharing one socket.
+"""Running the ASGI app under uvicorn, in one process or in several.
 
-Several processes share one listening socket that we bind ourselves, because uvicorn's own
-``bind_socket`` creates it as ``socket.socket(family)``: protocol 0, not ``IPPROTO_TCP``.
-asyncio only sets ``TCP_NODELAY`` on accepted sockets whose protocol is ``IPPROTO_TCP``, so
-every worker's replies then waited for Nagle's algorithm and the client's delayed ACK —
-44 ms per keep-alive request, measured: 2 workers on PostgreSQL served 1.4k /healthz req/s
-against 3.1k for one. With the protocol set, replies leave at once.
+Several worker processes each bind their **own** listening socket on the same port with
+``SO_REUSEPORT``, and the kernel spreads new connections evenly across them. Two things this
+replaces, both measured under ``bench.ingest`` with 2 workers on PostgreSQL:
+
+* uvicorn's ``--workers`` shares one socket that it creates as ``socket.socket(family)``:
+  protocol 0, not ``IPPROTO_TCP``. asyncio only sets ``TCP_NODELAY`` on accepted sockets whose
+  protocol is ``IPPROTO_TCP``, so every reply waited for Nagle's algorithm and the client's
+  delayed ACK — 44 ms per keep-alive request; 1.4k ``/healthz`` req/s against 3.1k for one
+  process. Our sockets are made with ``IPPROTO_TCP``.
+* with one shared socket, whichever worker is awake accepts: 64 connections split 59/5, 49/15,
+  35/29 in three runs, leaving one worker saturated and the other idle.
+
+The parent process only supervises: it restarts a worker that dies and, on SIGINT/SIGTERM,
+asks every worker to shut down gracefully (each drains its writer) and waits for them.
 
 Each process also moves everything that exists once the app is built (modules, routes, the
 playbook) out of the garbage collector's sight (``gc.freeze``): a full collection otherwise
@@ -18,8 +26,13 @@ from __future__ import annotations
 import gc
 import logging
 import logging.config
+import multiprocessing
 import os
+import signal
 import socket
+import sys
+import threading
+from multiprocessing.process import BaseProcess
 from typing import TYPE_CHECKING, Any
 
 from server.config import Settings
@@ -46,11 +59,13 @@ def app_factory() -> Litestar:
     return app
 
 
-def bind_tcp_socket(host: str, port: int) -> socket.socket:
-    """A listening socket the worker processes inherit, with ``TCP_NODELAY`` on accept."""
+def bind_tcp_socket(host: str, port: int, *, reuse_port: bool = False) -> socket.socket:
+    """A TCP socket whose accepted connections get ``TCP_NODELAY`` from asyncio."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    if reuse_port:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
     sock.bind((host, port))
     sock.set_inheritable(True)
     return sock
@@ -68,7 +83,6 @@ def run_server(
 ) -> None:
     """Serve until SIGINT/SIGTERM; each worker drains its writer before it exits."""
     import uvicorn
-    from uvicorn.supervisors import Multiprocess
 
     from server.app import create_app
 
@@ -100,8 +114,83 @@ def run_server(
             "RAPPORT_MAX_BODY_BYTES": str(settings.max_body_bytes),
         }
     )
-    config = uvicorn.Config("server.serving:app_factory", factory=True, workers=workers, **common)
-    logging.getLogger("uvicorn.error").info(
-        "Rapport listening on http://%s:%d with %d worker processes", host, port, workers
+    logging.config.dictConfig(log_config)
+    _supervise(workers, common)
+
+
+def _worker_main(common: dict[str, Any]) -> None:
+    """One worker process: its own ``SO_REUSEPORT`` socket, the app, uvicorn."""
+    import uvicorn
+
+    _exit_with_parent()
+
+    logging.config.dictConfig(common["log_config"])
+    sock = bind_tcp_socket(common["host"], common["port"], reuse_port=True)
+    config = uvicorn.Config("server.serving:app_factory", factory=True, **common)
+    uvicorn.Server(config).run(sockets=[sock])
+
+
+def _exit_with_parent() -> None:
+    """Ask Linux to SIGTERM this worker when the supervisor dies, even by SIGKILL.
+
+    Without it a killed supervisor leaves workers serving on the port with nobody to stop
+    them. Elsewhere (no ``prctl``) this does nothing.
+    """
+    import ctypes
+    import ctypes.util
+
+    name = ctypes.util.find_library("c")
+    if not sys.platform.startswith("linux") or name is None:
+        return
+    pr_set_pdeathsig = 1
+    ctypes.CDLL(name, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGTERM)
+    if os.getppid() == 1:  # the supervisor died before the request took effect
+        os.kill(os.getpid(), signal.SIGTERM)
+
+
+def _supervise(workers: int, common: dict[str, Any]) -> None:
+    log = logging.getLogger("uvicorn.error")
+    # Held, bound but not listening, for the parent's lifetime: it fixes the port when
+    # --port 0 asked for any free one, and no connection is ever queued on it.
+    anchor = bind_tcp_socket(common["host"], common["port"], reuse_port=True)
+    common = {**common, "port": anchor.getsockname()[1]}
+    stop = threading.Event()
+
+    def on_signal(signum: int, _frame: object) -> None:
+        stop.set()
+
+    previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
+    context = multiprocessing.get_context("spawn")
+
+    def start() -> BaseProcess:
+        process = context.Process(target=_worker_main, args=(common,), name="rapport-worker")
+        process.start()
+        return process
+
+    processes = [start() for _ in range(workers)]
+    log.info(
+        "Rapport listening on http://%s:%d with %d worker processes (SO_REUSEPORT)",
+        common["host"],
+        common["port"],
+        workers,
     )
-    Multiprocess(config, sockets=[bind_tcp_socket(host, port)]).run()
+    try:
+        while not stop.wait(0.5):
+            for index, process in enumerate(processes):
+                if not process.is_alive():
+                    log.warning("worker %s exited (%s); starting another", process.pid,
+                                process.exitcode)  # fmt: skip
+                    processes[index] = start()
+    finally:
+        for process in processes:
+            if process.is_alive() and process.pid is not None:
+                os.kill(process.pid, signal.SIGTERM)
+        for process in processes:
+            process.join(common["timeout_graceful_shutdown"] + 5)
+            if process.is_alive():
+                log.warning("worker %s did not stop in time; killing it", process.pid)
+                process.kill()
+                process.join()
+        anchor.close()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
