@@ -74,7 +74,7 @@ class PostgresStorage(Storage):
     ) -> None:
         self._dsn = dsn
         self._profiles = ProfileCache(profile_cache_size)
-        self._invalidations = ProfileInvalidations(dsn, self._profiles, profile_cache_size)
+        self._invalidations = ProfileInvalidations(dsn, self._profiles)
         self._pool_size = pool_size
         self._pool: Any = None
         self._writer_conn: Any = None
@@ -181,17 +181,16 @@ class PostgresStorage(Storage):
         return await self._writer.submit(batch)
 
     async def profile(self, site_id: int, visitor: str) -> Profile:
-        key = (site_id, visitor)
-        cached = self._profiles.get(key)
-        if cached is not None:
-            return cached
-        epoch = self._profiles.epoch
-        data = await self._readers.fetchval(
-            "SELECT data FROM profiles WHERE site_id = $1 AND visitor = $2", site_id, visitor
-        )
-        profile = decode_profile(data)
-        self._profiles.fill(key, profile, read_at_epoch=epoch)
-        return profile
+        async def load() -> Profile:
+            return decode_profile(
+                await self._readers.fetchval(
+                    "SELECT data FROM profiles WHERE site_id = $1 AND visitor = $2",
+                    site_id,
+                    visitor,
+                )
+            )
+
+        return await self._profiles.read_through((site_id, visitor), load)
 
     async def count_signals(self, site_id: int, batch_id: str | None = None) -> int:
         if batch_id is None:

@@ -75,10 +75,11 @@ async def send_notifications(conn: Any, payloads: Sequence[str]) -> None:
 class ProfileInvalidations:
     """Listens on :data:`CHANNEL` and applies what it hears to one process's cache."""
 
-    def __init__(self, dsn: str, cache: ProfileCache, capacity: int) -> None:
+    def __init__(self, dsn: str, cache: ProfileCache) -> None:
         self._dsn = dsn
         self._cache = cache
-        self._capacity = capacity
+        self._capacity = cache.capacity
+        """The cache's size while listening; it is switched to 0 while not."""
         self._conn: Any = None
         self._reconnect: asyncio.Task[None] | None = None
         self._closing = False

@@ -21,6 +21,7 @@ resumes). Cached profiles are shared objects: treat them as read-only
 from __future__ import annotations
 
 from collections import OrderedDict
+from collections.abc import Awaitable, Callable
 
 from server.profiles import Profile
 
@@ -55,6 +56,20 @@ class ProfileCache:
         else:
             self.hits += 1
             self._items.move_to_end(key)
+        return profile
+
+    async def read_through(self, key: Key, load: Callable[[], Awaitable[Profile]]) -> Profile:
+        """The cached profile, or ``load()``'s, remembered unless ``key`` changed meanwhile.
+
+        A visitor without a stored profile is cached too (``load`` returns an empty one):
+        pages ask for hints before a visitor's first batch has been stored.
+        """
+        cached = self.get(key)
+        if cached is not None:
+            return cached
+        epoch = self.epoch
+        profile = await load()
+        self.fill(key, profile, read_at_epoch=epoch)
         return profile
 
     def changed_since(self, key: Key, epoch: int) -> bool:

@@ -218,21 +218,15 @@ class SQLiteStorage(Storage):
         return await self._writer.submit(batch)
 
     async def profile(self, site_id: int, visitor: str) -> Profile:
-        key = (site_id, visitor)
-        cached = self._profiles.get(key)
-        if cached is not None:
-            return cached
-        epoch = self._profiles.epoch
-        rows = await _fetchall(
-            self._reader,
-            "SELECT data FROM profiles WHERE site_id = ? AND visitor = ?",
-            (site_id, visitor),
-        )
-        # A visitor without a profile is cached too (as an empty one): pages ask for hints
-        # before a visitor's first batch has been stored.
-        profile = decode_profile(rows[0][0]) if rows else Profile()
-        self._profiles.fill(key, profile, read_at_epoch=epoch)
-        return profile
+        async def load() -> Profile:
+            rows = await _fetchall(
+                self._reader,
+                "SELECT data FROM profiles WHERE site_id = ? AND visitor = ?",
+                (site_id, visitor),
+            )
+            return decode_profile(rows[0][0] if rows else None)
+
+        return await self._profiles.read_through((site_id, visitor), load)
 
     async def count_signals(self, site_id: int, batch_id: str | None = None) -> int:
         if batch_id is None:
