@@ -5,6 +5,7 @@ never deadlock on each other."""
 from __future__ import annotations
 
 import asyncio
+import inspect
 from collections.abc import AsyncIterator, Awaitable, Callable
 
 import pytest
@@ -35,12 +36,21 @@ def hesitant(site_id: int, batch_id: str, score: float) -> IngestBatch:
     )
 
 
-async def eventually(check: Callable[[], Awaitable[bool]], seconds: float = 5.0) -> bool:
+async def eventually(check: Callable[[], bool | Awaitable[bool]], seconds: float = 5.0) -> bool:
+    """Whether ``check`` (plain or async) comes true within ``seconds``."""
     for _ in range(int(seconds / 0.01)):
-        if await check():
+        result = check()
+        if await result if inspect.isawaitable(result) else result:
             return True
         await asyncio.sleep(0.01)
     return False
+
+
+def forgotten(storage: Storage, site_id: int, visitor: str) -> Callable[[], Awaitable[bool]]:
+    async def check() -> bool:
+        return await storage.profile(site_id, visitor) == Profile()
+
+    return check
 
 
 async def test_a_change_stored_by_one_process_is_served_by_the_other(
@@ -66,11 +76,7 @@ async def test_an_erasure_by_one_process_empties_the_others_cache(
     await a.ingest(hesitant(site.id, "batch-0001", 0.9))
     assert (await a.profile(site.id, "v-1")).patterns  # cached in a
     await b.erase_visitor(site.id, "v-1")
-
-    async def a_forgot() -> bool:
-        return await a.profile(site.id, "v-1") == Profile()
-
-    assert await eventually(a_forgot)
+    assert await eventually(forgotten(a, site.id, "v-1"))
 
 
 async def test_a_site_deleted_by_one_process_is_forgotten_by_the_other(
@@ -81,11 +87,7 @@ async def test_a_site_deleted_by_one_process_is_forgotten_by_the_other(
     await a.ingest(hesitant(site.id, "batch-0001", 0.9))
     assert (await a.profile(site.id, "v-1")).patterns
     await b.delete_site(site.id)
-
-    async def a_forgot() -> bool:
-        return await a.profile(site.id, "v-1") == Profile()
-
-    assert await eventually(a_forgot)
+    assert await eventually(forgotten(a, site.id, "v-1"))
 
 
 async def test_after_losing_its_listener_a_process_reads_through_and_reconnects(
@@ -100,18 +102,10 @@ async def test_after_losing_its_listener_a_process_reads_through_and_reconnects(
         "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
         "WHERE query LIKE 'LISTEN%' AND pid <> pg_backend_pid()"
     )
-    assert await eventually(lambda: _false_when(listener.listening))
+    assert await eventually(lambda: not listener.listening)
     await b.ingest(hesitant(site.id, "batch-0002", 0.9))  # its NOTIFY reaches nobody
     assert (await a.profile(site.id, "v-1")).patterns["hesitant"].score == 0.9
-    assert await eventually(lambda: _true_when(listener.listening))
-
-
-async def _false_when(value: bool) -> bool:
-    return not value
-
-
-async def _true_when(value: bool) -> bool:
-    return value
+    assert await eventually(lambda: listener.listening)
 
 
 def test_notification_payloads_stay_under_postgresqls_limit() -> None:

@@ -8,7 +8,6 @@ import asyncio
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -19,17 +18,12 @@ from pathlib import Path
 
 import httpx
 import pytest
+from test_serve_process import free_port
 
 from server.storage import create_storage
 
 ORIGIN = "http://localhost:8001"
 Served = tuple[subprocess.Popen[str], str, str]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def workers_of(pid: int) -> set[int]:
