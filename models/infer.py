@@ -56,6 +56,7 @@ __all__ = [
     "anchors",
     "crop_box",
     "crop_face",
+    "crop_rect",
     "detector_input",
     "frontalness",
     "load_image",
@@ -256,11 +257,12 @@ def crop_box(raw_box: Box, margin: float = DEFAULT_MARGIN) -> Box:
     return cx - cw / 2, cy - ch / 2, cw, ch
 
 
-def crop_face(rgb: U8, detection: Detection, margin: float = DEFAULT_MARGIN) -> F32:
-    """The 112×112 RGB (0–255 float) input of the expression net for one detection: the
-    :func:`crop_box` rectangle (pixels whose centre lies inside it), padded to a centred square
-    with black, resampled bilinearly."""
-    x, y, w, h = crop_box(detection.raw_box, margin)
+def crop_rect(rgb: U8, box: Box) -> F32:
+    """The 112×112 RGB (0–255 float) expression input for a rectangle: the pixels whose centre
+    lies inside it, padded to a centred square with black (as face-api.js pads), resampled
+    bilinearly. Separate from :func:`crop_face` so benchmarks can probe other rectangles with
+    exactly the product's cropping."""
+    x, y, w, h = box
     side = max(w, h)
     step = side / EXPRESSION_SIZE
     left = x + w / 2 - side / 2
@@ -273,6 +275,11 @@ def crop_face(rgb: U8, detection: Detection, margin: float = DEFAULT_MARGIN) -> 
     )
     out = resample(rgb, EXPRESSION_SIZE, EXPRESSION_SIZE, step, step, left, top, valid)
     return out.astype(np.float32)
+
+
+def crop_face(rgb: U8, detection: Detection, margin: float = DEFAULT_MARGIN) -> F32:
+    """The expression net's input for one detection: the :func:`crop_box` rectangle."""
+    return crop_rect(rgb, crop_box(detection.raw_box, margin))
 
 
 def _session(path: Path, threads: int) -> ort.InferenceSession:
