@@ -30,26 +30,23 @@ from server.sites.model import NewSite, Site
 from server.storage.base import (
     SITE_TABLES,
     VISITOR_TABLES,
-    FlushObserver,
     IngestBatch,
     IngestResult,
     SiteNameTaken,
     SiteStats,
-    Storage,
     StorageClosed,
     StorageError,
     VisitorBatch,
     VisitorData,
     VisitorSignal,
 )
+from server.storage.group_commit import GroupCommitStorage
 from server.storage.migrate import ensure_postgres_schema
 from server.storage.postgres_notify import (
     ProfileInvalidations,
     notify_payloads,
     send_notifications,
 )
-from server.storage.profile_cache import ProfileCache
-from server.storage.writer import GroupCommitWriter
 
 __all__ = ["PostgresStorage"]
 
@@ -57,7 +54,7 @@ _SITE_COLUMNS: Final = "id, name, site_key, origins, created_at"
 _origins_decoder = msgspec.json.Decoder(list[str])
 
 
-class PostgresStorage(Storage):
+class PostgresStorage(GroupCommitStorage):
     """Storage in a PostgreSQL database: a read pool plus one writer connection."""
 
     backend: ClassVar[str] = "postgresql"
@@ -72,38 +69,26 @@ class PostgresStorage(Storage):
         pool_size: int = 5,
         profile_cache_size: int = 50_000,
     ) -> None:
+        super().__init__(
+            writer_name="rapport-postgres-writer",
+            max_queue=max_queue,
+            max_group=max_group,
+            enqueue_timeout=enqueue_timeout,
+            profile_cache_size=profile_cache_size,
+        )
         self._dsn = dsn
-        self._profiles = ProfileCache(profile_cache_size)
         self._invalidations = ProfileInvalidations(dsn, self._profiles)
         self._pool_size = pool_size
         self._pool: Any = None
         self._writer_conn: Any = None
-        self._writer: GroupCommitWriter[IngestBatch, IngestResult] = GroupCommitWriter(
-            self._flush,
-            max_queue=max_queue,
-            max_group=max_group,
-            enqueue_timeout=enqueue_timeout,
-            name="rapport-postgres-writer",
-        )
 
     # -- lifecycle -----------------------------------------------------------------------
 
-    async def open(self) -> None:
-        try:
-            self._writer_conn = await asyncpg.connect(self._dsn)
-            await ensure_postgres_schema(self._writer_conn, self._dsn)
-            self._pool = await asyncpg.create_pool(self._dsn, min_size=1, max_size=self._pool_size)
-            await self._invalidations.start()
-        except BaseException:
-            await self._close_connections()
-            raise
-        self._writer.start()
-
-    async def close(self) -> None:
-        try:
-            await self._writer.close()
-        finally:
-            await self._close_connections()
+    async def _open_connections(self) -> None:
+        self._writer_conn = await asyncpg.connect(self._dsn)
+        await ensure_postgres_schema(self._writer_conn, self._dsn)
+        self._pool = await asyncpg.create_pool(self._dsn, min_size=1, max_size=self._pool_size)
+        await self._invalidations.start()
 
     async def _close_connections(self) -> None:
         await self._invalidations.close()
@@ -119,10 +104,6 @@ class PostgresStorage(Storage):
         if self._pool is None:
             raise StorageClosed("PostgreSQL storage is not open")
         return self._pool
-
-    @property
-    def accepting_writes(self) -> bool:
-        return self._writer.running
 
     async def schema_version(self) -> int:
         value = await self._readers.fetchval("SELECT version_num FROM alembic_version")
@@ -176,9 +157,6 @@ class PostgresStorage(Storage):
         return _site_from_row(row) if row is not None else None
 
     # -- ingest and profiles -------------------------------------------------------------
-
-    async def ingest(self, batch: IngestBatch) -> IngestResult:
-        return await self._writer.submit(batch)
 
     async def profile(self, site_id: int, visitor: str) -> Profile:
         async def load() -> Profile:
@@ -331,17 +309,6 @@ class PostgresStorage(Storage):
             "SELECT visitor, data FROM profiles WHERE site_id = $1 ORDER BY visitor", site_id
         )
         return [(str(r["visitor"]), decode_profile(r["data"])) for r in rows]
-
-    @property
-    def queue_depth(self) -> int:
-        return self._writer.depth
-
-    @property
-    def profile_cache(self) -> ProfileCache:
-        return self._profiles
-
-    def set_flush_observer(self, observer: FlushObserver | None) -> None:
-        self._writer.on_flush = observer
 
     async def _flush(self, batches: Sequence[IngestBatch]) -> list[IngestResult]:
         """Commit one group; after a lost connection, reconnect on the next group."""

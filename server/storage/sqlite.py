@@ -32,21 +32,18 @@ from server.sites.model import NewSite, Site
 from server.storage.base import (
     SITE_TABLES,
     VISITOR_TABLES,
-    FlushObserver,
     IngestBatch,
     IngestResult,
     SiteNameTaken,
     SiteStats,
-    Storage,
     StorageClosed,
     StorageError,
     VisitorBatch,
     VisitorData,
     VisitorSignal,
 )
+from server.storage.group_commit import GroupCommitStorage
 from server.storage.migrate import ensure_sqlite_schema
-from server.storage.profile_cache import ProfileCache
-from server.storage.writer import GroupCommitWriter
 
 __all__ = ["SQLiteStorage"]
 
@@ -58,7 +55,7 @@ _PROFILE_CHUNK = 500
 _PRUNE_CHUNK = 5000
 
 
-class SQLiteStorage(Storage):
+class SQLiteStorage(GroupCommitStorage):
     """Storage in one SQLite file; see the module docstring for the connection layout."""
 
     backend: ClassVar[str] = "sqlite"
@@ -73,44 +70,32 @@ class SQLiteStorage(Storage):
         busy_timeout_ms: int = 5000,
         profile_cache_size: int = 50_000,
     ) -> None:
+        super().__init__(
+            writer_name=f"rapport-sqlite-writer:{path}",
+            max_queue=max_queue,
+            max_group=max_group,
+            enqueue_timeout=enqueue_timeout,
+            profile_cache_size=profile_cache_size,
+        )
         self.path = path
         self._busy_timeout_ms = busy_timeout_ms
         self._writer_conn: aiosqlite.Connection | None = None
         self._reader_conn: aiosqlite.Connection | None = None
-        self._writer: GroupCommitWriter[IngestBatch, IngestResult] = GroupCommitWriter(
-            self._flush,
-            max_queue=max_queue,
-            max_group=max_group,
-            enqueue_timeout=enqueue_timeout,
-            name=f"rapport-sqlite-writer:{path}",
-        )
         # Serialises every transaction on this file — the writer's groups and the reader
         # connection's own writes (site admin, erasure, retention): a transaction on a shared
         # connection must not interleave with another one, and the profile cache must see
         # commits and erasures in the order the file does.
         self._admin_lock = asyncio.Lock()
-        self._profiles = ProfileCache(profile_cache_size)
 
     # -- lifecycle -----------------------------------------------------------------------
 
-    async def open(self) -> None:
+    async def _open_connections(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        try:
-            self._writer_conn = await self._connect()
-            await ensure_sqlite_schema(
-                self._writer_conn, self.path, busy_timeout=self._busy_timeout_ms / 1000
-            )
-            self._reader_conn = await self._connect()
-        except BaseException:
-            await self._close_connections()
-            raise
-        self._writer.start()
-
-    async def close(self) -> None:
-        try:
-            await self._writer.close()
-        finally:
-            await self._close_connections()
+        self._writer_conn = await self._connect()
+        await ensure_sqlite_schema(
+            self._writer_conn, self.path, busy_timeout=self._busy_timeout_ms / 1000
+        )
+        self._reader_conn = await self._connect()
 
     async def _close_connections(self) -> None:
         for conn in (self._reader_conn, self._writer_conn):
@@ -152,10 +137,6 @@ class SQLiteStorage(Storage):
         if self._reader_conn is None:
             raise StorageClosed("SQLite storage is not open")
         return self._reader_conn
-
-    @property
-    def accepting_writes(self) -> bool:
-        return self._writer.running
 
     async def schema_version(self) -> int:
         rows = await _fetchall(self._reader, "SELECT version_num FROM alembic_version")
@@ -213,9 +194,6 @@ class SQLiteStorage(Storage):
         return _site_from_row(rows[0]) if rows else None
 
     # -- ingest and profiles -------------------------------------------------------------
-
-    async def ingest(self, batch: IngestBatch) -> IngestResult:
-        return await self._writer.submit(batch)
 
     async def profile(self, site_id: int, visitor: str) -> Profile:
         async def load() -> Profile:
@@ -369,17 +347,6 @@ class SQLiteStorage(Storage):
             (site_id,),
         )
         return [(str(v), decode_profile(d)) for v, d in rows]
-
-    @property
-    def queue_depth(self) -> int:
-        return self._writer.depth
-
-    @property
-    def profile_cache(self) -> ProfileCache:
-        return self._profiles
-
-    def set_flush_observer(self, observer: FlushObserver | None) -> None:
-        self._writer.on_flush = observer
 
     async def _flush(self, batches: Sequence[IngestBatch]) -> list[IngestResult]:
         """Commit one group: idempotency rows, new signals, profiles — one transaction."""

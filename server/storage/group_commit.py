@@ -1,0 +1,89 @@
+"""What both backends share: one group-commit writer per process and a hot-profile cache.
+
+The backends differ in drivers and SQL, not in how a batch travels: a request submits its batch
+to the writer, the writer commits whatever is queued in one transaction and only then answers,
+and profiles written in that transaction go into this process's cache. Keeping that path in one
+class means a fix to it (start order, drain on close, metrics hooks) lands in both backends.
+"""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Sequence
+
+from server.storage.base import FlushObserver, IngestBatch, IngestResult, Storage
+from server.storage.profile_cache import ProfileCache
+from server.storage.writer import GroupCommitWriter
+
+__all__ = ["GroupCommitStorage"]
+
+
+class GroupCommitStorage(Storage):
+    """A :class:`Storage` whose ingest goes through one :class:`GroupCommitWriter`.
+
+    Subclasses open and close their connections and commit one group in :meth:`_flush`.
+    """
+
+    def __init__(
+        self,
+        *,
+        writer_name: str,
+        max_queue: int,
+        max_group: int,
+        enqueue_timeout: float,
+        profile_cache_size: int,
+    ) -> None:
+        self._profiles = ProfileCache(profile_cache_size)
+        self._writer: GroupCommitWriter[IngestBatch, IngestResult] = GroupCommitWriter(
+            self._flush,
+            max_queue=max_queue,
+            max_group=max_group,
+            enqueue_timeout=enqueue_timeout,
+            name=writer_name,
+        )
+
+    @abc.abstractmethod
+    async def _open_connections(self) -> None:
+        """Connect and bring the schema to head; called before the writer starts."""
+
+    @abc.abstractmethod
+    async def _close_connections(self) -> None:
+        """Close whatever :meth:`_open_connections` opened, also after a failed open."""
+
+    @abc.abstractmethod
+    async def _flush(self, batches: Sequence[IngestBatch]) -> list[IngestResult]:
+        """Commit one group in one transaction; one result per batch, in order."""
+
+    async def open(self) -> None:
+        try:
+            await self._open_connections()
+        except BaseException:
+            await self._close_connections()
+            raise
+        self._writer.start()
+
+    async def close(self) -> None:
+        # The writer drains its queue first: every batch it accepted is committed (and
+        # answered) before the connections go.
+        try:
+            await self._writer.close()
+        finally:
+            await self._close_connections()
+
+    @property
+    def accepting_writes(self) -> bool:
+        return self._writer.running
+
+    async def ingest(self, batch: IngestBatch) -> IngestResult:
+        return await self._writer.submit(batch)
+
+    @property
+    def queue_depth(self) -> int:
+        return self._writer.depth
+
+    @property
+    def profile_cache(self) -> ProfileCache:
+        return self._profiles
+
+    def set_flush_observer(self, observer: FlushObserver | None) -> None:
+        self._writer.on_flush = observer
