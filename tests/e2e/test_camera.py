@@ -192,6 +192,23 @@ def test_a_site_that_does_not_ask_never_touches_the_camera(
     assert not camera_files() & sdk_fetched(cam_recorder, stack)
 
 
+def test_global_privacy_control_means_no_camera_prompt_even_on_a_site_that_asks(
+    stack: Stack, cam_context: BrowserContext, cam_recorder: Recorder
+) -> None:
+    ask_for_camera(cam_context)
+    cam_context.add_init_script(
+        "Object.defineProperty(Navigator.prototype, 'globalPrivacyControl', {get: () => true})"
+    )
+    page = cam_context.new_page()
+    page.goto(stack.shop + PRODUCT)
+    assert page.evaluate("rapport.ready") is False
+    assert page.evaluate("rapport.camera.ask()") is False  # the page's own button does nothing
+    page.wait_for_timeout(1_000)
+    expect(page.get_by_role("dialog")).to_have_count(0)
+    assert page.evaluate("window.__gum") == 0
+    assert not camera_files() & sdk_fetched(cam_recorder, stack)
+
+
 def test_the_demo_page_asks_from_its_own_button(
     stack: Stack, cam_context: BrowserContext, cam_recorder: Recorder
 ) -> None:
