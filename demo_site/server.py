@@ -57,6 +57,11 @@ _SDK_TAG: Final = re.compile(
 #: ``{{header}}`` / ``{{header:/faq.html}}`` (that nav link is the current page) / ``{{footer}}``:
 #: the parts every page shares, kept once in ``partials/``.
 _PARTIAL: Final = re.compile(r"\{\{(header|footer)(?::([^}\s]+))?\}\}")
+#: ``{{product-buying sku="sku-nova-01" price="89" …}}``: a shared block with per-page values,
+#: which fill its ``{{sku}}``, ``{{price}}``… (HTML-escaped). Every placeholder must be given.
+_BLOCK: Final = re.compile(r'\{\{([a-z][a-z-]*)((?:\s+[a-z_]+="[^"]*")+)\}\}')
+_BLOCK_ARG: Final = re.compile(r'([a-z_]+)="([^"]*)"')
+_BLOCK_SLOT: Final = re.compile(r"\{\{([a-z_]+)\}\}")
 PARTIALS_DIR: Final = ROOT / "partials"
 #: One URL path segment: starts with a letter or digit (so no "..", no dot-files), no escapes.
 _SEGMENT: Final = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
@@ -75,7 +80,16 @@ def _expand_partials(text: str) -> str:
             part = part.replace(link, f'{link} aria-current="page"', 1)
         return part
 
-    return _PARTIAL.sub(partial, text)
+    def block(match: re.Match[str]) -> str:
+        name = match.group(1)
+        values = {k: html.escape(v, quote=True) for k, v in _BLOCK_ARG.findall(match.group(2))}
+        part = (PARTIALS_DIR / f"{name}.html").read_text(encoding="utf-8").strip()
+        missing = sorted(set(_BLOCK_SLOT.findall(part)) - set(values))
+        if missing:
+            raise ValueError(f"partial {name!r} needs {', '.join(missing)}")
+        return _BLOCK_SLOT.sub(lambda m: values[m.group(1)], part)
+
+    return _BLOCK.sub(block, _PARTIAL.sub(partial, text))
 
 
 def render_html(text: str, sdk_base: str, site_key: str, *, omit_sdk: bool = False) -> str:

@@ -348,3 +348,20 @@ def test_every_page_gets_the_shared_header_and_footer_with_its_own_link_current(
 
 def test_partials_are_not_served_as_pages(server: http.server.ThreadingHTTPServer) -> None:
     assert fetch(server, "/partials/footer.html").status == 404
+
+
+def test_a_shared_block_fills_its_slots_escaped() -> None:
+    page = render_html(
+        '{{product-buying sku="sku-x-01" price="5" name="A & B" short="<X>" image="/i.svg"}}',
+        "",
+        "",
+    )
+    assert 'data-sku="sku-x-01" data-price="5" data-name="A &amp; B"' in page
+    assert "€5.00" in page
+    assert "your &lt;X&gt; leaves us" in page
+    assert "{{" not in page
+
+
+def test_a_shared_block_missing_a_value_is_an_error_not_a_half_page() -> None:
+    with pytest.raises(ValueError, match="needs image, name"):
+        render_html('{{product-buying sku="s" price="5" short="X"}}', "", "")
