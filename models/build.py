@@ -435,7 +435,7 @@ def synthetic_inputs() -> np.ndarray:
 def reference_crops() -> list[tuple[str, np.ndarray]]:
     """(name, 112×112 float32 crop) of the real test faces, made with models.infer."""
     from models import testdata
-    from models.infer import FaceAnalyzer, crop_face
+    from models.infer import FaceAnalyzer, crop_box, crop_rect
 
     analyzer = FaceAnalyzer()
     crops: list[tuple[str, np.ndarray]] = []
@@ -443,7 +443,8 @@ def reference_crops() -> list[tuple[str, np.ndarray]]:
         dets = analyzer.detect(rgb)
         if not dets:
             raise RuntimeError(f"no face detected in {name}")
-        crops.append((name, crop_face(rgb, dets[0], analyzer.margin)))
+        # the crop's geometry only (no exposure step): these pin the model, not the pipeline
+        crops.append((name, crop_rect(rgb, crop_box(dets[0].raw_box, analyzer.margin))))
     return crops
 
 

@@ -48,6 +48,8 @@ from models import DETECTOR_FILE, EMOTION_KEYS, EXPRESSION_FILE, EXPRESSION_LABE
 __all__ = [
     "DEFAULT_MARGIN",
     "DETECTOR_SIZE",
+    "EXPOSURE_MAX_GAIN",
+    "EXPOSURE_TARGET",
     "EXPRESSION_SIZE",
     "Detection",
     "Face",
@@ -58,6 +60,7 @@ __all__ = [
     "crop_face",
     "crop_rect",
     "detector_input",
+    "expose",
     "frontalness",
     "load_image",
     "resample",
@@ -74,6 +77,12 @@ DEFAULT_MARGIN = 0.0  # extra enlargement of the crop box (both sides), × its s
 CROP_DY = -0.14
 CROP_W = 0.89
 CROP_H = 1.28
+# Face-priority exposure: a face crop darker on average than EXPOSURE_TARGET (0-255, black
+# padding included) is brightened towards it, by at most EXPOSURE_MAX_GAIN. Normally lit faces
+# are untouched or barely moved; in a dim room the net otherwise loses smiles (happy →
+# neutral; `python -m bench.face_accuracy --conditions`).
+EXPOSURE_TARGET = 80.0
+EXPOSURE_MAX_GAIN = 10.0
 DEFAULT_MIN_SCORE = 0.5
 NMS_IOU = 0.3
 KEYPOINT_NAMES = ("right_eye", "left_eye", "nose_tip", "mouth", "right_ear", "left_ear")
@@ -277,9 +286,24 @@ def crop_rect(rgb: U8, box: Box) -> F32:
     return out.astype(np.float32)
 
 
+def expose(crop: F32) -> F32:
+    """Brighten a dark face crop towards EXPOSURE_TARGET mean, as a camera's face-priority
+    auto-exposure would; a crop at or above the target is returned as is.
+
+    face.mjs's ``expose`` is this operation for operation: a sequential float64 sum (cumsum,
+    not numpy's pairwise sum), the gain in float64, the product clipped and rounded to float32,
+    so both feed the net identical tensors."""
+    total = float(np.cumsum(crop.ravel(), dtype=np.float64)[-1]) if crop.size else 0.0
+    mean = total / max(crop.size, 1)
+    if mean >= EXPOSURE_TARGET:
+        return crop
+    gain = min(EXPOSURE_MAX_GAIN, EXPOSURE_TARGET / max(mean, 1e-9))
+    return np.minimum(crop.astype(np.float64) * gain, 255.0).astype(np.float32)
+
+
 def crop_face(rgb: U8, detection: Detection, margin: float = DEFAULT_MARGIN) -> F32:
-    """The expression net's input for one detection: the :func:`crop_box` rectangle."""
-    return crop_rect(rgb, crop_box(detection.raw_box, margin))
+    """The expression net's input for one detection: the :func:`crop_box` rectangle, exposed."""
+    return expose(crop_rect(rgb, crop_box(detection.raw_box, margin)))
 
 
 def _session(path: Path, threads: int) -> ort.InferenceSession:

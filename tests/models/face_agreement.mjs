@@ -6,8 +6,10 @@
 //
 // JOB.json: {"images": [{"name", "width", "height", "rgba": "path to raw RGBA uint8 bytes"}],
 //            "resample": [{"name", "width", "height", "rgba", "out": [w, h], "map": [sx, sy, tx, ty],
-//                          "valid": [x0, y0, x1, y1], "mul", "add"}]}
-// Prints {"results": {name: {p, f, score, box, raw} | {p: null}}, "resample": {name: [floats]}}.
+//                          "valid": [x0, y0, x1, y1], "mul", "add"}],
+//            "expose": [{"name", "values": [floats]}]}
+// Prints {"results": {name: {p, f, score, box, raw} | {p: null}}, "resample": {name: [floats]},
+//         "expose": {name: [floats]}}.
 
 import { readFileSync } from "node:fs";
 import path from "node:path";
@@ -18,7 +20,7 @@ const ORT_DIST = path.join(REPO, "wasm_build", "node_modules", "onnxruntime-web"
 const face = await import(path.join(REPO, "wasm_build", "src", "face.mjs"));
 
 const job = JSON.parse(readFileSync(process.argv[2], "utf8"));
-const out = { results: {}, resample: {} };
+const out = { results: {}, resample: {}, expose: {} };
 for (const r of job.resample || []) {
   const rgba = new Uint8Array(readFileSync(r.rgba));
   const [ow, oh] = r.out;
@@ -26,6 +28,11 @@ for (const r of job.resample || []) {
   const buf = new Float32Array(ow * oh * 3);
   face.resample(rgba, r.width, r.height, ow, oh, sx, sy, tx, ty, r.valid, buf, r.mul, r.add);
   out.resample[r.name] = Array.from(buf);
+}
+for (const e of job.expose || []) {
+  const buf = Float32Array.from(e.values);
+  face.expose(buf);
+  out.expose[e.name] = Array.from(buf);
 }
 if ((job.images || []).length) {
   const ort = await import(path.join(ORT_DIST, "ort.wasm.min.mjs"));

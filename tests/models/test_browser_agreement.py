@@ -19,7 +19,7 @@ import numpy as np
 import pytest
 
 from models import EXPRESSION_LABELS
-from models.infer import FaceAnalyzer, detector_input, resample
+from models.infer import FaceAnalyzer, detector_input, expose, resample
 from tests.e2e.camera import _fit as fit
 from tests.e2e.camera import astronaut_rgb
 
@@ -61,6 +61,9 @@ def images(
     found.update(dict(unlabelled))
     # the frame the e2e camera test's fake camera plays (320×240, as the worker receives it)
     found["camera-frame-astronaut"] = fit(astronaut_rgb(), 320, 240)
+    # the same frame in a dim room: the face crop goes through exposure compensation
+    dim = (found["camera-frame-astronaut"].astype(np.float64) * 0.2).round().astype(np.uint8)
+    found["camera-frame-astronaut-dim"] = dim
     return found
 
 
@@ -97,6 +100,27 @@ def test_resample_is_bit_identical() -> None:
         want = (resample(rgb, size[0], size[1], *mapping, valid) * mul + add).astype(np.float32)
         js = np.asarray(got[name], dtype=np.float32).reshape(want.shape)
         assert np.array_equal(js, want), (name, float(np.abs(js - want).max()))
+
+
+def test_exposure_is_bit_identical() -> None:
+    rng = np.random.default_rng(7)
+    cases = {
+        "dark": rng.uniform(0, 40, size=(112, 112, 3)),
+        "very dark, clipped": np.concatenate([rng.uniform(0, 3, 37000), [200.0] * 632]),
+        "black": np.zeros(300),
+        "bright (untouched)": rng.uniform(60, 255, size=(112, 112, 3)),
+    }
+    crops = {name: np.asarray(v, np.float32) for name, v in cases.items()}
+    with tempfile.TemporaryDirectory() as tmp_name:
+        job = {"expose": [{"name": n, "values": c.ravel().tolist()} for n, c in crops.items()]}
+        got = _node(job, Path(tmp_name))["expose"]
+    for name, crop in crops.items():
+        want = expose(crop)
+        js = np.asarray(got[name], dtype=np.float32).reshape(want.shape)
+        assert np.array_equal(js, want), (name, float(np.abs(js - want).max()))
+    assert np.array_equal(expose(crops["bright (untouched)"]), crops["bright (untouched)"])
+    assert float(expose(crops["dark"]).mean()) == pytest.approx(80, abs=0.5)
+    assert float(expose(crops["very dark, clipped"]).max()) == 255
 
 
 def test_detector_input_matches_resample() -> None:

@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 
 from models import MANIFEST, REFERENCE_DIR
-from models.infer import FaceAnalyzer, crop_face, detector_input
+from models.infer import FaceAnalyzer, crop_box, crop_rect, detector_input
 
 Labelled = list[tuple[str, np.ndarray, str]]
 
@@ -85,7 +85,7 @@ def test_expression_net_matches_the_reference_outputs(
     inputs = {f"synthetic-{i}": x for i, x in enumerate(synthetic_inputs())}
     for name, rgb, _ in labelled:
         (det, *_) = analyzer.detect(rgb)
-        inputs[name] = crop_face(rgb, det, analyzer.margin)
+        inputs[name] = crop_rect(rgb, crop_box(det.raw_box, analyzer.margin))
     assert set(inputs) == {c["name"] for c in ref["cases"]}
     worst = 0.0
     for case in ref["cases"]:

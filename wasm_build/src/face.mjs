@@ -26,6 +26,9 @@ const NMS_IOU = 0.3;
 export const CROP_DY = -0.14;
 export const CROP_W = 0.89;
 export const CROP_H = 1.28;
+// Face-priority exposure (models/infer.py: EXPOSURE_TARGET, EXPOSURE_MAX_GAIN)
+export const EXPOSURE_TARGET = 80;
+export const EXPOSURE_MAX_GAIN = 10;
 // Both sessions: WASM, all graph optimisations (they fuse the expression net's running sums into
 // its convolutions); arena and memory patterns off (ORT-web's defaults; measured no faster on).
 export const SESSION_OPTIONS = { executionProviders: ["wasm"], graphOptimizationLevel: "all" };
@@ -106,6 +109,21 @@ function iou(a, b) {
   const inter = Math.max(0, w) * Math.max(0, h);
   const union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter;
   return inter / Math.max(union, 1e-9);
+}
+
+/**
+ * Brighten a dark face crop (0–255 values, in place) towards a mean of EXPOSURE_TARGET, by at
+ * most EXPOSURE_MAX_GAIN, as a camera's face-priority auto-exposure would; a crop at or above the
+ * target is left as is. models/infer.py:expose, operation for operation (sequential float64 sum,
+ * float64 gain and product, clipped, rounded to float32 on store).
+ */
+export function expose(buf) {
+  let total = 0;
+  for (let i = 0; i < buf.length; i++) total += buf[i];
+  const mean = total / Math.max(buf.length, 1);
+  if (mean >= EXPOSURE_TARGET) return;
+  const gain = Math.min(EXPOSURE_MAX_GAIN, EXPOSURE_TARGET / Math.max(mean, 1e-9));
+  for (let i = 0; i < buf.length; i++) buf[i] = Math.min(buf[i] * gain, 255);
 }
 
 /** Raw outputs → [{score, v: 16 values in 128-px units (box xyxy + 6 keypoints)}], weighted NMS. */
@@ -216,7 +234,7 @@ export function pipeline(ort, detector, expression) {
       }
     }
     if (!best) return { p: null, f: 0, ms: [t1 - t0, t2 - t1, 0] };
-    // 2. face-api's box, padded to a centred black square, 112×112 (infer.py:crop_face)
+    // 2. face-api's box, padded to a centred black square, 112×112, exposed (infer.py:crop_face)
     const [x, y, w, h] = cropBox(best.raw);
     const side = Math.max(w, h);
     const cstep = side / EXP;
@@ -224,6 +242,7 @@ export function pipeline(ort, detector, expression) {
     const top = y + h / 2 - side / 2;
     const valid = [Math.ceil(x - 0.5), Math.ceil(y - 0.5), Math.ceil(x + w - 0.5), Math.ceil(y + h - 0.5)];
     resample(rgba, width, height, EXP, EXP, cstep, cstep, left, top, valid, expInput, 1, 0);
+    expose(expInput);
     const t3 = performance.now();
     // 3. expression (raw 0–255 RGB; the graph normalises and applies softmax)
     const out = await expression.run({ input: expTensor });
