@@ -660,12 +660,12 @@ def scenes(analyzer: FaceAnalyzer, faces: list[UnlabelledFace], labelled: Labell
 
 
 def _iou(a: tuple[float, ...], b: tuple[float, ...]) -> float:
-    ax, ay, aw, ah = a
-    bx, by, bw, bh = b
-    iw = max(0.0, min(ax + aw, bx + bw) - max(ax, bx))
-    ih = max(0.0, min(ay + ah, by + bh) - max(ay, by))
-    inter = iw * ih
-    return inter / (aw * ah + bw * bh - inter) if inter else 0.0
+    """IoU of two (x, y, w, h) boxes, by models.infer's NMS overlap (which takes x0, y0, x1, y1)."""
+
+    def corners(r: tuple[float, ...]) -> np.ndarray:
+        return np.array([r[0], r[1], r[0] + r[2], r[1] + r[3]], dtype=np.float64)
+
+    return float(infer._iou(corners(a), corners(b)[None])[0])
 
 
 def conditions(analyzer: FaceAnalyzer, all_scenes: list[Scene]) -> list[dict[str, Any]]:
@@ -676,7 +676,8 @@ def conditions(analyzer: FaceAnalyzer, all_scenes: list[Scene]) -> list[dict[str
         found = [f for f in analyzer.analyze(rgb) if _iou(f.detection.raw_box, box) >= 0.3]
         if not found:
             return None
-        return max(found[0].emotions, key=found[0].emotions.get)  # type: ignore[arg-type]
+        emotions = found[0].emotions
+        return max(emotions, key=lambda k: emotions[k])
 
     baseline = {s.name: judge(s.rgb, s.box) for s in all_scenes}
     rows: list[dict[str, Any]] = []
