@@ -35,10 +35,10 @@ agreement with face-api on the unlabelled faces, with their cost in forward pass
 averaged with face-api's net.
 
 ``--conditions``: light and face size, on the 33 faces (labelled and unlabelled): each photo
-darkened (×0.5, ×0.25, ×0.25 with sensor noise, ×0.1) or scaled so that the face is 120–28 px
-high in a 320×240 frame; per condition the faces still found, the share whose top-1 is the
-same as on the photo as is, and the labelled images still right — without and with the
-exposure step (``models.infer.expose``), side by side in one run.
+darkened (×0.5, ×0.25, ×0.25 with sensor noise, ×0.1), back-lit (face ×0.3, background ×1.5),
+or scaled so that the face is 120–28 px high in a 320×240 frame; per condition the faces still
+found, the share whose top-1 is the same as on the photo as is, and the labelled images still
+right — without and with the exposure step (``models.infer.expose``), side by side in one run.
 """
 
 from __future__ import annotations
@@ -611,12 +611,32 @@ class Scene:
     box: tuple[float, float, float, float]  # BlazeFace's box on the original
 
 
-def _darker(factor: float, noise: float = 0.0) -> Callable[[np.ndarray, int], np.ndarray]:
-    def apply(rgb: np.ndarray, seed: int) -> np.ndarray:
-        out = rgb.astype(np.float64) * factor
+Light = Callable[["Scene", int], np.ndarray]  # (scene, seed) → the photo in that light
+
+
+def _darker(factor: float, noise: float = 0.0) -> Light:
+    def apply(scene: Scene, seed: int) -> np.ndarray:
+        out = scene.rgb.astype(np.float64) * factor
         if noise:
             out += np.random.default_rng(seed).normal(0.0, noise, out.shape)
         return np.clip(np.rint(out), 0, 255).astype(np.uint8)
+
+    return apply
+
+
+def _backlit(face: float, background: float) -> Light:
+    """A window behind the visitor: the camera exposes for the bright background, so the face
+    comes out dark. The face (an ellipse 1.4× BlazeFace's box, soft edge) is scaled by ``face``,
+    everything else by ``background`` (clipped: blown-out highlights)."""
+
+    def apply(scene: Scene, seed: int) -> np.ndarray:
+        x, y, w, h = scene.box
+        ih, iw = scene.rgb.shape[:2]
+        yy, xx = np.mgrid[0:ih, 0:iw].astype(np.float64)
+        r = np.hypot((xx + 0.5 - x - w / 2) / (0.7 * w), (yy + 0.5 - y - h / 2) / (0.7 * h))
+        inside = np.clip((1.2 - r) / 0.4, 0.0, 1.0)[..., None]  # 1 in the face, 0 beyond 1.2
+        gain = background + (face - background) * inside
+        return np.clip(np.rint(scene.rgb * gain), 0, 255).astype(np.uint8)
 
     return apply
 
@@ -642,12 +662,13 @@ def _face_frame(scene: Scene, height: int) -> tuple[np.ndarray, tuple[float, flo
     return frame, (x * scale - left, y * scale - top, w * scale, h * scale)
 
 
-LIGHT = {
+LIGHT: dict[str, Light] = {
     "as is": _darker(1.0),
     "dim (×0.5)": _darker(0.5),
     "dark (×0.25)": _darker(0.25),
     "dark, sensor noise (×0.25, σ 4)": _darker(0.25, 4.0),
     "very dark (×0.1)": _darker(0.1),
+    "back-lit (face ×0.3, background ×1.5)": _backlit(0.3, 1.5),
 }
 FACE_HEIGHTS = (120, 80, 56, 40, 28)  # px of the face in a 320×240 frame
 
@@ -696,7 +717,7 @@ def conditions(analyzer: FaceAnalyzer, all_scenes: list[Scene]) -> list[dict[str
         )
 
     for i, (condition, darken) in enumerate(LIGHT.items()):
-        row(condition, {s.name: judge(darken(s.rgb, i), s.box) for s in all_scenes})
+        row(condition, {s.name: judge(darken(s, i), s.box) for s in all_scenes})
     for height in FACE_HEIGHTS:
         results = {s.name: judge(*_face_frame(s, height)) for s in all_scenes}
         row(f"face {height} px high in 320×240", results)
