@@ -9,7 +9,11 @@ each run so every download is cold), in real headless Chromium:
 Prints a table and ratios; writes JSON with --json. Numbers, not assertions: these machines are
 shared and noisy, so read the ratios.
 
-    .venv/bin/python -m bench.page_cost --runs 3
+    .venv/bin/python -m bench.page_cost --runs 3 [--camera]
+
+``--camera`` adds a third arm, alternating with the other two: the same page and visitor with
+the camera on (consent given at once; Chromium's fake camera playing the astronaut; 5 fps), to
+show what the camera costs the page's main thread and network.
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ from playwright.sync_api import Browser, sync_playwright
 
 from demo_site.server import serve_demo
 from demo_site.stack import CHROMIUM_FLAGS, chromium_executable, running_stack
+from tests.e2e.camera import ask_for_camera, astronaut_rgb, camera_flags, write_y4m
 
 PRODUCT = "/product/aria-headphones.html"
 #: Installed before any page script: a heartbeat and a long-task observer.
@@ -50,8 +55,12 @@ window.__probe = {gap: 0, longTasks: [], start: performance.now()};
 """
 
 
-def one_run(browser: Browser, shop: str, api: str, with_rapport: bool) -> dict[str, Any]:
+def one_run(
+    browser: Browser, shop: str, api: str, with_rapport: bool, camera: bool = False
+) -> dict[str, Any]:
     context = browser.new_context(viewport={"width": 1280, "height": 720})
+    if camera:
+        ask_for_camera(context)
     sizes: list[tuple[str, int]] = []
 
     def on_finished(request: Any) -> None:
@@ -71,6 +80,8 @@ def one_run(browser: Browser, shop: str, api: str, with_rapport: bool) -> dict[s
             "() => rapport.ready.then(ok => { __probe.ready = performance.now(); return ok; })"
         )
         ready_ms = page.evaluate("() => __probe.ready")
+    if camera:
+        page.get_by_role("button", name="Allow camera").click(timeout=30_000)
     page.wait_for_timeout(3000)  # idle page: the worker boots (or nothing happens)
     # A hesitant visitor: price, returns, price again.
     for section, seconds in (("price", 9), ("returns", 9), ("price", 1)):
@@ -83,6 +94,7 @@ def one_run(browser: Browser, shop: str, api: str, with_rapport: bool) -> dict[s
         page.wait_for_function("() => window.__probe.firstHint", timeout=20_000)
         first_hint = page.evaluate("() => __probe.firstHint")
     probe = page.evaluate("() => __probe")
+    frames = page.evaluate("rapport.camera.stats().frames") if camera else None
     context.close()
     rapport_bytes = sum(b for url, b in sizes if url.startswith(api))
     return {
@@ -94,6 +106,7 @@ def one_run(browser: Browser, shop: str, api: str, with_rapport: bool) -> dict[s
         "requests": len(sizes),
         "python_ready_ms": None if ready_ms is None else round(ready_ms, 0),
         "first_hint_ms": None if first_hint is None else round(first_hint, 0),
+        "camera_frames_analysed": frames,
     }
 
 
@@ -101,20 +114,39 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--json", type=Path, help="also write the raw results here")
+    parser.add_argument(
+        "--camera",
+        action="store_true",
+        help="a third arm: Rapport with the camera on (consent given, fake camera, 5 fps)",
+    )
     args = parser.parse_args(argv)
     results: dict[str, list[dict[str, Any]]] = {"without": [], "with": []}
+    if args.camera:
+        results["with camera"] = []
     with tempfile.TemporaryDirectory() as tmp, sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=chromium_executable(), args=CHROMIUM_FLAGS)
+        cam_browser = None
+        if args.camera:
+            clip = write_y4m(Path(tmp) / "astronaut.y4m", astronaut_rgb())
+            cam_browser = pw.chromium.launch(
+                executable_path=chromium_executable(), args=[*CHROMIUM_FLAGS, *camera_flags(clip)]
+            )
         with running_stack(Path(tmp)) as stack:
             bare = serve_demo("localhost", 0, f"{stack.api}/sdk", stack.site_key, omit_sdk=True)
             bare_shop = f"http://localhost:{bare.server_address[1]}"
             try:
-                for _ in range(args.runs):  # alternate, so drift on a shared machine hits both
+                for _ in range(args.runs):  # alternate, so drift on a shared machine hits all
                     results["without"].append(one_run(browser, bare_shop, stack.api, False))
                     results["with"].append(one_run(browser, stack.shop, stack.api, True))
+                    if cam_browser is not None:
+                        results["with camera"].append(
+                            one_run(cam_browser, stack.shop, stack.api, True, camera=True)
+                        )
             finally:
                 bare.shutdown()
         browser.close()
+        if cam_browser is not None:
+            cam_browser.close()
     report(results)
     if args.json:
         args.json.write_text(json.dumps(results, indent=2))
@@ -122,17 +154,28 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def report(results: dict[str, list[dict[str, Any]]]) -> None:
+    modes = list(results)  # without, with[, with camera]
     keys = list(results["with"][0])
-    print(f"{'metric (median of runs)':34} {'without':>12} {'with Rapport':>14} {'ratio':>8}")
+    head = f"{'metric (median of runs)':34} {'without':>12} {'with Rapport':>14} {'ratio':>8}"
+    if "with camera" in modes:
+        head += f" {'+ camera on':>14} {'ratio':>8}"
+    print(head)
+
+    def fmt(v: float | None) -> str:
+        return "-" if v is None else f"{v:,.0f}" if abs(v) >= 100 else f"{v:.1f}"
+
     for key in keys:
         values = {}
-        for mode in ("without", "with"):
+        for mode in modes:
             data = [r[key] for r in results[mode] if r[key] is not None]
             values[mode] = statistics.median(data) if data else None
-        without, with_ = values["without"], values["with"]
-        ratio = f"{with_ / without:.2f}" if without and with_ is not None else "-"
-        fmt = lambda v: "-" if v is None else f"{v:,.0f}" if abs(v) >= 100 else f"{v:.1f}"  # noqa: E731
-        print(f"{key:34} {fmt(without):>12} {fmt(with_):>14} {ratio:>8}")
+        without = values["without"]
+        line = f"{key:34} {fmt(without):>12}"
+        for mode in modes[1:]:
+            value = values[mode]
+            ratio = f"{value / without:.2f}" if without and value is not None else "-"
+            line += f" {fmt(value):>14} {ratio:>8}"
+        print(line)
 
 
 if __name__ == "__main__":
