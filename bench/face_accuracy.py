@@ -34,11 +34,12 @@ agreement with face-api on the unlabelled faces, with their cost in forward pass
 ``--fer FILE``: also fer's mini-Xception (an ONNX made by ``bench/face_fer.py``), alone and
 averaged with face-api's net.
 
-``--conditions``: light and face size, on the 33 faces (labelled and unlabelled): each photo
-darkened (×0.5, ×0.25, ×0.25 with sensor noise, ×0.1), back-lit (face ×0.3, background ×1.5),
-or scaled so that the face is 120–28 px high in a 320×240 frame; per condition the faces still
-found, the share whose top-1 is the same as on the photo as is, and the labelled images still
-right — without and with the exposure step (``models.infer.expose``), side by side in one run.
+``--conditions``: light, face size and head tilt, on the 33 faces (labelled and unlabelled):
+each photo darkened (×0.5, ×0.25, ×0.25 with sensor noise, ×0.1), back-lit (face ×0.3,
+background ×1.5), scaled so that the face is 120–28 px high in a 320×240 frame, or turned
+10–30° about the face; per condition the faces still found, the share whose top-1 is the same
+as on the photo as is, and the labelled images still right — without and with the exposure
+step (``models.infer.expose``), side by side in one run.
 """
 
 from __future__ import annotations
@@ -671,6 +672,18 @@ LIGHT: dict[str, Light] = {
     "back-lit (face ×0.3, background ×1.5)": _backlit(0.3, 1.5),
 }
 FACE_HEIGHTS = (120, 80, 56, 40, 28)  # px of the face in a 320×240 frame
+TILTS = (10, 20, 30)  # degrees of head roll
+
+
+def _tilted(scene: Scene, degrees: float) -> np.ndarray:
+    """The photo turned about the face's centre (a head tilted sideways), bilinear."""
+    from PIL import Image
+
+    x, y, w, h = scene.box
+    turned = Image.fromarray(scene.rgb).rotate(
+        degrees, resample=Image.Resampling.BILINEAR, center=(x + w / 2, y + h / 2)
+    )
+    return np.asarray(turned)
 
 
 def scenes(analyzer: FaceAnalyzer, faces: list[UnlabelledFace], labelled: Labelled) -> list[Scene]:
@@ -721,6 +734,11 @@ def conditions(analyzer: FaceAnalyzer, all_scenes: list[Scene]) -> list[dict[str
     for height in FACE_HEIGHTS:
         results = {s.name: judge(*_face_frame(s, height)) for s in all_scenes}
         row(f"face {height} px high in 320×240", results)
+    for degrees in TILTS:
+        row(
+            f"head tilted {degrees}°",
+            {s.name: judge(_tilted(s, degrees), s.box) for s in all_scenes},
+        )
     return rows
 
 
