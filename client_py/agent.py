@@ -22,7 +22,11 @@ Messages (``t`` is the type):
     {"t": "cam", "on": false}                       the camera stopped (revoked): close the window
 
 Reply: {"send": [{"batch": id, "body": "<json>", "keepalive": bool}], "hints": [...] | null,
-        "state": "<json>" | null}
+        "state": "<json>" | null, "pace": "active" | "idle" | null}
+
+``pace`` (after a ``face`` message, when it changes): how often the page should sample the
+camera — the site's rate while faces are seen, one frame a second after 10 s without one
+(:mod:`client_py.camera_pace`).
 """
 
 from __future__ import annotations
@@ -32,6 +36,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from client_py.affect import AffectTracker, from_model_order
+from client_py.camera_pace import CameraPace, Pace
 from client_py.events import ChatText, parse_events
 from client_py.features import DEFAULT_RULES, FeatureRules, SessionFeatures
 from client_py.patterns import (
@@ -117,6 +122,7 @@ class Agent:
         )
         self.outbox.restore(state.get("outbox"))
         self.affect = AffectTracker()
+        self.pace = CameraPace()
         self.hints: list[dict[str, Any]] = []
         self._hints_key = "[]"  # no hints yet: an empty answer is not news for the page
 
@@ -131,6 +137,7 @@ class Agent:
         hints_changed, state_changed = False, False
         sends: list[Batch] = []
         keepalive = False
+        pace: Pace | None = None
         if kind == "ev":
             chatted = False
             for event in parse_events(message.get("e")):
@@ -146,10 +153,11 @@ class Agent:
             self.features.advance(now_ms)
             state_changed = self._queue_changes()
         elif kind == "face":
-            self._on_face(message, now_ms)
+            pace = self._on_face(message, now_ms)
         elif kind == "cam":
             self.outbox.add([w.to_signal() for w in self.affect.flush(now_ms)])
             self.affect = AffectTracker()  # a later consent starts a new baseline
+            self.pace = CameraPace()  # and at the site's rate
         elif kind == "flush":
             self.features.advance(now_ms)
             self.outbox.add([w.to_signal() for w in self.affect.flush(now_ms)])
@@ -182,6 +190,7 @@ class Agent:
                 ],
                 "hints": self.hints if hints_changed else None,
                 "state": self.state_json() if state_changed or sends else None,
+                "pace": pace,
             },
             separators=(",", ":"),
         )
@@ -214,8 +223,9 @@ class Agent:
             self.outbox.send_soon()
         return bool(changed)
 
-    def _on_face(self, message: dict[str, Any], now_ms: float) -> None:
-        """One camera frame's numbers → the affect tracker; closed windows → the outbox."""
+    def _on_face(self, message: dict[str, Any], now_ms: float) -> Pace | None:
+        """One camera frame's numbers → the affect tracker; closed windows → the outbox; the
+        camera's pace, when it changes."""
         ts, probs, frontal = message.get("ts"), message.get("p"), message.get("f")
         t = float(ts) if isinstance(ts, int | float) and not isinstance(ts, bool) else now_ms
         f = float(frontal) if isinstance(frontal, int | float) else 0.0
@@ -225,8 +235,9 @@ class Agent:
             values = from_model_order(probs) if probs is not None else None
             self.affect.update(t, values, f)
         except (TypeError, ValueError):
-            return  # a malformed or out-of-order frame is skipped, never fatal
+            return None  # a malformed or out-of-order frame is skipped, never fatal
         self.outbox.add([w.to_signal() for w in self.affect.pop_windows()])
+        return self.pace.update(t, values is not None)
 
     def _on_result(self, message: dict[str, Any], now_ms: float) -> bool:
         batch_id, status = message.get("batch"), message.get("status")

@@ -91,7 +91,8 @@ def test_state_carries_the_session_to_the_next_page() -> None:
 
 def test_unreadable_messages_are_ignored() -> None:
     agent = Agent(CONFIG)
-    assert json.loads(agent.handle("{not json", T)) == {"send": [], "hints": None, "state": None}
+    nothing = {"send": [], "hints": None, "state": None, "pace": None}
+    assert json.loads(agent.handle("{not json", T)) == nothing
 
 
 @pytest.mark.parametrize(

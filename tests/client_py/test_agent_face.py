@@ -87,3 +87,27 @@ def test_the_signal_is_bounded_and_flat() -> None:
     tracker.update(0, dict.fromkeys(LABELS, 1.0))
     (only,) = tracker.flush(100)
     assert allowed_signal(only.to_signal())
+
+
+def test_the_reply_says_when_the_camera_should_slow_down_and_speed_up() -> None:
+    agent = Agent(CONFIG)
+
+    def pace(t: float, probs: object) -> object:
+        reply = json.loads(agent.handle(json.dumps({"t": "face", "ts": t, "p": probs}), t))
+        return reply["pace"]
+
+    assert pace(T, HAPPY) is None
+    assert [pace(T + i * 1_000, None) for i in range(1, 11)] == [None] * 9 + ["idle"]
+    assert pace(T + 11_000, None) is None
+    assert pace(T + 12_000, HAPPY) == "active"
+    # other messages never carry a pace
+    assert json.loads(agent.handle(json.dumps({"t": "tick"}), T + 12_500))["pace"] is None
+
+
+def test_stopping_the_camera_forgets_the_pace() -> None:
+    agent = Agent(CONFIG)
+    for i in range(12):
+        agent.handle(json.dumps({"t": "face", "ts": T + i * 1_000, "p": None}), T + i * 1_000)
+    assert agent.pace.pace == "idle"
+    agent.handle(json.dumps({"t": "cam", "on": False}), T + 13_000)
+    assert agent.pace.pace == "active"  # the next consent starts at the site's rate

@@ -13,6 +13,7 @@ let ctx = null; // from the loader: {post(message, transfer), on(handler)}
 let stream = null;
 let video = null;
 let timer = 0;
+let idle = false; // the worker's Python saw no face for a while: one frame a second
 let busy = false;
 let frames = 0;
 let timings = [];
@@ -46,11 +47,17 @@ function fps() {
   return value >= 1 && value <= 15 ? value : FPS;
 }
 
+/** (Re)start the frame timer at the current pace: the site's rate, or 1 fps while idle. */
+function sample() {
+  clearInterval(timer);
+  timer = setInterval(grab, 1000 / (idle ? Math.min(1, fps()) : fps()));
+}
+
 function attach(context) {
   ctx = context;
   ctx.on(onWorker);
   const camera = api();
-  camera.stats = () => ({ frames, ms: timings.slice() });
+  camera.stats = () => ({ frames, ms: timings.slice(), idle });
   if (!camera.state) camera.state = "off";
 }
 
@@ -62,6 +69,9 @@ function onWorker(message) {
       timings.push(message.ms);
       if (timings.length > 200) timings = timings.slice(-200);
     }
+  } else if (message.t === "pace") {
+    idle = !!message.idle;
+    if (stream) sample();
   } else if (message.t === "cam" && message.ok === false) {
     halt(); // the models could not load here: stay harmless, ask nothing again this page
   } else if (message.t === "stop") {
@@ -161,7 +171,8 @@ async function start() {
   await video.play().catch(() => {});
   ctx.post({ t: "cam", on: true });
   busy = false;
-  timer = setInterval(grab, 1000 / fps());
+  idle = false;
+  sample();
   showBadge();
   setState("on");
   return true;

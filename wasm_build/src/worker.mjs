@@ -46,6 +46,8 @@ function run(message) {
   for (const item of reply.send) send(item);
   if (reply.hints) post({ t: "hints", hints: reply.hints });
   if (reply.state) post({ t: "state", s: reply.state });
+  // Python's call on the camera's pace (client_py/camera_pace.py): the page samples accordingly.
+  if (reply.pace) post({ t: "pace", idle: reply.pace === "idle" });
 }
 
 async function send(item) {

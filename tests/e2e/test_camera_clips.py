@@ -5,7 +5,9 @@
   reporting "happy" for every face;
 * the astronaut in a dark room (every pixel ×0.08) still gives confidently happy windows: the
   worker's exposure step brightens the face crop (built without it, these windows read
-  "neutral").
+  "neutral");
+* an empty room (no face) slows the camera to one frame a second after 10 s: the worker's
+  Python decides the pace (client_py/camera_pace.py) and the page samples accordingly.
 """
 
 from __future__ import annotations
@@ -72,6 +74,18 @@ def dark_room_browser(
     browser.close()
 
 
+@pytest.fixture(scope="module")
+def empty_room_browser(
+    playwright: Playwright, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Browser]:
+    y, x = np.mgrid[0:240, 0:320]
+    wall = np.stack([x * 255 // 319, y * 255 // 239, np.full_like(x, 128)], axis=-1)
+    clip = write_y4m(tmp_path_factory.mktemp("camera") / "empty.y4m", wall.astype(np.uint8))
+    browser = _launch(playwright, clip)
+    yield browser
+    browser.close()
+
+
 def _windows_after_consent(
     browser: Browser,
     stack: Stack,
@@ -128,3 +142,30 @@ def test_a_smile_in_a_dark_room_still_reads_happy(stack: Stack, dark_room_browse
     for window in windows:
         assert window["presence"] >= 0.9
         assert window["dominant"] == "happy" and window["happy"] >= 0.9, window
+
+
+def test_an_empty_room_slows_the_camera_to_one_frame_a_second(
+    stack: Stack, empty_room_browser: Browser
+) -> None:
+    context = empty_room_browser.new_context(viewport={"width": 1280, "height": 720})
+    try:
+        context.add_init_script(WATCH_CAMERA)
+        recorder = Recorder()
+        context.on("request", lambda request: recorder.requests.append(request))
+        ask_for_camera(context)
+        page = context.new_page()
+        page.goto(stack.shop + "/product/echo-earbuds.html")
+        page.get_by_role("button", name="Allow camera").click(timeout=30_000)
+        stats = "rapport.camera.stats()"
+        wait_for(page, lambda: page.evaluate(stats)["frames"] >= 10, 60, "frames analysed")
+        assert page.evaluate(stats)["idle"] is False  # the site's rate first
+        wait_for(page, lambda: page.evaluate(stats)["idle"], 30, "the camera slowing down")
+        before = page.evaluate(stats)["frames"]
+        page.wait_for_timeout(3_000)
+        assert page.evaluate(stats)["frames"] - before <= 4  # 1 fps, not the site's 5
+        assert page.evaluate("rapport.camera.state") == "on"  # still on, still revocable
+        page.evaluate("rapport.camera.stop()")
+        windows = affect_signals(recorder, stack)
+        assert windows and all(w["presence"] == 0 for w in windows)
+    finally:
+        context.close()
