@@ -38,7 +38,7 @@ from typing import Any, ClassVar
 from playwright.sync_api import sync_playwright
 
 from demo_site.stack import CHROMIUM_FLAGS, DIST, chromium_executable, running_stack
-from tests.e2e.camera import WATCH_CAMERA, astronaut_rgb, camera_flags, write_y4m
+from tests.e2e.camera import WATCH_CAMERA, astronaut_rgb, launch_playing, write_y4m
 
 GOAL_MS = 15.0
 # face-api.js's own pipeline, as its TUTORIAL.md and every demo of the package write it
@@ -63,11 +63,7 @@ def measure(frames: int, fps: int) -> dict[str, Any]:
         tmp = Path(tmp_name)
         clip = write_y4m(tmp / "astronaut.y4m", astronaut_rgb())
         with running_stack(tmp) as stack, sync_playwright() as pw:
-            browser = pw.chromium.launch(
-                executable_path=chromium_executable(),
-                args=[*CHROMIUM_FLAGS, *camera_flags(clip)],
-                headless=True,
-            )
+            browser = launch_playing(pw, clip)
             context = browser.new_context()
             context.add_init_script(WATCH_CAMERA)
             page = context.new_page()

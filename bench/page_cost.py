@@ -30,7 +30,7 @@ from playwright.sync_api import Browser, sync_playwright
 
 from demo_site.server import serve_demo
 from demo_site.stack import CHROMIUM_FLAGS, chromium_executable, running_stack
-from tests.e2e.camera import ask_for_camera, astronaut_rgb, camera_flags, write_y4m
+from tests.e2e.camera import ask_for_camera, astronaut_rgb, launch_playing, write_y4m
 
 PRODUCT = "/product/aria-headphones.html"
 #: Installed before any page script: a heartbeat and a long-task observer.
@@ -128,9 +128,7 @@ def main(argv: list[str] | None = None) -> int:
         cam_browser = None
         if args.camera:
             clip = write_y4m(Path(tmp) / "astronaut.y4m", astronaut_rgb())
-            cam_browser = pw.chromium.launch(
-                executable_path=chromium_executable(), args=[*CHROMIUM_FLAGS, *camera_flags(clip)]
-            )
+            cam_browser = launch_playing(pw, clip)
         with running_stack(Path(tmp)) as stack:
             bare = serve_demo("localhost", 0, f"{stack.api}/sdk", stack.site_key, omit_sdk=True)
             bare_shop = f"http://localhost:{bare.server_address[1]}"

@@ -7,6 +7,7 @@ limited range, so no video tool is needed.
 
 from __future__ import annotations
 
+import os
 import time
 from pathlib import Path
 from typing import Any
@@ -14,9 +15,9 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 from PIL import Image
-from playwright.sync_api import BrowserContext, Page
+from playwright.sync_api import Browser, BrowserContext, Page, Playwright
 
-from demo_site.stack import Stack
+from demo_site.stack import CHROMIUM_FLAGS, Stack, chromium_executable
 from tests.e2e.recording import Recorder
 
 __all__ = [
@@ -26,6 +27,7 @@ __all__ = [
     "ask_for_camera",
     "astronaut_rgb",
     "camera_flags",
+    "launch_playing",
     "wait_for",
     "write_y4m",
 ]
@@ -54,6 +56,15 @@ CAMERA_FLAGS = ["--use-fake-ui-for-media-stream", "--use-fake-device-for-media-s
 
 def camera_flags(y4m: Path) -> list[str]:
     return [*CAMERA_FLAGS, f"--use-file-for-fake-video-capture={y4m}"]
+
+
+def launch_playing(playwright: Playwright, y4m: Path) -> Browser:
+    """Headless Chromium (``RAPPORT_CHROMIUM`` or the system's) whose camera plays ``y4m``."""
+    return playwright.chromium.launch(
+        executable_path=os.environ.get("RAPPORT_CHROMIUM") or chromium_executable(),
+        args=[*CHROMIUM_FLAGS, *camera_flags(y4m)],
+        headless=True,
+    )
 
 
 def astronaut_rgb() -> npt.NDArray[np.uint8]:

@@ -9,7 +9,6 @@ downloaded.
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Iterator
 from typing import Any
 
@@ -17,13 +16,13 @@ import pytest
 from playwright.sync_api import Browser, BrowserContext, Playwright, expect
 
 from client_py.privacy import allowed_signal
-from demo_site.stack import CHROMIUM_FLAGS, DIST, Stack, chromium_executable
+from demo_site.stack import DIST, Stack
 from tests.e2e.camera import (
     WATCH_CAMERA,
     affect_signals,
     ask_for_camera,
     astronaut_rgb,
-    camera_flags,
+    launch_playing,
     wait_for,
     write_y4m,
 )
@@ -39,11 +38,7 @@ def camera_browser(
     playwright: Playwright, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Browser]:
     clip = write_y4m(tmp_path_factory.mktemp("camera") / "astronaut.y4m", astronaut_rgb())
-    browser = playwright.chromium.launch(
-        executable_path=os.environ.get("RAPPORT_CHROMIUM") or chromium_executable(),
-        args=[*CHROMIUM_FLAGS, *camera_flags(clip)],
-        headless=True,
-    )
+    browser = launch_playing(playwright, clip)
     yield browser
     browser.close()
 

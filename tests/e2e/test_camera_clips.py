@@ -12,24 +12,23 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Iterator
-from pathlib import Path
+from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
 import pytest
 from PIL import Image
-from playwright.sync_api import Browser, Playwright, expect
+from playwright.sync_api import Browser, Page, Playwright, expect
 
-from demo_site.stack import CHROMIUM_FLAGS, Stack, chromium_executable
+from demo_site.stack import Stack
 from models.testdata import INSTALL_STEP, PYFEAT_DIR
 from tests.e2e.camera import (
     WATCH_CAMERA,
     affect_signals,
     ask_for_camera,
     astronaut_rgb,
-    camera_flags,
+    launch_playing,
     wait_for,
     write_y4m,
 )
@@ -41,12 +40,12 @@ SURPRISED = PYFEAT_DIR / "0-f1-su-ph.jpg"
 DARK_ROOM = 0.08
 
 
-def _launch(playwright: Playwright, clip: Path) -> Browser:
-    return playwright.chromium.launch(
-        executable_path=os.environ.get("RAPPORT_CHROMIUM") or chromium_executable(),
-        args=[*CHROMIUM_FLAGS, *camera_flags(clip)],
-        headless=True,
-    )
+def _playing(
+    playwright: Playwright, tmp_path_factory: pytest.TempPathFactory, name: str, rgb: np.ndarray
+) -> Iterator[Browser]:
+    browser = launch_playing(playwright, write_y4m(tmp_path_factory.mktemp("camera") / name, rgb))
+    yield browser
+    browser.close()
 
 
 @pytest.fixture(scope="module")
@@ -57,11 +56,7 @@ def surprised_browser(
         pytest.fail(f"{SURPRISED} is missing: run `{INSTALL_STEP}` (the test command does)")
     rgb = np.asarray(Image.open(SURPRISED).convert("RGB"), dtype=np.uint8)
     # 512×512 portrait, face in rows ≈185–476: take the lower 4:3 band so the face stays whole.
-    browser = _launch(
-        playwright, write_y4m(tmp_path_factory.mktemp("camera") / "surprised.y4m", rgb[128:512])
-    )
-    yield browser
-    browser.close()
+    yield from _playing(playwright, tmp_path_factory, "surprised.y4m", rgb[128:512])
 
 
 @pytest.fixture(scope="module")
@@ -69,9 +64,7 @@ def dark_room_browser(
     playwright: Playwright, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Browser]:
     dark = np.rint(astronaut_rgb() * DARK_ROOM).astype(np.uint8)
-    browser = _launch(playwright, write_y4m(tmp_path_factory.mktemp("camera") / "dark.y4m", dark))
-    yield browser
-    browser.close()
+    yield from _playing(playwright, tmp_path_factory, "dark.y4m", dark)
 
 
 @pytest.fixture(scope="module")
@@ -80,20 +73,13 @@ def empty_room_browser(
 ) -> Iterator[Browser]:
     y, x = np.mgrid[0:240, 0:320]
     wall = np.stack([x * 255 // 319, y * 255 // 239, np.full_like(x, 128)], axis=-1)
-    clip = write_y4m(tmp_path_factory.mktemp("camera") / "empty.y4m", wall.astype(np.uint8))
-    browser = _launch(playwright, clip)
-    yield browser
-    browser.close()
+    yield from _playing(playwright, tmp_path_factory, "empty.y4m", wall.astype(np.uint8))
 
 
-def _windows_after_consent(
-    browser: Browser,
-    stack: Stack,
-    wanted: Callable[[dict[str, Any]], bool],
-    what: str,
-) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """Consent on a product page, wait for affect windows that are ``wanted``; those, and every
-    affect window sent by then."""
+@contextmanager
+def _consented(browser: Browser, stack: Stack) -> Iterator[tuple[Page, Recorder]]:
+    """A product page of a site that asks for the camera, consent given; every request
+    recorded. The camera is stopped and the context closed afterwards."""
     context = browser.new_context(viewport={"width": 1280, "height": 720})
     try:
         context.add_init_script(WATCH_CAMERA)
@@ -105,16 +91,27 @@ def _windows_after_consent(
         allow = page.get_by_role("button", name="Allow camera")
         expect(allow).to_be_visible(timeout=30_000)
         allow.click()
+        yield page, recorder
+        page.evaluate("rapport.camera.stop()")
+    finally:
+        context.close()
+
+
+def _windows_after_consent(
+    browser: Browser,
+    stack: Stack,
+    wanted: Callable[[dict[str, Any]], bool],
+    what: str,
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Consent, wait for affect windows that are ``wanted``; those, and every affect window
+    sent by then."""
+    with _consented(browser, stack) as (page, recorder):
 
         def matching() -> list[dict[str, Any]]:
             return [s for s in affect_signals(recorder, stack) if wanted(s)]
 
         windows = wait_for(page, matching, 60, what)
-        everything = affect_signals(recorder, stack)
-        page.evaluate("rapport.camera.stop()")
-        return windows, everything
-    finally:
-        context.close()
+        return windows, affect_signals(recorder, stack)
 
 
 def test_a_surprised_face_gives_surprise_dominant_aggregates(
@@ -147,15 +144,7 @@ def test_a_smile_in_a_dark_room_still_reads_happy(stack: Stack, dark_room_browse
 def test_an_empty_room_slows_the_camera_to_one_frame_a_second(
     stack: Stack, empty_room_browser: Browser
 ) -> None:
-    context = empty_room_browser.new_context(viewport={"width": 1280, "height": 720})
-    try:
-        context.add_init_script(WATCH_CAMERA)
-        recorder = Recorder()
-        context.on("request", lambda request: recorder.requests.append(request))
-        ask_for_camera(context)
-        page = context.new_page()
-        page.goto(stack.shop + "/product/echo-earbuds.html")
-        page.get_by_role("button", name="Allow camera").click(timeout=30_000)
+    with _consented(empty_room_browser, stack) as (page, recorder):
         stats = "rapport.camera.stats()"
         wait_for(page, lambda: page.evaluate(stats)["frames"] >= 10, 60, "frames analysed")
         assert page.evaluate(stats)["idle"] is False  # the site's rate first
@@ -164,8 +153,5 @@ def test_an_empty_room_slows_the_camera_to_one_frame_a_second(
         page.wait_for_timeout(3_000)
         assert page.evaluate(stats)["frames"] - before <= 4  # 1 fps, not the site's 5
         assert page.evaluate("rapport.camera.state") == "on"  # still on, still revocable
-        page.evaluate("rapport.camera.stop()")
-        windows = affect_signals(recorder, stack)
-        assert windows and all(w["presence"] == 0 for w in windows)
-    finally:
-        context.close()
+    windows = affect_signals(recorder, stack)
+    assert windows and all(w["presence"] == 0 for w in windows)
