@@ -53,7 +53,7 @@ import statistics
 import subprocess
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -548,6 +548,27 @@ def crop_neighbourhood(
     return out
 
 
+def judge(probs: Mapping[str, float] | None, label: str) -> dict[str, Any]:
+    """One pipeline on one labelled image: its top-1 and the probability of the true class;
+    no face found (``None``) counts as wrong, p 0."""
+    if probs is None:
+        return {"top1": None, "p_true": 0.0}
+    return {"top1": max(probs, key=lambda k: probs[k]), "p_true": round(float(probs[label]), 4)}
+
+
+def tally(rows: Sequence[Mapping[str, Any]], pipelines: Iterable[str]) -> dict[str, Any]:
+    """Per pipeline over rows of :func:`judge` cells (each row with its ``expected`` label):
+    correct, total, mean p of the true class."""
+    return {
+        p: {
+            "correct": sum(r[p]["top1"] == r["expected"] for r in rows),
+            "total": len(rows),
+            "mean_p_true": round(statistics.fmean(r[p]["p_true"] for r in rows), 3),
+        }
+        for p in pipelines
+    }
+
+
 def compare_face_api(images: Labelled) -> dict[str, Any]:
     """Ours (defaults) vs face-api.js's own pipeline variants: per image and totals; then the
     agreement with face-api's SSD pipeline on the unlabelled faces."""
@@ -562,20 +583,9 @@ def compare_face_api(images: Labelled) -> dict[str, Any]:
         emotions = [best.emotions if best else None]
         emotions += [ref["results"][name][v].get("expressions") for v in FACE_API_VARIANTS]
         for pipeline, probs in zip(pipelines, emotions, strict=True):
-            if probs is None:
-                row[pipeline] = {"top1": None, "p_true": 0.0}
-            else:
-                top1 = max(probs, key=probs.get)
-                row[pipeline] = {"top1": top1, "p_true": round(float(probs[label]), 4)}
+            row[pipeline] = judge(probs, label)
         per_image[name] = row
-    totals = {
-        p: {
-            "correct": sum(r[p]["top1"] == r["expected"] for r in per_image.values()),
-            "total": len(per_image),
-            "mean_p_true": round(statistics.fmean(r[p]["p_true"] for r in per_image.values()), 3),
-        }
-        for p in pipelines
-    }
+    totals = tally(list(per_image.values()), pipelines)
     unlabelled = unlabelled_faces(analyzer)
 
     def ours(rgb: np.ndarray, d: Detection) -> np.ndarray:

@@ -261,6 +261,7 @@ def accuracy(with_face_api: bool = True) -> dict[str, Any]:
     v1 + landmarks + expressions; bench/face_api_reference.mjs)."""
     import numpy as np
 
+    from bench.face_accuracy import face_api_reference, judge, tally
     from models import EXPRESSION_LABELS, testdata
     from models.infer import FaceAnalyzer
 
@@ -283,49 +284,33 @@ def accuracy(with_face_api: bool = True) -> dict[str, Any]:
     analyzer = FaceAnalyzer()
     face_api: dict[str, Any] | None = None
     if with_face_api:
-        from bench.face_accuracy import face_api_reference
-
         try:
             face_api = face_api_reference(images)["results"]
         except (FileNotFoundError, subprocess.CalledProcessError) as error:
             print(f"face-api.js reference skipped: {error}", file=sys.stderr)
 
     def cell(probs: list[float] | None, label: str) -> dict[str, Any]:
-        if probs is None:
-            return {"top1": None, "p_true": 0.0}
-        k = EXPRESSION_LABELS.index(label)
-        return {
-            "top1": EXPRESSION_LABELS[int(np.argmax(probs))],
-            "p_true": round(float(probs[k]), 4),
-        }
+        named = None if probs is None else dict(zip(EXPRESSION_LABELS, probs, strict=True))
+        return judge(named, label)
 
     rows = []
     for (name, rgb, label), p in zip(images, in_worker, strict=True):
         faces = analyzer.analyze(rgb)
-        cpython = [faces[0].emotions[k] for k in EXPRESSION_LABELS] if faces else None
         row = {
             "image": name,
             "expected": label,
             "worker": cell(p, label),
-            "cpython": cell(cpython, label),
+            "cpython": judge(faces[0].emotions if faces else None, label),
         }
         if face_api is not None:
             for key, variant in (
                 ("face_api", FACE_API_DOCUMENTED),
                 ("face_api_unaligned", "ssd_mobilenetv1"),
             ):
-                ref = face_api[name][variant].get("expressions")
-                row[key] = cell([ref[k] for k in EXPRESSION_LABELS] if ref else None, label)
+                row[key] = judge(face_api[name][variant].get("expressions"), label)
         rows.append(row)
     pipelines = [k for k in ("worker", "cpython", "face_api", "face_api_unaligned") if k in rows[0]]
-    totals = {
-        k: {
-            "correct": sum(r[k]["top1"] == r["expected"] for r in rows),
-            "total": len(rows),
-            "mean_p_true": round(statistics.fmean(r[k]["p_true"] for r in rows), 3),
-        }
-        for k in pipelines
-    }
+    totals = tally(rows, pipelines)
     return {"images": rows, "totals": totals}
 
 
