@@ -22,6 +22,7 @@ from server.cors import SiteCorsMiddleware
 from server.errors import exception_handlers
 from server.exports.controller import ExportsController
 from server.feedback.controller import FeedbackController
+from server.guard import RequestGuardMiddleware, add_response_headers
 from server.health import HealthController
 from server.hints.controller import HintsController
 from server.hints.engine import HintEngine
@@ -95,7 +96,7 @@ def create_app(
         await enqueue_events(storage, rows, now=time.time(), site_keys=keys)
 
     hints = HintEngine(storage, clock=clock, on_new_hints=on_new_hints)
-    webhooks = WebhookDispatcher(storage)
+    webhooks = WebhookDispatcher(storage, allow_private=settings.allow_private_webhooks)
 
     async def open_storage() -> None:
         await storage.open()
@@ -131,8 +132,14 @@ def create_app(
             SdkController,
         ],
         dependencies={"services": Provide(provide_services, sync_to_thread=False)},
-        # CORS outermost, so that even a 429 from the rate limit is readable by the page.
-        middleware=[SiteCorsMiddleware(sites), OpsMiddleware(services)],
+        # The guard first (431 and repeated parameters cost nothing else); then CORS, so that
+        # even a 429 from the rate limit is readable by the page.
+        middleware=[
+            RequestGuardMiddleware(settings.max_header_bytes),
+            SiteCorsMiddleware(sites, admin_cors=settings.admin_cors),
+            OpsMiddleware(services),
+        ],
+        before_send=[add_response_headers],
         exception_handlers=exception_handlers(),
         on_startup=[open_storage],
         on_shutdown=[close_storage],

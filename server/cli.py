@@ -27,7 +27,7 @@ from server.config import (
     default_sdk_dir,
 )
 from server.hints.cli import model, playbook_command, report, webhook
-from server.logs import LOG_FORMATS
+from server.logs import ACCESS_LOG_IPS, LOG_FORMATS
 from server.playbook.load import site_playbook
 from server.serving import run_server
 from server.sites.model import NewSite, Site
@@ -155,6 +155,50 @@ def _retention_option() -> Callable[[F], F]:
     show_default=True,
     help="Log one line per request (costs throughput).",
 )
+@click.option(
+    "--access-log-ip",
+    type=click.Choice(ACCESS_LOG_IPS),
+    envvar="RAPPORT_ACCESS_LOG_IP",
+    show_envvar=True,
+    default="none",
+    show_default=True,
+    help="Client address in access-log lines: none ('-'), hash (keyed per process), or full. "
+    "Lines carry visitor ids in their paths; an IP next to them is personal data.",
+)
+@click.option(
+    "--trusted-proxy",
+    "trusted_proxies",
+    multiple=True,
+    envvar="RAPPORT_TRUSTED_PROXY",
+    show_envvar=True,
+    metavar="IP|CIDR",
+    help="A reverse proxy whose X-Forwarded-For names the client (repeatable). Without one, "
+    "the client is the connection's peer and X-Forwarded-For is ignored.",
+)
+@click.option(
+    "--metrics-token",
+    envvar="RAPPORT_METRICS_TOKEN",
+    show_envvar=True,
+    default=None,
+    help="GET /metrics requires 'Authorization: Bearer <token>'; without one it answers "
+    "loopback clients only.",
+)
+@click.option(
+    "--admin-cors/--no-admin-cors",
+    envvar="RAPPORT_ADMIN_CORS",
+    show_envvar=True,
+    default=False,
+    show_default=True,
+    help="Answer CORS on /v1/admin/* for the sites' origins (off: server-side callers only).",
+)
+@click.option(
+    "--allow-private-webhooks/--no-allow-private-webhooks",
+    envvar="RAPPORT_ALLOW_PRIVATE_WEBHOOKS",
+    show_envvar=True,
+    default=False,
+    show_default=True,
+    help="Deliver webhooks to loopback, private and link-local addresses.",
+)
 def serve(
     host: str,
     port: int,
@@ -167,6 +211,11 @@ def serve(
     log_level: str,
     log_format: str,
     access_log: bool,
+    access_log_ip: str,
+    trusted_proxies: tuple[str, ...],
+    metrics_token: str | None,
+    admin_cors: bool,
+    allow_private_webhooks: bool,
 ) -> None:
     """Run the API server (applies migrations on start; drains writes on shutdown).
 
@@ -186,6 +235,9 @@ def serve(
         "rate_per_ip": rate_per_ip,
         "rate_per_site": rate_per_site,
         "retention_days": retention_days,
+        "metrics_token": metrics_token or None,
+        "admin_cors": admin_cors,
+        "allow_private_webhooks": allow_private_webhooks,
     }
     if sdk_dir is not None:
         values["sdk_dir"] = sdk_dir
@@ -197,6 +249,8 @@ def serve(
         log_format=log_format,
         workers=workers,
         access_log=access_log,
+        access_log_ip=access_log_ip,
+        trusted_proxies=trusted_proxies,
     )
 
 

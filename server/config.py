@@ -34,6 +34,13 @@ ENV_VARIABLES: Final[dict[str, tuple[str, type[float] | type[int]]]] = {
     "RAPPORT_RATE_PER_SITE": ("rate_per_site", float),
     "RAPPORT_RETENTION_DAYS": ("retention_days", float),
     "RAPPORT_MAX_BODY_BYTES": ("max_body_bytes", int),
+    "RAPPORT_MAX_HEADER_BYTES": ("max_header_bytes", int),
+}
+
+#: Boolean settings read from the environment ("1", "true" or "yes" switch them on).
+_FLAGS: Final = {
+    "RAPPORT_ADMIN_CORS": "admin_cors",
+    "RAPPORT_ALLOW_PRIVATE_WEBHOOKS": "allow_private_webhooks",
 }
 
 
@@ -63,6 +70,15 @@ class Settings:
     """Raw signals and batch records older than this are deleted; 0 keeps them forever."""
     retention_interval: float = 3600.0
     """Seconds between two retention runs of the background task."""
+    max_header_bytes: int = 16 * 1024
+    """Request headers (names and values summed) above this get 431."""
+    metrics_token: str | None = None
+    """``GET /metrics`` requires ``Authorization: Bearer <token>``; unset: loopback clients only."""
+    admin_cors: bool = False
+    """Answer CORS for ``/v1/admin/*`` (site owners' own dashboards in a browser); off: admin
+    calls come from servers, and no page of any site can read their replies."""
+    allow_private_webhooks: bool = False
+    """Deliver webhooks to loopback, private and link-local addresses (tests, on-premise CRMs)."""
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: object) -> Settings:
@@ -74,6 +90,11 @@ class Settings:
             values["database_url"] = url
         if sdk := env.get("RAPPORT_SDK_DIR"):
             values["sdk_dir"] = Path(sdk)
+        if token := env.get("RAPPORT_METRICS_TOKEN"):
+            values["metrics_token"] = token
+        for name, attribute in _FLAGS.items():
+            if env.get(name, "").lower() in ("1", "true", "yes"):
+                values[attribute] = True
         for name, (attribute, kind) in ENV_VARIABLES.items():
             if (raw := env.get(name)) not in (None, ""):
                 try:

@@ -7,7 +7,9 @@ Litestar's ``CORSConfig`` takes a fixed list, so we do it here:
   belongs to *any* site (a preflight carries no site key), else 403;
 * any other response to a known origin gets ``Access-Control-Allow-Origin: <origin>``, so
   the page can read replies and errors alike, plus ``Vary: Origin`` everywhere under
-  ``/v1`` so caches never mix origins.
+  ``/v1`` so caches never mix origins;
+* ``/v1/admin/*`` gets no CORS at all (preflights 403) unless ``admin_cors`` is set: its
+  callers are the site's servers, and its replies (profile exports) are for them only.
 
 This only decides what a browser lets a page *read*. Whether a request may act on a site's
 data is checked by the handlers against that site's own origins (a cross-origin "simple"
@@ -32,6 +34,7 @@ ALLOWED_METHODS: Final = "POST, GET, DELETE, OPTIONS"
 ALLOWED_HEADERS: Final = "Content-Type, Authorization"
 PREFLIGHT_MAX_AGE: Final = "600"
 _PREFIX: Final = "/v1/"
+_ADMIN_PREFIX: Final = "/v1/admin/"
 
 
 def _header(scope: Scope, name: bytes) -> str | None:
@@ -46,15 +49,19 @@ class SiteCorsMiddleware(ASGIMiddleware):
 
     scopes = (ScopeType.HTTP,)
 
-    def __init__(self, sites: SiteDirectory) -> None:
+    def __init__(self, sites: SiteDirectory, *, admin_cors: bool = False) -> None:
         self._sites = sites
+        self._admin_cors = admin_cors
 
     async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
-        if not scope["path"].startswith(_PREFIX):
+        path: str = scope["path"]
+        if not path.startswith(_PREFIX):
             await next_app(scope, receive, send)
             return
         origin = _header(scope, b"origin")
-        known = bool(origin) and await self._sites.is_known_origin(origin or "")
+        # Admin routes are for the site's servers: no page may read them unless allowed.
+        cors = self._admin_cors or not path.startswith(_ADMIN_PREFIX)
+        known = cors and bool(origin) and await self._sites.is_known_origin(origin or "")
         if scope.get("method") == "OPTIONS" and origin:
             await self._preflight(send, origin if known else None)
             return

@@ -22,6 +22,7 @@ from litestar.status_codes import (
 from litestar.types import ExceptionHandlersMap
 
 from server.storage import StorageBusy, StorageError
+from server.storage.outage import OUTAGE_RETRY_AFTER, OutageLog, is_outage
 
 __all__ = [
     "ApiError",
@@ -122,13 +123,43 @@ def _http_exception(_: Request[Any, Any, Any], exc: HTTPException) -> Response[E
     return _body(exc.status_code, str(exc.detail), None, exc.headers)
 
 
-def _storage_error(_: Request[Any, Any, Any], exc: StorageError) -> Response[ErrorBody]:
-    log.warning("storage unavailable: %s", exc)
-    headers = {"Retry-After": "1"} if isinstance(exc, StorageBusy) else None
-    return _body(HTTP_503_SERVICE_UNAVAILABLE, f"storage unavailable: {exc}", None, headers)
+def _outage_log(request: Request[Any, Any, Any]) -> OutageLog | None:
+    services = getattr(request.app.state, "services", None)
+    return None if services is None else services.storage.outage
 
 
-def _unexpected(_: Request[Any, Any, Any], exc: Exception) -> Response[ErrorBody]:
+def _storage_error(request: Request[Any, Any, Any], exc: Exception) -> Response[ErrorBody]:
+    """503 with ``Retry-After`` and a generic text: the raw error may name hosts or files.
+
+    A full write queue is back-pressure (``Retry-After: 1``, nothing logged: the metrics
+    show it); anything else is an outage, logged once per outage by :class:`OutageLog`.
+    """
+    if isinstance(exc, StorageBusy):
+        return _body(
+            HTTP_503_SERVICE_UNAVAILABLE,
+            "storage is busy; retry later",
+            None,
+            {"Retry-After": "1"},
+        )
+    if (outage := _outage_log(request)) is not None:
+        outage.failed(exc)
+    return _body(
+        HTTP_503_SERVICE_UNAVAILABLE,
+        "storage unavailable; retry later",
+        None,
+        {"Retry-After": str(OUTAGE_RETRY_AFTER)},
+    )
+
+
+def _not_utf8(request: Request[Any, Any, Any], exc: UnicodeDecodeError) -> Response[ErrorBody]:
+    """Bytes that are not UTF-8 anywhere in a request (a query string, say): one log line."""
+    log.info("400 on %s: request is not valid UTF-8", request.url.path)
+    return _body(HTTP_400_BAD_REQUEST, "request is not valid UTF-8", None, None)
+
+
+def _unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[ErrorBody]:
+    if is_outage(exc):
+        return _storage_error(request, exc)
     log.exception("unhandled error", exc_info=exc)
     return _body(HTTP_500_INTERNAL_SERVER_ERROR, "internal server error", None, None)
 
@@ -138,5 +169,6 @@ def exception_handlers() -> ExceptionHandlersMap:
     return {
         HTTPException: _http_exception,
         StorageError: _storage_error,
+        UnicodeDecodeError: _not_utf8,
         Exception: _unexpected,
     }

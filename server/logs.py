@@ -6,14 +6,20 @@ process (``--workers N`` starts fresh interpreters), so the format holds everywh
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 import logging
+import secrets
 from datetime import UTC, datetime
 from typing import Any, Final
 
-__all__ = ["LOG_FORMATS", "JsonFormatter", "logging_config"]
+__all__ = ["ACCESS_LOG_IPS", "LOG_FORMATS", "AccessLogClientFilter", "JsonFormatter",
+           "logging_config"]  # fmt: skip
 
 LOG_FORMATS: Final = ("text", "json")
+#: What access-log lines show of the client address (``--access-log-ip``).
+ACCESS_LOG_IPS: Final = ("none", "hash", "full")
 _TEXT_FORMAT: Final = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 # Attributes every LogRecord has; anything else was passed with ``extra=`` and is kept.
 _STANDARD: Final = frozenset(
@@ -40,10 +46,43 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry, ensure_ascii=False)
 
 
-def logging_config(level: str = "info", log_format: str = "text") -> dict[str, Any]:
+class AccessLogClientFilter(logging.Filter):
+    """Replace the client address in uvicorn's access lines (``"%s - \"%s %s HTTP/%s\" %d"``).
+
+    Paths carry visitor ids (``/v1/hints/<visitor>``), so an address next to them pairs a
+    person's IP with their browsing profile, line after line. ``none`` writes ``-``;
+    ``hash`` writes ``ip-`` and 12 hex digits of an HMAC under a key drawn at start, so
+    lines of one client can be grouped while the process runs but not reversed or joined
+    with another process's logs; ``full`` leaves the line alone.
+    """
+
+    def __init__(self, mode: str = "none") -> None:
+        super().__init__()
+        if mode not in ACCESS_LOG_IPS:
+            raise ValueError(f"access-log ip mode must be one of {ACCESS_LOG_IPS}")
+        self.mode = mode
+        self._key = secrets.token_bytes(32)
+
+    def _shown(self, client: object) -> str:
+        if self.mode == "none":
+            return "-"
+        host = str(client).rsplit(":", 1)[0]  # uvicorn writes "host:port"
+        return "ip-" + hmac.new(self._key, host.encode(), hashlib.sha256).hexdigest()[:12]
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if self.mode != "full" and isinstance(record.args, tuple) and record.args:
+            record.args = (self._shown(record.args[0]), *record.args[1:])
+        return True
+
+
+def logging_config(
+    level: str = "info", log_format: str = "text", *, access_log_ip: str = "none"
+) -> dict[str, Any]:
     """A dictConfig for the root logger (uvicorn's loggers propagate to it)."""
     if log_format not in LOG_FORMATS:
         raise ValueError(f"log format must be one of {LOG_FORMATS}")
+    if access_log_ip not in ACCESS_LOG_IPS:
+        raise ValueError(f"access-log ip mode must be one of {ACCESS_LOG_IPS}")
     formatter: dict[str, Any] = (
         {"()": "server.logs.JsonFormatter"} if log_format == "json" else {"format": _TEXT_FORMAT}
     )
@@ -58,9 +97,23 @@ def logging_config(level: str = "info", log_format: str = "text") -> dict[str, A
                 "stream": "ext://sys.stderr",
             }
         },
+        "filters": {
+            "access_client": {"()": "server.logs.AccessLogClientFilter", "mode": access_log_ip},
+        },
         "root": {"handlers": ["default"], "level": level.upper()},
         "loggers": {
-            name: {"handlers": [], "propagate": True, "level": level.upper()}
-            for name in ("uvicorn", "uvicorn.error", "uvicorn.access")
+            **{
+                name: {"handlers": [], "propagate": True, "level": level.upper()}
+                for name in ("uvicorn", "uvicorn.error")
+            },
+            "uvicorn.access": {
+                "handlers": [],
+                "propagate": True,
+                "level": level.upper(),
+                "filters": ["access_client"],
+            },
+            # httpx logs every request URL at INFO (webhook URLs may hold secrets).
+            "httpx": {"handlers": [], "propagate": True, "level": "WARNING"},
+            "httpcore": {"handlers": [], "propagate": True, "level": "WARNING"},
         },
     }

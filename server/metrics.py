@@ -15,9 +15,12 @@ import math
 from collections.abc import Callable, Sequence
 from typing import Final
 
-__all__ = ["CONTENT_TYPE", "Counter", "Gauge", "Histogram", "Metrics", "ReadCounter"]
+__all__ = ["CONTENT_TYPE", "MEDIA_TYPE", "Counter", "Gauge", "Histogram", "Metrics", "ReadCounter"]
 
 CONTENT_TYPE: Final = "text/plain; version=0.0.4; charset=utf-8"
+#: What to hand Litestar: it appends ``; charset=utf-8`` to every ``text/*`` media type itself,
+#: and a second charset parameter makes strict parsers (Prometheus 3) refuse the scrape.
+MEDIA_TYPE: Final = "text/plain; version=0.0.4"
 LATENCY_BUCKETS: Final = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
 FLUSH_SIZE_BUCKETS: Final = (1, 2, 4, 8, 16, 32, 64, 128, 256)
 

@@ -7,7 +7,7 @@ from typing import Annotated, Any, Final, cast
 
 from litestar import Litestar
 from litestar.openapi import OpenAPIConfig, ResponseSpec
-from litestar.openapi.plugins import JsonRenderPlugin, ScalarRenderPlugin
+from litestar.openapi.plugins import JsonRenderPlugin
 from litestar.openapi.spec import (
     OpenAPIMediaType,
     Operation,
@@ -35,9 +35,11 @@ _REF_TEMPLATE: Final = "#/components/schemas/{name}"
 ERROR_RESPONSES: Final[dict[int, ResponseSpec]] = {
     code: ResponseSpec(data_container=ErrorBody, description=description)
     for code, description in {
-        400: "Malformed JSON.",
+        400: "Malformed JSON, not UTF-8, a key repeated in an object, or a query parameter "
+        "given twice.",
         403: "Origin header missing or not allowed for this site.",
         404: "Unknown site key.",
+        409: "The batch id is already used by another visitor of the site (nothing stored).",
         413: "Body too large.",
         415: "Unsupported Content-Type (send application/json or text/plain).",
         422: "The body breaks the schema; `field` is the JSON path of the offending field.",
@@ -95,8 +97,10 @@ def openapi_config(version: str) -> OpenAPIConfig:
     """The app's OpenAPI config.
 
     ``/schema`` and ``/schema/openapi.json`` serve the JSON document itself (the first
-    render plugin is served at the root), so it works offline and in scripts;
-    ``/schema/scalar`` is a browsable UI (it loads its JavaScript from a CDN).
+    render plugin is served at the root), so it works offline and in scripts. There is no
+    browsable UI page: Litestar's load their JavaScript from a CDN (Scalar at ``@latest``,
+    without integrity), which would run third-party code on the API's origin. Open the JSON
+    in any OpenAPI viewer instead.
     """
     return OpenAPIConfig(
         title="Rapport API",
@@ -106,5 +110,5 @@ def openapi_config(version: str) -> OpenAPIConfig:
             "Derived behaviour signals in, adaptation hints out. Every error body is "
             '`{"error": "<message>", "field": "<JSON path>|null"}`.'
         ),
-        render_plugins=[JsonRenderPlugin(), ScalarRenderPlugin()],
+        render_plugins=[JsonRenderPlugin()],
     )

@@ -10,20 +10,22 @@ know (``/v1/collect`` carries it in the body): see :func:`check_site_limit`.
 
 from __future__ import annotations
 
+import hmac
 import math
 import time
-from typing import Final
+from typing import Any, Final
 
 import msgspec
-from litestar import Controller, Response, get
+from litestar import Controller, Request, Response, get
 from litestar.di import NamedDependency
 from litestar.enums import ScopeType
 from litestar.middleware import ASGIMiddleware
+from litestar.status_codes import HTTP_401_UNAUTHORIZED, HTTP_403_FORBIDDEN
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
-from server.errors import ErrorBody
+from server.errors import ApiError, ErrorBody
 from server.limits import rate_limited
-from server.metrics import CONTENT_TYPE
+from server.metrics import MEDIA_TYPE
 from server.services import Services
 
 __all__ = ["MetricsController", "OpsMiddleware", "check_site_limit"]
@@ -95,13 +97,45 @@ async def _too_many(send: Send, wait: float) -> None:
     await send({"type": "http.response.body", "body": body, "more_body": False})
 
 
+_LOOPBACK: Final = frozenset({"127.0.0.1", "::1", "localhost"})
+
+
+def check_metrics_access(request: Request[Any, Any, Any], token: str | None) -> None:
+    """``/metrics`` tells traffic, sites' activity and queue depths: not for the public.
+
+    With ``--metrics-token`` the scraper sends ``Authorization: Bearer <token>`` (compared
+    in constant time); without one, only loopback clients (a local Prometheus or agent)
+    are answered.
+    """
+    if token is None:
+        client = request.client
+        if client is None or client.host not in _LOOPBACK:
+            raise ApiError(
+                HTTP_403_FORBIDDEN,
+                "metrics are served to loopback clients only; set --metrics-token to scrape "
+                "from elsewhere",
+            )
+        return
+    scheme, _, given = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not hmac.compare_digest(given.encode(), token.encode()):
+        raise ApiError(
+            HTTP_401_UNAUTHORIZED,
+            "send Authorization: Bearer <metrics token>",
+            "Authorization",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+
+
 class MetricsController(Controller):
-    """``GET /metrics``: Prometheus text format. Expose it to your scraper only."""
+    """``GET /metrics``: Prometheus text format, behind a token or on loopback only."""
 
     path = "/metrics"
     tags = ["ops"]  # noqa: RUF012 - Litestar's class attribute
 
     @get("/", summary="Prometheus metrics (text exposition format 0.0.4)", cache=False)
-    async def metrics(self, services: NamedDependency[Services]) -> Response[str]:
+    async def metrics(
+        self, request: Request[Any, Any, Any], services: NamedDependency[Services]
+    ) -> Response[str]:
         """Counters, the write-queue gauge and histograms of this process."""
-        return Response(services.metrics.render(), media_type=CONTENT_TYPE)
+        check_metrics_access(request, services.settings.metrics_token)
+        return Response(services.metrics.render(), media_type=MEDIA_TYPE)

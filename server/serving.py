@@ -80,14 +80,22 @@ def run_server(
     log_format: str = "text",
     workers: int = 1,
     access_log: bool = True,
+    access_log_ip: str = "none",
+    trusted_proxies: tuple[str, ...] = (),
 ) -> None:
-    """Serve until SIGINT/SIGTERM; each worker drains its writer before it exits."""
+    """Serve until SIGINT/SIGTERM; each worker drains its writer before it exits.
+
+    ``X-Forwarded-For`` is honoured only from ``trusted_proxies`` (uvicorn's own default
+    trusts 127.0.0.1, so any local process could pick its address, rate bucket included).
+    """
     import uvicorn
 
     from server.app import create_app
 
-    log_config = logging_config(log_level, log_format)
+    log_config = logging_config(log_level, log_format, access_log_ip=access_log_ip)
     common: dict[str, Any] = {
+        "proxy_headers": bool(trusted_proxies),
+        "forwarded_allow_ips": ",".join(trusted_proxies) or "",
         "host": host,
         "port": port,
         "log_level": log_level,
@@ -112,6 +120,10 @@ def run_server(
             "RAPPORT_RATE_PER_SITE": repr(settings.rate_per_site),
             "RAPPORT_RETENTION_DAYS": repr(settings.retention_days),
             "RAPPORT_MAX_BODY_BYTES": str(settings.max_body_bytes),
+            "RAPPORT_MAX_HEADER_BYTES": str(settings.max_header_bytes),
+            "RAPPORT_METRICS_TOKEN": settings.metrics_token or "",
+            "RAPPORT_ADMIN_CORS": "1" if settings.admin_cors else "",
+            "RAPPORT_ALLOW_PRIVATE_WEBHOOKS": "1" if settings.allow_private_webhooks else "",
         }
     )
     logging.config.dictConfig(log_config)

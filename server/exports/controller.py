@@ -15,8 +15,9 @@ from litestar.params import QueryParameter
 
 from client_py.schema import ID_PATTERN, PATTERNS
 from server.admin.controller import authorise_admin
-from server.errors import ApiError, decode_error, validation_error
+from server.errors import ApiError
 from server.holdout import arm_of
+from server.json_body import decode_body
 from server.openapi import SiteKeyPath, error_responses
 from server.profiles import Observations, Profile
 from server.scoring import ScoreModel, prior_model, score_profile
@@ -29,7 +30,7 @@ _STRICT_ID: Final = r"\A(?:" + ID_PATTERN.removeprefix("^").removesuffix("$") + 
 _ACTION: Final = {"purchase": "purchase", "order": "purchase", "support_contact": "support_contact"}
 
 
-class OutcomeIn(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+class OutcomeIn(msgspec.Struct, frozen=True, forbid_unknown_fields=True, omit_defaults=True):
     """An outcome the site's own server knows (checkout, CRM)."""
 
     visitor: Annotated[str, msgspec.Meta(pattern=_STRICT_ID)]
@@ -131,7 +132,7 @@ class ExportsController(Controller):
         writer.writerows(rows)
         return Response(
             out.getvalue(),
-            media_type="text/csv; charset=utf-8",
+            media_type="text/csv",  # Litestar adds "; charset=utf-8" (once)
             headers={"Content-Disposition": f'attachment; filename="{site.site_key}-profiles.csv"'},
         )
 
@@ -150,12 +151,7 @@ class ExportsController(Controller):
         """Idempotent on ``id``: stored through the ingest writer as a server-side batch,
         so the profile update commits with it and never counts as a visit."""
         site = await authorise_admin(request, services, site_key)
-        try:
-            data = _OUTCOME.decode(await request.body())
-        except msgspec.ValidationError as exc:
-            raise validation_error(exc) from None
-        except msgspec.DecodeError as exc:
-            raise decode_error(exc) from None
+        data = decode_body(_OUTCOME, await request.body(), where="outcomes")
         if (data.value is None) != (data.currency is None):
             raise ApiError(422, "send value and currency together", "$.currency")
         action = _ACTION[data.kind]

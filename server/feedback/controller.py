@@ -15,7 +15,8 @@ from litestar.di import NamedDependency
 from litestar.status_codes import HTTP_404_NOT_FOUND
 
 from client_py.schema import ID_PATTERN, SITE_KEY_PATTERN
-from server.errors import ApiError, decode_error, validation_error
+from server.errors import ApiError
+from server.json_body import decode_body
 from server.openapi import error_responses
 from server.ops import check_site_limit
 from server.services import Services
@@ -32,7 +33,7 @@ def _strict(pattern: str) -> str:
 HINT_ID_PATTERN: Final = r"\A[a-z][a-z0-9_]*\.[a-z0-9_:.+-]{1,80}\Z"
 
 
-class FeedbackIn(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+class FeedbackIn(msgspec.Struct, frozen=True, forbid_unknown_fields=True, omit_defaults=True):
     """Body of ``POST /v1/feedback``."""
 
     site: Annotated[str, msgspec.Meta(pattern=_strict(SITE_KEY_PATTERN))]
@@ -70,17 +71,12 @@ class FeedbackController(Controller):
         site (404), site rate limit (429), Origin allowed (403)."""
         origin = request.headers.get("origin")
         require_origin(origin)
-        try:
-            data = _DECODER.decode(await request.body())
-        except msgspec.ValidationError as exc:
-            raise validation_error(exc) from None
-        except msgspec.DecodeError as exc:
-            raise decode_error(exc) from None
+        data = decode_body(_DECODER, await request.body(), where="/v1/feedback")
         site = await services.sites.by_key(data.site)
         if site is None:
             raise ApiError(HTTP_404_NOT_FOUND, "unknown site key", "$.site")
+        check_origin(origin, site)  # before the limit: a foreign page spends no budget
         check_site_limit(services, site.site_key, "$.site")
-        check_origin(origin, site)
         await services.storage.add_feedback(
             site.id, data.visitor, data.hint_id, data.outcome, at=services.clock()
         )

@@ -14,6 +14,8 @@ from litestar.di import NamedDependency
 from litestar.status_codes import HTTP_200_OK, HTTP_503_SERVICE_UNAVAILABLE
 
 from server.services import Services
+from server.storage import StorageError
+from server.storage.outage import OUTAGE_RETRY_AFTER, is_outage
 
 __all__ = ["HealthController", "HealthReply"]
 
@@ -37,19 +39,33 @@ class HealthController(Controller):
 
     @get("/", summary="Health check (database reachable)", cache=False)
     async def health(self, services: NamedDependency[Services]) -> Response[HealthReply]:
-        """Run one cheap query and check the writer; report 503 with the reason if not ok."""
+        """Run one cheap query and check the writer; 503 with a generic reason if not ok.
+
+        The raw error stays out of the reply (it may name hosts, users or files); the log
+        has one line per outage (:class:`~server.storage.outage.OutageLog`), and a success
+        here ends an outage.
+        """
         storage = services.storage
+        if not storage.accepting_writes:
+            log.warning("health check failed: the group-commit writer is not running")
+            return _unhealthy(storage.backend, "the writer is not running")
         try:
             version = await storage.schema_version()
-            if not storage.accepting_writes:
-                raise RuntimeError("the group-commit writer is not running")
         except Exception as exc:
-            log.warning("health check failed: %s", exc)
-            return Response(
-                HealthReply(status="error", database=storage.backend, error=str(exc)),
-                status_code=HTTP_503_SERVICE_UNAVAILABLE,
-            )
+            if not is_outage(exc) and not isinstance(exc, StorageError):
+                log.exception("health check failed")
+            storage.outage.failed(exc)
+            return _unhealthy(storage.backend, "database unavailable")
+        storage.outage.recovered()
         return Response(
             HealthReply(status="ok", database=storage.backend, schema_version=version),
             status_code=HTTP_200_OK,
         )
+
+
+def _unhealthy(backend: str, reason: str) -> Response[HealthReply]:
+    return Response(
+        HealthReply(status="error", database=backend, error=reason),
+        status_code=HTTP_503_SERVICE_UNAVAILABLE,
+        headers={"Retry-After": str(OUTAGE_RETRY_AFTER)},
+    )

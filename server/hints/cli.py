@@ -103,13 +103,24 @@ def _events(value: str) -> tuple[str, ...]:
 @click.argument("url")
 @click.option("--events", default=",".join(EVENTS), show_default=True)
 @click.option("--json", "as_json", is_flag=True)
+@click.option(
+    "--allow-private",
+    is_flag=True,
+    help="Accept a loopback, private or link-local host, or credentials in the URL (the "
+    "server delivers there only with --allow-private-webhooks).",
+)
 @_db
-def webhook_add(name: str, url: str, events: str, as_json: bool, database_url: str) -> None:
+def webhook_add(
+    name: str, url: str, events: str, as_json: bool, allow_private: bool, database_url: str
+) -> None:
     """Add a webhook; prints its signing secret once."""
     from server.webhooks import new_secret
+    from server.webhooks.targets import UnsafeWebhookURL, check_url
 
-    if not url.startswith(("http://", "https://")):
-        raise click.BadParameter("must be an http(s) URL", param_hint="URL")
+    try:
+        check_url(url, allow_private=allow_private)
+    except UnsafeWebhookURL as exc:
+        raise click.BadParameter(str(exc), param_hint="URL") from None
     chosen = _events(events)
     secret = new_secret()
 

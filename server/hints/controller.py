@@ -63,9 +63,9 @@ class HintsController(Controller):
         record = await services.sites.by_key(site)
         if record is None:
             raise ApiError(HTTP_404_NOT_FOUND, "unknown site key", "site")
-        check_site_limit(services, record.site_key, "site")
         if origin := request.headers.get("origin"):
             check_origin(origin, record)
+        check_site_limit(services, record.site_key, "site")  # after Origin: see collect
         profile = await services.storage.profile(record.id, visitor)
         engine: HintEngine = request.app.state.hints
         decision = await engine.hints(record.id, visitor, profile, now=services.clock())

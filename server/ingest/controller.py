@@ -10,15 +10,17 @@ from litestar.di import NamedDependency
 from litestar.exceptions.http_exceptions import RequestEntityTooLarge
 from litestar.status_codes import (
     HTTP_404_NOT_FOUND,
+    HTTP_409_CONFLICT,
     HTTP_413_REQUEST_ENTITY_TOO_LARGE,
     HTTP_415_UNSUPPORTED_MEDIA_TYPE,
 )
 
-from server.errors import ApiError, decode_error, validation_error
+from server.errors import ApiError
 from server.hints.engine import HintEngine
 from server.hints.model import Hint
 from server.ingest.extract import extract_observations, to_stored_signals
 from server.ingest.schema import BATCH_DECODER
+from server.json_body import decode_body
 from server.openapi import ERROR_RESPONSES, CollectOperation
 from server.ops import check_site_limit
 from server.services import Services
@@ -30,6 +32,7 @@ __all__ = ["CollectController", "CollectReply"]
 #: ``text/plain`` avoids a CORS preflight and is what ``sendBeacon`` sends for strings; an
 #: absent type is what it sends for an untyped Blob.
 _ACCEPTED_TYPES: Final = frozenset({"application/json", "text/plain", ""})
+_COLLECT: Final = "/v1/collect"
 
 
 class CollectReply(msgspec.Struct, frozen=True, omit_defaults=True):
@@ -37,7 +40,8 @@ class CollectReply(msgspec.Struct, frozen=True, omit_defaults=True):
 
     batch: str
     accepted: int
-    """Signals of this batch that are durably stored (also when ``duplicate``)."""
+    """Signals of this batch that are durably stored; for a ``duplicate``, what the stored
+    batch holds (a batch id already used by another visitor is a 409, not a duplicate)."""
     duplicate: bool
     """True when this batch id was already stored: nothing was stored again."""
     hints: list[Hint]
@@ -64,8 +68,10 @@ class CollectController(Controller):
         """Decode the raw body with a cached msgspec decoder (faster than ``data:``).
 
         Order of checks: Origin present → content type → size (413, by Litestar) → JSON
-        (400) → schema (422) → site key (404) → site rate limit (429) → origin allowed for
-        that site (403) → store. The per-IP limit (429) runs before all of them.
+        (400) → schema (422) → site key (404) → origin allowed for that site (403) → site
+        rate limit (429) → store. The per-IP limit (429) runs before all of them. The site's
+        budget is spent only by requests from its own origins: any third-party page could
+        otherwise make its visitors' browsers exhaust it.
         """
         origin = request.headers.get("origin")
         require_origin(origin)
@@ -84,18 +90,13 @@ class CollectController(Controller):
                 f"body larger than {limit} bytes: send fewer signals per batch",
                 "$",
             ) from None
-        try:
-            batch = BATCH_DECODER.decode(body)
-        except msgspec.ValidationError as exc:
-            raise validation_error(exc) from None
-        except msgspec.DecodeError as exc:
-            raise decode_error(exc) from None
+        batch = decode_body(BATCH_DECODER, body, where=_COLLECT)
 
         site = await services.sites.by_key(batch.site)
         if site is None:
             raise ApiError(HTTP_404_NOT_FOUND, "unknown site key", "$.site")
+        check_origin(origin, site)  # before the limit: a foreign page spends no budget
         check_site_limit(services, site.site_key, "$.site")
-        check_origin(origin, site)
 
         now = services.clock()
         result = await services.storage.ingest(
@@ -111,16 +112,42 @@ class CollectController(Controller):
         )
         metrics = services.metrics
         metrics.ingest_batches.inc()
+        accepted = len(batch.signals)
         if result.duplicate:
             metrics.ingest_duplicates.inc()
+            accepted = await _stored_count(services, site.id, batch.batch, batch.visitor)
         else:
-            metrics.ingest_signals.inc(amount=len(batch.signals))
+            metrics.ingest_signals.inc(amount=accepted)
         engine: HintEngine = request.app.state.hints
         decision = await engine.hints(site.id, batch.visitor, result.profile, now=now)
         return CollectReply(
             batch=batch.batch,
-            accepted=len(batch.signals),
+            accepted=accepted,
             duplicate=result.duplicate,
             hints=decision.hints,
             holdout=decision.holdout,
         )
+
+
+async def _stored_count(services: Services, site_id: int, batch_id: str, visitor: str) -> int:
+    """For a duplicate: how many signals the stored batch holds, if it is this visitor's.
+
+    A batch id is the device's idempotency key. The same id from another visitor of the
+    site is not a retry: nothing of it was stored, so answering ``duplicate: true,
+    accepted: N`` would tell that client its signals are safe. It gets 409 instead.
+    """
+    rows = await services.storage.sql_fetch(
+        "SELECT visitor, signal_count FROM batches WHERE site_id = ? AND batch_id = ?",
+        (site_id, batch_id),
+    )
+    if not rows:
+        return 0  # pruned between the insert attempt and now: nothing of this one is stored
+    stored_visitor, count = rows[0]
+    if stored_visitor != visitor:
+        raise ApiError(
+            HTTP_409_CONFLICT,
+            "batch id already used by another visitor of this site; nothing was stored: "
+            "send the batch under a new id",
+            "$.batch",
+        )
+    return int(count)

@@ -123,7 +123,7 @@ _SiteKey = Annotated[str, strict_pattern(shared.SITE_KEY_PATTERN)]
 _Id = Annotated[str, strict_pattern(shared.ID_PATTERN)]
 
 
-class CollectBatch(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+class CollectBatch(msgspec.Struct, frozen=True, forbid_unknown_fields=True, omit_defaults=True):
     """One batch of derived signals from one visitor's session (``POST /v1/collect``).
 
     ``batch`` is made on the device and reused on retry: the server stores a batch once.

@@ -23,6 +23,7 @@ import msgspec
 
 from server.profiles import Observations, Profile
 from server.sites.model import NewSite, Site
+from server.storage.outage import OutageLog
 from server.storage.profile_cache import ProfileCache
 
 __all__ = [
@@ -228,6 +229,14 @@ class Storage(abc.ABC):
     """Abstract storage backend; see the module docstring for the guarantees."""
 
     backend: ClassVar[str]
+    _outage: OutageLog | None = None
+
+    @property
+    def outage(self) -> OutageLog:
+        """Whether the database is down (one log line per outage; see ``outage.py``)."""
+        if self._outage is None:
+            self._outage = OutageLog(self.backend)
+        return self._outage
 
     @abc.abstractmethod
     async def open(self) -> None:
@@ -490,6 +499,13 @@ class Storage(abc.ABC):
             (float(now),),
         )
         return [_delivery(r) for r in rows]
+
+    async def delivery(self, delivery_id: int) -> Delivery | None:
+        """One delivery by id (``None`` once erased or removed with its webhook)."""
+        rows = await self.sql_fetch(
+            f"SELECT {_DELIVERY_COLUMNS} FROM webhook_deliveries WHERE id = ?", (delivery_id,)
+        )
+        return _delivery(rows[0]) if rows else None
 
     async def record_attempt(
         self,

@@ -40,6 +40,7 @@ class GroupCommitStorage(Storage):
             max_group=max_group,
             enqueue_timeout=enqueue_timeout,
             name=writer_name,
+            outage=self.outage,
         )
 
     @abc.abstractmethod

@@ -19,6 +19,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import Generic, TypeVar
 
 from server.storage.base import StorageBusy, StorageClosed
+from server.storage.outage import OutageLog, is_outage
 
 __all__ = ["GroupCommitWriter"]
 
@@ -45,6 +46,7 @@ class GroupCommitWriter(Generic[ItemT, ResultT]):
         max_group: int = 256,
         enqueue_timeout: float = 5.0,
         name: str = "rapport-writer",
+        outage: OutageLog | None = None,
     ) -> None:
         if max_queue < 1 or max_group < 1:
             raise ValueError("max_queue and max_group must be positive")
@@ -56,6 +58,7 @@ class GroupCommitWriter(Generic[ItemT, ResultT]):
         self._name = name
         self._task: asyncio.Task[None] | None = None
         self._closing = False
+        self._outage = outage
         self.on_flush: Callable[[int, float], None] | None = None
         """Called after each committed group with its size and duration (metrics)."""
 
@@ -133,11 +136,16 @@ class GroupCommitWriter(Generic[ItemT, ResultT]):
             if len(results) != len(items):
                 raise RuntimeError("flush returned the wrong number of results")
         except Exception as exc:
-            log.exception("group commit of %d item(s) failed", len(items))
+            if self._outage is not None and is_outage(exc):
+                self._outage.failed(exc)  # one line per outage, not a traceback per group
+            else:
+                log.exception("group commit of %d item(s) failed", len(items))
             for future in futures:
                 if not future.done():
                     future.set_exception(exc)
             return
+        if self._outage is not None:
+            self._outage.recovered()
         if self.on_flush is not None:
             try:
                 self.on_flush(len(items), time.perf_counter() - started)

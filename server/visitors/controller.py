@@ -141,9 +141,9 @@ class VisitorsController(Controller):
         record = await services.sites.by_key(site)
         if record is None:
             raise ApiError(HTTP_404_NOT_FOUND, "unknown site key", "site")
-        check_site_limit(services, record.site_key, "site")
         if origin := request.headers.get("origin"):
             check_origin(origin, record)
+        check_site_limit(services, record.site_key, "site")  # after Origin: see collect
         return record
 
     @get(

@@ -2,18 +2,22 @@
 
 from server.webhooks.dispatch import (
     SIGNATURE_HEADER,
+    SIGNATURE_TOLERANCE,
     WebhookDispatcher,
     enqueue_events,
     enqueue_hot_leads,
     new_secret,
     sign,
+    verify,
 )
 
 __all__ = [
     "SIGNATURE_HEADER",
+    "SIGNATURE_TOLERANCE",
     "WebhookDispatcher",
     "enqueue_events",
     "enqueue_hot_leads",
     "new_secret",
     "sign",
+    "verify",
 ]

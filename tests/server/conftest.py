@@ -10,13 +10,9 @@ root, so when the tests run as root the cluster runs as the ``postgres`` user (o
 from __future__ import annotations
 
 import asyncio
-import glob
 import os
-import pwd
-import shutil
 import socket
 import subprocess
-import tempfile
 import uuid
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
@@ -30,11 +26,15 @@ from server.app import create_app
 from server.config import Settings
 from server.sites.model import NewSite
 from server.storage import Storage
+from tests.server.pg_cluster import PgCluster, pg_bin
 
 T = TypeVar("T")
 
 ORIGIN = "https://shop.example"
 OTHER_ORIGIN = "https://other.example"
+#: ``/metrics`` needs a token (or a loopback client; the TestClient's address is not one).
+METRICS_TOKEN = "metrics-test-token"
+METRICS_AUTH = {"Authorization": f"Bearer {METRICS_TOKEN}"}
 
 
 @pytest.fixture
@@ -103,6 +103,7 @@ def api(tmp_path: Path) -> Iterator[Api]:
         database_url=f"sqlite:///{tmp_path / 'api.db'}",
         sdk_dir=sdk_dir,
         max_body_bytes=64 * 1024,
+        metrics_token=METRICS_TOKEN,
     )
     app = create_app(settings, clock=clock)
     with TestClient(app) as client:
@@ -141,59 +142,25 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def _pg_bin() -> Path | None:
-    found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))
-    return Path(found[-1]).parent if found else None
-
-
 @pytest.fixture(scope="session")
 def postgres_admin_url() -> Iterator[str]:
     """URL of a PostgreSQL server where tests may create databases."""
     if url := os.environ.get("RAPPORT_TEST_POSTGRES_URL"):
         yield url
         return
-    bin_dir = _pg_bin()
+    bin_dir = pg_bin()
     if bin_dir is None:
         pytest.skip("PostgreSQL binaries not found and RAPPORT_TEST_POSTGRES_URL not set")
-    base = Path(tempfile.mkdtemp(prefix="rapport-pg-"))
-    run_as: list[str] = []
-    if os.geteuid() == 0:
-        user = "postgres"
-        try:
-            pwd.getpwnam(user)
-        except KeyError:
-            user = "nobody"
-        entry = pwd.getpwnam(user)
-        os.chown(base, entry.pw_uid, entry.pw_gid)
-        run_as = ["runuser", "-u", user, "--"]
-    data = base / "data"
-    port = _free_port()
+    cluster = PgCluster(bin_dir)
     try:
-        subprocess.run(
-            [*run_as, str(bin_dir / "initdb"), "-D", str(data), "-U", "postgres",
-             "--auth=trust", "-E", "UTF8", "--no-sync"],
-            check=True, capture_output=True,
-        )  # fmt: skip
-        options = (
-            f"-p {port} -k {base} -c listen_addresses=127.0.0.1 "
-            "-c fsync=off -c synchronous_commit=off -c full_page_writes=off"
-        )
-        subprocess.run(
-            [*run_as, str(bin_dir / "pg_ctl"), "-D", str(data), "-o", options,
-             "-l", str(base / "log"), "-w", "start"],
-            check=True, capture_output=True,
-        )  # fmt: skip
+        cluster.create()
     except (subprocess.CalledProcessError, OSError) as exc:
-        shutil.rmtree(base, ignore_errors=True)
+        cluster.remove()
         pytest.skip(f"could not start a throwaway PostgreSQL: {exc}")
     try:
-        yield f"postgresql://postgres@127.0.0.1:{port}/postgres"
+        yield cluster.admin_url
     finally:
-        subprocess.run(
-            [*run_as, str(bin_dir / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop"],
-            check=False, capture_output=True,
-        )  # fmt: skip
-        shutil.rmtree(base, ignore_errors=True)
+        cluster.remove()
 
 
 @pytest.fixture

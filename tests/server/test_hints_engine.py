@@ -395,7 +395,9 @@ def test_webhook_is_signed_retried_with_backoff_and_logged(
                 await enqueue_events(storage, rows, now=1.0, site_keys={site.id: site.site_key})
                 == 1
             )
-            dispatcher = WebhookDispatcher(storage, base_delay=0.05, max_attempts=5)
+            dispatcher = WebhookDispatcher(
+                storage, base_delay=0.05, max_attempts=5, allow_private=True
+            )
             for _ in range(100):
                 await dispatcher.run_once()
                 log = await storage.deliveries(site.id)
@@ -408,8 +410,10 @@ def test_webhook_is_signed_retried_with_backoff_and_logged(
     assert [(d.status, d.attempts, d.last_status) for d in log] == [("delivered", 3, 204)]
     assert [d.status for d in receiver.seen] == [500, 500, 204]
     headers, body = receiver.seen[-1].headers, receiver.seen[-1].body
-    expected = "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
-    assert headers["X-Rapport-Signature"] == expected == sign(secret, body)
+    stamp = headers["X-Rapport-Signature"].split(",")[0].removeprefix("t=")
+    signed = stamp.encode() + b"." + body
+    expected = f"t={stamp},v1=" + hmac.new(secret.encode(), signed, hashlib.sha256).hexdigest()
+    assert headers["X-Rapport-Signature"] == expected == sign(secret, body, int(stamp))
     assert body == log[0].body.encode()
     assert (
         json.loads(body)["event"] == "irritated_customer" and json.loads(body)["visitor"] == "v-1"

@@ -18,7 +18,7 @@ from server.app import create_app
 from server.config import Settings
 from server.holdout import in_control
 from server.playbook import PlaybookError, site_playbook
-from server.webhooks import sign
+from server.webhooks import verify
 from tests.server.webhook_receiver import Receiver, running_receiver
 
 ORIGIN = "https://shop.example"
@@ -70,7 +70,9 @@ def test_hot_lead_fires_once_per_session_for_treated_visitors_only(
         if backend == "sqlite"
         else request.getfixturevalue("postgres_url")
     )
-    app = create_app(Settings(database_url=url, sdk_dir=tmp_path / "sdk"))
+    # The receiver is on 127.0.0.1: the operator's explicit opt-in.
+    settings = Settings(database_url=url, sdk_dir=tmp_path / "sdk", allow_private_webhooks=True)
+    app = create_app(settings)
     storage = app.state.services.storage
     with TestClient(app) as client:
         portal = client.blocking_portal
@@ -117,7 +119,7 @@ def test_hot_lead_fires_once_per_session_for_treated_visitors_only(
 
     headers, body = receiver.seen[0].headers, receiver.seen[0].body
     assert headers["X-Rapport-Event"] == "hot_lead"
-    assert headers["X-Rapport-Signature"] == sign(secret, body)
+    assert verify(secret, body, headers["X-Rapport-Signature"])
     event = json.loads(body)
     assert event["event"] == "hot_lead" and event["site"] == site.site_key
     assert (event["visitor"], event["session"]) == (treated, "session-0001")

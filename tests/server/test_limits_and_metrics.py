@@ -17,7 +17,7 @@ from server.config import Settings
 from server.limits import TokenBuckets
 from server.logs import JsonFormatter, logging_config
 from server.metrics import Counter, Histogram
-from tests.server.conftest import Api, FakeClock, batch
+from tests.server.conftest import METRICS_AUTH, METRICS_TOKEN, Api, FakeClock, batch
 
 CLICKS = {"kind": "clicks", "count": 1}
 
@@ -65,6 +65,7 @@ def limited(tmp_path: Path) -> Iterator[Api]:
         rate_per_ip=1,
         rate_per_site=1000,
         max_body_bytes=64 * 1024,
+        metrics_token=METRICS_TOKEN,
     )
     clock = FakeClock()
     app = create_app(settings, clock=clock)
@@ -82,7 +83,7 @@ def test_per_ip_limit_answers_429_with_retry_after(limited: Api) -> None:
     assert set(reply.json()) == {"error", "field"}
     # Health, schema and metrics are not rate limited.
     assert limited.client.get("/healthz").status_code == 200
-    metrics = limited.client.get("/metrics").text
+    metrics = limited.client.get("/metrics", headers=METRICS_AUTH).text
     assert 'rapport_rate_limited_total{limit="ip"} 3' in metrics
     assert 'rapport_ingest_rejected_total{status="429"} 3' in metrics
 
@@ -141,7 +142,7 @@ def test_metrics_count_ingest_and_expose_histograms(api: Api) -> None:
     assert api.collect(body).status_code == 200
     assert api.collect(body).json()["duplicate"] is True
     assert api.collect({"nope": 1}).status_code == 422
-    reply = api.client.get("/metrics")
+    reply = api.client.get("/metrics", headers=METRICS_AUTH)
     assert reply.status_code == 200
     assert reply.headers["content-type"].startswith("text/plain; version=0.0.4")
     text = reply.text
@@ -165,7 +166,7 @@ def test_metrics_count_profile_cache_hits_and_misses(api: Api) -> None:
     hints = f"/v1/hints/visitor-cache-1?site={site.site.site_key}"
     for _ in range(3):
         assert api.client.get(hints).status_code == 200
-    text = api.client.get("/metrics").text
+    text = api.client.get("/metrics", headers=METRICS_AUTH).text
     assert "rapport_profile_cache_misses_total 1" in text  # the first read went to the file
     assert "rapport_profile_cache_hits_total 2" in text
     assert "rapport_profile_cache_entries 1" in text

@@ -17,7 +17,7 @@ from server.app import create_app, run_retention
 from server.config import Settings
 from server.profiles import Observations
 from server.storage import IngestBatch, StoredSignal, create_storage
-from tests.server.conftest import ORIGIN, Api, FakeClock, batch
+from tests.server.conftest import METRICS_AUTH, METRICS_TOKEN, ORIGIN, Api, FakeClock, batch
 
 
 def run(*args: str, input: str | None = None) -> Any:
@@ -129,6 +129,7 @@ def test_retention_task_runs_in_the_background(tmp_path: Path) -> None:
         sdk_dir=tmp_path,
         retention_days=1,
         retention_interval=0.05,
+        metrics_token=METRICS_TOKEN,
     )
     app = create_app(settings, clock=clock)
     with TestClient(app) as client:
@@ -144,7 +145,7 @@ def test_retention_task_runs_in_the_background(tmp_path: Path) -> None:
                 break
             api.run(lambda: asyncio.sleep(0.02))
         assert api.count_signals(site.site.id) == 0
-        metrics = client.get("/metrics").text
+        metrics = client.get("/metrics", headers=METRICS_AUTH).text
         assert 'rapport_retention_pruned_rows_total{table="signals"} 1' in metrics
         # run_retention is what the task calls; nothing left to prune now.
         assert api.run(lambda: run_retention(app.state.services)) == {"signals": 0, "batches": 0}
