@@ -174,8 +174,8 @@ async def _retention_loop(services: Services) -> None:
         await asyncio.sleep(services.settings.retention_interval)
         try:
             await run_retention(services)
-        except Exception:  # the next run retries; ingest must not be affected
-            log.exception("retention run failed")
+        except Exception as exc:  # the next run retries; ingest must not be affected
+            services.storage.outage.report(exc, log, "retention run failed")
 
 
 async def _retrain_loop(services: Services, interval: float = 86_400.0) -> None:
@@ -187,5 +187,5 @@ async def _retrain_loop(services: Services, interval: float = 86_400.0) -> None:
         for site in await services.storage.list_sites():
             try:
                 await train_site(services.storage, site.id, now=services.clock())
-            except Exception:
-                log.exception("retraining site %d failed", site.id)
+            except Exception as exc:
+                services.storage.outage.report(exc, log, "retraining site %d failed", site.id)

@@ -20,6 +20,8 @@ from server.storage.outage import OUTAGE_RETRY_AFTER, is_outage
 __all__ = ["HealthController", "HealthReply"]
 
 log = logging.getLogger(__name__)
+#: A write that changes nothing: during an outage, health is whether writes work again.
+_WRITE_PROBE = "UPDATE alembic_version SET version_num = version_num"
 
 
 class HealthReply(msgspec.Struct, frozen=True, omit_defaults=True):
@@ -42,8 +44,9 @@ class HealthController(Controller):
         """Run one cheap query and check the writer; 503 with a generic reason if not ok.
 
         The raw error stays out of the reply (it may name hosts, users or files); the log
-        has one line per outage (:class:`~server.storage.outage.OutageLog`), and a success
-        here ends an outage.
+        has one line per outage (:class:`~server.storage.outage.OutageLog`). During an
+        outage the check also makes a write that changes nothing, and its success ends the
+        outage: an idle server taken out of rotation must be able to come back.
         """
         storage = services.storage
         if not storage.accepting_writes:
@@ -51,6 +54,8 @@ class HealthController(Controller):
             return _unhealthy(storage.backend, "the writer is not running")
         try:
             version = await storage.schema_version()
+            if storage.outage.down:  # reads may work while writes do not (SQLite locked)
+                await storage.sql_execute(_WRITE_PROBE)
         except Exception as exc:
             if not is_outage(exc) and not isinstance(exc, StorageError):
                 log.exception("health check failed")

@@ -225,10 +225,10 @@ class HintEngine:
                 await asyncio.sleep(interval)
                 try:
                     await self.flush()
-                except Exception:
-                    log.exception("hint log flush failed")
+                except Exception as exc:
+                    self.storage.outage.report(exc, log, "hint log flush failed")
         finally:
             try:
                 await self.flush()
-            except Exception:
-                log.exception("final hint log flush failed")
+            except Exception as exc:
+                self.storage.outage.report(exc, log, "final hint log flush failed")

@@ -23,6 +23,9 @@ import asyncpg  # type: ignore[import-untyped]
 __all__ = ["OUTAGE_RETRY_AFTER", "OutageLog", "is_outage"]
 
 log = logging.getLogger("server.storage.outage")
+# asyncpg's pool logs a WARNING with a full traceback at every attempt to reconnect while the
+# database is down; the outage log says it once.
+logging.getLogger("asyncpg.pool").setLevel(logging.ERROR)
 
 #: Seconds a client is told to wait before retrying during an outage.
 OUTAGE_RETRY_AFTER: Final = 2
@@ -90,6 +93,16 @@ class OutageLog:
                 self._backend,
                 _reason(exc),
             )
+
+    def report(
+        self, exc: BaseException, logger: logging.Logger, message: str, *args: object
+    ) -> None:
+        """For background tasks: an outage goes to this log (one line per outage), any
+        other error to ``logger`` with its traceback."""
+        if is_outage(exc):
+            self.failed(exc)
+        else:
+            logger.error(message, *args, exc_info=exc)
 
     def recovered(self) -> None:
         """The database answered again; logs the end of an outage if there was one."""

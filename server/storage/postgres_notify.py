@@ -143,7 +143,7 @@ class ProfileInvalidations:
             try:
                 await self._listen()
             except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
-                log.warning("still no %s listener: %s", CHANNEL, exc)
+                log.debug("still no %s listener: %s", CHANNEL, exc)  # one line per outage
                 continue
             log.info("profile cache back on: listening on %s again", CHANNEL)
             return

@@ -263,6 +263,9 @@ class WebhookDispatcher:
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # one bad delivery must not stop the site's others
+                if is_outage(exc):
+                    self.storage.outage.failed(exc)
+                    break  # the database is gone: a later round retries
                 log.warning("webhook delivery %s failed: %s", delivery_id, type(exc).__name__)
         return attempted
 
@@ -369,10 +372,7 @@ class WebhookDispatcher:
                 try:
                     await self.start_due()
                 except Exception as exc:
-                    if is_outage(exc):
-                        self.storage.outage.failed(exc)
-                    else:
-                        log.exception("webhook delivery run failed")
+                    self.storage.outage.report(exc, log, "webhook delivery run failed")
                 await asyncio.sleep(interval)
         finally:
             await self.close()

@@ -30,11 +30,15 @@ def _free_port() -> int:
 
 
 class PgCluster:
-    """``initdb`` in a temporary directory, on a free port, ``fsync=off``; under
+    """``initdb`` in a temporary directory, on a free port, ``fsync=off`` (the OS does not
+    crash in tests; a stopped server loses nothing the OS was given); under
     ``runuser -u postgres`` when running as root (PostgreSQL refuses root)."""
 
-    def __init__(self, bin_dir: Path) -> None:
+    def __init__(self, bin_dir: Path, *, synchronous_commit: bool = False) -> None:
         self.bin_dir = bin_dir
+        # Off is fast; on when the test stops the server hard and counts what was committed
+        # (with it off a commit is acknowledged before its WAL is written).
+        self.synchronous_commit = "on" if synchronous_commit else "off"
         self.base = Path(tempfile.mkdtemp(prefix="rapport-pg-"))
         self.data = self.base / "data"
         self.port = _free_port()
@@ -70,7 +74,8 @@ class PgCluster:
     def start(self) -> None:
         options = (
             f"-p {self.port} -k {self.base} -c listen_addresses=127.0.0.1 "
-            "-c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+            f"-c fsync=off -c synchronous_commit={self.synchronous_commit} "
+            "-c full_page_writes=off"
         )
         self._pg_ctl("-o", options, "-l", str(self.base / "log"), "-w", "start")
 

@@ -5,9 +5,14 @@ from __future__ import annotations
 
 import logging
 import re
+import socket
+import subprocess
+import sys
+import time
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from litestar.testing import TestClient
 
@@ -269,3 +274,57 @@ def test_finding_9_api_reference_loads_no_third_party_script(api: Api) -> None:
         assert reply.status_code == 200
         assert not re.search(r"<script[^>]+src=", reply.text)
     assert "cdn." not in api.client.get("/schema").text
+
+
+def _serve(tmp_path: Path, name: str, *flags: str) -> tuple[str, str]:
+    """Run ``rapport serve`` with ``flags``; ask /metrics and /v1/hints as if proxied for
+    203.0.113.9; return (the /metrics status and the hints path, the server's log)."""
+    port = _free_port()
+    log_path = tmp_path / f"{name}.log"
+    with log_path.open("wb") as log_file:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "server", "serve", "--port", str(port), "--database",
+             f"sqlite:///{tmp_path / (name + '.db')}", "--log-level", "info", *flags],
+            stdout=log_file, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+    base = f"http://127.0.0.1:{port}"
+    forwarded = {"X-Forwarded-For": "203.0.113.9"}
+    try:
+        for _ in range(600):
+            try:
+                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                time.sleep(0.05)
+        status = httpx.get(f"{base}/metrics", headers=forwarded, timeout=10).status_code
+        httpx.get(f"{base}/v1/hints/visitor-logged-1?site=pk_nosuchsite00000000", timeout=10,
+                  headers=forwarded)  # fmt: skip
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+    return str(status), log_path.read_text(encoding="utf-8", errors="replace")
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def test_finding_9_access_log_has_no_client_ip_and_x_forwarded_for_needs_a_trusted_proxy(
+    tmp_path: Path,
+) -> None:
+    # Defaults: the peer (127.0.0.1) is the client whatever X-Forwarded-For says, and access
+    # lines show "-" for it.
+    status, log = _serve(tmp_path, "default")
+    assert status == "200"  # a loopback client: X-Forwarded-For was not believed
+    [line] = [x for x in log.splitlines() if "visitor-logged-1" in x]
+    assert '- - "GET /v1/hints/visitor-logged-1' in line
+    assert "127.0.0.1" not in line and "203.0.113.9" not in line
+    # Behind a trusted proxy the forwarded address is the client; hashed in the log.
+    status, log = _serve(tmp_path, "proxied", "--trusted-proxy", "127.0.0.1",
+                         "--access-log-ip", "hash")  # fmt: skip
+    assert status == "403"  # 203.0.113.9 is not loopback: /metrics refused
+    [line] = [x for x in log.splitlines() if "visitor-logged-1" in x]
+    assert re.search(r'ip-[0-9a-f]{12} - "GET /v1/hints/visitor-logged-1', line), line
+    assert "203.0.113.9" not in line and "127.0.0.1" not in line
