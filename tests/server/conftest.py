@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import socket
 import subprocess
 import uuid
 from collections.abc import Awaitable, Callable, Iterator
@@ -134,12 +133,6 @@ def make_batch() -> Callable[..., dict[str, Any]]:
 
 
 # -- PostgreSQL -------------------------------------------------------------------------------
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @pytest.fixture(scope="session")

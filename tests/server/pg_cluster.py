@@ -15,7 +15,7 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-__all__ = ["PgCluster", "pg_bin"]
+__all__ = ["PgCluster", "free_port", "pg_bin"]
 
 
 def pg_bin() -> Path | None:
@@ -23,7 +23,7 @@ def pg_bin() -> Path | None:
     return Path(found[-1]).parent if found else None
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
@@ -41,7 +41,7 @@ class PgCluster:
         self.synchronous_commit = "on" if synchronous_commit else "off"
         self.base = Path(tempfile.mkdtemp(prefix="rapport-pg-"))
         self.data = self.base / "data"
-        self.port = _free_port()
+        self.port = free_port()
         self.run_as: list[str] = []
         if os.geteuid() == 0:
             user = "postgres"

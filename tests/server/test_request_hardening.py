@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import logging
 import re
-import socket
 import subprocess
 import sys
 import time
@@ -28,6 +27,7 @@ from tests.server.conftest import (
     FakeClock,
     batch,
 )
+from tests.server.pg_cluster import free_port
 
 CLICKS = {"kind": "clicks", "count": 3}
 HEAD = '{{"site": "{k}", "visitor": "visitor-0001", "session": "session-0001", '
@@ -162,7 +162,7 @@ def test_finding_8_duplicate_keys_are_refused_on_feedback_and_outcomes_too(api: 
     assert reply.status_code == 400 and reply.json()["field"] == "id"
 
 
-def test_finding_8_unusual_but_unique_keys_are_still_accepted(api: Api) -> None:
+def test_unique_keys_with_whitespace_escapes_and_nulls_are_still_accepted(api: Api) -> None:
     site = api.add_site()
     key = site.site.site_key
     # Whitespace, escapes and an explicit null take the exact path; none is a duplicate.
@@ -279,7 +279,7 @@ def test_finding_9_api_reference_loads_no_third_party_script(api: Api) -> None:
 def _serve(tmp_path: Path, name: str, *flags: str) -> tuple[str, str]:
     """Run ``rapport serve`` with ``flags``; ask /metrics and /v1/hints as if proxied for
     203.0.113.9; return (the /metrics status and the hints path, the server's log)."""
-    port = _free_port()
+    port = free_port()
     log_path = tmp_path / f"{name}.log"
     with log_path.open("wb") as log_file:
         process = subprocess.Popen(
@@ -303,12 +303,6 @@ def _serve(tmp_path: Path, name: str, *flags: str) -> tuple[str, str]:
         process.terminate()
         process.wait(timeout=30)
     return str(status), log_path.read_text(encoding="utf-8", errors="replace")
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def test_finding_9_access_log_has_no_client_ip_and_x_forwarded_for_needs_a_trusted_proxy(

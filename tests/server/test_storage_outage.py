@@ -32,7 +32,7 @@ from server.config import Settings
 from server.storage import create_storage
 from server.storage.sqlite import SQLiteStorage
 from tests.server.conftest import ORIGIN, batch
-from tests.server.pg_cluster import PgCluster, pg_bin
+from tests.server.pg_cluster import PgCluster, free_port, pg_bin
 
 CLICKS = {"kind": "clicks", "count": 2}
 CLIENTS = 16
@@ -112,14 +112,6 @@ def own_cluster() -> Iterator[PgCluster]:
         cluster.remove()
 
 
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def _wait_healthy(base: str, process: subprocess.Popen[bytes]) -> None:
     for _ in range(600):
         try:
@@ -159,7 +151,7 @@ def test_finding_11_postgres_stopped_under_load_answers_503_loses_nothing_logs_o
             return (await storage.create_site("Outage", [ORIGIN], now=time.time())).site.site_key
 
     key = asyncio.run(add_site())
-    port = _free_port()
+    port = free_port()
     base = f"http://127.0.0.1:{port}"
     log_path = tmp_path / "serve.log"
     with log_path.open("wb") as log_file:
