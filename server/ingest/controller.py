@@ -14,6 +14,7 @@ from litestar.status_codes import (
     HTTP_415_UNSUPPORTED_MEDIA_TYPE,
 )
 
+from client_py.identity import visitor_id_from_key
 from server.errors import ApiError, decode_error, validation_error
 from server.hints.engine import HintEngine
 from server.hints.model import Hint
@@ -98,10 +99,11 @@ class CollectController(Controller):
         check_origin(origin, site)
 
         now = services.clock()
+        visitor = visitor_id_from_key(batch.key)
         result = await services.storage.ingest(
             IngestBatch(
                 site_id=site.id,
-                visitor=batch.visitor,
+                visitor=visitor,
                 session=batch.session,
                 batch_id=batch.batch,
                 received_at=now,
@@ -116,7 +118,7 @@ class CollectController(Controller):
         else:
             metrics.ingest_signals.inc(amount=len(batch.signals))
         engine: HintEngine = request.app.state.hints
-        decision = await engine.hints(site.id, batch.visitor, result.profile, now=now)
+        decision = await engine.hints(site.id, visitor, result.profile, now=now)
         return CollectReply(
             batch=batch.batch,
             accepted=len(batch.signals),

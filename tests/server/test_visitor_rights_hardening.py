@@ -1,6 +1,6 @@
-"""Issue 18, findings 1, 2 and 4: visitor rights that cannot stall the server, an outcome
-keyspace of its own, and erase/export over every table that mentions a visitor — on SQLite
-and on PostgreSQL."""
+"""Issue 18, findings 1–4: visitor rights that cannot stall the server, an outcome keyspace of
+its own, hints/feedback/collect bound to the visitor key, and erase/export over every table
+that mentions a visitor — on SQLite and on PostgreSQL."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from litestar.testing import TestClient
 
+from client_py.identity import visitor_key_from_secret
 from server.app import create_app
 from server.config import Settings
 from server.storage import Storage, create_storage
@@ -51,9 +52,13 @@ def new_visitor() -> tuple[str, str]:
     return secret, visitor_id_from_secret(secret)
 
 
+def _batch_of(site_key: str, secret: str, signals: list[Any], bid: str | None = None) -> Any:
+    """A collect body as the loader's worker sends it: the key, never the secret or the id."""
+    return batch(site_key, signals, batch_id=bid) | {"key": visitor_key_from_secret(secret)}
+
+
 def send(api: Api, site_key: str, secret: str, signals: list[Any], bid: str) -> None:
-    body = batch(site_key, signals, visitor=visitor_id_from_secret(secret), batch_id=bid)
-    reply = api.collect(body)
+    reply = api.collect(_batch_of(site_key, secret, signals, bid))
     assert reply.status_code == 200, reply.text
 
 
@@ -157,8 +162,54 @@ def test_finding_2_a_collect_cannot_preempt_a_purchase_outcome(make_api: MakeApi
     again = api.client.post(f"/v1/admin/sites/{key}/outcomes", json=body, headers=auth)
     assert (again.json()["duplicate"], again.json()["purchases"]) == (True, 1)
     # And no collect id can take the outcome's place: the colon is outside ID_PATTERN.
-    forged = batch(key, [CLICKS], visitor=visitor, batch_id="outcome:" + "0" * 40)
+    forged = _batch_of(key, secret, [CLICKS], "outcome:" + "0" * 40)
     assert api.collect(forged).status_code == 422
+
+
+# -- finding 3: a visitor id seen in transit reads and steers that visitor --------------------
+
+
+def test_finding_3_an_id_seen_in_transit_reads_no_hints(make_api: MakeApi) -> None:
+    api = make_api()
+    created = api.add_site()
+    site_key = created.site.site_key
+    secret, visitor = new_visitor()
+    evidence = {"kind": "evidence", "pattern": "hesitant", "feature": "dwell_price", "points": 0.3}
+    loops = evidence | {"feature": "price_returns_loops", "points": 0.25}
+    reply = api.collect(_batch_of(site_key, secret, [HESITANT, evidence, loops]))
+    assert reply.json()["hints"], "the proven visitor gets its hints in the collect reply"
+
+    def hints(token: str | None) -> Any:
+        headers = {"Origin": ORIGIN} | ({"Authorization": f"Bearer {token}"} if token else {})
+        return api.client.get(f"/v1/hints/{visitor}", params={"site": site_key}, headers=headers)
+
+    assert hints(None).status_code == 401  # the id alone
+    assert hints(visitor).status_code == 403  # the id is not its key
+    assert hints(visitor_key_from_secret(new_visitor()[0])).status_code == 403  # another key
+    assert hints(visitor_key_from_secret(secret)).json()["hints"]
+    assert hints(created.admin_token).json()["hints"]  # the site's own server
+
+
+def test_finding_3_an_id_seen_in_transit_cannot_steer_the_visitor(make_api: MakeApi) -> None:
+    api = make_api()
+    site_key = api.add_site().site.site_key
+    secret, visitor = new_visitor()
+    send(api, site_key, secret, [HESITANT], "batch-own-000001")
+    before = rights(api, "GET", site_key, secret).json()
+
+    forged = {"site": site_key, "visitor": visitor, "session": "session-0001",
+              "batch": "batch-forged-0001", "signals": [HESITANT]}  # fmt: skip
+    assert api.collect(forged).status_code == 422  # no key: nothing stored for the id
+    feedback = {"site": site_key, "visitor": visitor, "hint_id": "hesitant.reassure",
+                "outcome": "dismissed"}  # fmt: skip
+    reply = api.client.post("/v1/feedback", json=feedback, headers={"Origin": ORIGIN})
+    assert reply.status_code == 422
+    # Whatever key a forger invents, it writes under the id that key proves, never this one.
+    other_key = visitor_key_from_secret(new_visitor()[0])
+    body = batch(site_key, [HESITANT], batch_id="batch-forged-0002") | {"key": other_key}
+    assert api.collect(body).status_code == 200
+    after = rights(api, "GET", site_key, secret).json()
+    assert after["counts"] == before["counts"] and after["hint_feedback"] == []
 
 
 # -- finding 4: erase and export miss data; some tables grow forever --------------------------
