@@ -30,7 +30,7 @@ from client_py.agent import Agent
 
 REPO = Path(__file__).resolve().parent.parent
 PYODIDE = REPO / "wasm_build" / "node_modules" / "pyodide"
-CONFIG = {"site": "pk_benchbench", "visitor": "v" * 22, "session": "s" * 22}
+CONFIG = {"site": "pk_benchbench", "key": "k" * 43, "session": "s" * 22}
 T0 = 1_700_000_000_000.0
 SECTIONS = ["specs", "price", "delivery", "warranty", "returns", "reviews"]
 

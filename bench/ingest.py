@@ -26,6 +26,7 @@ from pathlib import Path
 
 import httpx
 
+from client_py.identity import visitor_id_from_key
 from server.storage import create_storage
 
 ORIGIN = "https://bench.example"
@@ -66,8 +67,11 @@ def wrk(
     threads: int,
     script: Path | None,
     env: dict[str, str],
+    header: str | None = None,
 ) -> dict[str, float]:
     command = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--latency"]
+    if header is not None:
+        command += ["-H", header]
     if script is not None:
         command += ["-s", str(script)]
     output = subprocess.run(
@@ -76,7 +80,9 @@ def wrk(
     return parse_wrk(output)
 
 
-def held_rate(url: str, *, rate: int, seconds: int, clients: int = 50) -> dict[str, float]:
+def held_rate(
+    url: str, *, rate: int, seconds: int, clients: int = 50, header: str | None = None
+) -> dict[str, float]:
     """Hold ``url`` at ``rate`` req/s with h2load (``--rps`` per client) and read its log.
 
     wrk can only saturate (its ``delay()`` does not subtract the response time, so a paced
@@ -90,7 +96,7 @@ def held_rate(url: str, *, rate: int, seconds: int, clients: int = 50) -> dict[s
         output = subprocess.run(
             ["h2load", "--h1", f"-c{clients}", "-t2", f"--rps={rate / clients:g}",
              "-r2", "--rate-period=1ms", f"-n{rate * seconds}", f"--log-file={log.name}",
-             url],
+             *(["-H", header] if header else []), url],
             check=True, capture_output=True, text=True,
         ).stdout  # fmt: skip
         rows = [line.split("\t") for line in Path(log.name).read_text().splitlines()]
@@ -166,12 +172,16 @@ def main() -> int:
             "threads": args.threads,
             "env": env,
         }
-        hints_url = f"{base}/v1/hints/visitor-000001?site={site_key}"
+        # The visitor the Lua script's first connection writes as (key "visitor-000001k…"),
+        # proven by its key: hints need it (client_py/identity.py).
+        key = "visitor-000001".ljust(43, "k")
+        hints_url = f"{base}/v1/hints/{visitor_id_from_key(key)}?site={site_key}"
+        proof = f"Authorization: Bearer {key}"
         # Warm-up: every worker process serves each route once under load before the clock
         # runs (first requests build Litestar's per-route caches and open pool connections).
         warm = {**common, "seconds": 2, "env": {**env, "RUN": f"{env['RUN']}0"}}
         for target, script in ((f"{base}/healthz", None), (base, LUA), (hints_url, None)):
-            wrk(target, script=script, **warm)  # type: ignore[arg-type]
+            wrk(target, script=script, header=proof, **warm)  # type: ignore[arg-type]
         health = wrk(f"{base}/healthz", script=None, **common)  # type: ignore[arg-type]
         before = asyncio.run(stored_batches())
         collect = wrk(base, script=LUA, **common)  # type: ignore[arg-type]
@@ -180,10 +190,10 @@ def main() -> int:
         # acknowledged without storing anything, so replies alone could flatter the rate.
         collect["stored"] = float(asyncio.run(stored_batches()) - before)
         collect["events"] = collect["stored"] * SIGNALS_PER_BATCH / args.seconds
-        hints = wrk(hints_url, script=None, **common)  # type: ignore[arg-type]
+        hints = wrk(hints_url, script=None, header=proof, **common)  # type: ignore[arg-type]
         paced = None
         if args.hints_rate:
-            paced = held_rate(hints_url, rate=args.hints_rate, seconds=args.seconds)
+            paced = held_rate(hints_url, rate=args.hints_rate, seconds=args.seconds, header=proof)
     finally:
         server.terminate()
         server.wait(timeout=60)

@@ -22,7 +22,7 @@ end
 function request()
   counter = counter + 1
   local body = string.format(
-    '{"site":"%s","visitor":"visitor-%06d","session":"session-%06d","batch":"b%s-%d-%d","signals":[%s]}',
+    '{"site":"%s","key":"visitor-%06dkkkkkkkkkkkkkkkkkkkkkkkkkkkkk","session":"session-%06d","batch":"b%s-%d-%d","signals":[%s]}',
     site, counter % 5000, counter % 5000, run, tid, counter, signal_text)
   return wrk.format("POST", "/v1/collect",
     {["Content-Type"] = "application/json", ["Origin"] = origin}, body)

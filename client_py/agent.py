@@ -39,6 +39,7 @@ from client_py.affect import AffectTracker, from_model_order
 from client_py.camera_pace import CameraPace, Pace
 from client_py.events import ChatText, parse_events
 from client_py.features import DEFAULT_RULES, FeatureRules, SessionFeatures
+from client_py.identity import VISITOR_KEY_PATTERN
 from client_py.patterns import (
     PATTERN_WEIGHTS,
     PatternScore,
@@ -59,7 +60,8 @@ _MAX_HINTS = 20
 @dataclass(frozen=True)
 class AgentConfig:
     site: str
-    visitor: str
+    key: str
+    """The visitor key the loader derived from its secret (``client_py/identity.py``)."""
     session: str
     flush_ms: float = 2_000.0
     #: the visitor id existed before this session (kept first-party by the loader)
@@ -84,20 +86,21 @@ class AgentConfig:
         data = json.loads(text)
         if not isinstance(data, dict):
             raise ValueError("config must be a JSON object")
-        site, visitor, session = data.get("site"), data.get("visitor"), data.get("session")
+        site, key, session = data.get("site"), data.get("key"), data.get("session")
         if not isinstance(site, str) or re.fullmatch(SITE_KEY_PATTERN, site) is None:
             raise ValueError("config.site must be a public site key (pk_…)")
-        for name, value in (("visitor", visitor), ("session", session)):
-            if not isinstance(value, str) or re.fullmatch(ID_PATTERN, value) is None:
-                raise ValueError(f"config.{name} must be a random id")
+        if not isinstance(key, str) or re.fullmatch(VISITOR_KEY_PATTERN, key) is None:
+            raise ValueError("config.key must be a visitor key (43 base64url characters)")
+        if not isinstance(session, str) or re.fullmatch(ID_PATTERN, session) is None:
+            raise ValueError("config.session must be a random id")
         flush = data.get("flush_ms", 2_000.0)
         flush_ms = (
             float(flush) if isinstance(flush, int | float) and 200 <= flush <= 60_000 else 2_000.0
         )
         config = cls(
             site=site,
-            visitor=str(visitor),
-            session=str(session),
+            key=key,
+            session=session,
             flush_ms=flush_ms,
             returning=data.get("returning") in (True, 1),
         )
@@ -118,7 +121,7 @@ class Agent:
         last = state.get("sent")
         self.differ = SignalDiffer(dict(last) if isinstance(last, dict) else {})
         self.outbox = Outbox(
-            self.config.site, self.config.visitor, self.config.session, self.config.flush_ms
+            self.config.site, self.config.key, self.config.session, self.config.flush_ms
         )
         self.outbox.restore(state.get("outbox"))
         self.affect = AffectTracker()
@@ -181,7 +184,7 @@ class Agent:
                     {
                         "batch": b.id,
                         "body": json.dumps(
-                            b.body(self.config.site, self.config.visitor, self.config.session),
+                            b.body(self.config.site, self.config.key, self.config.session),
                             separators=(",", ":"),
                         ),
                         "keepalive": keepalive,

@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from client_py.identity import VISITOR_KEY_PATTERN
 from client_py.schema import ID_PATTERN, SIGNALS, SITE_KEY_PATTERN
 
 __all__ = ["allowed_envelope", "allowed_signal", "filter_signals"]
@@ -36,8 +37,11 @@ def filter_signals(signals: list[Any]) -> tuple[list[dict[str, Any]], int]:
     return kept, len(signals) - len(kept)
 
 
-def allowed_envelope(site: str, visitor: str, session: str, batch: str) -> bool:
-    """The batch envelope carries only random ids and the public site key."""
-    return re.fullmatch(SITE_KEY_PATTERN, site) is not None and all(
-        re.fullmatch(ID_PATTERN, value) is not None for value in (visitor, session, batch)
+def allowed_envelope(site: str, key: str, session: str, batch: str) -> bool:
+    """The batch envelope carries only the public site key, the visitor key (a hash) and
+    random ids."""
+    return (
+        re.fullmatch(SITE_KEY_PATTERN, site) is not None
+        and re.fullmatch(VISITOR_KEY_PATTERN, key) is not None
+        and all(re.fullmatch(ID_PATTERN, value) is not None for value in (session, batch))
     )

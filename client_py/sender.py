@@ -46,10 +46,12 @@ class Batch:
     #: True from the moment the worker sends it until the server's answer is acknowledged.
     awaiting: bool = False
 
-    def body(self, site: str, visitor: str, session: str) -> dict[str, Any]:
+    def body(self, site: str, key: str, session: str) -> dict[str, Any]:
+        """The collect body: the visitor's key proves who sends it (the server derives the
+        id from it, ``client_py/identity.py``); the id itself is never sent."""
         return {
             "site": site,
-            "visitor": visitor,
+            "key": key,
             "session": session,
             "batch": self.id,
             "signals": self.signals,
@@ -61,7 +63,8 @@ class Outbox:
     """Queued signals, the batch in flight, and the retry schedule."""
 
     site: str
-    visitor: str
+    key: str
+    """The visitor key (``client_py/identity.py``), not the id."""
     session: str
     interval_ms: float = 2_000.0
     queue: list[dict[str, Any]] = field(default_factory=list)
@@ -123,7 +126,7 @@ class Outbox:
         signals = self.queue[:MAX_SIGNALS_PER_BATCH]
         del self.queue[:MAX_SIGNALS_PER_BATCH]
         batch = Batch(new_id(), signals)
-        if not allowed_envelope(self.site, self.visitor, self.session, batch.id):
+        if not allowed_envelope(self.site, self.key, self.session, batch.id):
             self.dropped += len(signals)
             return None
         return batch
@@ -151,7 +154,7 @@ class Outbox:
             if (
                 signals
                 and isinstance(batch_id, str)
-                and allowed_envelope(self.site, self.visitor, self.session, batch_id)
+                and allowed_envelope(self.site, self.key, self.session, batch_id)
             ):
                 self.in_flight = Batch(batch_id, signals)
 

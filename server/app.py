@@ -37,6 +37,7 @@ from server.sites.directory import SiteDirectory
 from server.storage import Storage, create_storage
 from server.storage.base import HintLogRow
 from server.visitors.controller import VisitorsController
+from server.visitors.limits import RightsLimits
 from server.webhooks import WebhookDispatcher, enqueue_events
 
 __all__ = ["create_app", "package_version", "run_retention"]
@@ -88,6 +89,12 @@ def create_app(
         metrics=metrics,
         ip_limits=TokenBuckets(settings.rate_per_ip, max_keys=settings.rate_max_keys),
         site_limits=TokenBuckets(settings.rate_per_site, max_keys=settings.rate_max_keys),
+        rights_limits=RightsLimits.per_minute(
+            ip=settings.rights_per_minute_per_ip,
+            visitor=settings.rights_per_minute_per_visitor,
+            concurrency=settings.export_concurrency,
+            max_keys=settings.rate_max_keys,
+        ),
     )
     background: list[asyncio.Task[None]] = []
 

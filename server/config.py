@@ -79,6 +79,16 @@ class Settings:
     calls come from servers, and no page of any site can read their replies."""
     allow_private_webhooks: bool = False
     """Deliver webhooks to loopback, private and link-local addresses (tests, on-premise CRMs)."""
+    rights_per_minute_per_ip: float = 30.0
+    """Visitor export/erase calls a minute per client IP (burst: as many); 0 disables."""
+    rights_per_minute_per_visitor: float = 6.0
+    """Visitor export/erase calls a minute per visitor, once its secret checked out."""
+    export_max_rows: int = 100_000
+    """Rows per table in one page of a visitor's export (``next_page`` continues)."""
+    export_concurrency: int = 2
+    """Visitor exports streaming at once per process (others: 503 with Retry-After)."""
+    export_deadline: float = 120.0
+    """Seconds an export may take to be read before its stream is cut."""
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: object) -> Settings:

@@ -10,6 +10,7 @@ from server.limits import TokenBuckets
 from server.metrics import Metrics
 from server.sites.directory import SiteDirectory
 from server.storage.base import Storage
+from server.visitors.limits import RightsLimits
 
 __all__ = ["Services"]
 
@@ -26,3 +27,4 @@ class Services:
     metrics: Metrics = field(default_factory=Metrics)
     ip_limits: TokenBuckets = field(default_factory=lambda: TokenBuckets(0))
     site_limits: TokenBuckets = field(default_factory=lambda: TokenBuckets(0))
+    rights_limits: RightsLimits = field(default_factory=RightsLimits)

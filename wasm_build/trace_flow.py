@@ -46,7 +46,7 @@ def run() -> dict[str, object]:
     """A hesitant visitor's session through the agent, plus the error paths the worker hits."""
     from client_py.agent import Agent
 
-    config = json.dumps({"site": "pk_tracetrace", "visitor": "v" * 22, "session": "s" * 22})
+    config = json.dumps({"site": "pk_tracetrace", "key": "k" * 43, "session": "s" * 22})
     agent = Agent(config, None)
     hints = [{"id": "hesitant.reassure", "kind": "reassure", "pattern": "hesitant"}]
     sent: list[str] = []

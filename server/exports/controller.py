@@ -24,10 +24,22 @@ from server.scoring import ScoreModel, prior_model, score_profile
 from server.services import Services
 from server.storage.base import IngestBatch, StoredSignal
 
-__all__ = ["ExportsController", "OutcomeIn", "OutcomeReply", "load_models", "profile_row"]
+__all__ = [
+    "OUTCOME_BATCH_PREFIX",
+    "ExportsController",
+    "OutcomeIn",
+    "OutcomeReply",
+    "load_models",
+    "profile_row",
+]
 
 _STRICT_ID: Final = r"\A(?:" + ID_PATTERN.removeprefix("^").removesuffix("$") + r")\Z"
 _ACTION: Final = {"purchase": "purchase", "order": "purchase", "support_contact": "support_contact"}
+#: Outcomes are stored as server-side batches under ``outcome:<sha256 of kind:id>``. The
+#: colon keeps them in their own keyspace: collect batch ids match ``ID_PATTERN``, which has
+#: no colon, so a collect can never take an outcome's id first (migration 0004 renamed the
+#: outcomes stored under the former ``outcome-`` prefix, which a collect could forge).
+OUTCOME_BATCH_PREFIX: Final = "outcome:"
 
 
 class OutcomeIn(msgspec.Struct, frozen=True, forbid_unknown_fields=True, omit_defaults=True):
@@ -166,7 +178,7 @@ class ExportsController(Controller):
                 site_id=site.id,
                 visitor=data.visitor,
                 session="server-outcome",
-                batch_id=f"outcome-{digest}",
+                batch_id=OUTCOME_BATCH_PREFIX + digest,
                 received_at=services.clock(),
                 signals=[StoredSignal(kind="action", body=msgspec.json.encode(body).decode())],
                 observations=Observations(

@@ -14,7 +14,8 @@ from litestar import Controller, Request, post
 from litestar.di import NamedDependency
 from litestar.status_codes import HTTP_404_NOT_FOUND
 
-from client_py.schema import ID_PATTERN, SITE_KEY_PATTERN
+from client_py.identity import VISITOR_KEY_PATTERN, visitor_id_from_key
+from client_py.schema import SITE_KEY_PATTERN
 from server.errors import ApiError
 from server.json_body import decode_body
 from server.openapi import error_responses
@@ -37,7 +38,8 @@ class FeedbackIn(msgspec.Struct, frozen=True, forbid_unknown_fields=True, omit_d
     """Body of ``POST /v1/feedback``."""
 
     site: Annotated[str, msgspec.Meta(pattern=_strict(SITE_KEY_PATTERN))]
-    visitor: Annotated[str, msgspec.Meta(pattern=_strict(ID_PATTERN))]
+    key: Annotated[str, msgspec.Meta(pattern=_strict(VISITOR_KEY_PATTERN))]
+    """The visitor key (``client_py/identity.py``): feedback lands on the id it proves."""
     hint_id: Annotated[str, msgspec.Meta(pattern=HINT_ID_PATTERN)]
     outcome: Literal["helpful", "ignored", "dismissed"]
 
@@ -66,7 +68,7 @@ class FeedbackController(Controller):
     async def feedback(
         self, request: Request[Any, Any, Any], services: NamedDependency[Services]
     ) -> FeedbackReply:
-        """Body ``{"site", "visitor", "hint_id", "outcome"}`` as ``application/json`` or
+        """Body ``{"site", "key", "hint_id", "outcome"}`` as ``application/json`` or
         ``text/plain`` (no preflight). Checks as for collect: Origin present, schema (422),
         site (404), site rate limit (429), Origin allowed (403)."""
         origin = request.headers.get("origin")
@@ -78,6 +80,6 @@ class FeedbackController(Controller):
         check_origin(origin, site)  # before the limit: a foreign page spends no budget
         check_site_limit(services, site.site_key, "$.site")
         await services.storage.add_feedback(
-            site.id, data.visitor, data.hint_id, data.outcome, at=services.clock()
+            site.id, visitor_id_from_key(data.key), data.hint_id, data.outcome, at=services.clock()
         )
         return FeedbackReply(stored=True)

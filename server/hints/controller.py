@@ -1,7 +1,9 @@
 """``GET /v1/hints/{visitor}?site=<site key>``: a visitor's current hints.
 
 The collect reply already carries hints; this endpoint serves pages that need them
-before (or without) sending a batch, e.g. right after navigation.
+before (or without) sending a batch, e.g. right after navigation. Hint text can carry the
+visitor's history, so the caller proves who it is: ``Authorization: Bearer`` with the
+visitor key (``server/visitors/proof.py``) or the site's admin token.
 """
 
 from __future__ import annotations
@@ -18,10 +20,11 @@ from client_py.schema import ID_PATTERN, SITE_KEY_PATTERN
 from server.errors import ApiError
 from server.hints.engine import HintEngine
 from server.hints.model import HintsReply
-from server.openapi import SiteKeyQuery, error_responses
+from server.openapi import ERROR_RESPONSES, SiteKeyQuery, error_responses
 from server.ops import check_site_limit
 from server.services import Services
 from server.sites.access import check_origin
+from server.visitors.proof import require_visitor_or_admin
 
 __all__ = ["HintsController"]
 
@@ -37,7 +40,7 @@ class HintsController(Controller):
 
     @get(
         "/{visitor:str}",
-        responses=error_responses(403, 404, 422, 503),
+        responses={**error_responses(403, 404, 422, 503), 401: ERROR_RESPONSES[403]},
         summary="The visitor's current hints",
     )
     async def visitor_hints(
@@ -47,7 +50,8 @@ class HintsController(Controller):
         visitor: Annotated[str, PathParameter(description="Visitor id made on the device.")],
         site: SiteKeyQuery = None,
     ) -> HintsReply:
-        """Origin is checked only when present: server-side callers send none."""
+        """Needs ``Authorization: Bearer <visitor key>`` (or the site's admin token ``sk_…``).
+        Origin is checked only when present: server-side callers send none."""
         if _ID_RE.fullmatch(visitor) is None:
             raise ApiError(
                 HTTP_422_UNPROCESSABLE_ENTITY,
@@ -66,6 +70,7 @@ class HintsController(Controller):
         if origin := request.headers.get("origin"):
             check_origin(origin, record)
         check_site_limit(services, record.site_key, "site")  # after Origin: see collect
+        await require_visitor_or_admin(request, services, record, visitor)
         profile = await services.storage.profile(record.id, visitor)
         engine: HintEngine = request.app.state.hints
         decision = await engine.hints(record.id, visitor, profile, now=services.clock())

@@ -15,6 +15,7 @@ from litestar.status_codes import (
     HTTP_415_UNSUPPORTED_MEDIA_TYPE,
 )
 
+from client_py.identity import visitor_id_from_key
 from server.errors import ApiError
 from server.hints.engine import HintEngine
 from server.hints.model import Hint
@@ -99,10 +100,11 @@ class CollectController(Controller):
         check_site_limit(services, site.site_key, "$.site")
 
         now = services.clock()
+        visitor = visitor_id_from_key(batch.key)
         result = await services.storage.ingest(
             IngestBatch(
                 site_id=site.id,
-                visitor=batch.visitor,
+                visitor=visitor,
                 session=batch.session,
                 batch_id=batch.batch,
                 received_at=now,
@@ -115,11 +117,11 @@ class CollectController(Controller):
         accepted = len(batch.signals)
         if result.duplicate:
             metrics.ingest_duplicates.inc()
-            accepted = await _stored_count(services, site.id, batch.batch, batch.visitor)
+            accepted = await _stored_count(services, site.id, batch.batch, visitor)
         else:
             metrics.ingest_signals.inc(amount=accepted)
         engine: HintEngine = request.app.state.hints
-        decision = await engine.hints(site.id, batch.visitor, result.profile, now=now)
+        decision = await engine.hints(site.id, visitor, result.profile, now=now)
         return CollectReply(
             batch=batch.batch,
             accepted=accepted,

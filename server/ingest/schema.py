@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Final, Literal, Union
 import msgspec
 
 from client_py import schema as shared
+from client_py.identity import VISITOR_KEY_PATTERN
 
 __all__ = [
     "BATCH_DECODER",
@@ -121,16 +122,21 @@ def kind_of(signal: msgspec.Struct) -> str:
 
 _SiteKey = Annotated[str, strict_pattern(shared.SITE_KEY_PATTERN)]
 _Id = Annotated[str, strict_pattern(shared.ID_PATTERN)]
+#: The visitor key (``client_py/identity.py``): the server derives the visitor id from it.
+VisitorKey = Annotated[str, strict_pattern(VISITOR_KEY_PATTERN)]
 
 
 class CollectBatch(msgspec.Struct, frozen=True, forbid_unknown_fields=True, omit_defaults=True):
     """One batch of derived signals from one visitor's session (``POST /v1/collect``).
 
     ``batch`` is made on the device and reused on retry: the server stores a batch once.
+    ``key`` is the visitor key the loader derived from the visitor's secret; the batch is
+    stored under ``visitor_id_from_key(key)``, so knowing a visitor id is not enough to
+    write into that visitor's history.
     """
 
     site: _SiteKey
-    visitor: _Id
+    key: VisitorKey
     session: _Id
     batch: _Id
     signals: Annotated[list[Signal], msgspec.Meta(max_length=shared.MAX_SIGNALS_PER_BATCH)]

@@ -11,9 +11,6 @@ from server.storage.base import (
     StorageClosed,
     StorageError,
     StoredSignal,
-    VisitorBatch,
-    VisitorData,
-    VisitorSignal,
 )
 from server.storage.factory import create_storage
 from server.storage.urls import DatabaseURL, InvalidDatabaseURL, parse_database_url
@@ -31,9 +28,6 @@ __all__ = [
     "StorageClosed",
     "StorageError",
     "StoredSignal",
-    "VisitorBatch",
-    "VisitorData",
-    "VisitorSignal",
     "create_storage",
     "parse_database_url",
 ]

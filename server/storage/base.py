@@ -15,9 +15,10 @@ semantics every backend must keep:
 from __future__ import annotations
 
 import abc
-from collections.abc import Callable, Sequence
+import contextlib
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Final
 
 import msgspec
 
@@ -25,8 +26,10 @@ from server.profiles import Observations, Profile
 from server.sites.model import NewSite, Site
 from server.storage.outage import OutageLog
 from server.storage.profile_cache import ProfileCache
+from server.storage.visitor_tables import VisitorTable
 
 __all__ = [
+    "RETAINED",
     "Delivery",
     "FeedbackRow",
     "FlushObserver",
@@ -40,9 +43,7 @@ __all__ = [
     "StorageClosed",
     "StorageError",
     "StoredSignal",
-    "VisitorBatch",
-    "VisitorData",
-    "VisitorSignal",
+    "VisitorReader",
     "Webhook",
 ]
 
@@ -99,36 +100,20 @@ class IngestResult:
     """The visitor's profile as committed, for computing the reply's hints."""
 
 
-@dataclass(frozen=True, slots=True)
-class VisitorSignal:
-    """One stored signal of a visitor, as the visitor may see it."""
+class VisitorReader(abc.ABC):
+    """One visitor's rows, read in bounded chunks from one consistent snapshot.
 
-    kind: str
-    body: str
-    """The signal's JSON text, exactly as stored (``kind`` included)."""
-    batch_id: str
-    session: str
-    received_at: float
+    Made by :meth:`Storage.visitor_reader` for the export: memory stays at one chunk
+    whatever the visitor stored, and each table is read through its ``(site_id, visitor)``
+    index, never by scanning other visitors' rows.
+    """
 
-
-@dataclass(frozen=True, slots=True)
-class VisitorBatch:
-    """One stored batch (idempotency record) of a visitor."""
-
-    batch_id: str
-    session: str
-    signal_count: int
-    received_at: float
-
-
-@dataclass(frozen=True, slots=True)
-class VisitorData:
-    """Everything stored about one visitor of one site."""
-
-    profile: Profile | None
-    """``None`` when no profile row exists."""
-    signals: list[VisitorSignal]
-    batches: list[VisitorBatch]
+    @abc.abstractmethod
+    def rows(
+        self, table: VisitorTable, *, offset: int, limit: int, chunk: int
+    ) -> AsyncIterator[list[tuple[Any, ...]]]:
+        """The table's exported columns for this visitor, ``limit`` rows from ``offset``
+        in the table's export order, in lists of at most ``chunk`` rows."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -202,8 +187,15 @@ _DELIVERY_COLUMNS = (
     "id, webhook_id, site_id, event, body, status, attempts, next_attempt_at, last_status, "
     "last_error, created_at, delivered_at"
 )
-#: Tables of the hints engine that hold per-visitor rows (erased with the visitor).
-VISITOR_TABLES = ("hint_feedback", "hint_log")
+#: What retention deletes: table → the condition that makes a row old (``?``: the cut-off).
+#: Profiles are kept; a pending webhook delivery is kept until it is delivered or given up.
+RETAINED: Final[dict[str, str]] = {
+    "signals": "received_at < ?",
+    "batches": "received_at < ?",
+    "hint_log": "first_at < ?",
+    "hint_feedback": "at < ?",
+    "webhook_deliveries": "created_at < ? AND status <> 'pending'",
+}
 #: Tables of the hints engine that hold per-site rows (deleted with the site).
 SITE_TABLES = ("site_config", "hint_feedback", "hint_log", "webhooks", "webhook_deliveries")
 
@@ -309,19 +301,19 @@ class Storage(abc.ABC):
     # -- visitor rights -------------------------------------------------------------------
 
     @abc.abstractmethod
-    async def visitor_data(self, site_id: int, visitor: str) -> VisitorData:
-        """Everything stored about a visitor of a site (signals oldest first).
+    async def erase_visitor(self, site_id: int, visitor: str) -> dict[str, int]:
+        """Delete the visitor's rows from every table of
+        :data:`~server.storage.visitor_tables.VISITOR_TABLES` in one transaction (their
+        pending webhook deliveries included, so none is sent after the erasure).
 
-        Full scans of ``signals`` and ``batches`` (no index on visitor, by design).
+        Returns the number of rows removed per table.
         """
 
     @abc.abstractmethod
-    async def erase_visitor(self, site_id: int, visitor: str) -> dict[str, int]:
-        """Delete the visitor's signals, batches and profile in one transaction.
-
-        Returns the number of rows removed per table (``signals``, ``batches``,
-        ``profiles``).
-        """
+    def visitor_reader(
+        self, site_id: int, visitor: str
+    ) -> contextlib.AbstractAsyncContextManager[VisitorReader]:
+        """A :class:`VisitorReader` on one snapshot, held until the context exits."""
 
     # -- site administration --------------------------------------------------------------
 
@@ -345,7 +337,8 @@ class Storage(abc.ABC):
 
     @abc.abstractmethod
     async def prune(self, before: float) -> dict[str, int]:
-        """Delete raw signals and batch records received before ``before`` (unix s).
+        """Delete rows older than ``before`` (unix s): raw signals, batch records, the hint
+        log, hint feedback and webhook deliveries that are no longer pending.
 
         Profiles are kept. Returns the number of rows removed per table.
         """
@@ -479,14 +472,22 @@ class Storage(abc.ABC):
         return count > 0
 
     async def enqueue_delivery(
-        self, webhook_id: int, site_id: int, event: str, body: str, *, now: float
+        self,
+        webhook_id: int,
+        site_id: int,
+        event: str,
+        body: str,
+        *,
+        now: float,
+        visitor: str | None = None,
     ) -> int:
-        """Queue one event for one webhook, due now."""
+        """Queue one event for one webhook, due now; ``visitor`` is whom it is about (the
+        delivery is erased with that visitor)."""
         rows = await self.sql_fetch(
             "INSERT INTO webhook_deliveries (webhook_id, site_id, event, body, status, attempts, "
-            "next_attempt_at, last_status, last_error, created_at, delivered_at) "
-            "VALUES (?, ?, ?, ?, 'pending', 0, ?, 0, '', ?, 0) RETURNING id",
-            (webhook_id, site_id, event, body, float(now), float(now)),
+            "next_attempt_at, last_status, last_error, created_at, delivered_at, visitor) "
+            "VALUES (?, ?, ?, ?, 'pending', 0, ?, 0, '', ?, 0, ?) RETURNING id",
+            (webhook_id, site_id, event, body, float(now), float(now), visitor),
         )
         return int(rows[0][0])
 

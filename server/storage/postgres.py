@@ -18,7 +18,8 @@ Differences from SQLite, all internal:
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import contextlib
+from collections.abc import AsyncIterator, Callable, Sequence
 from typing import Any, ClassVar, Final
 
 import asyncpg  # type: ignore[import-untyped]
@@ -28,17 +29,15 @@ from server.profiles import Profile, apply_observations, decode_profile, encode_
 from server.sites.keys import hash_admin_token, new_admin_token, new_site_key
 from server.sites.model import NewSite, Site
 from server.storage.base import (
+    RETAINED,
     SITE_TABLES,
-    VISITOR_TABLES,
     IngestBatch,
     IngestResult,
     SiteNameTaken,
     SiteStats,
     StorageClosed,
     StorageError,
-    VisitorBatch,
-    VisitorData,
-    VisitorSignal,
+    VisitorReader,
 )
 from server.storage.group_commit import GroupCommitStorage
 from server.storage.migrate import ensure_postgres_schema
@@ -47,6 +46,7 @@ from server.storage.postgres_notify import (
     notify_payloads,
     send_notifications,
 )
+from server.storage.visitor_tables import VISITOR_TABLES, VisitorTable
 
 __all__ = ["PostgresStorage"]
 
@@ -185,55 +185,23 @@ class PostgresStorage(GroupCommitStorage):
 
     # -- visitor rights, site administration, retention -----------------------------------
 
-    async def visitor_data(self, site_id: int, visitor: str) -> VisitorData:
-        async with self._readers.acquire() as conn, conn.transaction(readonly=True):
-            data = await conn.fetchval(
-                "SELECT data FROM profiles WHERE site_id = $1 AND visitor = $2", site_id, visitor
-            )
-            signal_rows = await conn.fetch(
-                "SELECT kind, body, batch_id, session, received_at FROM signals "
-                "WHERE site_id = $1 AND visitor = $2 ORDER BY received_at, ctid",
-                site_id,
-                visitor,
-            )
-            batch_rows = await conn.fetch(
-                "SELECT batch_id, session, signal_count, received_at FROM batches "
-                "WHERE site_id = $1 AND visitor = $2 ORDER BY received_at, batch_id",
-                site_id,
-                visitor,
-            )
-        return VisitorData(
-            profile=decode_profile(data) if data is not None else None,
-            signals=[
-                VisitorSignal(
-                    str(r["kind"]),
-                    str(r["body"]),
-                    str(r["batch_id"]),
-                    str(r["session"]),
-                    float(r["received_at"]),
-                )
-                for r in signal_rows
-            ],
-            batches=[
-                VisitorBatch(
-                    str(r["batch_id"]),
-                    str(r["session"]),
-                    int(r["signal_count"]),
-                    float(r["received_at"]),
-                )
-                for r in batch_rows
-            ],
-        )
-
     async def erase_visitor(self, site_id: int, visitor: str) -> dict[str, int]:
         where = "WHERE site_id = $1 AND visitor = $2"
-        removed = await self._delete_in_transaction(
-            [(table, f"DELETE FROM {table} {where}", (site_id, visitor))
-             for table in ("signals", "batches", "profiles", *VISITOR_TABLES)],
+        return await self._delete_in_transaction(
+            [(t.name, f"DELETE FROM {t.name} {where}", (site_id, visitor))
+             for t in VISITOR_TABLES],
             notify=notify_payloads([(site_id, visitor)]),
             after_commit=lambda: self._profiles.discard((site_id, visitor)),
         )  # fmt: skip
-        return {k: v for k, v in removed.items() if v or k not in VISITOR_TABLES}
+
+    @contextlib.asynccontextmanager
+    async def visitor_reader(self, site_id: int, visitor: str) -> AsyncIterator[VisitorReader]:
+        # One read-only REPEATABLE READ transaction: every table from the same snapshot.
+        async with (
+            self._readers.acquire() as conn,
+            conn.transaction(isolation="repeatable_read", readonly=True),
+        ):
+            yield _PostgresVisitorReader(conn, site_id, visitor)
 
     async def site_admin_token_hash(self, site_id: int) -> str | None:
         value = await self._readers.fetchval(
@@ -274,8 +242,8 @@ class PostgresStorage(GroupCommitStorage):
     async def prune(self, before: float) -> dict[str, int]:
         # Row locks only: concurrent ingest is not blocked, so one statement per table.
         return await self._delete_in_transaction(
-            [(table, f"DELETE FROM {table} WHERE received_at < $1", (before,))
-             for table in ("signals", "batches")]
+            [(table, _numbered(f"DELETE FROM {table} WHERE {where}"), (before,))
+             for table, where in RETAINED.items()]
         )  # fmt: skip
 
     async def _delete_in_transaction(
@@ -329,6 +297,28 @@ class PostgresStorage(GroupCommitStorage):
             raise StorageError(f"PostgreSQL write failed: {exc}") from exc
         except asyncpg.DeadlockDetectedError as exc:  # another process; the client retries
             raise StorageError(f"PostgreSQL write failed: {exc}") from exc
+
+
+class _PostgresVisitorReader(VisitorReader):
+    """Server-side cursors inside the export's read-only transaction."""
+
+    def __init__(self, conn: Any, site_id: int, visitor: str) -> None:
+        self._conn, self._site_id, self._visitor = conn, site_id, visitor
+
+    async def rows(
+        self, table: VisitorTable, *, offset: int, limit: int, chunk: int
+    ) -> AsyncIterator[list[tuple[Any, ...]]]:
+        columns = ", ".join(f"{c}::text" if c in table.json_columns else c for c in table.columns)
+        cursor = await self._conn.cursor(
+            f"SELECT {columns} FROM {table.name} WHERE site_id = $1 AND visitor = $2 "
+            f"ORDER BY {table.order} LIMIT $3 OFFSET $4",
+            self._site_id,
+            self._visitor,
+            limit,
+            offset,
+        )
+        while rows := await cursor.fetch(chunk):
+            yield [tuple(r) for r in rows]
 
 
 async def _write_group(

@@ -19,7 +19,7 @@ import asyncio
 import contextlib
 import sqlite3
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -30,20 +30,19 @@ from server.profiles import Profile, apply_observations, decode_profile, encode_
 from server.sites.keys import hash_admin_token, new_admin_token, new_site_key
 from server.sites.model import NewSite, Site
 from server.storage.base import (
+    RETAINED,
     SITE_TABLES,
-    VISITOR_TABLES,
     IngestBatch,
     IngestResult,
     SiteNameTaken,
     SiteStats,
     StorageClosed,
     StorageError,
-    VisitorBatch,
-    VisitorData,
-    VisitorSignal,
+    VisitorReader,
 )
 from server.storage.group_commit import GroupCommitStorage
 from server.storage.migrate import ensure_sqlite_schema
+from server.storage.visitor_tables import VISITOR_TABLES, VisitorTable
 
 __all__ = ["SQLiteStorage"]
 
@@ -217,43 +216,25 @@ class SQLiteStorage(GroupCommitStorage):
 
     # -- visitor rights, site administration, retention -----------------------------------
 
-    async def visitor_data(self, site_id: int, visitor: str) -> VisitorData:
-        key = (site_id, visitor)
-        profile_rows = await _fetchall(
-            self._reader, "SELECT data FROM profiles WHERE site_id = ? AND visitor = ?", key
-        )
-        signal_rows = await _fetchall(
-            self._reader,
-            "SELECT kind, body, batch_id, session, received_at FROM signals "
-            "WHERE site_id = ? AND visitor = ? ORDER BY rowid",
-            key,
-        )
-        batch_rows = await _fetchall(
-            self._reader,
-            "SELECT batch_id, session, signal_count, received_at FROM batches "
-            "WHERE site_id = ? AND visitor = ? ORDER BY received_at, batch_id",
-            key,
-        )
-        return VisitorData(
-            profile=decode_profile(profile_rows[0][0]) if profile_rows else None,
-            signals=[
-                VisitorSignal(str(k), str(b), str(bid), str(sess), float(at))
-                for k, b, bid, sess, at in signal_rows
-            ],
-            batches=[
-                VisitorBatch(str(bid), str(sess), int(n), float(at))
-                for bid, sess, n, at in batch_rows
-            ],
-        )
-
     async def erase_visitor(self, site_id: int, visitor: str) -> dict[str, int]:
         where = "WHERE site_id = ? AND visitor = ?"
-        removed = await self._delete_in_transaction(
-            [(table, f"DELETE FROM {table} {where}", (site_id, visitor))
-             for table in ("signals", "batches", "profiles", *VISITOR_TABLES)],
+        return await self._delete_in_transaction(
+            [(t.name, f"DELETE FROM {t.name} {where}", (site_id, visitor))
+             for t in VISITOR_TABLES],
             after_commit=lambda: self._profiles.discard((site_id, visitor)),
         )  # fmt: skip
-        return {k: v for k, v in removed.items() if v or k not in VISITOR_TABLES}
+
+    @contextlib.asynccontextmanager
+    async def visitor_reader(self, site_id: int, visitor: str) -> AsyncIterator[VisitorReader]:
+        # Its own read-only connection: one read transaction (a consistent snapshot) for the
+        # whole export, without holding the shared reader connection or the admin lock.
+        conn = await aiosqlite.connect(f"{self.path.resolve().as_uri()}?mode=ro", uri=True)
+        try:
+            await _execute(conn, f"PRAGMA busy_timeout={int(self._busy_timeout_ms)}")
+            await _execute(conn, "BEGIN")
+            yield _SQLiteVisitorReader(conn, site_id, visitor)
+        finally:
+            await conn.close()
 
     async def site_admin_token_hash(self, site_id: int) -> str | None:
         rows = await _fetchall(
@@ -293,12 +274,15 @@ class SQLiteStorage(GroupCommitStorage):
     async def prune(self, before: float) -> dict[str, int]:
         # Small autocommit chunks: the writer waits at most one chunk for the write lock.
         # Rows are appended in time order, so each chunk finds old rows at the start.
-        removed = {"signals": 0, "batches": 0}
+        removed = dict.fromkeys(RETAINED, 0)
         for table, sql in (
             ("signals", "DELETE FROM signals WHERE rowid IN (SELECT rowid FROM signals "
                         f"WHERE received_at < ? LIMIT {_PRUNE_CHUNK})"),
             ("batches", "DELETE FROM batches WHERE (site_id, batch_id) IN (SELECT site_id, "
                         f"batch_id FROM batches WHERE received_at < ? LIMIT {_PRUNE_CHUNK})"),
+            *((table, f"DELETE FROM {table} WHERE rowid IN (SELECT rowid FROM {table} "
+                      f"WHERE {where} LIMIT {_PRUNE_CHUNK})")
+              for table, where in RETAINED.items() if table not in ("signals", "batches")),
         ):  # fmt: skip
             while True:
                 async with self._admin_lock:
@@ -439,6 +423,25 @@ class SQLiteStorage(GroupCommitStorage):
             ):
                 pass
         return results, profiles
+
+
+class _SQLiteVisitorReader(VisitorReader):
+    """Reads on the export's own connection, inside its read transaction."""
+
+    def __init__(self, conn: aiosqlite.Connection, site_id: int, visitor: str) -> None:
+        self._conn, self._key = conn, (site_id, visitor)
+
+    async def rows(
+        self, table: VisitorTable, *, offset: int, limit: int, chunk: int
+    ) -> AsyncIterator[list[tuple[Any, ...]]]:
+        sql = (
+            f"SELECT {', '.join(table.columns)} FROM {table.name} "
+            f"WHERE site_id = ? AND visitor = ? "
+            f"ORDER BY {table.sqlite_order or table.order} LIMIT ? OFFSET ?"
+        )
+        async with self._conn.execute(sql, (*self._key, limit, offset)) as cursor:
+            while rows := await cursor.fetchmany(chunk):
+                yield [tuple(r) for r in rows]
 
 
 def _first_occurrences(

@@ -10,13 +10,15 @@ it must be one of the site's origins, as for every ``/v1`` call.
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
+import time
+from collections.abc import AsyncIterator
 from typing import Annotated, Any, Final
 
 import msgspec
 from litestar import Controller, Request, delete, get
 from litestar.di import NamedDependency
-from litestar.params import PathParameter
+from litestar.params import PathParameter, QueryParameter
+from litestar.response import Stream
 from litestar.status_codes import (
     HTTP_401_UNAUTHORIZED,
     HTTP_403_FORBIDDEN,
@@ -28,61 +30,17 @@ from client_py.schema import ID_PATTERN, SITE_KEY_PATTERN
 from server.errors import ApiError
 from server.openapi import ERROR_RESPONSES, SiteKeyQuery, error_responses
 from server.ops import check_site_limit
-from server.profiles import Profile
 from server.services import Services
 from server.sites.access import check_origin
 from server.sites.model import Site
+from server.visitors.export import export_document
 from server.visitors.identity import is_valid_secret, secret_matches
 
-__all__ = [
-    "StoredBatchOut",
-    "StoredSignalOut",
-    "VisitorErased",
-    "VisitorExport",
-    "VisitorsController",
-    "bearer_token",
-]
+__all__ = ["VisitorErased", "VisitorsController", "bearer_token"]
 
 _ID_RE: Final = re.compile(ID_PATTERN)
 _SITE_KEY_RE: Final = re.compile(SITE_KEY_PATTERN)
 _RESPONSES: Final = error_responses(403, 404, 422, 503)
-
-
-class StoredSignalOut(msgspec.Struct, frozen=True):
-    """One signal as stored."""
-
-    kind: str
-    body: dict[str, Any]
-    """The signal exactly as it was stored (what left the device)."""
-    batch: str
-    session: str
-    received_at: float
-    """Server receive time, unix seconds."""
-    received: str
-    """The same time, ISO 8601 UTC."""
-
-
-class StoredBatchOut(msgspec.Struct, frozen=True):
-    """One batch as stored (its id is the idempotency key)."""
-
-    batch: str
-    session: str
-    signals: int
-    received_at: float
-    received: str
-
-
-class VisitorExport(msgspec.Struct, frozen=True):
-    """Everything stored about this visitor on this site."""
-
-    site: str
-    visitor: str
-    counts: dict[str, int]
-    """Rows per table: ``signals``, ``batches``, ``profiles``."""
-    profile: Profile | None
-    """What the hint rules use (latest score per pattern, actions of recent sessions)."""
-    signals: list[StoredSignalOut]
-    batches: list[StoredBatchOut]
 
 
 class VisitorErased(msgspec.Struct, frozen=True):
@@ -91,7 +49,8 @@ class VisitorErased(msgspec.Struct, frozen=True):
     site: str
     visitor: str
     removed: dict[str, int]
-    """Rows deleted per table: ``signals``, ``batches``, ``profiles``."""
+    """Rows deleted per table: every table that mentions a visitor
+    (``server/storage/visitor_tables.py``)."""
 
 
 def bearer_token(request: Request[Any, Any, Any], what: str) -> str:
@@ -108,10 +67,6 @@ def bearer_token(request: Request[Any, Any, Any], what: str) -> str:
     return token.strip()
 
 
-def _iso(at: float) -> str:
-    return datetime.fromtimestamp(at, UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
-
-
 class VisitorsController(Controller):
     """See and erase one's own data (GDPR access and erasure), per site."""
 
@@ -121,6 +76,9 @@ class VisitorsController(Controller):
     async def _authorise(
         self, request: Request[Any, Any, Any], services: Services, visitor: str, site: str | None
     ) -> Site:
+        limits = services.rights_limits
+        client = request.scope.get("client")
+        limits.take_ip(client[0] if client else "")
         if _ID_RE.fullmatch(visitor) is None:
             raise ApiError(
                 HTTP_422_UNPROCESSABLE_ENTITY, f"visitor id must match {ID_PATTERN}", "visitor"
@@ -144,12 +102,14 @@ class VisitorsController(Controller):
         if origin := request.headers.get("origin"):
             check_origin(origin, record)
         check_site_limit(services, record.site_key, "site")  # after Origin: see collect
+        limits.take_visitor(record.id, visitor)
         return record
 
     @get(
         "/{visitor:str}",
-        responses={**_RESPONSES, 401: ERROR_RESPONSES[403]},
-        summary="Everything stored about this visitor on this site",
+        responses={**_RESPONSES, 401: ERROR_RESPONSES[403], 429: ERROR_RESPONSES[429]},
+        summary="Everything stored about this visitor on this site (streamed JSON)",
+        media_type="application/json",
         cache=False,
     )
     async def export_visitor(
@@ -158,42 +118,39 @@ class VisitorsController(Controller):
         services: NamedDependency[Services],
         visitor: Annotated[str, PathParameter(description="The visitor id (from the secret).")],
         site: SiteKeyQuery = None,
-    ) -> VisitorExport:
-        """Requires ``Authorization: Bearer <visitor secret>``; the id must derive from it."""
+        page: Annotated[
+            int, QueryParameter(ge=0, le=1_000_000, description="Page of a long export.")
+        ] = 0,
+    ) -> Stream:
+        """Requires ``Authorization: Bearer <visitor secret>``; the id must derive from it.
+
+        One JSON document, streamed: ``site``, ``visitor``, ``page``, one array per table
+        that mentions a visitor (each row an object of that table's columns), then
+        ``counts``, ``truncated`` (tables with more rows than one page holds) and
+        ``next_page`` (``null`` when complete). See ``server/visitors/export.py``."""
         record = await self._authorise(request, services, visitor, site)
-        data = await services.storage.visitor_data(record.id, visitor)
-        signals = [
-            StoredSignalOut(
-                kind=s.kind,
-                body=msgspec.json.decode(s.body),
-                batch=s.batch_id,
-                session=s.session,
-                received_at=s.received_at,
-                received=_iso(s.received_at),
-            )
-            for s in data.signals
-        ]
-        batches = [
-            StoredBatchOut(
-                batch=b.batch_id,
-                session=b.session,
-                signals=b.signal_count,
-                received_at=b.received_at,
-                received=_iso(b.received_at),
-            )
-            for b in data.batches
-        ]
-        return VisitorExport(
-            site=record.site_key,
-            visitor=visitor,
-            counts={
-                "signals": len(signals),
-                "batches": len(batches),
-                "profiles": 0 if data.profile is None else 1,
-            },
-            profile=data.profile,
-            signals=signals,
-            batches=batches,
+        limits = services.rights_limits
+        limits.export_slot_or_busy()
+        settings = services.settings
+
+        async def body() -> AsyncIterator[bytes]:
+            async with limits.exports:
+                deadline = time.monotonic() + settings.export_deadline
+                async for piece in export_document(
+                    services.storage,
+                    site_id=record.id,
+                    site_key=record.site_key,
+                    visitor=visitor,
+                    page=page,
+                    max_rows=settings.export_max_rows,
+                    deadline=deadline,
+                ):
+                    yield piece
+
+        return Stream(
+            body(),
+            media_type="application/json",
+            headers={"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"},
         )
 
     @delete(
@@ -209,7 +166,8 @@ class VisitorsController(Controller):
         visitor: Annotated[str, PathParameter(description="The visitor id (from the secret).")],
         site: SiteKeyQuery = None,
     ) -> VisitorErased:
-        """Deletes signals, batches and the profile in one transaction; answers the counts."""
+        """Deletes the visitor's rows from every table that mentions a visitor, in one
+        transaction (pending webhook deliveries about them included); answers the counts."""
         record = await self._authorise(request, services, visitor, site)
         removed = await services.storage.erase_visitor(record.id, visitor)
         return VisitorErased(site=record.site_key, visitor=visitor, removed=removed)

@@ -119,7 +119,9 @@ async def enqueue_events(
                         "at": row.first_at,
                     }
                 ).decode()  # fmt: skip
-                await storage.enqueue_delivery(hook_id, row.site_id, event, body, now=now)
+                await storage.enqueue_delivery(
+                    hook_id, row.site_id, event, body, now=now, visitor=row.visitor
+                )
                 queued += 1
     return queued
 
@@ -173,7 +175,9 @@ async def enqueue_hot_leads(
             }
         ).decode()
         for hook_id in hooks:
-            await storage.enqueue_delivery(hook_id, lead.site_id, "hot_lead", body, now=now)
+            await storage.enqueue_delivery(
+                hook_id, lead.site_id, "hot_lead", body, now=now, visitor=lead.visitor
+            )
             queued += 1
     return queued
 

@@ -7,7 +7,7 @@ import pytest
 from client_py.agent import Agent
 
 T = 1_700_000_000_000.0
-CONFIG = json.dumps({"site": "pk_abcdefgh", "visitor": "v" * 22, "session": "s" * 22})
+CONFIG = json.dumps({"site": "pk_abcdefgh", "key": "k" * 43, "session": "s" * 22})
 
 
 def handle(agent: Agent, message: object, now: float) -> dict[str, object]:
@@ -32,7 +32,7 @@ def test_events_produce_one_batch_of_schema_signals() -> None:
     sends = reply["send"]
     assert isinstance(sends, list) and len(sends) == 1
     body = json.loads(sends[0]["body"])
-    assert set(body) == {"site", "visitor", "session", "batch", "signals"}
+    assert set(body) == {"site", "key", "session", "batch", "signals"}
     assert body["batch"] == sends[0]["batch"]
     assert {"kind": "pattern", "name": "hesitant", "score": 0.9} in body["signals"]
 
@@ -97,7 +97,7 @@ def test_unreadable_messages_are_ignored() -> None:
 
 @pytest.mark.parametrize(
     "config",
-    ['{"site": "nope", "visitor": "vvvvvvvvvv", "session": "ssssssssss"}', "[]", "{}"],
+    ['{"site": "nope", "key": "kkkkkkkkkk", "session": "ssssssssss"}', "[]", "{}"],
 )
 def test_a_bad_config_is_refused(config: str) -> None:
     with pytest.raises(ValueError):

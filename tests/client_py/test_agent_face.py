@@ -9,7 +9,7 @@ from client_py.privacy import allowed_signal
 from client_py.schema import EXPRESSIONS, SIGNALS
 
 T = 1_700_000_000_000.0
-CONFIG = json.dumps({"site": "pk_abcdefgh", "visitor": "v" * 22, "session": "s" * 22})
+CONFIG = json.dumps({"site": "pk_abcdefgh", "key": "k" * 43, "session": "s" * 22})
 HAPPY = [0.1, 0.8, 0.02, 0.02, 0.02, 0.02, 0.02]  # model order: neutral, happy, …
 
 

@@ -15,7 +15,7 @@ from client_py.privacy import allowed_envelope, allowed_signal
 from client_py.schema import ACTION_NAME_PATTERN, SECTIONS, SIGNALS
 
 T = 1_700_000_000_000.0
-CONFIG = json.dumps({"site": "pk_abcdefgh", "visitor": "v" * 22, "session": "s" * 22})
+CONFIG = json.dumps({"site": "pk_abcdefgh", "key": "k" * 43, "session": "s" * 22})
 #: A window of the text this long must never appear in a request.
 WINDOW = 6
 
@@ -55,7 +55,14 @@ _event = st.one_of(
 )
 
 # Words that may legitimately be in a body: the schema's vocabulary, ids, site-declared keys.
-_ALLOWED = " ".join([CONFIG, "sku-1 sku-2", json.dumps({k: repr(v) for k, v in SIGNALS.items()})])
+_ALLOWED = " ".join(
+    [
+        CONFIG,
+        "sku-1 sku-2",
+        "site key session batch signals",
+        json.dumps({k: repr(v) for k, v in SIGNALS.items()}),
+    ]
+)
 
 
 def _texts(events: list[list[object]]) -> list[str]:
@@ -88,8 +95,8 @@ def test_only_schema_signals_and_no_text_ever_leave(batches: list[list[list[obje
     )
     for raw in bodies:
         body = json.loads(raw)
-        assert set(body) == {"site", "visitor", "session", "batch", "signals"}
-        assert allowed_envelope(body["site"], body["visitor"], body["session"], body["batch"])
+        assert set(body) == {"site", "key", "session", "batch", "signals"}
+        assert allowed_envelope(body["site"], body["key"], body["session"], body["batch"])
         assert all(allowed_signal(s) for s in body["signals"])
         for text in texts:
             for i in range(len(text) - WINDOW + 1):

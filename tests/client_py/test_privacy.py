@@ -46,9 +46,10 @@ def test_filter_keeps_the_good_and_counts_the_dropped() -> None:
     assert dropped == 2
 
 
-def test_the_envelope_carries_only_ids_and_the_site_key() -> None:
-    assert allowed_envelope("pk_abcdefgh", "v" * 22, "s" * 22, "b" * 22)
+def test_the_envelope_carries_only_ids_the_visitor_key_and_the_site_key() -> None:
+    assert allowed_envelope("pk_abcdefgh", "k" * 43, "s" * 22, "b" * 22)
     assert not allowed_envelope("pk_abcdefgh", "ann@example.com", "s" * 22, "b" * 22)
+    assert not allowed_envelope("pk_abcdefgh", "v" * 22, "s" * 22, "b" * 22)  # an id, no key
 
 
 _json = st.recursive(

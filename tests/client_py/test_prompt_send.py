@@ -9,7 +9,7 @@ from client_py.signals import HINT_THRESHOLDS, hint_relevant
 
 T = 1_700_000_000_000.0
 CONFIG = json.dumps(
-    {"site": "pk_abcdefgh", "visitor": "v" * 22, "session": "s" * 22, "flush_ms": 2_000}
+    {"site": "pk_abcdefgh", "key": "k" * 43, "session": "s" * 22, "flush_ms": 2_000}
 )
 
 

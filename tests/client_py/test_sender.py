@@ -7,7 +7,7 @@ SIGNAL = {"kind": "scroll", "depth": 0.5}
 
 
 def outbox() -> Outbox:
-    return Outbox("pk_abcdefgh", "v" * 22, "s" * 22, interval_ms=1_000)
+    return Outbox("pk_abcdefgh", "k" * 43, "s" * 22, interval_ms=1_000)
 
 
 def test_queued_signals_go_out_in_a_batch_with_an_id() -> None:
@@ -15,7 +15,7 @@ def test_queued_signals_go_out_in_a_batch_with_an_id() -> None:
     box.add([SIGNAL])
     batch = box.next_batch(0)
     assert batch is not None and len(batch.id) >= 16
-    assert batch.body("pk_abcdefgh", "v" * 22, "s" * 22)["signals"] == [SIGNAL]
+    assert batch.body("pk_abcdefgh", "k" * 43, "s" * 22)["signals"] == [SIGNAL]
 
 
 def test_signals_the_schema_does_not_allow_never_enter_the_queue() -> None:

@@ -21,6 +21,7 @@ from typing import Any, TypeVar
 import pytest
 from litestar.testing import TestClient
 
+from client_py.identity import visitor_id_from_key, visitor_key_from_secret
 from server.app import create_app
 from server.config import Settings
 from server.sites.model import NewSite
@@ -75,6 +76,13 @@ class Api:
         self.client.app.state.services.sites.invalidate()
         return created
 
+    def hints(self, site_key: str, visitor: str, **headers: str) -> Any:
+        """``GET /v1/hints`` of the test visitor named ``visitor``, proven by its key."""
+        headers.setdefault("Authorization", f"Bearer {key_of(visitor)}")
+        return self.client.get(
+            f"/v1/hints/{id_of(visitor)}", params={"site": site_key}, headers=headers
+        )
+
     def count_signals(self, site_id: int, batch_id: str | None = None) -> int:
         return self.run(lambda: self.storage.count_signals(site_id, batch_id))
 
@@ -109,6 +117,16 @@ def api(tmp_path: Path) -> Iterator[Api]:
         yield Api(client=client, storage=app.state.services.storage, clock=clock, sdk_dir=sdk_dir)
 
 
+def key_of(visitor: str) -> str:
+    """The visitor key of a test visitor named ``visitor`` (its secret is made from the name)."""
+    return visitor_key_from_secret(f"test-secret-of-{visitor}")
+
+
+def id_of(visitor: str) -> str:
+    """The visitor id the server stores for the test visitor named ``visitor``."""
+    return visitor_id_from_key(key_of(visitor))
+
+
 def batch(
     site_key: str,
     signals: list[dict[str, Any]] | None = None,
@@ -117,10 +135,10 @@ def batch(
     session: str = "session-0001",
     batch_id: str | None = None,
 ) -> dict[str, Any]:
-    """A collect body."""
+    """A collect body from the test visitor named ``visitor`` (stored under ``id_of``)."""
     return {
         "site": site_key,
-        "visitor": visitor,
+        "key": key_of(visitor),
         "session": session,
         "batch": batch_id or "batch-" + uuid.uuid4().hex[:12],
         "signals": signals or [],

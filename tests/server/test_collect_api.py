@@ -6,6 +6,7 @@ from collections.abc import Callable
 from typing import Any
 
 from client_py.schema import MAX_SIGNALS_PER_BATCH
+from tests.server.conftest import id_of, key_of
 
 OTHER_ORIGIN = "https://other.example"
 HESITANT = {"kind": "pattern", "name": "hesitant", "score": 0.74}
@@ -143,11 +144,14 @@ def test_free_text_in_a_key_field_is_refused(api: Any, make_batch: MakeBatch) ->
     assert "\\A" not in reply.json()["error"]  # the shared schema's pattern is shown
 
 
-def test_malformed_id_is_refused(api: Any, make_batch: MakeBatch) -> None:
+def test_malformed_key_and_ids_are_refused(api: Any, make_batch: MakeBatch) -> None:
     site = api.add_site()
-    reply = api.collect(make_batch(site.site.site_key, visitor="short"))
+    body = make_batch(site.site.site_key) | {"key": "visitor-0001"}  # an id is not a key
+    reply = api.collect(body)
     assert reply.status_code == 422
-    assert reply.json()["field"] == "$.visitor"
+    assert reply.json()["field"] == "$.key"
+    reply = api.collect(make_batch(site.site.site_key, session="short"))
+    assert (reply.status_code, reply.json()["field"]) == (422, "$.session")
 
 
 def test_too_many_signals_are_refused(api: Any, make_batch: MakeBatch) -> None:
@@ -222,7 +226,7 @@ def test_the_api_stores_and_hints_on_postgresql_too(postgres_url: str, tmp_path:
         )
         body = {
             "site": created.site.site_key,
-            "visitor": "visitor-0001",
+            "key": key_of("visitor-0001"),
             "session": "session-0001",
             "batch": "batch-0001",
             "signals": [HESITANT, *HESITANT_EVIDENCE],
@@ -231,7 +235,9 @@ def test_the_api_stores_and_hints_on_postgresql_too(postgres_url: str, tmp_path:
         first = client.post("/v1/collect", json=body, headers=headers)
         second = client.post("/v1/collect", json=body, headers=headers)
         hints = client.get(
-            "/v1/hints/visitor-0001", params={"site": created.site.site_key}, headers=headers
+            f"/v1/hints/{id_of('visitor-0001')}",
+            params={"site": created.site.site_key},
+            headers={**headers, "Authorization": f"Bearer {key_of('visitor-0001')}"},
         )
         health = client.get("/healthz")
     assert (first.json()["duplicate"], second.json()["duplicate"]) == (False, True)

@@ -102,7 +102,7 @@ def run_crash_test(
                 batch_id = f"batch-{number:08d}"
                 n = signals_in(number)
                 body = json.dumps({
-                    "site": site_key, "visitor": f"visitor-{number % 50:04d}",
+                    "site": site_key, "key": f"visitor-{number % 50:04d}".ljust(43, "k"),
                     "session": f"session-{number % 50:04d}", "batch": batch_id,
                     "signals": [{"kind": "clicks", "count": i + 1} for i in range(n)],
                 })  # fmt: skip

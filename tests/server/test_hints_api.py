@@ -17,8 +17,11 @@ MakeBatch = Callable[..., dict[str, Any]]
 
 
 def get_hints(api: Any, visitor: str, site_key: str, origin: str | None = ORIGIN) -> Any:
+    """Hints of the test visitor named ``visitor``, proven by its key (see conftest)."""
     headers = {"Origin": origin} if origin else {}
-    return api.client.get(f"/v1/hints/{visitor}", params={"site": site_key}, headers=headers)
+    if visitor == "bad id!":
+        return api.client.get(f"/v1/hints/{visitor}", params={"site": site_key}, headers=headers)
+    return api.hints(site_key, visitor, **headers)
 
 
 def test_hesitant_visitor_gets_a_reassure_hint_in_the_collect_reply(

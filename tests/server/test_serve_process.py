@@ -66,7 +66,7 @@ def test_served_api_stores_a_batch_and_shuts_down_gracefully(
     process, base, site_key = served
     body = {
         "site": site_key,
-        "visitor": "visitor-0001",
+        "key": "visitor-0001".ljust(43, "k"),
         "session": "session-0001",
         "batch": "batch-0001",
         "signals": [

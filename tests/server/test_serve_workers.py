@@ -93,7 +93,8 @@ def send_batches(base: str, site_key: str, count: int) -> list[str]:
 
     def send(n: int) -> str | None:
         batch_id = f"batch-{uuid.uuid4().hex[:12]}-{n}"
-        body = {"site": site_key, "visitor": f"visitor-{n % 7:04d}", "session": "session-0001",
+        key = f"visitor-{n % 7:04d}".ljust(43, "k")
+        body = {"site": site_key, "key": key, "session": "session-0001",
                 "batch": batch_id, "signals": [{"kind": "clicks", "count": 1}]}  # fmt: skip
         reply = httpx.post(f"{base}/v1/collect", json=body, headers={"Origin": ORIGIN}, timeout=10)
         return batch_id if reply.status_code == 200 else None

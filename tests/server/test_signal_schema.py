@@ -21,7 +21,7 @@ from server.ingest.extract import extract_observations, to_stored_signals
 from server.ingest.schema import BATCH_DECODER, SIGNAL_STRUCTS, kind_of
 
 SITE = "pk_test-site-key"
-ENVELOPE = {"site": SITE, "visitor": "visitor-0001", "session": "session-0001", "batch": "b-000001"}
+ENVELOPE = {"site": SITE, "key": "k" * 43, "session": "session-0001", "batch": "b-000001"}
 
 
 def client_accepts(signal: dict[str, Any]) -> bool:
@@ -154,8 +154,8 @@ def test_the_clients_privacy_filter_agrees_with_the_server() -> None:
         ("site", "pk_short"),
         ("site", "sk_abcdefghij"),
         ("site", "pk_abcdefgh\n"),
-        ("visitor", "v" * 7),
-        ("visitor", "v" * 65),
+        ("key", "k" * 42),
+        ("key", "k" * 44),
         ("session", "has space1"),
         ("batch", "batch-id\n"),
     ],

@@ -86,28 +86,27 @@ def test_export_then_erase_then_export_shows_nothing(any_api: Api) -> None:
     assert reply.status_code == 200, reply.text
     data = reply.json()
     assert data["visitor"] == visitor and data["site"] == site.site_key
-    assert data["counts"] == {"signals": 3, "batches": 2, "profiles": 1}
+    stored = {"signals": 3, "batches": 2, "profiles": 1}
+    nothing = {"hint_log": 0, "hint_feedback": 0, "webhook_deliveries": 0}
+    assert data["counts"] == stored | nothing
     assert [s["body"] for s in data["signals"]] == [HESITANT, CLICKS, CLICKS]
-    assert {s["batch"] for s in data["signals"]} == {"batch-aaaa0001", "batch-aaaa0002"}
-    assert all(s["received"].endswith("Z") for s in data["signals"])
-    assert sorted(b["batch"] for b in data["batches"]) == ["batch-aaaa0001", "batch-aaaa0002"]
-    assert data["profile"]["patterns"]["hesitant"]["score"] == 0.9
+    assert {s["batch_id"] for s in data["signals"]} == {"batch-aaaa0001", "batch-aaaa0002"}
+    assert all(s["received_at"] == any_api.clock() for s in data["signals"])
+    assert sorted(b["batch_id"] for b in data["batches"]) == ["batch-aaaa0001", "batch-aaaa0002"]
+    assert data["profiles"][0]["data"]["patterns"]["hesitant"]["score"] == 0.9
+    assert (data["truncated"], data["next_page"]) == ([], None)
 
     reply = erase(any_api, site.site_key, visitor, secret)
     assert reply.status_code == 200, reply.text
-    assert reply.json()["removed"] == {"signals": 3, "batches": 2, "profiles": 1}
+    assert reply.json()["removed"] == stored | nothing
 
     data = export(any_api, site.site_key, visitor, secret).json()
-    assert data["counts"] == {"signals": 0, "batches": 0, "profiles": 0}
-    assert data["signals"] == [] and data["batches"] == [] and data["profile"] is None
+    assert set(data["counts"].values()) == {0}
+    assert data["signals"] == [] and data["batches"] == [] and data["profiles"] == []
     hints = any_api.client.get(f"/v1/hints/{visitor}", params={"site": site.site_key})
     assert hints.json()["hints"] == []
     # Erasing again removes nothing and is not an error.
-    assert erase(any_api, site.site_key, visitor, secret).json()["removed"] == {
-        "signals": 0,
-        "batches": 0,
-        "profiles": 0,
-    }
+    assert set(erase(any_api, site.site_key, visitor, secret).json()["removed"].values()) == {0}
 
 
 def test_erasure_leaves_other_visitors_and_sites_alone(any_api: Api) -> None:

@@ -10,7 +10,7 @@
   // The camera add-on: imported only on sites that ask for it, and only once Python is ready.
   var CAMERA = "__CAMERA__";
   var BOOT_TIMEOUT = 30000;
-  var vid, queue = [], callbacks = [], hints = [], worker = null, resolveReady, timer = 0, started = 0, cam, camMsg;
+  var vkey, queue = [], callbacks = [], hints = [], worker = null, resolveReady, timer = 0, started = 0, cam, camMsg;
   var ready = new Promise(function (r) { resolveReady = r; });
   var store = function (area, key, value) {
     try {
@@ -23,13 +23,13 @@
     return btoa(String.fromCharCode.apply(null, a)).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
   };
   var id = function () { return b64(crypto.getRandomValues(new Uint8Array(16))); };
-  // The visitor id is base64url(sha256(secret))[:22] (client_py/identity.py): batches carry the id;
-  // only this browser holds the secret that can see, export or erase the visitor's data.
-  var visitorId = function (secret) {
-    return crypto.subtle.digest("SHA-256", new TextEncoder().encode(secret)).then(function (h) {
-      return b64(new Uint8Array(h)).slice(0, 22);
-    });
+  // secret → key → id (client_py/identity.py): the worker holds only the key, which proves the
+  // visitor in collect, feedback and hints; only this page holds the secret that opens the rights.
+  var sha = function (text) {
+    return crypto.subtle.digest("SHA-256", new TextEncoder().encode(text)).then(function (h) { return b64(new Uint8Array(h)); });
   };
+  var visitorKey = function (secret) { return sha("rapport/visitor-key/v1:" + secret); };
+  var visitorId = function (secret) { return visitorKey(secret).then(sha).then(function (v) { return v.slice(0, 22); }); };
   var now = Date.now;
   var push = function (e) { if (queue.length < 5000) queue.push(e); };
   // Queued events go to the worker every 500 ms, and at once after a chat message, a submit or
@@ -98,11 +98,11 @@
     var session = store("sessionStorage", "rapport:sid") || id();
     if (!secret) store("localStorage", "rapport:vs", secret = id());
     store("sessionStorage", "rapport:sid", session);
-    visitorId(secret).then(safe(function (visitor) { boot(visitor, session, returning); }), fail);
+    visitorKey(secret).then(safe(function (key) { boot(key, session, returning); }), fail);
   });
 
-  var boot = function (visitor, session, returning) {
-    vid = visitor;
+  var boot = function (key, session, returning) {
+    vkey = key;
     var url = new URL(WORKER, script.src).href;
     var boot = "var q=[];onmessage=function(e){q.push(e.data)};import(" + JSON.stringify(url) +
       ").then(function(m){m.start(q)},function(e){postMessage({t:'err',m:String(e)})})";
@@ -112,7 +112,7 @@
     worker.postMessage({
       t: "init",
       state: store("sessionStorage", "rapport:state"),
-      cfg: { site: site, visitor: visitor, session: session, endpoint: endpoint,
+      cfg: { site: site, key: key, session: session, endpoint: endpoint,
              returning: returning, config: conf },
     });
     timer = setInterval(post, 500);
@@ -226,8 +226,8 @@
     }),
     // Did a hint help? Misses make the server back off (suppress, then weaken) that hint.
     feedback: safe(function (hint, outcome) {
-      vid && fetch(endpoint + "/v1/feedback", { method: "POST", credentials: "omit", keepalive: true,
-        body: JSON.stringify({ site: site, visitor: vid, hint_id: String(hint), outcome: String(outcome) }) })
+      vkey && fetch(endpoint + "/v1/feedback", { method: "POST", credentials: "omit", keepalive: true,
+        body: JSON.stringify({ site: site, key: vkey, hint_id: String(hint), outcome: String(outcome) }) })
         .catch(function () {});
     }),
     visitor: {

@@ -124,6 +124,9 @@ function onMessage(data) {
 }
 
 async function init({ cfg, state }) {
+  // cfg.key is the visitor key the loader derived from its secret (client_py/identity.py): the
+  // agent puts it in every collect body, the server derives the visitor id from it. This worker
+  // never sees the secret, so nothing running here can export or erase the visitor's data.
   endpoint = cfg.endpoint;
   const base = new URL(".", import.meta.url);
   const indexURL = new URL(BUILD.pyodide, base).href;
