@@ -64,7 +64,8 @@ class PersonaRun:
 
 async def _open(page: Page, url: str) -> None:
     await page.goto(url)
-    await page.evaluate("() => window.rapport.ready")
+    if not await page.evaluate("() => window.rapport.ready"):
+        raise RuntimeError(f"Rapport did not get ready on {url} (boot timeout?)")
 
 
 async def _leave(page: Page) -> None:
@@ -145,7 +146,7 @@ async def earlier_visit(page: Page, url: str, rng: random.Random) -> None:
     from it, then closes."""
     earlier = await page.context.new_page()
     try:
-        async with earlier.expect_response(lambda r: "/v1/collect" in r.url, timeout=30_000):
+        async with earlier.expect_response(lambda r: "/v1/collect" in r.url, timeout=90_000):
             await _open(earlier, url)
             for _ in range(rng.randint(2, 4)):
                 await earlier.mouse.move(rng.uniform(200, 1000), rng.uniform(150, 600))
@@ -245,7 +246,10 @@ async def run_persona(
     try:
         page = await context.new_page()
         page.on("pageerror", lambda error: run.errors.append(str(error)))
-        await scripts[persona](page, shop, rng)
+        try:
+            await scripts[persona](page, shop, rng)
+        except Exception as error:  # the run fails with its reason; the others go on
+            run.errors.append(f"journey: {type(error).__name__}: {error}")
         await page.wait_for_timeout(3_500)  # the last changes go out (flush every 2 s)
         for at, response in answers:
             try:
