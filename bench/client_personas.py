@@ -18,32 +18,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import tempfile
 import time
 from collections import Counter
 from pathlib import Path
 
-from playwright.async_api import async_playwright
-
-from demo_site.stack import CHROMIUM_FLAGS, chromium_executable, running_stack
+from demo_site.stack import running_stack
 from tests.e2e import elsewhere
-from tests.e2e.personas import PERSONAS, PersonaRun, Script, run_personas
-
-
-async def simulate(
-    shop: str, api: str, seeds: list[int], parallel: int, scripts: dict[str, Script] = PERSONAS
-) -> list[PersonaRun]:
-    async with async_playwright() as pw:
-        browser = await pw.chromium.launch(
-            executable_path=os.environ.get("RAPPORT_CHROMIUM") or chromium_executable(),
-            args=CHROMIUM_FLAGS,
-            headless=True,
-        )
-        try:
-            return await run_personas(browser, shop, api, seeds, parallel, scripts)
-        finally:
-            await browser.close()
+from tests.e2e.personas import PERSONAS, PersonaRun, simulate
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -123,7 +105,7 @@ def report_elsewhere(runs: list[PersonaRun], seeds: int, elapsed: float, *, verb
         for r in runs:
             top = sorted(r.scores.items(), key=lambda kv: -kv[1])[:3]
             hints = sorted({str(h.get("id")) for _, h in r.hints})
-            print(f"  {r.persona:<24} seed {r.seed}: {top} hints {hints}")
+            print(f"  {r.persona:<24} seed {r.seed}: {top} hints {hints} {r.errors or ''}")
     return 0
 
 

@@ -185,6 +185,8 @@ PERSONAS: dict[str, Script] = {
 def verdict(run: PersonaRun) -> bool:
     """The persona's own hint came back (the passive visitor: nothing, and neutral), and no
     first-time visitor got "came back with a problem"."""
+    if run.errors:
+        return False
     patterns = {h.get("pattern") for _, h in run.hints}
     if run.persona != "returning_with_problem" and "returning_with_problem" in patterns:
         return False

@@ -13,18 +13,21 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import random
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-from playwright.async_api import Browser, Page
+from playwright.async_api import Browser, Page, async_playwright
 
 from client_py.patterns import NEUTRAL_BELOW, top_pattern
 from client_py.privacy import allowed_signal
+from demo_site.stack import CHROMIUM_FLAGS, chromium_executable
 
-__all__ = ["PERSONAS", "PersonaRun", "run_persona", "run_personas"]
+__all__ = ["PERSONAS", "PersonaRun", "chromium", "run_persona", "run_personas", "simulate"]
 
 PRODUCTS = ("aria-headphones", "echo-earbuds", "nova-speaker")
 Script = Callable[[Page, str, random.Random], Awaitable[None]]
@@ -279,3 +282,30 @@ async def run_personas(
 
     jobs = [one(persona, seed) for seed in seeds for persona in scripts]
     return list(await asyncio.gather(*jobs))
+
+
+@asynccontextmanager
+async def chromium() -> AsyncIterator[Browser]:
+    """Headless Chromium as the e2e tests and benches launch it (``RAPPORT_CHROMIUM`` wins)."""
+    async with async_playwright() as pw:
+        browser = await pw.chromium.launch(
+            executable_path=os.environ.get("RAPPORT_CHROMIUM") or chromium_executable(),
+            args=CHROMIUM_FLAGS,
+            headless=True,
+        )
+        try:
+            yield browser
+        finally:
+            await browser.close()
+
+
+async def simulate(
+    shop: str,
+    api: str,
+    seeds: list[int],
+    parallel: int = 6,
+    scripts: dict[str, Script] = PERSONAS,
+) -> list[PersonaRun]:
+    """:func:`run_personas` in a browser of its own."""
+    async with chromium() as browser:
+        return await run_personas(browser, shop, api, seeds, parallel, scripts)

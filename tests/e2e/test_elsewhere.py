@@ -8,18 +8,17 @@ per persona here; the full matrix (5 seeds per persona, seconds to the first hin
 from __future__ import annotations
 
 import asyncio
-import os
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.async_api import Page, async_playwright
+from playwright.async_api import Page
 
-from demo_site.stack import CHROMIUM_FLAGS, Stack, chromium_executable, running_stack
+from demo_site.stack import Stack, running_stack
 from tests.e2e import elsewhere
-from tests.e2e.personas import PersonaRun, run_personas
+from tests.e2e.personas import PersonaRun, chromium, simulate
 
 pytestmark = pytest.mark.e2e
 
@@ -53,28 +52,18 @@ async def _two_pages_then_a_new_tab(stack: Stack) -> tuple[list[float], list[flo
             await page.mouse.move(400, 300)
             await page.mouse.wheel(0, 300)
 
-    async with async_playwright() as pw:
-        browser = await pw.chromium.launch(
-            executable_path=os.environ.get("RAPPORT_CHROMIUM") or chromium_executable(),
-            args=CHROMIUM_FLAGS,
-            headless=True,
+    async with chromium() as browser:
+        context = await browser.new_context(viewport={"width": 1280, "height": 720})
+        context.on(
+            "request",
+            lambda r: bodies.append(r.post_data_json) if r.url.endswith("/v1/collect") else None,
         )
-        try:
-            context = await browser.new_context(viewport={"width": 1280, "height": 720})
-            context.on(
-                "request",
-                lambda r: (
-                    bodies.append(r.post_data_json) if r.url.endswith("/v1/collect") else None
-                ),
-            )
-            page = await context.new_page()
-            await visit(page, "tents.html")
-            await visit(page, "lyngen-2.html")
-            first = _evidence(bodies, "returning_visitor")
-            await visit(await context.new_page(), "help.html")  # a new tab: a new session
-            return first, _evidence(bodies, "returning_visitor")
-        finally:
-            await browser.close()
+        page = await context.new_page()
+        await visit(page, "tents.html")
+        await visit(page, "lyngen-2.html")
+        first = _evidence(bodies, "returning_visitor")
+        await visit(await context.new_page(), "help.html")  # a new tab: a new session
+        return first, _evidence(bodies, "returning_visitor")
 
 
 def test_a_new_visitor_is_returning_from_their_second_page_on(fjellstad: Stack) -> None:
@@ -85,24 +74,11 @@ def test_a_new_visitor_is_returning_from_their_second_page_on(fjellstad: Stack) 
     assert with_later_session == [0.1]
 
 
-async def _journeys(stack: Stack, seed: int) -> list[PersonaRun]:
-    async with async_playwright() as pw:
-        browser = await pw.chromium.launch(
-            executable_path=os.environ.get("RAPPORT_CHROMIUM") or chromium_executable(),
-            args=CHROMIUM_FLAGS,
-            headless=True,
-        )
-        try:
-            return await run_personas(
-                browser, stack.shop, stack.api, [seed], parallel=4, scripts=elsewhere.PERSONAS
-            )
-        finally:
-            await browser.close()
-
-
 @pytest.fixture(scope="module")
 def journeys(fjellstad: Stack) -> list[PersonaRun]:
-    return asyncio.run(_journeys(fjellstad, seed=1))
+    return asyncio.run(
+        simulate(fjellstad.shop, fjellstad.api, [1], parallel=4, scripts=elsewhere.PERSONAS)
+    )
 
 
 def test_came_back_with_a_problem_for_first_time_visitors_in_the_browser(
