@@ -1,41 +1,31 @@
 """Persona accuracy: does the client's top-1 pattern name the visitor the simulator played?
 
-    python -m bench.client_personas [--seeds 5] [--parallel 6]
+    python -m bench.client_personas [--seeds 5] [--parallel 6] [--site demo|elsewhere]
 
 Starts the real stack (``demo_site.stack``: `rapport serve` on a new SQLite file + the demo
 shop), runs every persona of tests/e2e/personas.py once per seed in headless Chromium (own
 context each, ``--parallel`` at a time), and reads each run's verdict from what the client
 *sent*: the last score per pattern, top-1 = the highest, "neutral" when all are below 0.5.
 Prints top-1 accuracy and a confusion table (rows: persona played, columns: top-1).
+
+``--site elsewhere`` runs the journeys of tests/e2e/elsewhere.py on Fjellstad Outdoor, a site
+nobody tuned the patterns for, and scores what the server *answered*: per persona, runs whose
+own hint came back (the passive visitor: no hint and neutral), the seconds from the journey's
+start to that hint, and "came back with a problem" hints for first-time visitors.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import tempfile
 import time
 from collections import Counter
 from pathlib import Path
 
-from playwright.async_api import async_playwright
-
-from demo_site.stack import CHROMIUM_FLAGS, chromium_executable, running_stack
-from tests.e2e.personas import PERSONAS, PersonaRun, run_personas
-
-
-async def simulate(shop: str, api: str, seeds: list[int], parallel: int) -> list[PersonaRun]:
-    async with async_playwright() as pw:
-        browser = await pw.chromium.launch(
-            executable_path=os.environ.get("RAPPORT_CHROMIUM") or chromium_executable(),
-            args=CHROMIUM_FLAGS,
-            headless=True,
-        )
-        try:
-            return await run_personas(browser, shop, api, seeds, parallel)
-        finally:
-            await browser.close()
+from demo_site.stack import running_stack
+from tests.e2e import elsewhere
+from tests.e2e.personas import PERSONAS, PersonaRun, simulate
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -43,17 +33,28 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seeds", type=int, default=5, help="runs per persona (seeds 1..N)")
     parser.add_argument("--parallel", type=int, default=6, help="browser contexts at a time")
     parser.add_argument("--verbose", action="store_true", help="print every run's scores")
+    parser.add_argument(
+        "--site", choices=("demo", "elsewhere"), default="demo", help="which site's journeys"
+    )
+    parser.add_argument("--only", default="", help="comma-separated personas (default: all)")
     args = parser.parse_args(argv)
     started = time.monotonic()
-    with tempfile.TemporaryDirectory() as tmp, running_stack(Path(tmp)) as stack:
+    away = args.site == "elsewhere"
+    scripts = elsewhere.PERSONAS if away else PERSONAS
+    if args.only:
+        scripts = {name: scripts[name] for name in args.only.split(",")}
+    root = elsewhere.PAGES if away else None
+    with tempfile.TemporaryDirectory() as tmp, running_stack(Path(tmp), root=root) as stack:
         runs = asyncio.run(
-            simulate(stack.shop, stack.api, list(range(1, args.seeds + 1)), args.parallel)
+            simulate(stack.shop, stack.api, list(range(1, args.seeds + 1)), args.parallel, scripts)
         )
     elapsed = time.monotonic() - started
-    labels = [*PERSONAS]
+    if away:
+        return report_elsewhere(runs, args.seeds, elapsed, verbose=args.verbose)
+    labels = [*scripts]
     confusion = Counter((r.persona, r.predicted) for r in runs)
     right = sum(r.predicted == r.persona for r in runs)
-    print(f"{len(runs)} runs ({args.seeds} seeds × {len(PERSONAS)} personas) in {elapsed:.0f} s")
+    print(f"{len(runs)} runs ({args.seeds} seeds × {len(scripts)} personas) in {elapsed:.0f} s")
     print(f"top-1 accuracy: {right / len(runs):.1%} ({right}/{len(runs)})")
     print(f"schema-clean requests: {all(r.schema_clean for r in runs)}; "
           f"page errors: {sum(len(r.errors) for r in runs)}")  # fmt: skip
@@ -68,6 +69,43 @@ def main(argv: list[str] | None = None) -> int:
         for r in runs:
             top = sorted(r.scores.items(), key=lambda kv: -kv[1])[:3]
             print(f"  {r.persona:<24} seed {r.seed}: {r.predicted:<24} {top}")
+    return 0
+
+
+def report_elsewhere(runs: list[PersonaRun], seeds: int, elapsed: float, *, verbose: bool) -> int:
+    """The generalisation table of issue 17 (bench/README.md keeps the last one)."""
+    print(f"{len(runs)} runs ({seeds} seeds × {len(runs) // seeds} personas) on "
+          f"Fjellstad Outdoor (tests/e2e/elsewhere/), no control group, in {elapsed:.0f} s, "
+          f"parallel browser contexts on this machine")  # fmt: skip
+    print(f"\n{'persona':<24} {'own hint':>9} {'s to 1st hint (min/median/max)':>32}  top-1")
+    for persona in sorted({r.persona for r in runs}, key=list(elsewhere.PERSONAS).index):
+        mine = [r for r in runs if r.persona == persona]
+        ok = sum(elsewhere.verdict(r) for r in mine)
+        firsts = sorted(t for r in mine if (t := r.first_hint(persona)) is not None)
+        shown = (
+            f"{firsts[0]:.0f} / {firsts[len(firsts) // 2]:.0f} / {firsts[-1]:.0f}"
+            if firsts
+            else "—"
+        )
+        tops = Counter(r.predicted for r in mine)
+        label = "neutral (no hint)" if persona == "passive" else "own hint"
+        print(f"{persona:<24} {ok:>4}/{len(mine):<4} {shown:>32}  {dict(tops)}  [{label}]")
+    first_timers = [r for r in runs if r.persona != "returning_with_problem"]
+    wrong = sum(
+        any(h.get("pattern") == "returning_with_problem" for _, h in r.hints) for r in first_timers
+    )
+    pattern_runs = [r for r in runs if r.persona != "passive"]
+    right = sum(elsewhere.verdict(r) for r in pattern_runs)
+    print(f"\nown hint: {right}/{len(pattern_runs)} ({right / len(pattern_runs):.0%}) of the "
+          f"pattern personas' runs; returning_with_problem hints for first-time visitors: "
+          f"{wrong}/{len(first_timers)}")  # fmt: skip
+    print(f"schema-clean requests: {all(r.schema_clean for r in runs)}; "
+          f"page errors: {sum(len(r.errors) for r in runs)}")  # fmt: skip
+    if verbose:
+        for r in runs:
+            top = sorted(r.scores.items(), key=lambda kv: -kv[1])[:3]
+            hints = sorted({str(h.get("id")) for _, h in r.hints})
+            print(f"  {r.persona:<24} seed {r.seed}: {top} hints {hints} {r.errors or ''}")
     return 0
 
 

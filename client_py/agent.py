@@ -64,7 +64,8 @@ class AgentConfig:
     """The visitor key the loader derived from its secret (``client_py/identity.py``)."""
     session: str
     flush_ms: float = 2_000.0
-    #: the visitor id existed before this session (kept first-party by the loader)
+    #: the visitor id existed before this session (kept first-party by the loader); decided on
+    #: the session's first page and kept in the session state (``Agent.returning``)
     returning: bool = False
     weights: dict[str, tuple[Term, ...]] = field(default_factory=lambda: dict(PATTERN_WEIGHTS))
     rules: FeatureRules = DEFAULT_RULES
@@ -118,6 +119,10 @@ class Agent:
         state = _load_state(state_json)
         self.features = SessionFeatures.restore(state.get("features"), self.config.rules)
         self.tone = ToneSession.restore(state.get("tone"))
+        # Returning is a fact about the session, settled on its first page: the visitor id that
+        # page 1 of a first visit creates must not make page 2 "returning".
+        saved = state.get("returning")
+        self.returning = saved if isinstance(saved, bool) else self.config.returning
         last = state.get("sent")
         self.differ = SignalDiffer(dict(last) if isinstance(last, dict) else {})
         self.outbox = Outbox(
@@ -204,6 +209,7 @@ class Agent:
             {
                 "features": self.features.snapshot(),
                 "tone": self.tone.snapshot(),
+                "returning": self.returning,
                 "sent": self.differ.last,
                 "outbox": self.outbox.snapshot(),
             },
@@ -212,9 +218,7 @@ class Agent:
 
     # -- internals -------------------------------------------------------------------------
     def patterns(self) -> list[PatternScore]:
-        return score_all(
-            self.features, self.tone, self.config.weights, returning=self.config.returning
-        )
+        return score_all(self.features, self.tone, self.config.weights, returning=self.returning)
 
     def _queue_changes(self) -> bool:
         """Queue what changed enough; a change that may alter the hints is sent at once."""

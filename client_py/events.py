@@ -43,6 +43,7 @@ _COORD: Final = Number(-1e6, 1e6)
 _VALUE: Final = Number(0, 1e9)
 _TZ: Final = Number(-1_000, 1_000)
 _WIDTH: Final = Number(0, 100_000)
+_SIZE: Final = Number(0, 1_000)
 
 
 #: Longest chat text analysed (longer text is cut; it never leaves the worker anyway).
@@ -128,6 +129,8 @@ class SectionIn:
     t: float
     section: str
     item: str | None
+    #: The section's height in viewport heights (what there is to read), when the loader says.
+    size: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -251,7 +254,9 @@ def parse_event(raw: object) -> Event | None:
         if section is None:
             return None
         item = _item(rest[1]) if len(rest) > 1 else None
-        return SectionIn(t, section, item) if kind == "in" else SectionOut(t, section, item)
+        if kind == "out":
+            return SectionOut(t, section, item)
+        return SectionIn(t, section, item, _number(_SIZE, rest[2]) if len(rest) > 2 else None)
     if kind == "vis" and len(rest) >= 1 and rest[0] in (0, 1, True, False):
         return Visibility(t, bool(rest[0]))
     if kind == "scr" and len(rest) >= 1:

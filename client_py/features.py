@@ -1,7 +1,15 @@
 """Session features computed from raw events, per session and per declared element.
 
 Dwell counts only *attended* time: the section is in view, the tab is visible and focused, and
-the visitor was active within the idle window. A tab left open over lunch is not interest.
+the visitor showed activity (pointer, scroll, keys, a field's focus) within the short
+``attention_ms`` window. A page that merely rendered is not read — opening a listing and doing
+nothing gives no dwell, no compared items, no prices "looked at" — and a tab left open over
+lunch is not interest. Items count as *considered* only from attention: attended time shared
+between the items in view, a pointer resting on one, or a click in it.
+
+Reading is measured against what was readable: each section's attended time is divided by an
+estimated reading time from its size (``read_ms_per_screen`` per viewport height of the
+section, clamped), so "read the specs" means the same on a short table and a long one.
 Besides dwell the session keeps counters of behaviour (rage and dead clicks, quick backs,
 excessive scrolling, idle periods, tab switches, abandoned forms, comparisons between items,
 hovers without a click, copies from a section) and a coarse context (part of day and week,
@@ -50,6 +58,8 @@ __all__ = [
 
 #: Without pointer, key or scroll activity for this long the visitor counts as idle.
 IDLE_AFTER_MS: Final = 30_000.0
+#: Dwell is attended for this long after the visitor's last activity (pointer, scroll, keys…).
+ATTENTION_MS: Final = 8_000.0
 #: Sections whose alternation with ``price`` shows a weighing-up visitor.
 REASSURANCE_SECTIONS: Final = frozenset({"returns", "warranty"})
 #: Sections where one item is compared with another.
@@ -78,6 +88,20 @@ class FeatureRules:
     excessive_scroll_reversals: int = 4
     #: A pointer resting on a section this long without clicking in it.
     hover_min_ms: float = 1_000.0
+    #: Dwell counts while the visitor was active (pointer, scroll, keys, focus) this recently.
+    attention_ms: float = ATTENTION_MS
+    #: An item is considered after this much attended time (shared between the items in view),
+    #: or after the pointer rested on it ``consider_hover_ms``, or a click in it.
+    consider_ms: float = 3_000.0
+    consider_hover_ms: float = 600.0
+    #: A field focus, scroll or navigation this soon after a click is the click's effect;
+    #: earlier clicks stay pending (rage clicks followed by typing are still dead clicks).
+    effect_link_ms: float = 500.0
+    #: Estimated reading time per viewport height of a section, and its bounds (see
+    #: ``reading``): attended time / this estimate = how much of the section was read.
+    read_ms_per_screen: float = 8_000.0
+    read_min_ms: float = 4_000.0
+    read_max_ms: float = 24_000.0
 
     @classmethod
     def with_overrides(cls, data: object, base: FeatureRules | None = None) -> FeatureRules:
@@ -176,6 +200,11 @@ class SessionFeatures:
     """Features of one visitor session, advanced event by event."""
 
     dwell_ms: dict[str, float] = field(default_factory=dict)
+    #: attended time per section with any of its items in view (not summed over items: six
+    #: prices in view for 5 s are 5 s on prices, not 30)
+    section_ms: dict[str, float] = field(default_factory=dict)
+    #: (section, item) key -> its largest size seen, in viewport heights (for reading time)
+    sizes: dict[str, float] = field(default_factory=dict)
     clicks: int = 0
     max_scroll: float = 0.0
     page_views: int = 0
@@ -189,7 +218,7 @@ class SessionFeatures:
     #: section -> copies from it; section -> hovers of ``hover_min_ms`` without a click
     copies: dict[str, int] = field(default_factory=dict)
     hovers: dict[str, int] = field(default_factory=dict)
-    #: items whose price was seen
+    #: items whose price was considered (attended, hovered or clicked — not merely rendered)
     price_items: list[str] = field(default_factory=list)
     #: fastest scrolling this session, page lengths per second
     max_scroll_speed: float = 0.0
@@ -211,10 +240,17 @@ class SessionFeatures:
     _attended: bool = True
     _last_t: float | None = None
     _last_activity: float | None = None
-    _pending_clicks: list[float] = field(default_factory=list)
+    #: the visitor's own last input on this page (a page view is not one): attention
+    _last_input: float | None = None
+    _last_focus: float | None = None
+    _share_ms: dict[str, float] = field(default_factory=dict)
+    _considered: set[str] = field(default_factory=set)
+    #: clicks (t, x, y) waiting for an effect that says they did something
+    _pending_clicks: list[tuple[float, float, float]] = field(default_factory=list)
     _rage_run: list[tuple[float, float, float]] = field(default_factory=list)
     _rage_counted: bool = False
-    _hover: tuple[str, float, bool] | None = None
+    #: (section, item, since, clicked)
+    _hover: tuple[str, str | None, float, bool] | None = None
     _scroll_last: tuple[float, float] | None = None
     _scroll_travel: float = 0.0
     _scroll_dir: int = 0
@@ -228,19 +264,40 @@ class SessionFeatures:
         if last is None or t <= last:
             self._last_t = t if last is None else max(last, t)
             return
+        rules = self.rules
         if self._attended:
             active_until = self._last_activity if self._last_activity is not None else last
-            counted_until = min(t, active_until + self.rules.idle_after_ms)
-            credit = counted_until - last
+            credit = min(t, active_until + rules.idle_after_ms) - last
             if credit > 0:
                 self.attended_ms += credit
-                for key in self._in_view:
-                    self.dwell_ms[key] = self.dwell_ms.get(key, 0.0) + credit
+            if self._last_input is not None:
+                self._credit_dwell(min(t, self._last_input + rules.attention_ms) - last)
         self._last_t = t
-        if self._pending_clicks and t - self._pending_clicks[0] > self.rules.dead_click_ms:
-            dead = [c for c in self._pending_clicks if t - c > self.rules.dead_click_ms]
+        hover = self._hover
+        if hover is not None and hover[1] and t - hover[2] >= rules.consider_hover_ms:
+            self._consider(hover[0], hover[1])
+        if self._pending_clicks and t - self._pending_clicks[0][0] > rules.dead_click_ms:
+            dead = [c for c in self._pending_clicks if t - c[0] > rules.dead_click_ms]
             self._count("dead_clicks", len(dead))
             self._pending_clicks = self._pending_clicks[len(dead) :]
+
+    def _credit_dwell(self, credit: float) -> None:
+        """Attended time to every section in view; shared between the items in view, to say
+        which ones the visitor gave enough attention to count as considered."""
+        if credit <= 0 or not self._in_view:
+            return
+        for key in self._in_view:
+            self.dwell_ms[key] = self.dwell_ms.get(key, 0.0) + credit
+        for section in {key.split("|", 1)[0] for key in self._in_view}:
+            self.section_ms[section] = self.section_ms.get(section, 0.0) + credit
+        items = [key for key in self._in_view if not key.endswith("|")]
+        for key in items:
+            share = self._share_ms.get(key, 0.0) + credit / len(items)
+            self._share_ms[key] = share
+            if share >= self.rules.consider_ms and key not in self._considered:
+                self._considered.add(key)
+                section, item = key.split("|", 1)
+                self._consider(section, item)
 
     def apply(self, event: Event) -> None:
         """Advance time to the event, then let it change the state."""
@@ -250,11 +307,14 @@ class SessionFeatures:
         elif isinstance(event, PageEnd):
             self._end_hover(event.t)
             self._in_view.clear()
-            self._pending_clicks.clear()
+            self._effect(event.t, settle=True)
         elif isinstance(event, SectionIn):
             self._section_in(event)
         elif isinstance(event, SectionOut):
-            self._in_view.pop(dwell_key(event.section, event.item), None)
+            key = dwell_key(event.section, event.item)
+            self._in_view.pop(key, None)
+            self._share_ms.pop(key, None)  # back in view later, it is attended anew
+            self._considered.discard(key)
         elif isinstance(event, Visibility):
             if self._attended and not event.attended:
                 self._count("tab_switches")
@@ -262,25 +322,30 @@ class SessionFeatures:
             if event.attended:
                 self._active(event.t)
         elif isinstance(event, Activity | ChatText):
-            self._active(event.t)
+            self._active(event.t, visitor=True)
         elif isinstance(event, Scroll):
-            self._active(event.t)
+            self._active(event.t, visitor=True)
+            self._effect(event.t)
             self._scroll(event)
         elif isinstance(event, Click):
-            self._active(event.t)
+            self._active(event.t, visitor=True)
             self._click(event)
         elif isinstance(event, Change):
-            self._pending_clicks.clear()
+            self._effect(event.t, within=self.rules.dead_click_ms)
         elif isinstance(event, FieldFocus):
-            self._pending_clicks.clear()
+            self._active(event.t, visitor=True)
+            self._effect(event.t)
+            self._last_focus = event.t
             self._page_fields += 1
         elif isinstance(event, Submit):
             self._page_submitted = True
         elif isinstance(event, Hover):
+            self._active(event.t, visitor=True)
             self._end_hover(event.t)
             if event.section is not None:
-                self._hover = (event.section, event.t, False)
+                self._hover = (event.section, event.item, event.t, False)
         elif isinstance(event, Copy):
+            self._active(event.t, visitor=True)
             if event.section is not None:
                 self.copies[event.section] = self.copies.get(event.section, 0) + 1
         elif isinstance(event, Context):
@@ -295,11 +360,31 @@ class SessionFeatures:
         if n > 0:
             self.counters[name] = self.counters.get(name, 0) + n
 
-    def _active(self, t: float) -> None:
+    def _active(self, t: float, *, visitor: bool = False) -> None:
         last = self._last_activity
         if last is not None and t - last > self.rules.idle_after_ms:
             self._count("idle_periods")
         self._last_activity = t
+        if visitor:
+            self._last_input = t
+
+    def _effect(self, t: float, *, within: float | None = None, settle: bool = False) -> None:
+        """Something happened at ``t`` (a DOM change, field focus, scroll, navigation): it
+        answers the last click before it — when that click is at most ``within`` (default
+        ``effect_link_ms``) old — and the clicks on the same spot as that one; not the others
+        (rage clicks on a dead image, then a click into the chat: the image clicks stay dead).
+        Leaving the page (``settle``) makes the unanswered clicks dead: nothing answered them
+        while the page lived."""
+        rules, pending = self.rules, self._pending_clicks
+        link = rules.effect_link_ms if within is None else within
+        if pending and 0 <= t - pending[-1][0] <= link:
+            _, x0, y0 = pending[-1]
+            radius = rules.rage_radius_px**2
+            pending = [c for c in pending if (c[1] - x0) ** 2 + (c[2] - y0) ** 2 > radius]
+        if settle:
+            self._count("dead_clicks", len(pending))
+            pending = []
+        self._pending_clicks = pending
 
     def _start_page(self, event: PageView) -> None:
         t = event.t
@@ -316,8 +401,12 @@ class SessionFeatures:
         self._page_fields, self._page_submitted = 0, False
         self._in_view.clear()
         self._items_this_page.clear()
+        self._share_ms.clear()
+        self._considered.clear()
         self._pending_clicks.clear()
         self._rage_run.clear()
+        self._rage_counted = False
+        self._last_input, self._last_focus = None, None
         self._hover = None
         self._scroll_last, self._scroll_travel = None, 0.0
         self._scroll_dir, self._scroll_reversals, self._scroll_flagged = 0, 0, False
@@ -326,6 +415,8 @@ class SessionFeatures:
 
     def _section_in(self, event: SectionIn) -> None:
         key = dwell_key(event.section, event.item)
+        if event.size is not None and (key in self.sizes or len(self.sizes) < _MAX_TRACKED):
+            self.sizes[key] = round(max(self.sizes.get(key, 0.0), event.size), 2)
         if key in self._in_view:
             return  # the observer reports every visibility step; only the first one counts
         self._in_view[key] = event.t
@@ -335,13 +426,6 @@ class SessionFeatures:
             if item in self.item_views or len(self.item_views) < _MAX_TRACKED:
                 self.item_views[item] = self.item_views.get(item, 0) + 1
             self.counters["items_viewed"] = len(self.item_views)
-        new_price = item and event.section == "price" and item not in self.price_items
-        if item and new_price and len(self.price_items) < _MAX_TRACKED:
-            self.price_items.append(item)
-        if item and event.section in COMPARABLE_SECTIONS:
-            if self._last_item is not None and item != self._last_item:
-                self._count("comparisons")
-            self._last_item = item
         group = (
             "price"
             if event.section == "price"
@@ -354,18 +438,36 @@ class SessionFeatures:
                 self.back_and_forth += 1
             self._last_group = group
 
+    def _consider(self, section: str, item: str) -> None:
+        """The visitor gave this item attention: its price was looked at; moving between
+        distinct items on price or specs (back to an earlier one too) is a comparison."""
+        new_price = section == "price" and item not in self.price_items
+        if new_price and len(self.price_items) < _MAX_TRACKED:
+            self.price_items.append(item)
+        if section in COMPARABLE_SECTIONS:
+            if self._last_item is not None and item != self._last_item:
+                self._count("comparisons")
+            self._last_item = item
+
     def _click(self, event: Click) -> None:
         self.clicks += 1
-        self._pending_clicks.append(event.t)
-        if self._hover is not None and event.section == self._hover[0]:
-            self._hover = (self._hover[0], self._hover[1], True)
         rules, run = self.rules, self._rage_run
+        focused = self._last_focus
+        if focused is None or not 0 <= event.t - focused <= rules.effect_link_ms:
+            # (a click that focused a field did something: the focus comes just before it)
+            self._pending_clicks.append((event.t, event.x, event.y))
+        hover = self._hover
+        if hover is not None and event.section == hover[0]:
+            self._hover = (hover[0], hover[1], hover[2], True)
+        if event.section is not None and event.item:
+            self._consider(event.section, event.item)
         if run:
             _, x0, y0 = run[0]
             near = (event.x - x0) ** 2 + (event.y - y0) ** 2 <= rules.rage_radius_px**2
             if not near or event.t - run[-1][0] > rules.rage_gap_ms:
                 run.clear()
-                self._rage_counted = False
+        if not run:
+            self._rage_counted = False  # a new burst: counted on its own
         run.append((event.t, event.x, event.y))
         if len(run) >= rules.rage_clicks and not self._rage_counted:
             self._count("rage_clicks")
@@ -375,13 +477,14 @@ class SessionFeatures:
     def _end_hover(self, t: float) -> None:
         hover = self._hover
         self._hover = None
-        if hover is not None and not hover[2] and t - hover[1] >= self.rules.hover_min_ms:
+        if hover is not None and hover[1] and t - hover[2] >= self.rules.consider_hover_ms:
+            self._consider(hover[0], hover[1])
+        if hover is not None and not hover[3] and t - hover[2] >= self.rules.hover_min_ms:
             self.hovers[hover[0]] = self.hovers.get(hover[0], 0) + 1
             self._count("hovers_without_click")
 
     def _scroll(self, event: Scroll) -> None:
         self.max_scroll = max(self.max_scroll, event.depth)
-        self._pending_clicks.clear()
         last = self._scroll_last
         self._scroll_last = (event.t, event.depth)
         if last is None:
@@ -414,9 +517,24 @@ class SessionFeatures:
 
     # -- derived views -----------------------------------------------------------------------
     def dwell_seconds(self, *sections: str) -> float:
-        """Attended seconds on the given sections, summed over items."""
-        wanted = set(sections)
-        return sum(ms for key, ms in self.dwell_ms.items() if key.split("|", 1)[0] in wanted) / 1000
+        """Attended seconds with the given sections in view (items in view together count once)."""
+        return sum(self.section_ms.get(section, 0.0) for section in set(sections)) / 1000
+
+    def reading_ms(self, key: str) -> float:
+        """Estimated time to read one section: ``read_ms_per_screen`` per viewport height of it
+        (one screen when the size is unknown), within [``read_min_ms``, ``read_max_ms``]."""
+        rules = self.rules
+        estimate = rules.read_ms_per_screen * self.sizes.get(key, 1.0)
+        return max(rules.read_min_ms, min(rules.read_max_ms, estimate))
+
+    def read(self, section: str) -> float:
+        """How many of the section's instances (items) were read: the sum, over them, of
+        attended time / estimated reading time, each capped at one read."""
+        return sum(
+            min(ms / self.reading_ms(key), 1.0)
+            for key, ms in self.dwell_ms.items()
+            if key.split("|", 1)[0] == section
+        )
 
     def revisits(self) -> dict[str, int]:
         """Items seen on more than one page this session, with how many times they came back."""
@@ -429,6 +547,8 @@ class SessionFeatures:
     def snapshot(self) -> dict[str, Any]:
         return {
             "dwell_ms": dict(self.dwell_ms),
+            "section_ms": dict(self.section_ms),
+            "sizes": dict(self.sizes),
             "clicks": self.clicks,
             "max_scroll": self.max_scroll,
             "page_views": self.page_views,
@@ -463,6 +583,18 @@ class SessionFeatures:
                 for k, v in list(dwell.items())[: _MAX_TRACKED * len(SECTIONS)]
                 if _nonneg_float(v) is not None
             }
+        for name in ("section_ms", "sizes"):
+            values = data.get(name)
+            if isinstance(values, dict):
+                setattr(
+                    features,
+                    name,
+                    {
+                        str(k): float(v)
+                        for k, v in list(values.items())[: _MAX_TRACKED * len(SECTIONS)]
+                        if _nonneg_float(v) is not None
+                    },
+                )
         views = data.get("item_views")
         if isinstance(views, dict):
             features.item_views = {

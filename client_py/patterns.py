@@ -2,7 +2,10 @@
 
 Every pattern is a weighted sum of saturating features: a feature contributes
 ``weight * min(value / full, 1)`` points, and the score is the sum clamped to [0, 1]. A negative
-weight is a suppressor (a visitor who added to the cart is no longer hesitating). Each
+weight is a suppressor (a visitor who added to the cart is no longer hesitating). A pattern
+named in :data:`DEFINING_EVIDENCE` scores 0 without its defining evidence, however much of the
+rest there is: "came back with a problem" needs a previous session, "comparing items" needs
+attention moving between distinct items. Each
 :class:`PatternScore` carries its contributions, so the site owner sees "price dwell 9.1 s →
 +0.40" and a hint can explain itself.
 
@@ -22,6 +25,7 @@ from client_py.schema import EVIDENCE_FEATURES, PATTERNS
 from client_py.tone import ToneSession
 
 __all__ = [
+    "DEFINING_EVIDENCE",
     "HESITANT",
     "NEUTRAL_BELOW",
     "PATTERN_WEIGHTS",
@@ -84,10 +88,11 @@ PATTERN_WEIGHTS: Final[dict[str, tuple[Term, ...]]] = {
         Term("topic_delivery", 0.05, 1.0),
         Term("scroll_speed", 0.1, 4.0),
     ),
-    # Reads specs and reviews at length, deep, copies specs, asks about the product.
+    # Reads specs and reviews through (attended time / estimated reading time, see
+    # features.SessionFeatures.read), deep, copies specs, asks about the product.
     "researcher": (
-        Term("dwell_specs", 0.3, 20.0),
-        Term("dwell_reviews", 0.25, 15.0),
+        Term("read_specs", 0.3, 1.0),
+        Term("read_reviews", 0.25, 1.0),
         Term("scroll_depth", 0.1, 1.0),
         Term("copies_specs", 0.1, 1.0),
         Term("items_viewed", 0.1, 3.0),
@@ -127,6 +132,12 @@ PATTERN_WEIGHTS: Final[dict[str, tuple[Term, ...]]] = {
 
 HESITANT: Final = PATTERN_WEIGHTS["hesitant"]
 
+#: Patterns that need one of these features above 0 to score at all, whatever the weights.
+DEFINING_EVIDENCE: Final[dict[str, frozenset[str]]] = {
+    "returning_with_problem": frozenset({"returning_visitor"}),
+    "comparison_shopper": frozenset({"comparisons"}),
+}
+
 
 def _saturate(value: float, full: float) -> float:
     return 0.0 if full <= 0 else max(0.0, min(value / full, 1.0))
@@ -147,6 +158,8 @@ def feature_values(
         "dwell_delivery": features.dwell_seconds("delivery"),
         "dwell_specs": features.dwell_seconds("specs"),
         "dwell_reviews": features.dwell_seconds("reviews"),
+        "read_specs": round(features.read("specs"), 2),
+        "read_reviews": round(features.read("reviews"), 2),
         "dwell_support": features.dwell_seconds("contacts", "order-status"),
         "price_returns_loops": float(features.back_and_forth),
         "revisits": float(sum(features.revisits().values())),
@@ -190,6 +203,9 @@ def score_pattern(name: str, terms: tuple[Term, ...], values: Mapping[str, float
         for term in terms
     )
     score = max(0.0, min(1.0, sum(c.points for c in evidence)))
+    needed = DEFINING_EVIDENCE.get(name)
+    if needed and not any(values.get(feature, 0.0) > 0 for feature in needed):
+        score = 0.0
     return PatternScore(name, score, evidence)
 
 

@@ -148,6 +148,8 @@ EVIDENCE_FEATURES: Final = (
     "topic_price",
     "topic_delivery",
     "topic_specs",
+    "read_specs",
+    "read_reviews",
 )
 
 #: Keys that a site owner puts in its markup (item ids): short, no spaces, no free text.

@@ -2,7 +2,10 @@
 
 Values are rounded (0.1 s of dwell, 0.01 of a score) so that what leaves is coarse by design,
 and a signal is re-sent only when it moved enough to matter: a visitor reading a page does not
-produce a request per second.
+produce a request per second. Evidence is the exception that keeps hint reasons true: whenever a
+pattern's score is sent, every piece of its evidence that changed at all goes with it, and a
+piece crossing the server's counting boundary (0.05 points) always goes — so the reasons the
+server quotes are those of the score it holds.
 """
 
 from __future__ import annotations
@@ -165,17 +168,29 @@ class SignalDiffer:
     last: dict[str, float | None] = field(default_factory=dict)
 
     def changed(self, signals: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """The signals that moved enough since last queued (a pattern comes before its
+        evidence in ``signals``, as :func:`current_signals` orders them)."""
         out = []
+        patterns_sent: set[str] = set()
         for signal in signals:
             identity, value = _identity(signal), _measure(signal)
+            kind = str(signal["kind"])
             if identity in self.last:
                 previous = self.last[identity]
                 if value is None or previous is None:
                     continue
-                if abs(value - previous) < MIN_CHANGE.get(str(signal["kind"]), 0.0):
+                least = MIN_CHANGE.get(kind, 0.0)
+                if kind == "evidence" and (
+                    signal["pattern"] in patterns_sent
+                    or (previous < _EVIDENCE_POINTS) != (value < _EVIDENCE_POINTS)
+                ):
+                    least = 0.01  # the score it explains is news: any change goes with it
+                if abs(value - previous) < least - 1e-9:
                     continue
             elif value == 0 and signal["kind"] not in ("pattern", "tone"):
                 continue  # a zero count or depth says nothing the server doesn't assume
             self.last[identity] = value
             out.append(signal)
+            if kind == "pattern":
+                patterns_sent.add(str(signal["name"]))
         return out

@@ -255,6 +255,7 @@ def serve_demo(
     *,
     omit_sdk: bool = False,
     page_headers: Mapping[str, str] | None = None,
+    root: Path = ROOT,
 ) -> http.server.ThreadingHTTPServer:
     """Serve the demo shop on ``host:port`` (port 0: any free port) in a daemon thread.
 
@@ -263,12 +264,13 @@ def serve_demo(
     ``omit_sdk`` the script tag is left out. ``page_headers`` are added to every page, e.g. a
     strict ``Content-Security-Policy`` to see Rapport step aside on a locked-down site (a
     browser-side fake would make Chromium treat the page as public and block the loopback
-    server). The actual address is ``server.server_address``;
+    server). ``root`` serves another folder of pages the same way (test sites that are not
+    the demo shop). The actual address is ``server.server_address``;
     call ``server.shutdown()`` to stop serving and close the socket.
     """
     server = _DemoServer(
         (host, port),
-        root=ROOT,
+        root=root,
         sdk_base=_check_sdk_base(sdk_base),
         site_key=site_key,
         omit_sdk=omit_sdk,

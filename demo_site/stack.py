@@ -18,7 +18,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from demo_site.server import serve_demo
+from demo_site.server import ROOT, serve_demo
 
 __all__ = [
     "CHROMIUM_FLAGS",
@@ -90,8 +90,11 @@ class Stack:
 
 
 @contextmanager
-def running_stack(workdir: Path, *, omit_sdk: bool = False) -> Iterator[Stack]:
-    """A server on a new SQLite file in ``workdir`` and the shop, both on free loopback ports."""
+def running_stack(
+    workdir: Path, *, omit_sdk: bool = False, root: Path | None = None
+) -> Iterator[Stack]:
+    """A server on a new SQLite file in ``workdir`` and the shop, both on free loopback ports
+    (``root``: another folder of pages served in the shop's place)."""
     if not (DIST / "manifest.json").exists():
         raise RuntimeError("the SDK is not built: run `make sdk`")
     database = f"sqlite:///{workdir / 'rapport.db'}"
@@ -118,7 +121,14 @@ def running_stack(workdir: Path, *, omit_sdk: bool = False) -> Iterator[Stack]:
     demo = None
     try:
         _wait_http(f"{api}/healthz")
-        demo = serve_demo("localhost", shop_port, f"{api}/sdk", keys["site_key"], omit_sdk=omit_sdk)
+        demo = serve_demo(
+            "localhost",
+            shop_port,
+            f"{api}/sdk",
+            keys["site_key"],
+            omit_sdk=omit_sdk,
+            root=root or ROOT,
+        )
         yield Stack(api, shop, keys["site_key"], database, log)
     finally:
         if demo is not None:

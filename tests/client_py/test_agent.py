@@ -18,9 +18,11 @@ def hesitant_events() -> list[list[object]]:
     return [
         ["pv", T],
         ["in", T, "price", "sku-1"],
+        ["act", T],
         ["act", T + 5_000],
         ["out", T + 9_000, "price", "sku-1"],
         ["in", T + 9_000, "returns", "sku-1"],
+        ["act", T + 9_000],
         ["act", T + 14_000],
         ["out", T + 18_000, "returns", "sku-1"],
     ]

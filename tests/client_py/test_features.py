@@ -2,7 +2,7 @@
 
 from client_py.events import parse_events
 from client_py.features import (
-    IDLE_AFTER_MS,
+    ATTENTION_MS,
     FeatureRules,
     SessionFeatures,
     classify_device,
@@ -23,14 +23,20 @@ def run(*raw: list[object], until: float | None = None) -> SessionFeatures:
 
 
 def test_dwell_counts_time_a_section_is_in_view() -> None:
-    f = run(["pv", T], ["in", T, "price", "sku-1"], ["act", T + 5_000], until=T + 8_000)
+    f = run(["pv", T], ["in", T, "price", "sku-1"], ["act", T], ["act", T + 5_000], until=T + 8_000)
     assert f.dwell_seconds("price") == 8.0
+
+
+def test_a_page_that_merely_rendered_is_not_read() -> None:
+    f = run(["pv", T], ["in", T, "price", "sku-1"], ["vis", T + 10, 1], until=T + 60_000)
+    assert f.dwell_seconds("price") == 0.0
 
 
 def test_dwell_stops_when_the_section_leaves_the_view() -> None:
     f = run(
         ["pv", T],
         ["in", T, "price", "sku-1"],
+        ["act", T],
         ["out", T + 3_000, "price", "sku-1"],
         until=T + 9_000,
     )
@@ -41,21 +47,25 @@ def test_dwell_does_not_count_while_the_tab_is_hidden() -> None:
     f = run(
         ["pv", T],
         ["in", T, "price", "sku-1"],
+        ["act", T],
         ["vis", T + 2_000, 0],
         ["vis", T + 60_000, 1],
+        ["act", T + 60_000],
         until=T + 61_000,
     )
     assert f.dwell_seconds("price") == 3.0
 
 
-def test_dwell_stops_after_the_idle_window_without_activity() -> None:
-    f = run(["pv", T], ["in", T, "price", "sku-1"], until=T + IDLE_AFTER_MS + 100_000)
-    assert f.dwell_seconds("price") == IDLE_AFTER_MS / 1000
+def test_dwell_stops_soon_after_the_last_activity() -> None:
+    f = run(["pv", T], ["in", T, "price", "sku-1"], ["act", T], until=T + 100_000)
+    assert f.dwell_seconds("price") == ATTENTION_MS / 1000
 
 
 def test_activity_resumes_dwell_after_idling() -> None:
-    f = run(["pv", T], ["in", T, "price", None], ["act", T + 100_000], until=T + 105_000)
-    assert f.dwell_seconds("price") == IDLE_AFTER_MS / 1000 + 5
+    f = run(
+        ["pv", T], ["in", T, "price", None], ["act", T], ["act", T + 100_000], until=T + 105_000
+    )
+    assert f.dwell_seconds("price") == ATTENTION_MS / 1000 + 5
 
 
 def test_repeated_visibility_steps_of_one_section_do_not_restart_it() -> None:
@@ -106,7 +116,13 @@ def test_an_item_seen_on_a_later_page_is_a_revisit() -> None:
 
 
 def test_a_snapshot_restores_the_session_on_the_next_page() -> None:
-    before = run(["pv", T], ["in", T, "price", "a"], ["trk", T + 1, "add_to_cart"], until=T + 4_000)
+    before = run(
+        ["pv", T],
+        ["in", T, "price", "a"],
+        ["act", T],
+        ["trk", T + 1, "add_to_cart"],
+        until=T + 4_000,
+    )
     after = SessionFeatures.restore(before.snapshot())
     assert after.dwell_seconds("price") == 4.0
     assert after.actions == ["add_to_cart"]
@@ -201,15 +217,22 @@ def test_copies_are_counted_by_section_only() -> None:
     assert f.copies == {"price": 1, "specs": 1}
 
 
-def test_comparisons_count_switches_between_items() -> None:
+def test_comparisons_count_switches_between_items_the_visitor_attended_to() -> None:
+    def attended(start: int, seconds: int) -> list[list[object]]:
+        return [["act", T + start + i * 1_000] for i in range(seconds)]
+
     f = run(
         ["pv", T],
         ["in", T, "price", "a"],
-        ["pv", T + 1_000],
-        ["in", T + 1_000, "specs", "b"],
-        ["in", T + 2_000, "price", "b"],
-        ["pv", T + 3_000],
-        ["in", T + 3_000, "price", "a"],
+        *attended(0, 4),
+        ["pv", T + 5_000],
+        ["in", T + 5_000, "specs", "b"],
+        ["in", T + 5_000, "price", "b"],
+        *attended(5_000, 7),
+        ["pv", T + 12_000],
+        ["in", T + 12_000, "price", "a"],
+        *attended(12_000, 4),
+        until=T + 16_000,
     )
     assert f.counter("comparisons") == 2
     assert f.price_items == ["a", "b"]

@@ -30,21 +30,17 @@ def features_of(*raw: list[object], until: float | None = None) -> SessionFeatur
 def session(price_s: float, returns_s: float, *extra: list[object]) -> SessionFeatures:
     return features_of(
         ["pv", T],
-        ["in", T, "price", "a"],
-        ["act", T + price_s * 500],
-        ["out", T + price_s * 1000, "price", "a"],
-        ["in", T + price_s * 1000, "returns", "a"],
-        ["act", T + price_s * 1000 + returns_s * 500],
-        ["out", T + (price_s + returns_s) * 1000, "returns", "a"],
+        *read("price", price_s, T),
+        *read("returns", returns_s, T + price_s * 1000),
         *extra,
     )
 
 
 def read(section: str, seconds: float, start: float, item: str = "a") -> list[list[object]]:
+    """A section in view for ``seconds`` with the visitor active (a pointer move a second)."""
     return [
         ["in", start, section, item],
-        ["act", start + seconds * 500],
-        ["act", start + seconds * 1000 - 1],
+        *[["act", start + i * 1000] for i in range(int(seconds) + 1) if i < seconds],
         ["out", start + seconds * 1000, section, item],
     ]
 
@@ -180,3 +176,21 @@ def test_a_neutral_visit_scores_below_the_threshold_everywhere() -> None:
 
 def test_top_pattern_of_nothing_is_neutral() -> None:
     assert top_pattern({}) == "neutral"
+
+
+def test_the_documented_weights_table_matches_pattern_weights() -> None:
+    """docs/client.md's table is the owners' reference: it must say what the code does."""
+    import re
+    from pathlib import Path
+
+    doc = Path(__file__).resolve().parents[2] / "docs" / "client.md"
+    if not doc.exists():  # inside Pyodide only the tests and client_py are mounted
+        return
+    rows = {
+        m.group(1): m.group(2)
+        for m in re.finditer(r"^\| `(\w+)` \| (.*) \|$", doc.read_text(encoding="utf-8"), re.M)
+    }
+    for name, terms in PATTERN_WEIGHTS.items():
+        for term in terms:
+            shown = rf"{re.escape(term.feature)}[^,|]*?[+−-]{abs(term.weight):.2f}"
+            assert re.search(shown, rows[name]), (name, term)

@@ -3,25 +3,31 @@
 Each persona is an async script with randomised timing and paths (``random.Random(seed)``), run
 in its own browser context (own sessionStorage and visitor id) so several run in parallel pages.
 The verdict is the client's own: the last score it *sent* for each pattern, top-1 = the highest,
-"neutral" when all are below ``NEUTRAL_BELOW``. Used by tests/e2e/test_personas.py (one seeded
-run per persona) and bench/client_personas.py (many seeds, accuracy and a confusion table).
+"neutral" when all are below ``NEUTRAL_BELOW``; each run also keeps the hints the server answered
+(with the seconds since the journey began). Used by tests/e2e/test_personas.py (one seeded run
+per persona) and bench/client_personas.py (many seeds, accuracy and a confusion table); the
+same runner drives other sites' journeys (tests/e2e/elsewhere.py).
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import os
 import random
-from collections.abc import Awaitable, Callable
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-from playwright.async_api import Browser, Page
+from playwright.async_api import Browser, Page, async_playwright
 
 from client_py.patterns import NEUTRAL_BELOW, top_pattern
 from client_py.privacy import allowed_signal
+from demo_site.stack import CHROMIUM_FLAGS, chromium_executable
 
-__all__ = ["PERSONAS", "PersonaRun", "run_persona", "run_personas"]
+__all__ = ["PERSONAS", "PersonaRun", "chromium", "run_persona", "run_personas", "simulate"]
 
 PRODUCTS = ("aria-headphones", "echo-earbuds", "nova-speaker")
 Script = Callable[[Page, str, random.Random], Awaitable[None]]
@@ -33,6 +39,12 @@ class PersonaRun:
     seed: int
     bodies: list[dict[str, Any]] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
+    #: (seconds since the journey began, hint) for every hint in the server's answers
+    hints: list[tuple[float, dict[str, Any]]] = field(default_factory=list)
+
+    def first_hint(self, pattern: str) -> float | None:
+        """Seconds from the journey's start to the first hint for ``pattern``, or None."""
+        return min((t for t, h in self.hints if h.get("pattern") == pattern), default=None)
 
     @property
     def scores(self) -> dict[str, float]:
@@ -55,7 +67,8 @@ class PersonaRun:
 
 async def _open(page: Page, url: str) -> None:
     await page.goto(url)
-    await page.evaluate("() => window.rapport.ready")
+    if not await page.evaluate("() => window.rapport.ready"):
+        raise RuntimeError(f"Rapport did not get ready on {url} (boot timeout?)")
 
 
 async def _leave(page: Page) -> None:
@@ -64,9 +77,11 @@ async def _leave(page: Page) -> None:
 
 
 async def _read(page: Page, section: str, seconds: float, rng: random.Random) -> None:
-    """Look at a section the way a reader does: in view, moving the pointer now and then."""
+    """Look at a section (its id, or a CSS selector) the way a reader does: in view, moving the
+    pointer now and then."""
+    selector = section if section[0] in "#.[" else f"#{section}"
     await page.evaluate(
-        "s => document.getElementById(s).scrollIntoView({block: 'center'})", section
+        "s => document.querySelector(s).scrollIntoView({block: 'center'})", selector
     )
     end = asyncio.get_running_loop().time() + seconds
     while (left := end - asyncio.get_running_loop().time()) > 0:
@@ -128,11 +143,24 @@ async def researcher(page: Page, shop: str, rng: random.Random) -> None:
     await page.wait_for_timeout(rng.randint(800, 1_500))
 
 
+async def earlier_visit(page: Page, url: str, rng: random.Random) -> None:
+    """A previous session of this visitor: another tab of the same browser (its own
+    sessionStorage, the same first-party visitor id) that browses until the server has heard
+    from it, then closes."""
+    earlier = await page.context.new_page()
+    try:
+        async with earlier.expect_response(lambda r: "/v1/collect" in r.url, timeout=90_000):
+            await _open(earlier, url)
+            for _ in range(rng.randint(2, 4)):
+                await earlier.mouse.move(rng.uniform(200, 1000), rng.uniform(150, 600))
+                await earlier.mouse.wheel(0, rng.randint(150, 400))
+                await earlier.wait_for_timeout(rng.randint(500, 1_000))
+    finally:
+        await earlier.close()
+
+
 async def returning_with_problem(page: Page, shop: str, rng: random.Random) -> None:
-    await page.context.add_init_script(
-        "try { localStorage.getItem('rapport:v') || localStorage.setItem('rapport:v', "
-        "'returning-visitor-0001') } catch (e) {}"
-    )
+    await earlier_visit(page, f"{shop}/", rng)
     medium = rng.choice(["email", "newsletter"])
     await _open(page, f"{shop}/order-status.html?utm_medium={medium}&utm_source=crm")
     await _read(page, "order-status", rng.uniform(5, 7), rng)
@@ -194,35 +222,90 @@ PERSONAS: dict[str, Script] = {
 }
 
 
-async def run_persona(browser: Browser, shop: str, api: str, persona: str, seed: int) -> PersonaRun:
+async def run_persona(
+    browser: Browser,
+    shop: str,
+    api: str,
+    persona: str,
+    seed: int,
+    scripts: dict[str, Script] = PERSONAS,
+) -> PersonaRun:
     run = PersonaRun(persona, seed)
     rng = random.Random(f"{persona}:{seed}")
     context = await browser.new_context(viewport={"width": 1280, "height": 720})
+    started = time.monotonic()
+    answers: list[tuple[float, Any]] = []
 
     def on_request(request: Any) -> None:
         if request.url.startswith(api + "/v1/collect") and request.method == "POST":
             run.bodies.append(json.loads(request.post_data or "{}"))
 
+    def on_response(response: Any) -> None:
+        if response.url.startswith(api + "/v1/collect") and response.status == 200:
+            answers.append((time.monotonic() - started, response))
+
     context.on("request", on_request)
+    context.on("response", on_response)
     try:
         page = await context.new_page()
         page.on("pageerror", lambda error: run.errors.append(str(error)))
-        await PERSONAS[persona](page, shop, rng)
+        try:
+            await scripts[persona](page, shop, rng)
+        except Exception as error:  # the run fails with its reason; the others go on
+            run.errors.append(f"journey: {type(error).__name__}: {error}")
         await page.wait_for_timeout(3_500)  # the last changes go out (flush every 2 s)
+        for at, response in answers:
+            try:
+                body = await response.json()
+            except Exception:  # a body gone with its page says nothing
+                continue
+            run.hints.extend((round(at, 1), h) for h in body.get("hints") or [])
     finally:
         await context.close()
     return run
 
 
 async def run_personas(
-    browser: Browser, shop: str, api: str, seeds: list[int], parallel: int = 6
+    browser: Browser,
+    shop: str,
+    api: str,
+    seeds: list[int],
+    parallel: int = 6,
+    scripts: dict[str, Script] = PERSONAS,
 ) -> list[PersonaRun]:
-    """Every persona for every seed, ``parallel`` at a time."""
+    """Every persona of ``scripts`` for every seed, ``parallel`` at a time."""
     limit = asyncio.Semaphore(parallel)
 
     async def one(persona: str, seed: int) -> PersonaRun:
         async with limit:
-            return await run_persona(browser, shop, api, persona, seed)
+            return await run_persona(browser, shop, api, persona, seed, scripts)
 
-    jobs = [one(persona, seed) for seed in seeds for persona in PERSONAS]
+    jobs = [one(persona, seed) for seed in seeds for persona in scripts]
     return list(await asyncio.gather(*jobs))
+
+
+@asynccontextmanager
+async def chromium() -> AsyncIterator[Browser]:
+    """Headless Chromium as the e2e tests and benches launch it (``RAPPORT_CHROMIUM`` wins)."""
+    async with async_playwright() as pw:
+        browser = await pw.chromium.launch(
+            executable_path=os.environ.get("RAPPORT_CHROMIUM") or chromium_executable(),
+            args=CHROMIUM_FLAGS,
+            headless=True,
+        )
+        try:
+            yield browser
+        finally:
+            await browser.close()
+
+
+async def simulate(
+    shop: str,
+    api: str,
+    seeds: list[int],
+    parallel: int = 6,
+    scripts: dict[str, Script] = PERSONAS,
+) -> list[PersonaRun]:
+    """:func:`run_personas` in a browser of its own."""
+    async with chromium() as browser:
+        return await run_personas(browser, shop, api, seeds, parallel, scripts)

@@ -7,32 +7,17 @@ full accuracy report over many seeds is bench/client_personas.py.
 from __future__ import annotations
 
 import asyncio
-import os
 
 import pytest
-from playwright.async_api import async_playwright
 
-from demo_site.stack import CHROMIUM_FLAGS, Stack, chromium_executable
-from tests.e2e.personas import PERSONAS, PersonaRun, run_personas
+from demo_site.stack import Stack
+from tests.e2e.personas import PERSONAS, simulate
 
 pytestmark = pytest.mark.e2e
 
 
-async def _simulate(stack: Stack, seed: int) -> list[PersonaRun]:
-    async with async_playwright() as pw:
-        browser = await pw.chromium.launch(
-            executable_path=os.environ.get("RAPPORT_CHROMIUM") or chromium_executable(),
-            args=CHROMIUM_FLAGS,
-            headless=True,
-        )
-        try:
-            return await run_personas(browser, stack.shop, stack.api, [seed])
-        finally:
-            await browser.close()
-
-
 def test_the_client_recognises_the_personas(stack: Stack) -> None:
-    runs = asyncio.run(_simulate(stack, seed=1))
+    runs = asyncio.run(simulate(stack.shop, stack.api, [1]))
     assert [r.persona for r in runs] == list(PERSONAS)
     report = {r.persona: (r.predicted, r.scores) for r in runs}
     for run in runs:

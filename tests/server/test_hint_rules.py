@@ -169,6 +169,24 @@ def test_returning_with_problem_fills_order_context_into_the_directive() -> None
     assert hint.chat.handoff == "offer"
 
 
+def test_came_back_with_a_problem_for_first_time_visitors() -> None:
+    """Issue 17 finding 1: no "came back with a problem" without a previous session on record,
+    however strong this session's support evidence is."""
+    evidence = {"returning_with_problem": {"dwell_support": 0.33, "topic_problem": 0.25}}
+    first = profile_with(0.7, pattern="returning_with_problem", evidence=evidence, session="s-1")
+    assert first.visits == 1
+    assert hints_for(first, now=NOW) == []
+    earlier = apply_observations(
+        Profile(), session="s-0", at=NOW - 86_400, observations=Observations(counters={"clicks": 1})
+    )
+    back = apply_observations(
+        earlier, session="s-1", at=NOW,
+        observations=Observations(patterns={"returning_with_problem": 0.7}, evidence=evidence),
+    )  # fmt: skip
+    [hint] = hints_for(back, now=NOW)
+    assert (hint.id, hint.source) == ("returning_with_problem.offer_help", "behaviour")
+
+
 def test_a_dismissed_hint_is_suppressed_then_comes_back_weaker() -> None:
     profile = profile_with(0.8)
     dismissed = [FeedbackEntry("hesitant.reassure", "dismissed", NOW - 10)]

@@ -94,8 +94,10 @@
   });
 
   var start = safe(function () {
-    var secret = store("localStorage", "rapport:vs"), returning = !!secret;
-    var session = store("sessionStorage", "rapport:sid") || id();
+    // Returning: the visitor id existed when this session began (later pages: the worker's state).
+    var secret = store("localStorage", "rapport:vs"), session = store("sessionStorage", "rapport:sid");
+    var returning = !!secret && !session;
+    session = session || id();
     if (!secret) store("localStorage", "rapport:vs", secret = id());
     store("sessionStorage", "rapport:sid", session);
     visitorKey(secret).then(safe(function (key) { boot(key, session, returning); }), fail);
@@ -197,7 +199,7 @@
       entries.forEach(function (x) {
         var k = keyOf(x.target), vh = x.rootBounds ? x.rootBounds.height : w.innerHeight;
         var inView = x.isIntersecting && (x.intersectionRatio >= 0.5 || x.intersectionRect.height >= vh / 2);
-        push([inView ? "in" : "out", now(), k[0], k[1]]);
+        push([inView ? "in" : "out", now(), k[0], k[1], Math.round(x.boundingClientRect.height / vh * 10) / 10]);
       });
     }), { threshold: [0, 0.25, 0.5, 0.75, 1] });
     var observe = function () { d.querySelectorAll("[data-rapport-section]").forEach(function (el) { seen.observe(el); }); };
