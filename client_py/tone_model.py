@@ -39,6 +39,8 @@ _WORD: Final = re.compile(r"[^\W_]+", re.UNICODE)
 _CAPS: Final = re.compile(r"\b[^\W\d_a-zа-яё]{3,}\b")
 _DIGITS: Final = re.compile(r"\d+")
 _EMOJI_MIN: Final = 0x2190  # arrows, symbols, dingbats and the emoji planes
+#: dimension → the dimension that, when it applies, takes away its lexicon floor
+_OUTWEIGHED_BY: Final = {"positivity": "irritation", "formality": "irritation"}
 
 
 def features(text: str) -> list[tuple[str, str]]:
@@ -126,13 +128,18 @@ class LearnedTone:
         self, learned: dict[str, float], lexicon: dict[str, float]
     ) -> dict[str, float]:
         """The combined score per dimension: the learned and the lexicon evidence, calibrated;
-        where the learned model does not veto it, at least the lexicon's own score."""
+        where the learned model does not veto it, at least the lexicon's own score — except that
+        irritation outweighs the lexicon's praise and politeness (sarcasm: "great, thanks")."""
         out = {}
         for name, (u, v, w) in zip(self.dims, self.blend, strict=True):
             lex = lexicon.get(name, 0.0)
             score = sigmoid(u * logit(learned[name]) + v * lex + w)
             out[name] = max(score, lex) if learned[name] >= self.veto else score
-        return out
+            out[name + "/blend"] = score
+        for name, over in _OUTWEIGHED_BY.items():
+            if name in self.dims and out.get(over, 0.0) >= 0.5:
+                out[name] = out[name + "/blend"]
+        return {name: out[name] for name in self.dims}
 
     def evidence(self, text: str, name: str, top: int = 3) -> tuple[str, ...]:
         """The words (or bigrams, emoji, marks) that pushed ``name`` up the most."""
