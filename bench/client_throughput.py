@@ -45,7 +45,7 @@ const copy = (host, dest) => {
   py.FS.mkdirTree(dest);
   for (const name of fs.readdirSync(host)) {
     const file = path.join(host, name);
-    if (name.endsWith(".py")) py.FS.writeFile(`${dest}/${name}`, fs.readFileSync(file));
+    if (/\.(py|bin)$/.test(name)) py.FS.writeFile(`${dest}/${name}`, fs.readFileSync(file));
   }
 };
 copy(path.join(repo, "client_py"), "/bench/client_py");

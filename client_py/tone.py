@@ -1,10 +1,14 @@
 """Chat tone on the device, Russian and English: irritation, urgency, formality, positivity, topics.
 
-Rule- and lexicon-based, pure Python, no model: words and stems (Russian morphology is handled
+Two parts, combined. The lexicon (this module) hears words and stems (Russian morphology is handled
 by matching stems: ``заказ`` covers заказа, заказом, заказу…), short phrases, negation (the
 next three words after not/no/не/нет…), intensifiers (very, so, очень, совсем…), punctuation
 (``!!!``, ``??``), CAPS and emoji. Each dimension's raw evidence ``r`` becomes a score
-``1 - exp(-r)`` in [0, 1]; a label applies from :data:`LABEL_THRESHOLD`.
+``1 - exp(-r)`` in [0, 1]. The learned model (``client_py.tone_model``) hears what the words
+do not say: sarcasm, repetition, deadlines, transliterated Russian, thanks without praise words.
+:func:`analyse` blends both per dimension into one calibrated score (the blend was fitted on the
+dev split of ``models/tone``); a label applies from :data:`LABEL_THRESHOLD`. Topics come from the
+lexicon alone. ``explain=True`` also says which part fired and on which words.
 
 The text is analysed and dropped: only the scores, labels and topic names (closed vocabularies
 in ``client_py.schema``) are kept, and only those may leave the device.
@@ -17,6 +21,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Final
 
+from client_py import tone_model
 from client_py.schema import TONES, TOPICS
 
 __all__ = [
@@ -25,6 +30,7 @@ __all__ = [
     "ToneResult",
     "ToneSession",
     "analyse",
+    "analyse_lexicon",
 ]
 
 #: A dimension's label applies from this score.
@@ -197,6 +203,12 @@ _ANGRY_EMOJI: Final = frozenset("😡🤬😠💢👎😤😒🙄😩😫")
 _HAPPY_EMOJI: Final = frozenset("😊🙂😀😃😄😁😍🥰👍🎉💯🤩😎❤♥💖")
 _URGENT_EMOJI: Final = frozenset("⏰⌛⏳🔥🚨")
 _POLITE_EMOJI: Final = frozenset("🙏")
+_EMOJI_WEIGHTS: Final = (
+    ("irritation", _ANGRY_EMOJI, 1.0),
+    ("positivity", _HAPPY_EMOJI, 0.9),
+    ("urgency", _URGENT_EMOJI, 0.9),
+    ("formality", _POLITE_EMOJI, 0.6),
+)
 
 _CONTRACTION: Final = re.compile(r"n['’]t\b", re.IGNORECASE)
 _TOKEN: Final = re.compile(r"[^\W_]+|[,.;:!?]", re.UNICODE)
@@ -209,13 +221,30 @@ class ToneResult:
     scores: dict[str, float]
     labels: tuple[str, ...]
     topics: tuple[str, ...]
+    #: each part's own scores ("lexicon", "learned"); empty for the lexicon alone
+    parts: dict[str, dict[str, float]] = field(default_factory=dict)
+    #: per applied label, the parts that gave it on their own ("lexicon", "learned"), or
+    #: ("combined",) when only the two together reach the threshold
+    fired: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    #: only with explain=True: per dimension, "lexicon: word" / "learned: word" evidence. Words of
+    #: the text: for the person at the terminal only, never stored or sent.
+    reasons: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
-        return {
+        out: dict[str, Any] = {
             "labels": list(self.labels),
             "scores": {k: round(v, 2) for k, v in self.scores.items()},
             "topics": list(self.topics),
         }
+        if self.parts:
+            out["parts"] = {
+                part: {k: round(v, 2) for k, v in scores.items()}
+                for part, scores in self.parts.items()
+            }
+            out["fired"] = {label: list(parts) for label, parts in self.fired.items()}
+        if self.reasons:
+            out["reasons"] = {k: list(v) for k, v in self.reasons.items()}
+        return out
 
 
 def _matches(token: str, stem: str) -> bool:
@@ -229,16 +258,66 @@ def _hit(token: str, lexicon: tuple[tuple[str, float], ...]) -> float:
     return 0.0
 
 
-def _phrases(text: str, phrases: tuple[tuple[str, float], ...]) -> float:
-    return sum(weight for phrase, weight in phrases if phrase in text)
+def _phrases(
+    text: str, phrases: tuple[tuple[str, float], ...], hits: list[str] | None = None
+) -> float:
+    found = [(phrase, weight) for phrase, weight in phrases if phrase in text]
+    if hits is not None:
+        hits.extend(phrase.strip() for phrase, _ in found)
+    return sum(weight for _, weight in found)
+
+
+def _of(hits: dict[str, list[str]] | None, name: str) -> list[str] | None:
+    return None if hits is None else hits[name]
 
 
 def _score(raw: float) -> float:
     return 0.0 if raw <= 0 else 1.0 - math.exp(-raw)
 
 
-def analyse(text: str) -> ToneResult:
-    """Tone scores, labels and topics of one chat message (the text is not kept)."""
+def analyse(text: str, *, explain: bool = False) -> ToneResult:
+    """Tone scores, labels and topics of one chat message: lexicon and learned model combined.
+
+    The text is not kept; with ``explain`` the result also names the words each part fired on
+    (for ``rapport tone``; the worker never asks for them).
+    """
+    lexicon = analyse_lexicon(text, explain=explain)
+    model = tone_model.load()
+    if model is None or not text.strip():
+        return lexicon
+    learned = model.predict(text)
+    scores = {k: round(v, 4) for k, v in model.blend_scores(learned, lexicon.scores).items()}
+    labels = tuple(LABELS[name] for name in TONES if scores[name] >= LABEL_THRESHOLD)
+    fired: dict[str, tuple[str, ...]] = {}
+    for name in TONES:
+        if scores[name] >= LABEL_THRESHOLD:
+            alone = tuple(
+                part
+                for part, part_scores in (("lexicon", lexicon.scores), ("learned", learned))
+                if part_scores[name] >= LABEL_THRESHOLD
+            )
+            fired[LABELS[name]] = alone or ("combined",)
+    reasons: dict[str, tuple[str, ...]] = {}
+    if explain:
+        for name in TONES:
+            said = [*lexicon.reasons.get(name, ())]
+            if learned[name] >= 0.3:
+                said += [f"learned: {word}" for word in model.evidence(text, name)]
+            if said:
+                reasons[name] = tuple(said)
+    return ToneResult(
+        scores,
+        labels or ("neutral",),
+        lexicon.topics,
+        parts={"lexicon": lexicon.scores, "learned": {k: round(v, 4) for k, v in learned.items()}},
+        fired=fired,
+        reasons=reasons,
+    )
+
+
+def analyse_lexicon(text: str, *, explain: bool = False) -> ToneResult:
+    """The lexicon's own tone scores, labels and topics (no learned model)."""
+    hits: dict[str, list[str]] | None = {name: [] for name in TONES} if explain else None
     raw_text = _CONTRACTION.sub(" not", text[:2_000])
     tokens = [
         "," if t in ",.;:!?" else t.lower().replace("ё", "е") for t in _TOKEN.findall(raw_text)
@@ -269,13 +348,17 @@ def analyse(text: str) -> ToneResult:
         raw["urgency"] += urgency * boost
         raw["positivity"] += positivity * boost
         raw["formality"] += polite
+        if hits is not None:
+            for name, weight in zip(TONES, (irritation, urgency, polite, positivity), strict=True):
+                if weight:
+                    hits[name].append(token)
         if irritation or urgency or positivity:
             boost = 1.0
         negate_left = max(0, negate_left - 1)
-    raw["irritation"] += _phrases(joined, _IRRITATION_PHRASES)
-    raw["urgency"] += _phrases(joined, _URGENCY_PHRASES)
-    raw["positivity"] += _phrases(joined, _POSITIVITY_PHRASES)
-    raw["formality"] += _phrases(joined, _POLITE_PHRASES)
+    raw["irritation"] += _phrases(joined, _IRRITATION_PHRASES, _of(hits, "irritation"))
+    raw["urgency"] += _phrases(joined, _URGENCY_PHRASES, _of(hits, "urgency"))
+    raw["positivity"] += _phrases(joined, _POSITIVITY_PHRASES, _of(hits, "positivity"))
+    raw["formality"] += _phrases(joined, _POLITE_PHRASES, _of(hits, "formality"))
     if any(phrase in joined for phrase in _URGENCY_OFF):
         raw["urgency"] = 0.0
     if _FORMAL_YOU.search(raw_text):
@@ -307,14 +390,19 @@ def analyse(text: str) -> ToneResult:
             raw["urgency"] += 0.3
         informal += 0.5
     for char in raw_text:
-        if char in _ANGRY_EMOJI:
-            raw["irritation"] += 1.0
-        elif char in _HAPPY_EMOJI:
-            raw["positivity"] += 0.9
-        elif char in _URGENT_EMOJI:
-            raw["urgency"] += 0.9
-        elif char in _POLITE_EMOJI:
-            raw["formality"] += 0.6
+        for name, emoji, weight in _EMOJI_WEIGHTS:
+            if char in emoji:
+                raw[name] += weight
+                if hits is not None:
+                    hits[name].append(char)
+                break
+    if hits is not None:
+        marks = (("!!", bangs >= 2), ("??", questions >= 2), ("CAPS", shouting))
+        for mark, present in marks:
+            if present:
+                hits["irritation" if mark != "CAPS" or raw["irritation"] else "positivity"].append(
+                    mark
+                )
     # Discontent and familiarity lower formality; discontent outweighs a polite smile.
     raw["formality"] -= informal + 0.5 * raw["irritation"]
     # Speed words in praise ("delivered super fast, excellent") are not time pressure.
@@ -325,7 +413,12 @@ def analyse(text: str) -> ToneResult:
 
     scores = {name: round(_score(value), 4) for name, value in raw.items()}
     labels = tuple(LABELS[name] for name in TONES if scores[name] >= LABEL_THRESHOLD)
-    return ToneResult(scores, labels or ("neutral",), _topics(tokens, joined))
+    reasons = {
+        name: tuple(f"lexicon: {word}" for word in dict.fromkeys(said))
+        for name, said in (hits or {}).items()
+        if said and scores[name] > 0
+    }
+    return ToneResult(scores, labels or ("neutral",), _topics(tokens, joined), reasons=reasons)
 
 
 def _topics(tokens: list[str], joined: str) -> tuple[str, ...]:

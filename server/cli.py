@@ -18,7 +18,7 @@ from typing import Any, TypeVar
 import click
 
 from server.commands.face import face_command
-from server.commands.tone import tone_command
+from server.commands.tone import tone_command, train_tone_command
 from server.config import (
     DEFAULT_DATABASE_URL,
     DEFAULT_DEMO_DATABASE_URL,
@@ -74,6 +74,7 @@ main.add_command(tone_command)
 # The hints engine (server/hints/cli.py): site playbook/webhook, report uplift, model train.
 main.add_command(report)
 main.add_command(model)
+model.add_command(train_tone_command)  # rapport model train-tone (issue 16)
 
 
 # -- serve -----------------------------------------------------------------------------------

@@ -53,6 +53,8 @@ MODEL_FILES: Final = ("blazeface_short_range.onnx", "face_expression.onnx")
 #: The loader runs on the host's main thread; Plausible's whole tracker is 2.5 KB gz.
 LOADER_BUDGET_BYTES_BR: Final = 3 * 1024
 CLIENT_VERSION: Final = "0.1.0"
+#: Non-Python files of client_py that ship in the wheel (read by the worker at run time).
+CLIENT_DATA: Final = ("*.bin",)
 _EPOCH: Final = (2020, 1, 1, 0, 0, 0)
 
 
@@ -77,11 +79,13 @@ def _zip_member(name: str) -> zipfile.ZipInfo:
 
 
 def client_wheel(dest_dir: Path) -> Path:
-    """A reproducible py3-none-any wheel of ``client_py`` (sources only; compiled later)."""
+    """A reproducible py3-none-any wheel of ``client_py``: sources (compiled later) and its data
+    files (:data:`CLIENT_DATA`, e.g. the chat-tone weights), which the compile step keeps as-is."""
     dist = f"rapport_client-{CLIENT_VERSION}"
     files = {
         f"client_py/{path.relative_to(REPO / 'client_py').as_posix()}": path.read_bytes()
-        for path in sorted((REPO / "client_py").rglob("*.py"))
+        for pattern in ("*.py", *CLIENT_DATA)
+        for path in sorted((REPO / "client_py").rglob(pattern))
     }
     files[f"{dist}.dist-info/METADATA"] = (
         f"Metadata-Version: 2.1\nName: rapport-client\nVersion: {CLIENT_VERSION}\n"

@@ -100,5 +100,5 @@ def test_the_labelled_phrase_set_is_big_bilingual_and_mostly_right() -> None:
     assert sum(any("а" <= ch <= "я" for ch in text.lower()) for text, _, _ in rows) >= 60
     right = sum(set(analyse(text).labels) == labels for text, labels, _ in rows)
     topics = sum(set(analyse(text).topics) == want for text, _, want in rows)
-    assert right / len(rows) >= 0.85
+    assert right / len(rows) >= 0.95  # the combined analyser (issue 16: stays >= 95 %)
     assert topics / len(rows) >= 0.8

@@ -187,3 +187,15 @@ def test_the_demo_site_runs_without_a_control_group(db: str) -> None:
     asyncio.run(cli.ensure_demo_site(db, "http://localhost:8001"))
     shown = run("site", "playbook", "Demo shop", "--show", "--database", db)
     assert json.loads(shown.output)["experiment"]["holdout"] == 0.0
+
+
+def test_tone_json_says_which_part_fired_and_why() -> None:
+    result = CliRunner().invoke(
+        cli.main, ["tone", "--json", "Great, another week without my parcel."]
+    )
+    out = json.loads(result.output)
+    assert out["labels"] == ["irritated"]
+    assert out["fired"] == {"irritated": ["learned"]}
+    assert set(out["parts"]) == {"lexicon", "learned"}
+    assert out["parts"]["lexicon"]["positivity"] >= 0.5  # the words alone read it as praise
+    assert any(r.startswith("learned: ") for r in out["reasons"]["irritation"])

@@ -57,8 +57,18 @@ def test_the_stdlib_is_precompiled_and_trimmed(manifest: dict[str, Any]) -> None
 def test_the_client_wheel_ships_only_compiled_client_py(manifest: dict[str, Any]) -> None:
     with zipfile.ZipFile(DIST / manifest["entry"]["wheel"]) as wheel:
         code = [n for n in wheel.namelist() if not n.startswith("rapport_client-")]
-    assert code and all(n.startswith("client_py/") and n.endswith(".pyc") for n in code)
+    assert code and all(n.startswith("client_py/") and n.endswith((".pyc", ".bin")) for n in code)
     assert "client_py/agent.pyc" in code
+
+
+def test_the_chat_tone_weights_ship_in_the_wheel_and_the_training_code_does_not(
+    manifest: dict[str, Any],
+) -> None:
+    weights = (Path(__file__).resolve().parents[2] / "client_py" / "tone_model.bin").read_bytes()
+    with zipfile.ZipFile(DIST / manifest["entry"]["wheel"]) as wheel:
+        assert wheel.read("client_py/tone_model.bin") == weights
+        names = wheel.namelist()
+    assert not [n for n in names if "train" in n or n.startswith("models/")]
 
 
 def test_our_own_scripts_name_no_third_party_host(manifest: dict[str, Any]) -> None:
