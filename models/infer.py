@@ -23,6 +23,9 @@ both sides feed the models the same tensors (no browser or Pillow resize anywher
    float NHWC and does its own mean/255 normalisation and softmax inside the graph). Optional
    test-time horizontal flip: the mean of the crop and its mirror (off by default: it doubles
    the expression cost in the browser, see bench/README.md).
+4. **Calibrate** (:func:`calibrate`): the temperature ``CALIBRATION_EIGHTHS`` fitted on the
+   labelled dev split, so that the probabilities ``client_py.affect`` smooths mean what they
+   say; every top-1 is kept.
 
 ``frontal`` (0–1) comes from the detector's 6 keypoints: 1 when the nose tip sits midway between
 the two ear tragions horizontally, falling linearly to 0 at an asymmetry of 0.5 (≈ a head turned
@@ -56,6 +59,7 @@ __all__ = [
     "FaceAnalyzer",
     "ImageError",
     "anchors",
+    "calibrate",
     "crop_box",
     "crop_face",
     "crop_rect",
@@ -83,6 +87,11 @@ CROP_H = 1.28
 # neutral; `python -m bench.face_accuracy --conditions`).
 EXPOSURE_TARGET = 80.0
 EXPOSURE_MAX_GAIN = 10.0
+# Calibration of the expression net's probabilities, p'_k ∝ p_k^(CALIBRATION_EIGHTHS / 8): a
+# temperature T = 8 / CALIBRATION_EIGHTHS, fitted on the labelled dev split (bench/face_dev.py;
+# see MODEL_CARD.md). A power keeps every top-1. Eighths, so that both runtimes compute it with
+# square roots and products only (IEEE-exact, hence bit-identical in CPython and face.mjs).
+CALIBRATION_EIGHTHS = 8
 DEFAULT_MIN_SCORE = 0.5
 NMS_IOU = 0.3
 KEYPOINT_NAMES = ("right_eye", "left_eye", "nose_tip", "mouth", "right_ear", "left_ear")
@@ -306,6 +315,32 @@ def crop_face(rgb: U8, detection: Detection, margin: float = DEFAULT_MARGIN) -> 
     return expose(crop_rect(rgb, crop_box(detection.raw_box, margin)))
 
 
+def calibrate(probs: Sequence[float], eighths: int = CALIBRATION_EIGHTHS) -> list[float]:
+    """p_k^(eighths/8), renormalised: the temperature step. face.mjs's ``calibrate`` is this
+    operation for operation (float64; square roots and products in this order; a sequential
+    sum), so both give bit-identical probabilities for the same net output."""
+    powered = []
+    for value in probs:
+        x = float(value)
+        r2 = math.sqrt(x)
+        r4 = math.sqrt(r2)
+        r8 = math.sqrt(r4)
+        acc = 1.0
+        for _ in range(eighths // 8):
+            acc *= x
+        if eighths & 4:
+            acc *= r2
+        if eighths & 2:
+            acc *= r4
+        if eighths & 1:
+            acc *= r8
+        powered.append(acc)
+    total = 0.0
+    for v in powered:
+        total += v
+    return [v / total for v in powered] if total > 0 else [float(v) for v in probs]
+
+
 def _session(path: Path, threads: int) -> ort.InferenceSession:
     if not path.is_file():
         raise FileNotFoundError(f"{path}: model missing (rebuild with `python -m models.build`)")
@@ -374,7 +409,7 @@ class FaceAnalyzer:
         crops = np.stack([crop_face(rgb, d, self.margin) for d in detections])
         probs = self.expression_probs(crops)
         return [
-            Face(d, {label: float(p) for label, p in zip(EXPRESSION_LABELS, row, strict=True)})
+            Face(d, dict(zip(EXPRESSION_LABELS, calibrate(row.tolist()), strict=True)))
             for d, row in zip(detections, probs, strict=True)
         ]
 

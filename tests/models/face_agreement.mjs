@@ -7,9 +7,10 @@
 // JOB.json: {"images": [{"name", "width", "height", "rgba": "path to raw RGBA uint8 bytes"}],
 //            "resample": [{"name", "width", "height", "rgba", "out": [w, h], "map": [sx, sy, tx, ty],
 //                          "valid": [x0, y0, x1, y1], "mul", "add"}],
-//            "expose": [{"name", "values": [floats]}]}
+//            "expose": [{"name", "values": [floats]}],
+//            "calibrate": [{"name", "values": [floats], "eighths"}]}
 // Prints {"results": {name: {p, f, score, box, raw} | {p: null}}, "resample": {name: [floats]},
-//         "expose": {name: [floats]}}.
+//         "expose": {name: [floats]}, "calibrate": {name: [floats]}}.
 
 import { readFileSync } from "node:fs";
 import path from "node:path";
@@ -20,7 +21,7 @@ const ORT_DIST = path.join(REPO, "wasm_build", "node_modules", "onnxruntime-web"
 const face = await import(path.join(REPO, "wasm_build", "src", "face.mjs"));
 
 const job = JSON.parse(readFileSync(process.argv[2], "utf8"));
-const out = { results: {}, resample: {}, expose: {} };
+const out = { results: {}, resample: {}, expose: {}, calibrate: {} };
 for (const r of job.resample || []) {
   const rgba = new Uint8Array(readFileSync(r.rgba));
   const [ow, oh] = r.out;
@@ -34,6 +35,7 @@ for (const e of job.expose || []) {
   face.expose(buf);
   out.expose[e.name] = Array.from(buf);
 }
+for (const c of job.calibrate || []) out.calibrate[c.name] = face.calibrate(c.values, c.eighths);
 if ((job.images || []).length) {
   const ort = await import(path.join(ORT_DIST, "ort.wasm.min.mjs"));
   ort.env.wasm.numThreads = 1;

@@ -19,7 +19,14 @@ import numpy as np
 import pytest
 
 from models import EXPRESSION_LABELS
-from models.infer import FaceAnalyzer, detector_input, expose, resample
+from models.infer import (
+    CALIBRATION_EIGHTHS,
+    FaceAnalyzer,
+    calibrate,
+    detector_input,
+    expose,
+    resample,
+)
 from tests.e2e.camera import _fit as fit
 from tests.e2e.camera import astronaut_rgb
 
@@ -121,6 +128,27 @@ def test_exposure_is_bit_identical() -> None:
     assert np.array_equal(expose(crops["bright (untouched)"]), crops["bright (untouched)"])
     assert float(expose(crops["dark"]).mean()) == pytest.approx(80, abs=0.5)
     assert float(expose(crops["very dark, clipped"]).max()) == 255
+
+
+def test_calibration_is_bit_identical() -> None:
+    """The temperature step gives the same float64 probabilities in face.mjs as in infer.py, for
+    every exponent it allows and for net outputs from confident to flat (float32, as ORT gives)."""
+    rng = np.random.default_rng(11)
+    logits = rng.normal(0, 4, size=(6, 7))
+    probs = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
+    cases = {f"softmax {i}": row.astype(np.float32) for i, row in enumerate(probs)}
+    cases["one-hot with underflow"] = np.array([1, 0, 0, 0, 0, 0, 1e-30], np.float32)
+    jobs = [
+        {"name": f"{name} @ {e}/8", "values": [float(v) for v in p], "eighths": e}
+        for name, p in cases.items()
+        for e in range(1, 17)
+    ]
+    with tempfile.TemporaryDirectory() as tmp_name:
+        got = _node({"calibrate": jobs}, Path(tmp_name))["calibrate"]
+    for job in jobs:
+        assert got[job["name"]] == calibrate(job["values"], job["eighths"]), job["name"]
+    assert calibrate(list(cases["softmax 0"]), 8) == pytest.approx(cases["softmax 0"], abs=1e-7)
+    assert 1 <= CALIBRATION_EIGHTHS <= 16
 
 
 def test_detector_input_matches_resample() -> None:

@@ -29,6 +29,8 @@ export const CROP_H = 1.28;
 // Face-priority exposure (models/infer.py: EXPOSURE_TARGET, EXPOSURE_MAX_GAIN)
 export const EXPOSURE_TARGET = 80;
 export const EXPOSURE_MAX_GAIN = 10;
+// Temperature of the expression probabilities, p^(eighths/8) (models/infer.py: CALIBRATION_EIGHTHS)
+export const CALIBRATION_EIGHTHS = 8;
 // Both sessions: WASM, all graph optimisations (they fuse the expression net's running sums into
 // its convolutions); arena and memory patterns off (ORT-web's defaults; measured no faster on).
 export const SESSION_OPTIONS = { executionProviders: ["wasm"], graphOptimizationLevel: "all" };
@@ -124,6 +126,30 @@ export function expose(buf) {
   if (mean >= EXPOSURE_TARGET) return;
   const gain = Math.min(EXPOSURE_MAX_GAIN, EXPOSURE_TARGET / Math.max(mean, 1e-9));
   for (let i = 0; i < buf.length; i++) buf[i] = Math.min(buf[i] * gain, 255);
+}
+
+/**
+ * The temperature step: p_k^(eighths/8), renormalised (every top-1 kept). models/infer.py:calibrate,
+ * operation for operation (square roots and products in the same order, sequential sum), so both
+ * give bit-identical probabilities for the same net output.
+ */
+export function calibrate(probs, eighths = CALIBRATION_EIGHTHS) {
+  const powered = [];
+  for (const value of probs) {
+    const x = value;
+    const r2 = Math.sqrt(x);
+    const r4 = Math.sqrt(r2);
+    const r8 = Math.sqrt(r4);
+    let acc = 1;
+    for (let i = 0; i < Math.floor(eighths / 8); i++) acc *= x;
+    if (eighths & 4) acc *= r2;
+    if (eighths & 2) acc *= r4;
+    if (eighths & 1) acc *= r8;
+    powered.push(acc);
+  }
+  let total = 0;
+  for (const v of powered) total += v;
+  return total > 0 ? powered.map((v) => v / total) : Array.from(probs);
 }
 
 /** Raw outputs → [{score, v: 16 values in 128-px units (box xyxy + 6 keypoints)}], weighted NMS. */
@@ -246,7 +272,8 @@ export function pipeline(ort, detector, expression) {
     const t3 = performance.now();
     // 3. expression (raw 0–255 RGB; the graph normalises and applies softmax)
     const out = await expression.run({ input: expTensor });
-    const p = Array.from(out.probs.data);
+    // 4. temperature (infer.py:calibrate)
+    const p = calibrate(Array.from(out.probs.data));
     out.probs.dispose();
     const ms = [t1 - t0 + (t3 - t2), t2 - t1, performance.now() - t3];
     return { p, f: frontalness(best.kx), score: best.score, box: best.box, raw: best.raw, ms };
