@@ -91,6 +91,34 @@ def test_finding_11_sqlite_locked_answers_503_with_retry_after_and_logs_once(
     assert not [r for r in caplog.records if r.exc_info], "a traceback was logged"
 
 
+def test_finding_11_disk_full_locked_and_lost_connections_count_as_outages() -> None:
+    import errno
+
+    import asyncpg  # type: ignore[import-untyped]
+
+    from server.storage import StorageError
+    from server.storage.outage import is_outage
+
+    def caused(exc: BaseException) -> StorageError:
+        try:
+            raise StorageError("write failed") from exc
+        except StorageError as wrapped:
+            return wrapped
+
+    for exc in (
+        sqlite3.OperationalError("database or disk is full"),
+        sqlite3.OperationalError("database is locked"),
+        OSError(errno.ENOSPC, "No space left on device"),
+        ConnectionRefusedError(errno.ECONNREFUSED, "Connection refused"),
+        asyncpg.exceptions.DiskFullError("could not extend file"),
+        asyncpg.exceptions.AdminShutdownError("terminating connection"),
+        asyncpg.exceptions.ConnectionDoesNotExistError("connection was closed"),
+    ):
+        assert is_outage(exc) and is_outage(caused(exc)), exc
+    for exc in (ValueError("bug"), KeyError("x"), FileNotFoundError(errno.ENOENT, "sdk file")):
+        assert not is_outage(exc) and not is_outage(caused(exc)), exc
+
+
 # -- PostgreSQL stopped under load, real processes -------------------------------------------
 
 
