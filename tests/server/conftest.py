@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import subprocess
 import uuid
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
@@ -26,7 +25,7 @@ from server.app import create_app
 from server.config import Settings
 from server.sites.model import NewSite
 from server.storage import Storage
-from tests.server.pg_cluster import PgCluster, pg_bin
+from tests.server.pg_cluster import throwaway_cluster
 
 T = TypeVar("T")
 
@@ -159,19 +158,8 @@ def postgres_admin_url() -> Iterator[str]:
     if url := os.environ.get("RAPPORT_TEST_POSTGRES_URL"):
         yield url
         return
-    bin_dir = pg_bin()
-    if bin_dir is None:
-        pytest.skip("PostgreSQL binaries not found and RAPPORT_TEST_POSTGRES_URL not set")
-    cluster = PgCluster(bin_dir)
-    try:
-        cluster.create()
-    except (subprocess.CalledProcessError, OSError) as exc:
-        cluster.remove()
-        pytest.skip(f"could not start a throwaway PostgreSQL: {exc}")
-    try:
+    with throwaway_cluster() as cluster:
         yield cluster.admin_url
-    finally:
-        cluster.remove()
 
 
 @pytest.fixture

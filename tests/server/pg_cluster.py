@@ -13,9 +13,13 @@ import shutil
 import socket
 import subprocess
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
-__all__ = ["PgCluster", "free_port", "pg_bin"]
+import pytest
+
+__all__ = ["PgCluster", "free_port", "pg_bin", "rows_per_batch", "throwaway_cluster"]
 
 
 def pg_bin() -> Path | None:
@@ -89,3 +93,40 @@ class PgCluster:
             check=False, capture_output=True,
         )  # fmt: skip
         shutil.rmtree(self.base, ignore_errors=True)
+
+
+@contextmanager
+def throwaway_cluster(*, synchronous_commit: bool = False) -> Iterator[PgCluster]:
+    """A started cluster, removed afterwards; the test skips when none can be made."""
+    bin_dir = pg_bin()
+    if bin_dir is None:
+        pytest.skip("PostgreSQL binaries not found and RAPPORT_TEST_POSTGRES_URL not set")
+    cluster = PgCluster(bin_dir, synchronous_commit=synchronous_commit)
+    try:
+        cluster.create()
+    except (subprocess.CalledProcessError, OSError) as exc:
+        cluster.remove()
+        pytest.skip(f"could not start a throwaway PostgreSQL: {exc}")
+    try:
+        yield cluster
+    finally:
+        cluster.remove()
+
+
+def rows_per_batch(url: str) -> dict[str, tuple[int, int]]:
+    """batch id → (batch rows, signal rows), counted in the database itself."""
+    import asyncio
+
+    import asyncpg  # type: ignore[import-untyped]
+
+    async def fetch() -> dict[str, tuple[int, int]]:
+        conn = await asyncpg.connect(url)
+        try:
+            batches = await conn.fetch("SELECT batch_id, COUNT(*) FROM batches GROUP BY batch_id")
+            signals = await conn.fetch("SELECT batch_id, COUNT(*) FROM signals GROUP BY batch_id")
+        finally:
+            await conn.close()
+        per_batch = {r[0]: int(r[1]) for r in signals}
+        return {r[0]: (int(r[1]), per_batch.get(r[0], 0)) for r in batches}
+
+    return asyncio.run(fetch())

@@ -27,6 +27,7 @@ import httpx
 import pytest
 
 from server.storage import create_storage
+from tests.server.pg_cluster import rows_per_batch
 
 ORIGIN = "https://crash.example"
 CLIENTS = 6
@@ -173,16 +174,4 @@ def test_sigkill_loses_no_acknowledged_batch_on_sqlite(tmp_path: Path) -> None:
 
 
 def test_sigkill_loses_no_acknowledged_batch_on_postgresql(postgres_url: str) -> None:
-    import asyncpg  # type: ignore[import-untyped]
-
-    async def fetch() -> dict[str, tuple[int, int]]:
-        conn = await asyncpg.connect(postgres_url)
-        try:
-            batches = await conn.fetch("SELECT batch_id, COUNT(*) FROM batches GROUP BY batch_id")
-            signals = await conn.fetch("SELECT batch_id, COUNT(*) FROM signals GROUP BY batch_id")
-        finally:
-            await conn.close()
-        per_batch = {r[0]: int(r[1]) for r in signals}
-        return {r[0]: (int(r[1]), per_batch.get(r[0], 0)) for r in batches}
-
-    run_crash_test(postgres_url, lambda: asyncio.run(fetch()), kills=10)
+    run_crash_test(postgres_url, lambda: rows_per_batch(postgres_url), kills=10)

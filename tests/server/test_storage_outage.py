@@ -32,7 +32,7 @@ from server.config import Settings
 from server.storage import create_storage
 from server.storage.sqlite import SQLiteStorage
 from tests.server.conftest import ORIGIN, batch
-from tests.server.pg_cluster import PgCluster, free_port, pg_bin
+from tests.server.pg_cluster import PgCluster, free_port, rows_per_batch, throwaway_cluster
 
 CLICKS = {"kind": "clicks", "count": 2}
 CLIENTS = 16
@@ -91,25 +91,44 @@ def test_finding_11_sqlite_locked_answers_503_with_retry_after_and_logs_once(
     assert not [r for r in caplog.records if r.exc_info], "a traceback was logged"
 
 
+def test_finding_11_disk_full_locked_and_lost_connections_count_as_outages() -> None:
+    import errno
+
+    import asyncpg  # type: ignore[import-untyped]
+
+    from server.storage import StorageError
+    from server.storage.outage import is_outage
+
+    def caused(exc: BaseException) -> StorageError:
+        try:
+            raise StorageError("write failed") from exc
+        except StorageError as wrapped:
+            return wrapped
+
+    for exc in (
+        sqlite3.OperationalError("database or disk is full"),
+        sqlite3.OperationalError("database is locked"),
+        OSError(errno.ENOSPC, "No space left on device"),
+        ConnectionRefusedError(errno.ECONNREFUSED, "Connection refused"),
+        asyncpg.exceptions.DiskFullError("could not extend file"),
+        asyncpg.exceptions.AdminShutdownError("terminating connection"),
+        asyncpg.exceptions.ConnectionDoesNotExistError("connection was closed"),
+    ):
+        assert is_outage(exc) and is_outage(caused(exc)), exc
+    for exc in (ValueError("bug"), KeyError("x"), FileNotFoundError(errno.ENOENT, "sdk file")):
+        assert not is_outage(exc) and not is_outage(caused(exc)), exc
+
+
 # -- PostgreSQL stopped under load, real processes -------------------------------------------
 
 
 @pytest.fixture
 def own_cluster() -> Iterator[PgCluster]:
     """A cluster this test may stop (the session's shared one must stay up)."""
-    bin_dir = pg_bin()
-    if bin_dir is None or os.environ.get("RAPPORT_TEST_POSTGRES_URL"):
+    if os.environ.get("RAPPORT_TEST_POSTGRES_URL"):
         pytest.skip("needs the PostgreSQL binaries to stop and start a cluster of its own")
-    cluster = PgCluster(bin_dir, synchronous_commit=True)
-    try:
-        cluster.create()
-    except (subprocess.CalledProcessError, OSError) as exc:
-        cluster.remove()
-        pytest.skip(f"could not start a throwaway PostgreSQL: {exc}")
-    try:
+    with throwaway_cluster(synchronous_commit=True) as cluster:
         yield cluster
-    finally:
-        cluster.remove()
 
 
 def _wait_healthy(base: str, process: subprocess.Popen[bytes]) -> None:
@@ -123,22 +142,6 @@ def _wait_healthy(base: str, process: subprocess.Popen[bytes]) -> None:
             break
         time.sleep(0.05)
     pytest.fail("server did not start")
-
-
-def _stored(url: str) -> dict[str, tuple[int, int]]:
-    import asyncpg  # type: ignore[import-untyped]
-
-    async def fetch() -> dict[str, tuple[int, int]]:
-        conn = await asyncpg.connect(url)
-        try:
-            batches = await conn.fetch("SELECT batch_id, COUNT(*) FROM batches GROUP BY batch_id")
-            signals = await conn.fetch("SELECT batch_id, COUNT(*) FROM signals GROUP BY batch_id")
-        finally:
-            await conn.close()
-        per_batch = {r[0]: int(r[1]) for r in signals}
-        return {r[0]: (int(r[1]), per_batch.get(r[0], 0)) for r in batches}
-
-    return asyncio.run(fetch())
 
 
 def test_finding_11_postgres_stopped_under_load_answers_503_loses_nothing_logs_once(
@@ -233,7 +236,7 @@ def test_finding_11_postgres_stopped_under_load_answers_503_loses_nothing_logs_o
     assert all(retry is not None and int(retry) >= 1 for _, retry in statuses)
     assert 503 in health_during
     # Nothing acknowledged was lost, nothing stored twice.
-    rows = _stored(url)
+    rows = rows_per_batch(url)
     missing = sorted(set(acked) - set(rows))
     assert not missing, f"{len(missing)} acknowledged batches lost, e.g. {missing[:5]}"
     assert all(rows[b] == (1, n) for b, n in acked.items())
