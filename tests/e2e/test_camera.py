@@ -82,7 +82,7 @@ def check_no_image_left(recorder: Recorder, stack: Stack) -> None:
         assert request.headers.get("content-type", "").startswith("text/plain"), request.headers
         assert len(body) < 16_000, len(body)  # a 320×240 frame would be 230 KB raw
         batch = json.loads(body)
-        assert set(batch) == {"site", "visitor", "session", "batch", "signals"}
+        assert set(batch) == {"site", "key", "session", "batch", "signals"}
         for signal in batch["signals"]:
             assert allowed_signal(signal), signal
 

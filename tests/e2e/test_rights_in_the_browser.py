@@ -15,8 +15,9 @@ from tests.e2e.recording import Recorder
 pytestmark = pytest.mark.e2e
 
 SECRET = "test-secret-0123456789abcdef"
-#: client_py.identity.visitor_id_from_secret(SECRET), pinned in tests/client_py/test_identity.py
-VISITOR = "iX_kmduSdM_GLkWSLGLfkd"
+#: client_py.identity's key and id of SECRET, pinned in tests/client_py/test_identity.py
+KEY = "7xKfoCuM3IYgE1qLacddtXVmshvHtStsfxM3aI11cGs"
+VISITOR = "1-dsGnRvi962aoPx-E7qV-"
 
 
 def server_export(stack: Stack) -> dict[str, object]:
@@ -50,13 +51,16 @@ def visit_and_send(page: Page, stack: Stack, recorder: Recorder) -> None:
     assert recorder.collect_bodies(stack.api), "no batch was sent"
 
 
-def test_batches_carry_the_id_derived_from_the_secret_never_the_secret(
+def test_batches_carry_the_key_derived_from_the_secret_never_the_secret(
     stack: Stack, known_visitor: BrowserContext, recorder: Recorder
 ) -> None:
     page = known_visitor.new_page()
     visit_and_send(page, stack, recorder)
-    assert {b["visitor"] for b in recorder.collect_bodies(stack.api)} == {VISITOR}
+    assert {b["key"] for b in recorder.collect_bodies(stack.api)} == {KEY}
     assert all(SECRET not in (r.post_data or "") + r.url for r in recorder.requests)
+    # Collect stays a no-preflight text/plain request: the key rides in the body.
+    collects = [r for r in recorder.requests if r.url.endswith("/v1/collect")]
+    assert collects and all(r.method == "POST" for r in collects)
 
 
 def test_export_then_erase_leaves_nothing_and_the_next_page_is_a_new_visitor(

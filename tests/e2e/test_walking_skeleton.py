@@ -78,7 +78,7 @@ def test_a_hesitant_visitor_sees_the_reassurance_box_because_a_hint_came_back(
     assert bodies, "no batch was sent"
     assert len({b["batch"] for b in bodies}) == len(bodies), "batch ids must be unique"
     for body in bodies:
-        assert set(body) == {"site", "visitor", "session", "batch", "signals"}
+        assert set(body) == {"site", "key", "session", "batch", "signals"}
         assert body["site"] == stack.site_key
         for signal in body["signals"]:
             assert allowed_signal(signal), signal

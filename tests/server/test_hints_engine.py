@@ -26,6 +26,7 @@ from server.scoring import features_of, train
 from server.storage import create_storage
 from server.storage.base import HintLogRow
 from server.webhooks import WebhookDispatcher, enqueue_events, sign
+from tests.server.conftest import id_of, key_of
 from tests.server.webhook_receiver import Receiver, running_receiver
 
 ORIGIN = "https://shop.example"
@@ -38,16 +39,20 @@ HESITANT = [
 
 
 def treated_visitor(site_id: int, prefix: str = "visitor") -> str:
+    """The name of a test visitor in the treated arm (its id is ``id_of(name)``)."""
     return next(
         f"{prefix}-{i:04d}"
         for i in range(1000)
-        if not in_control(site_id, f"{prefix}-{i:04d}", 0.1)
+        if not in_control(site_id, id_of(f"{prefix}-{i:04d}"), 0.1)
     )
 
 
 def control_visitor(site_id: int) -> str:
+    """The name of a test visitor in the control arm."""
     return next(
-        f"visitor-{i:04d}" for i in range(1000) if in_control(site_id, f"visitor-{i:04d}", 0.1)
+        f"visitor-{i:04d}"
+        for i in range(1000)
+        if in_control(site_id, id_of(f"visitor-{i:04d}"), 0.1)
     )
 
 
@@ -59,7 +64,7 @@ def test_dismissed_hint_is_suppressed_then_returns_weaker(api: Any, make_batch: 
     visitor = treated_visitor(site.site.id)
     key = site.site.site_key
     [hint] = api.collect(make_batch(key, HESITANT, visitor=visitor)).json()["hints"]
-    body = {"site": key, "visitor": visitor, "hint_id": hint["id"], "outcome": "dismissed"}
+    body = {"site": key, "key": key_of(visitor), "hint_id": hint["id"], "outcome": "dismissed"}
     reply = api.client.post(
         "/v1/feedback",
         content=json.dumps(body),
@@ -74,7 +79,7 @@ def test_dismissed_hint_is_suppressed_then_returns_weaker(api: Any, make_batch: 
 
 def test_feedback_is_validated_and_origin_checked(api: Any) -> None:
     site = api.add_site()
-    good = {"site": site.site.site_key, "visitor": "visitor-0001", "hint_id": "hesitant.reassure"}
+    good = {"site": site.site.site_key, "key": key_of("v-1"), "hint_id": "hesitant.reassure"}
     bad = api.client.post(
         "/v1/feedback", json={**good, "outcome": "meh"}, headers={"Origin": ORIGIN}
     )
@@ -107,13 +112,13 @@ def test_control_visitor_gets_no_hints_but_a_holdout_flag_and_a_log_row(
     visitor = control_visitor(site.site.id)
     reply = api.collect(make_batch(site.site.site_key, HESITANT, visitor=visitor)).json()
     assert reply["hints"] == [] and reply["holdout"] is True
-    got = api.client.get(f"/v1/hints/{visitor}", params={"site": site.site.site_key}).json()
+    got = api.hints(site.site.site_key, visitor).json()
     assert got == {"hints": [], "holdout": True}
     engine = api.client.app.state.hints
     api.run(engine.flush)
     log = api.run(lambda: api.storage.hint_log(site.site.id))
     assert [(r.visitor, r.hint_id, r.arm) for r in log] == [
-        (visitor, "hesitant.reassure", "control")
+        (id_of(visitor), "hesitant.reassure", "control")
     ]
 
 
@@ -161,7 +166,7 @@ def test_outcomes_api_is_idempotent_and_export_has_json_and_csv(
     api.collect(make_batch(key, HESITANT, visitor="visitor-0042"))
     auth = {"Authorization": f"Bearer {token}"}
     body = {
-        "visitor": "visitor-0042",
+        "visitor": id_of("visitor-0042"),
         "kind": "order",
         "id": "A-1",
         "value": 129.0,
@@ -176,7 +181,7 @@ def test_outcomes_api_is_idempotent_and_export_has_json_and_csv(
     exported = api.client.get(f"/v1/admin/sites/{key}/profiles", headers=auth).json()
     [row] = exported["profiles"]
     assert (row["visitor"], row["visits"], row["purchases"], row["revenue"]) == (
-        "visitor-0042",
+        id_of("visitor-0042"),
         1,
         1,
         "EUR 129",
@@ -185,7 +190,7 @@ def test_outcomes_api_is_idempotent_and_export_has_json_and_csv(
     text = api.client.get(f"/v1/admin/sites/{key}/profiles", params={"format": "csv"}, headers=auth)
     assert text.headers["content-type"].startswith("text/csv")
     [csv_row] = list(csv.DictReader(io.StringIO(text.text)))
-    assert csv_row["visitor"] == "visitor-0042" and csv_row["purchases"] == "1"
+    assert csv_row["visitor"] == id_of("visitor-0042") and csv_row["purchases"] == "1"
 
 
 # -- playbook files ---------------------------------------------------------------------------

@@ -19,6 +19,7 @@ from server.config import Settings
 from server.holdout import in_control
 from server.playbook import PlaybookError, site_playbook
 from server.webhooks import verify
+from tests.server.conftest import id_of, key_of
 from tests.server.webhook_receiver import Receiver, running_receiver
 
 ORIGIN = "https://shop.example"
@@ -49,7 +50,7 @@ def _visitor(site_id: int, control: bool, prefix: str) -> str:
     return next(
         f"{prefix}-{i:04d}"
         for i in range(1000)
-        if in_control(site_id, f"{prefix}-{i:04d}", 0.5) == control
+        if in_control(site_id, id_of(f"{prefix}-{i:04d}"), 0.5) == control
     )
 
 
@@ -87,7 +88,7 @@ def test_hot_lead_fires_once_per_session_for_treated_visitors_only(
         def collect(visitor: str, session: str, signals: list[dict[str, Any]]) -> None:
             body = {
                 "site": site.site_key,
-                "visitor": visitor,
+                "key": key_of(visitor),
                 "session": session,
                 "batch": uuid.uuid4().hex,
                 "signals": signals,
@@ -122,14 +123,14 @@ def test_hot_lead_fires_once_per_session_for_treated_visitors_only(
     assert verify(secret, body, headers["X-Rapport-Signature"])
     event = json.loads(body)
     assert event["event"] == "hot_lead" and event["site"] == site.site_key
-    assert (event["visitor"], event["session"]) == (treated, "session-0001")
+    assert (event["visitor"], event["session"]) == (id_of(treated), "session-0001")
     assert event["lead_score"] >= event["threshold"] == 0.5
     assert event["contributions"]["added_to_cart"] > 0
     assert [json.loads(d.body)["session"] for d in receiver.seen] == [
         "session-0001",
         "session-0002",
     ]
-    assert all(json.loads(d.body)["visitor"] == treated for d in receiver.seen)
+    assert all(json.loads(d.body)["visitor"] == id_of(treated) for d in receiver.seen)
 
 
 def test_the_hot_lead_threshold_defaults_and_is_validated() -> None:

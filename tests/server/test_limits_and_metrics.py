@@ -129,8 +129,8 @@ def test_input_limits_answer_422_naming_the_field(
 
 def test_too_long_ids_and_too_large_bodies_are_refused(api: Api) -> None:
     site = api.add_site()
-    reply = api.collect(batch(site.site.site_key, [], visitor="v" * 65))
-    assert reply.status_code == 422 and reply.json()["field"] == "$.visitor"
+    reply = api.collect(batch(site.site.site_key, [], session="s" * 65))
+    assert reply.status_code == 422 and reply.json()["field"] == "$.session"
     reply = api.collect(b'{"site": "' + b"x" * (70 * 1024) + b'"}')
     assert reply.status_code == 413
     assert reply.json()["field"] == "$"
@@ -163,9 +163,8 @@ def test_metrics_count_ingest_and_expose_histograms(api: Api) -> None:
 
 def test_metrics_count_profile_cache_hits_and_misses(api: Api) -> None:
     site = api.add_site()
-    hints = f"/v1/hints/visitor-cache-1?site={site.site.site_key}"
     for _ in range(3):
-        assert api.client.get(hints).status_code == 200
+        assert api.hints(site.site.site_key, "visitor-cache-1").status_code == 200
     text = api.client.get("/metrics", headers=METRICS_AUTH).text
     assert "rapport_profile_cache_misses_total 1" in text  # the first read went to the file
     assert "rapport_profile_cache_hits_total 2" in text

@@ -66,7 +66,7 @@ def test_served_api_stores_a_batch_and_shuts_down_gracefully(
     process, base, site_key = served
     body = {
         "site": site_key,
-        "key": "visitor-0001".ljust(43, "k"),
+        "key": "visitor-0002".ljust(43, "k"),  # a treated visitor (not in the holdout)
         "session": "session-0001",
         "batch": "batch-0001",
         "signals": [
