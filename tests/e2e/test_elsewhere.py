@@ -77,7 +77,7 @@ def test_a_new_visitor_is_returning_from_their_second_page_on(fjellstad: Stack) 
 @pytest.fixture(scope="module")
 def journeys(fjellstad: Stack) -> list[PersonaRun]:
     return asyncio.run(
-        simulate(fjellstad.shop, fjellstad.api, [1], parallel=4, scripts=elsewhere.PERSONAS)
+        simulate(fjellstad.shop, fjellstad.api, [1], parallel=3, scripts=elsewhere.PERSONAS)
     )
 
 
