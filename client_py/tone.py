@@ -276,26 +276,17 @@ _INDEXES: Final = tuple(
 _TOPIC_INDEXES: Final = {
     topic: _Index(tuple((stem, 1.0) for stem in stems)) for topic, stems in _TOPICS.items()
 }
-_CACHE_SIZE: Final = 4_096
-_token_cache: dict[str, tuple[tuple[float, ...], tuple[str, ...]]] = {}
 
 
 def _token(token: str) -> tuple[tuple[float, ...], tuple[str, ...]]:
     """(irritation, urgency, positivity, polite, informal) weights and topics of one token.
 
-    Cached (chat words repeat); the cache holds lexicon look-ups of single words, is bounded and
-    never leaves the worker.
+    Not cached across messages: no word of a message outlives its analysis.
     """
-    found = _token_cache.get(token)
-    if found is None:
-        if len(_token_cache) >= _CACHE_SIZE:
-            _token_cache.clear()
-        found = (
-            tuple(index.hit(token) for index in _INDEXES),
-            tuple(topic for topic, index in _TOPIC_INDEXES.items() if index.hit(token)),
-        )
-        _token_cache[token] = found
-    return found
+    return (
+        tuple(index.hit(token) for index in _INDEXES),
+        tuple(topic for topic, index in _TOPIC_INDEXES.items() if index.hit(token)),
+    )
 
 
 def _phrases(
