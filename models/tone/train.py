@@ -220,6 +220,7 @@ def write_card(
         template.replace("{{TABLE}}", "\n".join(table(results)))
         .replace("{{N}}", str(len(messages)))
         .replace("{{GROUPS}}", str(groups))
+        .replace("{{WRITTEN}}", str(sum(m.kind != "regression" for m in messages)))
         .replace("{{SPLITS}}", ", ".join(f"{k} {v}" for k, v in counts.items()))
         .replace(
             "{{LANGS}}", f"{langs['en']} English, {langs['ru']} Russian (incl. transliterated)"
