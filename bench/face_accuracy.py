@@ -5,7 +5,7 @@
     python -m bench.face_accuracy --calibrate
     python -m bench.face_accuracy --variants [--fer .cache/fer/emotion_model.onnx] [--json FILE]
     python -m bench.face_accuracy --conditions [--json FILE]
-    python -m bench.face_accuracy --dev [--held-out] [--json FILE]
+    python -m bench.face_accuracy --dev [--held-out] [--face-api-max N] [--json FILE]
 
 ``--dev``: hundreds of labelled faces (``bench/face_dev.py``): today's pipeline, the candidates
 and face-api.js's pipelines with intervals, per-class recall, calibration error and cost;
@@ -884,11 +884,15 @@ def main(argv: list[str] | None = None) -> int:
         help="the labelled dev split (bench/face_dev.py; Node for face-api.js and Human)",
     )
     parser.add_argument("--held-out", action="store_true", help="with --dev: the held-out split")
+    parser.add_argument(
+        "--face-api-max", type=int, default=None, help="with --dev: face-api.js on N faces only"
+    )
     args = parser.parse_args(argv)
     if args.dev:
         from bench import face_dev
 
-        return face_dev.run("held-out" if args.held_out else "dev", args.json)
+        split = "held-out" if args.held_out else "dev"
+        return face_dev.run(split, args.json, args.face_api_max)
     testdata.fetch()
     images = list(testdata.labelled_images())
     if args.compare_face_api:

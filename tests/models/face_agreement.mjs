@@ -10,7 +10,7 @@
 //            "expose": [{"name", "values": [floats]}],
 //            "calibrate": [{"name", "values": [floats], "eighths"}]}
 // Prints {"results": {name: {p, f, score, box, raw} | {p: null}}, "resample": {name: [floats]},
-//         "expose": {name: [floats]}, "calibrate": {name: [floats]}}.
+//         "expose": {name: [floats]}, "calibrate": {name: [floats]}, "eighths": face.mjs's constant}.
 
 import { readFileSync } from "node:fs";
 import path from "node:path";
@@ -21,7 +21,7 @@ const ORT_DIST = path.join(REPO, "wasm_build", "node_modules", "onnxruntime-web"
 const face = await import(path.join(REPO, "wasm_build", "src", "face.mjs"));
 
 const job = JSON.parse(readFileSync(process.argv[2], "utf8"));
-const out = { results: {}, resample: {}, expose: {}, calibrate: {} };
+const out = { results: {}, resample: {}, expose: {}, calibrate: {}, eighths: face.CALIBRATION_EIGHTHS };
 for (const r of job.resample || []) {
   const rgba = new Uint8Array(readFileSync(r.rgba));
   const [ow, oh] = r.out;

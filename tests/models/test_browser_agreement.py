@@ -144,7 +144,9 @@ def test_calibration_is_bit_identical() -> None:
         for e in range(1, 17)
     ]
     with tempfile.TemporaryDirectory() as tmp_name:
-        got = _node({"calibrate": jobs}, Path(tmp_name))["calibrate"]
+        done = _node({"calibrate": jobs}, Path(tmp_name))
+    got = done["calibrate"]
+    assert done["eighths"] == CALIBRATION_EIGHTHS  # the same temperature on both sides
     for job in jobs:
         assert got[job["name"]] == calibrate(job["values"], job["eighths"]), job["name"]
     assert calibrate(list(cases["softmax 0"]), 8) == pytest.approx(cases["softmax 0"], abs=1e-7)
