@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
+import json
+from pathlib import Path
+
 import pytest
+from click.testing import CliRunner
 
 from server.hints import Hint, hints_for
 from server.playbook import FeedbackEntry, default_playbook, site_playbook
@@ -236,3 +241,48 @@ def test_what_the_visitor_typed_outranks_the_face() -> None:
                for r in hints["chat_urgency.simplify"].reasons)  # fmt: skip
     assert any(e.feature == "overrode:face_engaged.hold_back"
                for e in hints["chat_urgency.simplify"].evidence)  # fmt: skip
+
+
+# -- uplift by source -----------------------------------------------------------------------
+
+
+def test_report_uplift_splits_by_source(tmp_path: Path) -> None:
+    from server import cli
+    from server.storage import create_storage
+    from server.storage.base import HintLogRow
+
+    url = f"sqlite:///{tmp_path / 'u.db'}"
+
+    async def fill() -> None:
+        async with create_storage(url) as storage:
+            site = (await storage.create_site("U", ["https://shop.example"], now=1.0)).site
+            rows = [
+                HintLogRow(
+                    site.id,
+                    f"v-{i:03d}",
+                    rule,
+                    kind,
+                    pattern,
+                    0.8,
+                    "control" if i % 5 == 0 else "treated",
+                    100.0,
+                )
+                for i in range(30)
+                for rule, kind, pattern in (
+                    [("face_frustrated.reassure", "reassure", "frustrated")] if i < 10 else []
+                )
+                + [("hesitant.reassure", "reassure", "hesitant")]
+            ]
+            await storage.log_hints(rows)
+
+    asyncio.run(fill())
+    out = CliRunner().invoke(cli.main, ["report", "uplift", "U", "--json", "--by-source",
+                                        "--database", url])  # fmt: skip
+    assert out.exit_code == 0, out.output
+    data = json.loads(out.output)
+    assert data["treated"]["visitors"] == 24
+    assert set(data["by_source"]) == {"behaviour", "face"}
+    assert data["by_source"]["face"]["treated"]["visitors"] == 8
+    assert data["by_source"]["face"]["control"]["visitors"] == 2
+    text = CliRunner().invoke(cli.main, ["report", "uplift", "U", "--by-source", "--database", url])
+    assert "-- hints from face --" in text.output
