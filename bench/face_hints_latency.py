@@ -31,6 +31,7 @@ import numpy as np
 from PIL import Image
 from playwright.sync_api import BrowserContext, Request, sync_playwright
 
+from bench.hints_latency import summary
 from demo_site.stack import CHROMIUM_FLAGS, chromium_executable, running_stack
 from models.testdata import PYFEAT_DIR
 from tests.e2e.camera import WATCH_CAMERA, ask_for_camera, camera_flags, write_y4m
@@ -48,12 +49,16 @@ document.addEventListener('rapport:hint', e => {
 
 def one_run(context: BrowserContext, shop: str, api: str, seconds: int) -> list[dict[str, float]]:
     requests: list[Request] = []
-    context.on("request", requests.append)
+
+    def on_request(request: Request) -> None:
+        requests.append(request)
+
+    context.on("request", on_request)
     page = context.new_page()
     page.goto(shop + "/favicon.svg")
     page.evaluate("() => { localStorage.clear(); sessionStorage.clear(); }")
     page.goto(shop + PRODUCT)
-    page.get_by_role("button", name="Allow camera").click(timeout=30_000)
+    page.get_by_role("button", name="Allow camera").click(timeout=120_000)
     page.locator("#price").scroll_into_view_if_needed()
     for _ in range(seconds * 2):
         page.wait_for_timeout(500)  # sync Playwright records requests only while called
@@ -61,7 +66,7 @@ def one_run(context: BrowserContext, shop: str, api: str, seconds: int) -> list[
     events = page.evaluate("() => __face")
     page.evaluate("rapport.camera.stop()")
     page.wait_for_timeout(300)
-    context.remove_listener("request", requests.append)
+    context.remove_listener("request", on_request)
     page.close()
     carriers = [
         r
@@ -124,14 +129,6 @@ def per_frame_cost(frames: int) -> dict[str, float]:
     }
 
 
-def summary(values: list[float]) -> str:
-    if not values:
-        return "-"
-    ordered = sorted(values)
-    p90 = ordered[min(len(ordered) - 1, round(0.9 * (len(ordered) - 1)))]
-    return f"median {statistics.median(ordered):6.0f}   p90 {p90:6.0f}   (n={len(ordered)})"
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs", type=int, default=3, help="fresh visitors (~50 s each)")
@@ -159,7 +156,8 @@ def main(argv: list[str] | None = None) -> int:
     runs = results["latency"]
     print(
         f"affect window sent → face hint applied on the page, {args.runs} fresh visitors, "
-        f"{args.seconds} s of camera each, 5 fps fake camera, SQLite, warm SDK (ms):"
+        f"{args.seconds} s of camera each, {len(runs)} windows that changed the hint, 5 fps "
+        "fake camera, SQLite, warm SDK (ms):"
     )
     for key in ("total_ms", "network_server_ms", "page_ms"):
         print(f"  {key:20} {summary([r[key] for r in runs])}")

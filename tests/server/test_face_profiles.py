@@ -11,24 +11,9 @@ from server.ingest.extract import extract_observations
 from server.ingest.schema import BATCH_DECODER
 from server.profiles import Observations, Profile, apply_observations
 from server.profiles.affect import HISTORY_HALF_LIFE_DAYS, RECENT, AffectObservation
+from tests.server.affect_windows import window
 
 NOW = 1_800_000_000.0
-
-
-def window(
-    valence: float = -0.45,
-    *,
-    dominant: str = "angry",
-    section: str | None = "price",
-    presence: float = 1.0,
-    attention: float = 1.0,
-    surprised: float | None = None,
-    micro: int = 0,
-) -> AffectObservation:
-    return AffectObservation(
-        seconds=5.0, presence=presence, attention=attention, dominant=dominant,
-        valence=valence, arousal=0.5, surprised=surprised, micro=micro, section=section,
-    )  # fmt: skip
 
 
 def observe(profile: Profile, *windows: AffectObservation, session: str = "s1",

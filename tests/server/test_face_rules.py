@@ -14,23 +14,9 @@ from server.playbook import FeedbackEntry, default_playbook, site_playbook
 from server.playbook.load import PlaybookError, parse_playbook
 from server.profiles import Observations, Profile, apply_observations
 from server.profiles.affect import AffectObservation
+from tests.server.affect_windows import window
 
 NOW = 1_800_000_000.0
-
-
-def window(
-    valence: float = -0.42,
-    *,
-    dominant: str = "angry",
-    section: str | None = "price",
-    attention: float = 1.0,
-    surprised: float | None = None,
-    micro: int = 0,
-) -> AffectObservation:
-    return AffectObservation(
-        seconds=5.0, presence=1.0, attention=attention, dominant=dominant, valence=valence,
-        arousal=0.4, surprised=surprised, micro=micro, section=section,
-    )  # fmt: skip
 
 
 def seen(*windows: AffectObservation, profile: Profile | None = None, at: float = NOW,
