@@ -293,9 +293,19 @@ class Agent:
 
 def _hints_key(hints: list[dict[str, Any]]) -> str:
     """What the page shows: which hints, how strong, and why (not their expiry, which moves
-    with every batch and would re-fire the page's hint event for nothing)."""
+    with every batch and would re-fire the page's hint event for nothing) — except for
+    face-sourced hints, which live only seconds past the last camera window: each window moves
+    their expiry, and the page must see it (a chat drops expired hints)."""
     return json.dumps(
-        sorted((str(h.get("id")), str(h.get("strength")), str(h.get("reasons"))) for h in hints)
+        sorted(
+            (
+                str(h.get("id")),
+                str(h.get("strength")),
+                str(h.get("reasons")),
+                str(h.get("expires_at")) if h.get("source") == "face" else "",
+            )
+            for h in hints
+        )
     )
 
 

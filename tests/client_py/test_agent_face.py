@@ -170,3 +170,15 @@ def test_face_hints_are_dropped_one_window_after_the_camera_stops() -> None:
     # a late answer that still carries the face hint does not bring it back
     agent._on_result({"batch": "y", "status": 200, "body": {"hints": [face, chat]}}, T + 12_000)
     assert [h["id"] for h in agent.hints] == [chat["id"]]
+
+
+def test_a_face_hints_moved_expiry_reaches_the_page_but_a_behaviour_hints_does_not() -> None:
+    agent = Agent(CONFIG)
+    face = {"id": "face_frustrated.reassure", "source": "face", "strength": 1.0, "expires_at": 10}
+    hesitant = {"id": "hesitant.reassure", "source": "behaviour", "strength": 0.7, "expires_at": 9}
+    assert agent._on_result({"batch": "a", "status": 200, "body": {"hints": [hesitant]}}, T)
+    moved = {**hesitant, "expires_at": 99}
+    assert not agent._on_result({"batch": "b", "status": 200, "body": {"hints": [moved]}}, T)
+    assert agent._on_result({"batch": "c", "status": 200, "body": {"hints": [moved, face]}}, T)
+    later = {**face, "expires_at": 15}
+    assert agent._on_result({"batch": "d", "status": 200, "body": {"hints": [moved, later]}}, T)

@@ -131,8 +131,8 @@ def test_windows_older_than_the_rule_looks_back_do_not_count() -> None:
 def test_face_hints_expire_soon_after_the_last_window() -> None:
     profile = seen(*[window(-0.5)] * 3)
     [hint] = hints_for(profile, now=NOW)
-    assert hint.expires_at == NOW + 15
-    assert hints_for(profile, now=NOW + 15) == []
+    assert hint.expires_at == NOW + 10  # two windows: one, and slack for a slow camera
+    assert hints_for(profile, now=NOW + 10) == []
 
 
 def test_one_switch_turns_every_face_rule_off_for_a_site() -> None:
