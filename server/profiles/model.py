@@ -11,6 +11,9 @@ the batch. It stays small and bounded:
   behaviour counters, coarse context and how many batches reported each pattern;
 * **across visits**: visits (sessions), first/last seen, a 24-bin histogram of visit start
   hours (server clock, UTC), purchases/orders/revenue, support contacts, consent state.
+* **camera affect** (only with consent; ``affect.py``): the current session's rolling,
+  baseline-relative state and per-section summaries; across visits only the visitor's neutral
+  baseline and a coarse, decaying summary.
 
 Outcomes reported by the site's own server (``POST /v1/admin/sites/{key}/outcomes``) go
 through the same writer as a batch marked ``server_side``: they never count as a visit.
