@@ -35,7 +35,7 @@ import json
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from client_py.affect import AffectTracker, from_model_order
+from client_py.affect import AffectTracker, WindowAggregate, from_model_order
 from client_py.camera_pace import CameraPace, Pace
 from client_py.events import ChatText, parse_events
 from client_py.features import DEFAULT_RULES, FeatureRules, SessionFeatures
@@ -48,6 +48,7 @@ from client_py.patterns import (
     weights_with_overrides,
 )
 from client_py.schema import ID_PATTERN, SITE_KEY_PATTERN
+from client_py.section_view import SectionView
 from client_py.sender import Batch, Outbox
 from client_py.signals import SignalDiffer, current_signals, hint_relevant
 from client_py.tone import ToneSession
@@ -131,6 +132,9 @@ class Agent:
         self.outbox.restore(state.get("outbox"))
         self.affect = AffectTracker()
         self.pace = CameraPace()
+        self.sections = SectionView()
+        self.camera_off_at: float | None = None
+        """When the camera stopped (revoked); face-sourced hints go one window later."""
         self.hints: list[dict[str, Any]] = []
         self._hints_key = "[]"  # no hints yet: an empty answer is not news for the page
 
@@ -150,6 +154,7 @@ class Agent:
             chatted = False
             for event in parse_events(message.get("e")):
                 self.features.apply(event)
+                self.sections.apply(event)
                 if isinstance(event, ChatText):
                     self.tone.add(event.text, event.t)  # the text goes no further
                     chatted = True
@@ -160,15 +165,17 @@ class Agent:
         elif kind == "tick":
             self.features.advance(now_ms)
             state_changed = self._queue_changes()
+            hints_changed = self._drop_face_hints_after_revoke(now_ms)
         elif kind == "face":
             pace = self._on_face(message, now_ms)
         elif kind == "cam":
-            self.outbox.add([w.to_signal() for w in self.affect.flush(now_ms)])
+            self._add_windows(self.affect.flush(now_ms))
             self.affect = AffectTracker()  # a later consent starts a new baseline
             self.pace = CameraPace()  # and at the site's rate
+            self.camera_off_at = now_ms
         elif kind == "flush":
             self.features.advance(now_ms)
-            self.outbox.add([w.to_signal() for w in self.affect.flush(now_ms)])
+            self._add_windows(self.affect.flush(now_ms))
             state_changed = self._queue_changes()
             final = self.outbox.final_batch()
             sends.extend([final] if final else [])
@@ -243,8 +250,36 @@ class Agent:
             self.affect.update(t, values, f)
         except (TypeError, ValueError):
             return None  # a malformed or out-of-order frame is skipped, never fatal
-        self.outbox.add([w.to_signal() for w in self.affect.pop_windows()])
+        self.camera_off_at = None
+        self._add_windows(self.affect.pop_windows())
         return self.pace.update(t, values is not None)
+
+    def _add_windows(self, windows: list[WindowAggregate]) -> None:
+        """Closed affect windows → the outbox, each with the section that was in view for most
+        of it; sent at once, since a window can change the face-sourced hints."""
+        for window in windows:
+            signal = window.to_signal()
+            section = self.sections.most_in_view(window.start_ms, window.end_ms)
+            if section is not None:
+                signal["section"] = section
+            self.outbox.add([signal])
+        if windows:
+            self.outbox.send_soon()
+
+    def _drop_face_hints_after_revoke(self, now_ms: float) -> bool:
+        """One window after the camera stopped, face-sourced hints are no longer applied (the
+        server lets them expire too; this covers a page that sends nothing more)."""
+        kept = self._live(self.hints, now_ms)
+        if len(kept) == len(self.hints):
+            return False
+        self.hints, self._hints_key = kept, _hints_key(kept)
+        return True
+
+    def _live(self, hints: list[dict[str, Any]], now_ms: float) -> list[dict[str, Any]]:
+        off = self.camera_off_at
+        if off is None or now_ms - off < self.affect.config.window_ms:
+            return hints
+        return [h for h in hints if h.get("source") != "face"]
 
     def _on_result(self, message: dict[str, Any], now_ms: float) -> bool:
         batch_id, status = message.get("batch"), message.get("status")
@@ -255,16 +290,30 @@ class Agent:
         hints = body.get("hints") if isinstance(body, dict) else None
         if not (200 <= status < 300) or not isinstance(hints, list):
             return False
-        clean = [h for h in hints if isinstance(h, dict)][:_MAX_HINTS]
-        # What the page shows: which hints, how strong, and why (not their expiry, which moves
-        # with every batch and would re-fire the page's hint event for nothing).
-        key = json.dumps(
-            sorted((str(h.get("id")), str(h.get("strength")), str(h.get("reasons"))) for h in clean)
-        )
+        clean = self._live([h for h in hints if isinstance(h, dict)][:_MAX_HINTS], now_ms)
+        key = _hints_key(clean)
         if key == self._hints_key:
             return False
         self.hints, self._hints_key = clean, key
         return True
+
+
+def _hints_key(hints: list[dict[str, Any]]) -> str:
+    """What the page shows: which hints, how strong, and why (not their expiry, which moves
+    with every batch and would re-fire the page's hint event for nothing) — except for
+    face-sourced hints, which live only seconds past the last camera window: each window moves
+    their expiry, and the page must see it (a chat drops expired hints)."""
+    return json.dumps(
+        sorted(
+            (
+                str(h.get("id")),
+                str(h.get("strength")),
+                str(h.get("reasons")),
+                str(h.get("expires_at")) if h.get("source") == "face" else "",
+            )
+            for h in hints
+        )
+    )
 
 
 def _load_state(state_json: str | None) -> dict[str, Any]:

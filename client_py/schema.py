@@ -328,11 +328,14 @@ SIGNALS: Final[dict[str, SignalSpec]] = {
                 **{name: Number(0, 1, optional=True) for name in EXPRESSIONS},
                 "micro": Number(0, 10_000, integer=True),
                 "micro_label": Enum(EXPRESSIONS, optional=True),
+                "section": Enum(SECTIONS, optional=True),
             },
             "Camera (only with the visitor's consent): one window of a few seconds, averaged on "
             "the device — share of frames with a face and facing the screen, mean expression "
-            "probabilities, the dominant one, valence and arousal in [-1, 1], and how many brief "
-            "micro-expressions (most often which). Never a frame, a face crop or landmarks.",
+            "probabilities, the dominant one, valence and arousal in [-1, 1], how many brief "
+            "micro-expressions (most often which), and the declared section that was in view "
+            "for most of the window (where, never what; absent when none). Never a frame, a "
+            "face crop, landmarks, a URL or element text.",
         ),
     )
 }

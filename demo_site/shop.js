@@ -185,6 +185,7 @@
       item.appendChild(name);
       var meta = [];
       if (hint.kind) meta.push(String(hint.kind));
+      if (hint.source) meta.push("from " + (hint.source === "face" ? "the face (camera, on this device)" : String(hint.source)));
       var strength = Number(hint.strength);
       if (hint.strength !== undefined && isFinite(strength)) meta.push("strength " + strength.toFixed(2));
       if (meta.length) {

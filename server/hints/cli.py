@@ -187,21 +187,38 @@ def report() -> None:
 @report.command("uplift")
 @click.argument("name")
 @click.option("--json", "as_json", is_flag=True)
+@click.option(
+    "--by-source", is_flag=True, help="Also one report per hint source (behaviour/chat/face/…)."
+)
 @_db
-def report_uplift(name: str, as_json: bool, database_url: str) -> None:
+def report_uplift(name: str, as_json: bool, by_source: bool, database_url: str) -> None:
     """Treated vs control: conversion, time to conversion, irritation guardrail (95 % CIs)."""
-    from server.holdout.uplift import units_from, uplift
+    from server.holdout.uplift import units_from, uplift, uplift_by_source
+    from server.playbook import site_playbook
+    from server.playbook.engine import rule_source
 
     async def load(storage: Storage, site: Site) -> Any:
         log = await storage.hint_log(site.id)
         profiles = dict(await storage.site_profiles(site.id))
-        return uplift(units_from(log, profiles))
+        sources = {
+            r.id: rule_source(r)
+            for r in site_playbook(await storage.site_config(site.id, "playbook")).rules
+        }
+        split = uplift_by_source(log, profiles, lambda h: sources.get(h, "retired rule"))
+        return uplift(units_from(log, profiles)), split
 
-    result = _with_site(database_url, name, load)
+    result, split = _with_site(database_url, name, load)
     if as_json:
-        click.echo(msgspec.json.encode(result).decode())
+        body = msgspec.to_builtins(result)
+        click.echo(msgspec.json.encode({**body, "by_source": split} if by_source else body))
         return
+    _print_uplift(result)
+    for source, report in split.items() if by_source else ():
+        click.echo(f"\n-- hints from {source} --")
+        _print_uplift(report)
 
+
+def _print_uplift(result: Any) -> None:
     def pct(i: Any) -> str:
         return "n/a" if i is None else f"{i.estimate:+.1%} [{i.low:+.1%}, {i.high:+.1%}]"
 

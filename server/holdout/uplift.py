@@ -13,7 +13,7 @@ where the two arms differ. Outcomes count only after that first hint.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import msgspec
@@ -22,7 +22,17 @@ import numpy as np
 from server.profiles import Profile
 from server.storage.base import HintLogRow
 
-__all__ = ["Arm", "Interval", "Unit", "UpliftReport", "newcombe", "units_from", "uplift", "wilson"]
+__all__ = [
+    "Arm",
+    "Interval",
+    "Unit",
+    "UpliftReport",
+    "newcombe",
+    "units_from",
+    "uplift",
+    "uplift_by_source",
+    "wilson",
+]
 
 Z95 = 1.959963984540054
 IRRITATED_AT = 0.6
@@ -162,3 +172,15 @@ def units_from(log: Sequence[HintLogRow], profiles: dict[str, Profile]) -> list[
             )
         )
     return units
+
+
+def uplift_by_source(
+    log: Sequence[HintLogRow], profiles: dict[str, Profile], source_of: Callable[[str], str]
+) -> dict[str, UpliftReport]:
+    """One report per hint source (``behaviour``, ``chat``, ``face``, ``history``): the units
+    are the visitors with a logged hint of that source, counted from their first such hint.
+    ``source_of`` maps a hint id to its source (the site's playbook knows)."""
+    sources: dict[str, list[HintLogRow]] = {}
+    for row in log:
+        sources.setdefault(source_of(row.hint_id), []).append(row)
+    return {source: uplift(units_from(rows, profiles)) for source, rows in sorted(sources.items())}

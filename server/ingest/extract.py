@@ -8,6 +8,7 @@ import msgspec
 
 from server.ingest.schema import kind_of
 from server.profiles import Observations
+from server.profiles.affect import AffectObservation
 from server.profiles.model import PURCHASE_ACTIONS
 from server.storage.base import StoredSignal
 
@@ -33,6 +34,7 @@ def extract_observations(signals: Iterable[msgspec.Struct]) -> Observations:
     counters: dict[str, int] = {}
     context: dict[str, str] = {}
     purchases: list[tuple[float, str]] = []
+    affect: list[AffectObservation] = []
     for signal in signals:
         kind = kind_of(signal)
         if kind not in _KEPT:
@@ -58,6 +60,8 @@ def extract_observations(signals: Iterable[msgspec.Struct]) -> Observations:
             counters[str(fields["name"])] = int(fields["count"])
         elif kind == "context":
             context.update({k: str(v) for k, v in fields.items() if k != "kind"})
+        elif kind == "affect":
+            affect.append(_affect(fields))
     return Observations(
         patterns=patterns,
         actions=frozenset(actions),
@@ -67,7 +71,31 @@ def extract_observations(signals: Iterable[msgspec.Struct]) -> Observations:
         counters=counters,
         context=context,
         purchase_values=tuple(purchases),
+        affect=tuple(affect),
     )
 
 
-_KEPT = frozenset({"pattern", "action", "evidence", "tone", "topic", "counter", "context"})
+def _affect(fields: dict[str, object]) -> AffectObservation:
+    """An ``affect`` window's fields the profile uses (the rest stays in the signals table)."""
+
+    def number(name: str) -> float | None:
+        value = fields.get(name)
+        return float(value) if isinstance(value, int | float) else None
+
+    dominant, section = fields.get("dominant"), fields.get("section")
+    return AffectObservation(
+        seconds=number("seconds") or 0.0,
+        presence=number("presence") or 0.0,
+        attention=number("attention") or 0.0,
+        dominant=dominant if isinstance(dominant, str) else None,
+        valence=number("valence"),
+        arousal=number("arousal"),
+        surprised=number("surprised"),
+        micro=int(number("micro") or 0),
+        section=section if isinstance(section, str) else None,
+    )
+
+
+_KEPT = frozenset(
+    {"pattern", "action", "evidence", "tone", "topic", "counter", "context", "affect"}
+)

@@ -10,10 +10,12 @@ from dataclasses import dataclass
 from typing import Final
 
 from server.hints.model import ChatBlock, Evidence, Hint, Localized, Source
+from server.playbook.face import FaceReading, read_face
+from server.playbook.fusion import fuse
 from server.playbook.model import FeedbackPolicy, Playbook, Rule
 from server.profiles import Profile
 
-__all__ = ["MISSES", "FeedbackEntry", "evaluate", "hint_ids"]
+__all__ = ["MISSES", "FeedbackEntry", "evaluate", "hint_ids", "rule_source"]
 
 #: Feedback outcomes that count as a miss.
 MISSES: Final = frozenset({"ignored", "dismissed"})
@@ -90,9 +92,12 @@ def _observe(rule: Rule, profile: Profile) -> tuple[float, int, float, list[Evid
     return float(count), count, cur.last_at, chain
 
 
-def _source(rule: Rule) -> Source:
+def rule_source(rule: Rule) -> Source:
+    """Which evidence a rule's hints come from (``source`` in the hint)."""
     if rule.source is not None:
         return rule.source
+    if rule.when == "face":
+        return "face"
     if rule.min_visits > 1 or rule.min_purchases > 0:
         return "history"
     return "behaviour" if rule.when == "pattern" else "chat"
@@ -101,7 +106,16 @@ def _source(rule: Rule) -> Source:
 def _fire(
     rule: Rule, profile: Profile, playbook: Playbook, feedback: Sequence[FeedbackEntry], now: float
 ) -> list[Hint]:
-    observed = _observe(rule, profile)
+    reading: FaceReading | None = None
+    if rule.when == "face":
+        reading = read_face(rule, profile, now) if playbook.face.enabled else None
+        if reading is None:
+            return []
+        observed: tuple[float, int, float, list[Evidence]] | None = (
+            reading.score, reading.windows, reading.at, reading.evidence
+        )  # fmt: skip
+    else:
+        observed = _observe(rule, profile)
     if observed is None:
         return []
     value, evidence_count, at, chain = observed
@@ -127,7 +141,7 @@ def _fire(
     if misses and strength < policy.min_strength:
         return []
 
-    unit = {"pattern": "evidence features", "tone": "tone reports", "topic": "messages"}[rule.when]
+    unit = {"pattern": "evidence features", "tone": "tone reports"}.get(rule.when, "windows")
     measure = "score" if rule.when != "topic" else "messages"
     shown = (
         f"{value:.2f} ≥ {rule.min_score:.2f}"
@@ -139,8 +153,16 @@ def _fire(
         + (f", {evidence_count} {unit} ≥ {rule.min_evidence}" if rule.when != "topic" else "")
         + (f", no {'/'.join(rule.unless_actions)} this session" if rule.unless_actions else "")
     ]
+    if reading is not None:
+        reasons = [
+            f"face: {reading.summary}; {evidence_count} windows ({reading.values['seconds']} s) "
+            f"≥ {rule.min_evidence}, {value:.0%} of them each past the thresholds ≥ "
+            f"{rule.min_score:.0%}"
+        ]
     if rule.reason:
-        reasons.insert(0, rule.reason)
+        reasons.insert(
+            0, rule.reason.format_map(_Template(reading.values)) if reading else rule.reason
+        )
     if rule.min_seconds:
         chain.append(
             Evidence(
@@ -179,7 +201,7 @@ def _fire(
             opener=_fill(rule.chat.opener, values) if rule.chat.opener else None,
             directive=_fill(rule.chat.directive, values),
         )
-    source = _source(rule)
+    source = rule_source(rule)
     main = Hint(
         id=rule.id,
         kind=rule.kind,
@@ -207,9 +229,11 @@ def evaluate(
 
     Each rule needs its minimum score *and* its minimum evidence (and session length,
     visits, purchases when set); a rule whose hint was missed recently is suppressed, and
-    its strength decays with every miss since the last ``helpful``.
+    its strength decays with every miss since the last ``helpful``. Face-sourced hints are
+    then fused with the others (``fusion.py``): agreement strengthens, conflicts are settled
+    and explained.
     """
     hints: list[Hint] = []
     for rule in sorted(playbook.rules, key=lambda r: (-r.priority, r.id)):
         hints += _fire(rule, profile, playbook, feedback, now)
-    return hints
+    return fuse(hints)

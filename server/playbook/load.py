@@ -10,8 +10,8 @@ from typing import Any, Final
 
 import msgspec
 
-from client_py.schema import ITEM_PATTERN, PATTERNS, TONES, TOPICS
-from server.playbook.model import Playbook, Rule
+from client_py.schema import COUNTERS, ITEM_PATTERN, PATTERNS, SECTIONS, TONES, TOPICS
+from server.playbook.model import FACE_STATES, Playbook, Rule
 
 __all__ = [
     "DEFAULT_PLAYBOOK_PATH",
@@ -33,7 +33,12 @@ _EMPHASIS: Final = frozenset(
      "faq", "cart", *TOPICS}
 )  # fmt: skip
 _ITEM: Final = re.compile(ITEM_PATTERN)
-_NAMES: Final = {"pattern": frozenset(PATTERNS), "tone": frozenset(TONES), "topic": TOPICS}
+_NAMES: Final = {
+    "pattern": frozenset(PATTERNS),
+    "tone": frozenset(TONES),
+    "topic": TOPICS,
+    "face": FACE_STATES,
+}
 
 
 class PlaybookError(ValueError):
@@ -114,6 +119,15 @@ def _check(playbook: Playbook, raw: Any, source: str) -> None:
             raise fail("min_evidence", "must not be negative")
         if rule.ttl_seconds is not None and rule.ttl_seconds <= 0:
             raise fail("ttl_seconds", "must be positive")
+        if (rule.when == "face") != (rule.face is not None):
+            raise fail("face", "face rules (when = 'face') and only they need a [rules.face] block")
+        if rule.face is not None:
+            for section in rule.face.sections:
+                if section not in SECTIONS:
+                    raise fail("face.sections", f"{section!r} is not one of {list(SECTIONS)}")
+            for counter in rule.face.counters_at_least:
+                if counter not in COUNTERS:
+                    raise fail("face.counters_at_least", f"{counter!r} is not one of {COUNTERS}")
     if not 0 <= playbook.experiment.holdout <= 0.5:
         raise PlaybookError(f"{source}: field experiment.holdout: must be between 0 and 0.5")
     if not 0 < playbook.webhooks.hot_lead <= 1:
@@ -140,6 +154,7 @@ def merge_playbooks(base: Playbook, site: Playbook, raw_sections: set[str]) -> P
         feedback=site.feedback if "feedback" in raw_sections else base.feedback,
         experiment=site.experiment if "experiment" in raw_sections else base.experiment,
         webhooks=site.webhooks if "webhooks" in raw_sections else base.webhooks,
+        face=site.face if "face" in raw_sections else base.face,
     )
 
 

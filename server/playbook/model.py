@@ -8,9 +8,21 @@ import msgspec
 
 from server.hints.model import Handoff, Localized, ReplyLength, Source, Tone
 
-__all__ = ["ChatTemplate", "Experiment", "FeedbackPolicy", "Playbook", "Rule", "WebhookPolicy"]
+__all__ = [
+    "FACE_STATES",
+    "ChatTemplate",
+    "Experiment",
+    "FaceCondition",
+    "FacePolicy",
+    "FeedbackPolicy",
+    "Playbook",
+    "Rule",
+    "WebhookPolicy",
+]
 
-When = Literal["pattern", "tone", "topic"]
+When = Literal["pattern", "tone", "topic", "face"]
+#: Names of face rules: how the visitor looks (the hint's ``pattern``).
+FACE_STATES = ("frustrated", "confused", "upset", "surprised", "engaged", "inattentive")
 
 
 class ChatTemplate(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -24,13 +36,47 @@ class ChatTemplate(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fie
     directive: Localized
 
 
+class FaceCondition(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """A face rule's ``[rules.face]`` block: thresholds on the session's recent camera windows,
+    all **relative to the visitor's own neutral baseline** (``server/profiles/affect.py``).
+
+    The rule looks at the windows received in the last ``within_seconds`` whose section (the one
+    in view for most of the window) is one of ``sections`` (any when empty); it needs
+    ``min_evidence`` of them, every set threshold met by their mean, and ``min_score`` of them
+    meeting the thresholds one by one (the hint's strength is that share)."""
+
+    sections: list[str] = msgspec.field(default_factory=list)
+    within_seconds: float = 30.0
+    valence_below: float | None = None
+    """Mean valence minus the baseline's is at most this (e.g. -0.25)."""
+    valence_above: float | None = None
+    negative_share_at_least: float | None = None
+    """Share of windows whose dominant expression was angry, disgusted, fearful or sad."""
+    surprise_at_least: float | None = None
+    """Mean probability of ``surprised`` above the baseline's."""
+    attention_below: float | None = None
+    """Share of present frames facing the screen is at most this."""
+    attention_at_least: float | None = None
+    micro_at_least: int | None = None
+    """Micro-expressions in those windows, in total."""
+    counters_at_least: dict[str, int] = msgspec.field(default_factory=dict)
+    """Behaviour counters this session, e.g. ``{rage_clicks = 2}``."""
+
+
+class FacePolicy(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """``[face]``: one per-site switch for every face rule."""
+
+    enabled: bool = True
+    """``false``: no face rule fires for this site (the camera windows are still kept)."""
+
+
 class Rule(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     """One rule: a condition on the profile and the hint it produces."""
 
     id: str
     when: When
-    """What the rule looks at: a behaviour ``pattern`` score, a chat ``tone`` score, or a
-    chat ``topic`` count (this session)."""
+    """What the rule looks at: a behaviour ``pattern`` score, a chat ``tone`` score, a
+    chat ``topic`` count (this session), or the ``face`` (camera windows, see ``face``)."""
     name: str
     """The pattern, tone or topic name (closed vocabularies of ``client_py/schema.py``)."""
     kind: str
@@ -55,6 +101,8 @@ class Rule(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True
     reason: str = ""
     """A human sentence prepended to the generated reasons."""
     chat: ChatTemplate | None = None
+    face: FaceCondition | None = None
+    """Face rules only: the thresholds on the camera windows."""
 
 
 class FeedbackPolicy(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -95,3 +143,4 @@ class Playbook(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     feedback: FeedbackPolicy = msgspec.field(default_factory=FeedbackPolicy)
     experiment: Experiment = msgspec.field(default_factory=Experiment)
     webhooks: WebhookPolicy = msgspec.field(default_factory=WebhookPolicy)
+    face: FacePolicy = msgspec.field(default_factory=FacePolicy)

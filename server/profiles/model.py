@@ -11,6 +11,9 @@ the batch. It stays small and bounded:
   behaviour counters, coarse context and how many batches reported each pattern;
 * **across visits**: visits (sessions), first/last seen, a 24-bin histogram of visit start
   hours (server clock, UTC), purchases/orders/revenue, support contacts, consent state.
+* **camera affect** (only with consent; ``affect.py``): the current session's rolling,
+  baseline-relative state and per-section summaries; across visits only the visitor's neutral
+  baseline and a coarse, decaying summary.
 
 Outcomes reported by the site's own server (``POST /v1/admin/sites/{key}/outcomes``) go
 through the same writer as a batch marked ``server_side``: they never count as a visit.
@@ -23,6 +26,14 @@ from dataclasses import dataclass, field
 from typing import Final
 
 import msgspec
+
+from server.profiles.affect import (
+    AffectObservation,
+    AffectSession,
+    FaceHistory,
+    apply_affect,
+    fold_history,
+)
 
 __all__ = [
     "MAX_ACTIONS_PER_SESSION",
@@ -77,6 +88,8 @@ class CurrentSession(msgspec.Struct, kw_only=True):
     topics: dict[str, int] = msgspec.field(default_factory=dict)
     counters: dict[str, int] = msgspec.field(default_factory=dict)
     context: dict[str, str] = msgspec.field(default_factory=dict)
+    affect: AffectSession = msgspec.field(default_factory=AffectSession)
+    """Camera affect this session, relative to the visitor's baseline (``affect.py``)."""
 
     @property
     def seconds(self) -> float:
@@ -113,6 +126,8 @@ class Profile(msgspec.Struct, kw_only=True):
     """``implied`` (signals arrive: GPC/DNT were not set), ``granted`` or ``withdrawn``
     (from the site's ``consent_granted`` / ``consent_withdrawn`` actions)."""
     current: CurrentSession = msgspec.field(default_factory=CurrentSession)
+    face: FaceHistory = msgspec.field(default_factory=FaceHistory)
+    """Across visits: the neutral face baseline and a coarse, decaying affect summary."""
 
     def session_actions(self, session: str) -> frozenset[str]:
         """Actions seen in ``session`` (empty when unknown)."""
@@ -151,6 +166,8 @@ class Observations:
     context: Mapping[str, str] = field(default_factory=dict)
     purchase_values: tuple[tuple[float, str], ...] = ()
     """(value, currency) of purchase actions that carried a value."""
+    affect: tuple[AffectObservation, ...] = ()
+    """Camera affect windows, in batch order."""
     server_side: bool = False
     """Reported by the site's server (outcomes API): not a visit, no session state."""
 
@@ -163,6 +180,7 @@ class Observations:
             or self.topics
             or self.counters
             or self.context
+            or self.affect
         )
 
 
@@ -180,6 +198,7 @@ def _touch_session(profile: Profile, session: str, at: float) -> CurrentSession:
             topics=dict(cur.topics),
             counters=dict(cur.counters),
             context=dict(cur.context),
+            affect=cur.affect,
         )
     return CurrentSession(id=session, started_at=at, last_at=at, batches=1)
 
@@ -230,6 +249,9 @@ def apply_observations(
         revenue[currency] = round(revenue.get(currency, 0.0) + value, 2)
     support = len(observations.actions & SUPPORT_ACTIONS)
 
+    face = profile.face
+    if new_visit:
+        face = fold_history(face, profile.current.affect, at)
     if observations.server_side:
         current = profile.current
     else:
@@ -250,6 +272,11 @@ def apply_observations(
         for name, count in observations.counters.items():
             current.counters[name] = max(current.counters.get(name, 0), count)
         current.context.update(observations.context)
+        if observations.affect:
+            current.affect, baseline = apply_affect(
+                current.affect, face.baseline, observations.affect, at
+            )
+            face = msgspec.structs.replace(face, baseline=baseline)
 
     consent = profile.consent
     if "consent_withdrawn" in observations.actions:
@@ -274,6 +301,7 @@ def apply_observations(
         pattern_max=pattern_max,
         consent=consent,
         current=current,
+        face=face,
     )
 
 

@@ -45,7 +45,8 @@ def test_frames_become_one_affect_signal_per_window_and_nothing_per_frame() -> N
     assert first["dominant"] == "happy" and first["happy"] == 0.8 and first["frames"] == 25
     assert first["presence"] == 1.0 and first["attention"] == 1.0 and first["seconds"] == 5.0
     assert all(allowed_signal(s) for s in affect)
-    assert set(first) == {"kind", *SIGNALS["affect"].fields}
+    assert set(first) | {"section"} == {"kind", *SIGNALS["affect"].fields}
+    assert "section" not in first  # no declared section was in view
 
 
 def test_no_face_frames_count_as_absence() -> None:
@@ -111,3 +112,73 @@ def test_stopping_the_camera_forgets_the_pace() -> None:
     assert agent.pace.pace == "idle"
     agent.handle(json.dumps({"t": "cam", "on": False}), T + 13_000)
     assert agent.pace.pace == "active"  # the next consent starts at the site's rate
+
+
+UPSET = [0.1, 0.0, 0.3, 0.6, 0.0, 0.0, 0.0]  # model order: neutral, happy, sad, angry, …
+
+
+def events(agent: Agent, *raw: list[object]) -> None:
+    sent_signals(agent, {"t": "ev", "e": list(raw)}, T)  # acknowledged: nothing in flight
+
+
+def test_an_affect_window_names_the_section_in_view_for_most_of_it() -> None:
+    agent = Agent(CONFIG)
+    events(agent, ["pv", T], ["in", T, "reviews"], ["out", T + 1_000, "reviews"],
+           ["in", T + 1_000, "price", "sku-1"])  # fmt: skip
+    (window,) = [s for s in frames(agent, T, 26, UPSET) if s["kind"] == "affect"]
+    assert window["section"] == "price" and window["dominant"] == "angry"
+    assert allowed_signal(window)
+    assert set(window) <= {"kind", *SIGNALS["affect"].fields}  # the item never rides along
+
+
+def test_a_section_in_view_only_while_the_tab_was_hidden_does_not_count() -> None:
+    agent = Agent(CONFIG)
+    events(agent, ["pv", T], ["in", T, "price"], ["vis", T + 500, 0], ["in", T + 600, "specs"],
+           ["out", T + 700, "price"], ["vis", T + 2_000, 1])  # fmt: skip
+    (window,) = [s for s in frames(agent, T, 26, UPSET) if s["kind"] == "affect"]
+    assert window["section"] == "specs"  # 3 s visible vs price's 0.5 s
+
+
+def test_a_section_outside_the_schema_never_reaches_an_affect_window() -> None:
+    agent = Agent(CONFIG)
+    events(agent, ["pv", T], ["in", T, "https://shop.example/p?q=ann"], ["in", T, "Ann's cart"])
+    (window,) = [s for s in frames(agent, T, 26, UPSET) if s["kind"] == "affect"]
+    assert "section" not in window
+
+
+def test_an_affect_window_goes_out_at_once() -> None:
+    agent = Agent(CONFIG)
+    for i in range(25):
+        agent.handle(json.dumps({"t": "face", "ts": T + i * 200, "p": UPSET, "f": 1}), T + i * 200)
+    reply = json.loads(
+        agent.handle(json.dumps({"t": "face", "ts": T + 5_000, "p": UPSET}), T + 5_000)
+    )
+    assert [s["kind"] for s in json.loads(reply["send"][0]["body"])["signals"]] == ["affect"]
+
+
+def test_face_hints_are_dropped_one_window_after_the_camera_stops() -> None:
+    agent = Agent(CONFIG)
+    face = {"id": "face_frustrated_price.reassure", "source": "face", "strength": 0.6}
+    chat = {"id": "chat_urgency.simplify", "source": "chat", "strength": 0.7}
+    frames(agent, T, 26, UPSET)
+    agent._on_result({"batch": "x", "status": 200, "body": {"hints": [face, chat]}}, T + 5_200)
+    assert [h["id"] for h in agent.hints] == [face["id"], chat["id"]]
+    agent.handle(json.dumps({"t": "cam", "on": False}), T + 6_000)
+    assert json.loads(agent.handle(json.dumps({"t": "tick"}), T + 9_000))["hints"] is None
+    reply = json.loads(agent.handle(json.dumps({"t": "tick"}), T + 11_000))
+    assert [h["id"] for h in reply["hints"]] == [chat["id"]]
+    # a late answer that still carries the face hint does not bring it back
+    agent._on_result({"batch": "y", "status": 200, "body": {"hints": [face, chat]}}, T + 12_000)
+    assert [h["id"] for h in agent.hints] == [chat["id"]]
+
+
+def test_a_face_hints_moved_expiry_reaches_the_page_but_a_behaviour_hints_does_not() -> None:
+    agent = Agent(CONFIG)
+    face = {"id": "face_frustrated.reassure", "source": "face", "strength": 1.0, "expires_at": 10}
+    hesitant = {"id": "hesitant.reassure", "source": "behaviour", "strength": 0.7, "expires_at": 9}
+    assert agent._on_result({"batch": "a", "status": 200, "body": {"hints": [hesitant]}}, T)
+    moved = {**hesitant, "expires_at": 99}
+    assert not agent._on_result({"batch": "b", "status": 200, "body": {"hints": [moved]}}, T)
+    assert agent._on_result({"batch": "c", "status": 200, "body": {"hints": [moved, face]}}, T)
+    later = {**face, "expires_at": 15}
+    assert agent._on_result({"batch": "d", "status": 200, "body": {"hints": [moved, later]}}, T)

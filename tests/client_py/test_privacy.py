@@ -88,3 +88,19 @@ def test_nothing_outside_the_schema_gets_out(signals: list[object]) -> None:
             assert value is None or isinstance(value, int | float | str)
             if isinstance(value, str):
                 assert " " not in value and len(value) <= 64
+
+
+AFFECT = {"kind": "affect", "seconds": 5.0, "frames": 25, "presence": 1.0, "attention": 0.9,
+          "dominant": "angry", "valence": -0.4, "arousal": 0.5, "micro": 0}  # fmt: skip
+
+
+def test_an_affect_window_may_name_a_declared_section_or_none() -> None:
+    assert allowed_signal({**AFFECT, "section": "price"})
+    assert allowed_signal(AFFECT)
+
+
+def test_an_affect_window_never_carries_a_url_text_or_coordinates_as_its_section() -> None:
+    for section in ("https://shop.example/p?q=ann", "Ann's order 1234", "price ", 412, [10, 20]):
+        assert not allowed_signal({**AFFECT, "section": section})
+    for extra in ({"item": "sku-1"}, {"x": 10, "y": 20}, {"url": "/p"}, {"crop": [0, 1]}):
+        assert not allowed_signal({**AFFECT, "section": "price", **extra})

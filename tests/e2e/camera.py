@@ -7,16 +7,21 @@ limited range, so no video tool is needed.
 
 from __future__ import annotations
 
+import json
 import os
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
+import pytest
 from PIL import Image
-from playwright.sync_api import Browser, BrowserContext, Page, Playwright
+from playwright.sync_api import Browser, BrowserContext, Page, Playwright, expect
 
+from client_py.privacy import allowed_signal
 from demo_site.stack import CHROMIUM_FLAGS, Stack, chromium_executable
 from tests.e2e.recording import Recorder
 
@@ -27,7 +32,10 @@ __all__ = [
     "ask_for_camera",
     "astronaut_rgb",
     "camera_flags",
+    "check_no_image_left",
+    "consented",
     "launch_playing",
+    "playing",
     "wait_for",
     "write_y4m",
 ]
@@ -147,3 +155,53 @@ def wait_for(page: Page, predicate: Any, timeout_s: float, what: str) -> Any:
             return value
         page.wait_for_timeout(500)
     raise AssertionError(f"timed out waiting for {what}")
+
+
+def check_no_image_left(recorder: Recorder, stack: Stack) -> None:
+    """Every request: SDK GETs without a body, or schema-shaped JSON batches; nothing else."""
+    for request in recorder.requests:
+        url = request.url
+        if url.startswith("blob:") or url.startswith(stack.shop + "/"):
+            assert request.method == "GET", url
+            continue
+        body = request.post_data_buffer or b""
+        if url.startswith(stack.api + "/sdk/"):
+            assert request.method == "GET" and body == b"", url
+            continue
+        assert url.startswith(stack.api + "/v1/collect"), url
+        assert request.headers.get("content-type", "").startswith("text/plain"), request.headers
+        assert len(body) < 16_000, len(body)  # a 320×240 frame would be 230 KB raw
+        batch = json.loads(body)
+        assert set(batch) == {"site", "key", "session", "batch", "signals"}
+        for signal in batch["signals"]:
+            assert allowed_signal(signal), signal
+
+
+@contextmanager
+def consented(browser: Browser, stack: Stack) -> Iterator[tuple[Page, Recorder]]:
+    """A product page of a site that asks for the camera, consent given; every request
+    recorded. The camera is stopped and the context closed afterwards."""
+    context = browser.new_context(viewport={"width": 1280, "height": 720})
+    try:
+        context.add_init_script(WATCH_CAMERA)
+        recorder = Recorder()
+        context.on("request", lambda request: recorder.requests.append(request))
+        ask_for_camera(context)
+        page = context.new_page()
+        page.goto(stack.shop + "/product/echo-earbuds.html")
+        allow = page.get_by_role("button", name="Allow camera")
+        expect(allow).to_be_visible(timeout=30_000)
+        allow.click()
+        yield page, recorder
+        page.evaluate("rapport.camera.stop()")
+    finally:
+        context.close()
+
+
+def playing(
+    playwright: Playwright, tmp_path_factory: pytest.TempPathFactory, name: str, rgb: np.ndarray
+) -> Iterator[Browser]:
+    """A fixture body: Chromium whose camera plays ``rgb`` (as clip ``name``), closed after."""
+    browser = launch_playing(playwright, write_y4m(tmp_path_factory.mktemp("camera") / name, rgb))
+    yield browser
+    browser.close()

@@ -15,13 +15,13 @@ from typing import Any
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Playwright, expect
 
-from client_py.privacy import allowed_signal
 from demo_site.stack import DIST, Stack
 from tests.e2e.camera import (
     WATCH_CAMERA,
     affect_signals,
     ask_for_camera,
     astronaut_rgb,
+    check_no_image_left,
     launch_playing,
     wait_for,
     write_y4m,
@@ -65,26 +65,6 @@ def camera_files() -> set[str]:
 
 def sdk_fetched(recorder: Recorder, stack: Stack) -> set[str]:
     return {r.url.removeprefix(stack.api + "/sdk/") for r in recorder.to(stack.api, "/sdk/")}
-
-
-def check_no_image_left(recorder: Recorder, stack: Stack) -> None:
-    """Every request: SDK GETs without a body, or schema-shaped JSON batches; nothing else."""
-    for request in recorder.requests:
-        url = request.url
-        if url.startswith("blob:") or url.startswith(stack.shop + "/"):
-            assert request.method == "GET", url
-            continue
-        body = request.post_data_buffer or b""
-        if url.startswith(stack.api + "/sdk/"):
-            assert request.method == "GET" and body == b"", url
-            continue
-        assert url.startswith(stack.api + "/v1/collect"), url
-        assert request.headers.get("content-type", "").startswith("text/plain"), request.headers
-        assert len(body) < 16_000, len(body)  # a 320×240 frame would be 230 KB raw
-        batch = json.loads(body)
-        assert set(batch) == {"site", "key", "session", "batch", "signals"}
-        for signal in batch["signals"]:
-            assert allowed_signal(signal), signal
 
 
 def test_with_consent_only_window_aggregates_leave_and_revoking_stops_everything(

@@ -13,39 +13,27 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
 import pytest
 from PIL import Image
-from playwright.sync_api import Browser, Page, Playwright, expect
+from playwright.sync_api import Browser, Playwright
 
 from demo_site.stack import Stack
 from models.testdata import INSTALL_STEP, PYFEAT_DIR
 from tests.e2e.camera import (
-    WATCH_CAMERA,
     affect_signals,
-    ask_for_camera,
     astronaut_rgb,
-    launch_playing,
+    consented,
+    playing,
     wait_for,
-    write_y4m,
 )
-from tests.e2e.recording import Recorder
 
 pytestmark = pytest.mark.e2e
 
 SURPRISED = PYFEAT_DIR / "0-f1-su-ph.jpg"
 DARK_ROOM = 0.08
-
-
-def _playing(
-    playwright: Playwright, tmp_path_factory: pytest.TempPathFactory, name: str, rgb: np.ndarray
-) -> Iterator[Browser]:
-    browser = launch_playing(playwright, write_y4m(tmp_path_factory.mktemp("camera") / name, rgb))
-    yield browser
-    browser.close()
 
 
 @pytest.fixture(scope="module")
@@ -56,7 +44,7 @@ def surprised_browser(
         pytest.fail(f"{SURPRISED} is missing: run `{INSTALL_STEP}` (the test command does)")
     rgb = np.asarray(Image.open(SURPRISED).convert("RGB"), dtype=np.uint8)
     # 512×512 portrait, face in rows ≈185–476: take the lower 4:3 band so the face stays whole.
-    yield from _playing(playwright, tmp_path_factory, "surprised.y4m", rgb[128:512])
+    yield from playing(playwright, tmp_path_factory, "surprised.y4m", rgb[128:512])
 
 
 @pytest.fixture(scope="module")
@@ -64,7 +52,7 @@ def dark_room_browser(
     playwright: Playwright, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Browser]:
     dark = np.rint(astronaut_rgb() * DARK_ROOM).astype(np.uint8)
-    yield from _playing(playwright, tmp_path_factory, "dark.y4m", dark)
+    yield from playing(playwright, tmp_path_factory, "dark.y4m", dark)
 
 
 @pytest.fixture(scope="module")
@@ -73,28 +61,7 @@ def empty_room_browser(
 ) -> Iterator[Browser]:
     y, x = np.mgrid[0:240, 0:320]
     wall = np.stack([x * 255 // 319, y * 255 // 239, np.full_like(x, 128)], axis=-1)
-    yield from _playing(playwright, tmp_path_factory, "empty.y4m", wall.astype(np.uint8))
-
-
-@contextmanager
-def _consented(browser: Browser, stack: Stack) -> Iterator[tuple[Page, Recorder]]:
-    """A product page of a site that asks for the camera, consent given; every request
-    recorded. The camera is stopped and the context closed afterwards."""
-    context = browser.new_context(viewport={"width": 1280, "height": 720})
-    try:
-        context.add_init_script(WATCH_CAMERA)
-        recorder = Recorder()
-        context.on("request", lambda request: recorder.requests.append(request))
-        ask_for_camera(context)
-        page = context.new_page()
-        page.goto(stack.shop + "/product/echo-earbuds.html")
-        allow = page.get_by_role("button", name="Allow camera")
-        expect(allow).to_be_visible(timeout=30_000)
-        allow.click()
-        yield page, recorder
-        page.evaluate("rapport.camera.stop()")
-    finally:
-        context.close()
+    yield from playing(playwright, tmp_path_factory, "empty.y4m", wall.astype(np.uint8))
 
 
 def _windows_after_consent(
@@ -105,7 +72,7 @@ def _windows_after_consent(
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """Consent, wait for affect windows that are ``wanted``; those, and every affect window
     sent by then."""
-    with _consented(browser, stack) as (page, recorder):
+    with consented(browser, stack) as (page, recorder):
 
         def matching() -> list[dict[str, Any]]:
             return [s for s in affect_signals(recorder, stack) if wanted(s)]
@@ -144,7 +111,7 @@ def test_a_smile_in_a_dark_room_still_reads_happy(stack: Stack, dark_room_browse
 def test_an_empty_room_slows_the_camera_to_one_frame_a_second(
     stack: Stack, empty_room_browser: Browser
 ) -> None:
-    with _consented(empty_room_browser, stack) as (page, recorder):
+    with consented(empty_room_browser, stack) as (page, recorder):
         stats = "rapport.camera.stats()"
         wait_for(page, lambda: page.evaluate(stats)["frames"] >= 10, 60, "frames analysed")
         assert page.evaluate(stats)["idle"] is False  # the site's rate first
