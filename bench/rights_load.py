@@ -89,15 +89,18 @@ def rss_mb(pid: int) -> float:
 async def paced_hints(
     url: str, headers: dict[str, str], rate: float, seconds: float
 ) -> list[float]:
-    """Send at a fixed schedule (not closed-loop) and time every reply, in ms."""
+    """Send at a fixed schedule (not closed-loop) and time every reply, in ms; a request that
+    fails or times out (10 s) counts as 10 s."""
     times: list[float] = []
-    async with httpx.AsyncClient(timeout=30, limits=httpx.Limits(max_connections=64)) as client:
+    async with httpx.AsyncClient(timeout=10, limits=httpx.Limits(max_connections=64)) as client:
 
         async def one() -> None:
             started = time.perf_counter()
-            reply = await client.get(url, headers=headers)
-            if reply.status_code == 200:
-                times.append((time.perf_counter() - started) * 1000)
+            try:
+                ok = (await client.get(url, headers=headers)).status_code == 200
+            except httpx.HTTPError:
+                ok = False
+            times.append((time.perf_counter() - started) * 1000 if ok else 10_000.0)
 
         tasks = []
         start = time.perf_counter()
