@@ -12,6 +12,7 @@ from litestar.testing import TestClient
 from server.app import create_app
 from server.config import Settings
 from server.holdout import in_control
+from tests.server.conftest import id_of, key_of
 
 ORIGIN = "https://shop.example"
 
@@ -35,15 +36,19 @@ def shop(database_url: str, tmp_path: Path) -> Iterator[tuple[TestClient[Any], s
 
 
 def treated_visitor(site_id: int, prefix: str) -> str:
-    """A fresh visitor id outside the default 10 % holdout."""
+    """A fresh test visitor (by name) outside the default 10 % holdout."""
     return next(
-        v for v in (f"{prefix}-{i:04d}" for i in range(100)) if not in_control(site_id, v, 0.10)
+        v
+        for v in (f"{prefix}-{i:04d}" for i in range(100))
+        if not in_control(site_id, id_of(v), 0.10)
     )
 
 
-def collect(client: TestClient[Any], site_key: str, visitor: str, signals: list[Any]) -> Any:
-    body = {"site": site_key, "visitor": visitor, "session": f"{visitor}-s",
-            "batch": f"{visitor}-b{len(signals)}", "signals": signals}  # fmt: skip
+def collect(client: TestClient[Any], site_key: str, key: str, signals: list[Any]) -> Any:
+    """One batch from the visitor that ``key`` proves."""
+    name = key[:12]
+    body = {"site": site_key, "key": key, "session": f"{name}-s",
+            "batch": f"{name}-b{len(signals)}", "signals": signals}  # fmt: skip
     reply = client.post("/v1/collect", json=body, headers={"Origin": ORIGIN})
     assert reply.status_code == 200, reply.text
     return reply.json()
@@ -55,7 +60,7 @@ def test_three_negative_windows_at_the_price_answer_a_face_hint(
     client, site_key, site_id = shop
     visitor = treated_visitor(site_id, "upset")
     windows = [affect("angry", -0.45), affect("sad", -0.5), affect("angry", -0.3)]
-    reply = collect(client, site_key, visitor, windows)
+    reply = collect(client, site_key, key_of(visitor), windows)
     [hint] = reply["hints"]
     assert (hint["source"], hint["id"], hint["kind"]) == ("face", "face_frustrated.reassure",
                                                           "reassure")  # fmt: skip
@@ -63,8 +68,8 @@ def test_three_negative_windows_at_the_price_answer_a_face_hint(
     assert hint["reasons"][0].startswith("looked frustrated for 15 s while reading the price")
     assert hint["chat"]["tone"] == "empathetic"
     assert hint["chat"]["directive"]["ru"]
-    again = client.get(f"/v1/hints/{visitor}", params={"site": site_key},
-                       headers={"Origin": ORIGIN})  # fmt: skip
+    again = client.get(f"/v1/hints/{id_of(visitor)}", params={"site": site_key},
+                       headers={"Origin": ORIGIN, "Authorization": f"Bearer {key_of(visitor)}"})  # fmt: skip
     assert [h["source"] for h in again.json()["hints"]] == ["face"]
 
 
@@ -73,26 +78,28 @@ def test_the_same_visitor_with_neutral_windows_gets_no_hint(
 ) -> None:
     client, site_key, site_id = shop
     visitor = treated_visitor(site_id, "calm")
-    reply = collect(client, site_key, visitor, [affect("neutral", 0.0)] * 3)
+    reply = collect(client, site_key, key_of(visitor), [affect("neutral", 0.0)] * 3)
     assert reply["hints"] == []
 
 
 def test_affect_windows_are_in_the_visitors_export_and_gone_after_erase(
     shop: tuple[TestClient[Any], str, int],
 ) -> None:
+    from client_py.identity import visitor_key_from_secret
     from server.visitors.identity import visitor_id_from_secret
 
     client, site_key, _ = shop
     secret = "A" * 22
     visitor = visitor_id_from_secret(secret)
-    collect(client, site_key, visitor, [affect("angry", -0.45)] * 3)
+    collect(client, site_key, visitor_key_from_secret(secret), [affect("angry", -0.45)] * 3)
     headers = {"Origin": ORIGIN, "Authorization": f"Bearer {secret}"}
     url = f"/v1/visitors/{visitor}"
     exported = client.get(url, params={"site": site_key}, headers=headers)
     assert exported.status_code == 200, exported.text
-    profile = exported.json()["profile"]
+    [stored] = exported.json()["profiles"]
+    profile = stored["data"]
     assert profile["current"]["affect"]["sections"]["price"]["windows"] == 3
     assert "baseline" in profile["face"]
     assert client.delete(url, params={"site": site_key}, headers=headers).status_code == 200
     again = client.get(url, params={"site": site_key}, headers=headers).json()
-    assert again["profile"] is None
+    assert again["profiles"] == []
