@@ -29,6 +29,7 @@ from server.config import (
 from server.hints.cli import model, playbook_command, report, webhook
 from server.logs import LOG_FORMATS
 from server.playbook.load import site_playbook
+from server.report.cli import login_command, report_settings_command
 from server.serving import run_server
 from server.sites.model import NewSite, Site
 from server.sites.origins import InvalidOrigin, normalise_origin, normalise_origins
@@ -210,6 +211,8 @@ def site() -> None:
 
 site.add_command(playbook_command)
 site.add_command(webhook)
+site.add_command(login_command)
+site.add_command(report_settings_command)
 
 
 async def add_site(database_url: str, name: str, origins: Sequence[str]) -> NewSite:
