@@ -87,6 +87,8 @@ class Stack:
     site_key: str
     database: str
     log: Path
+    admin_token: str = ""
+    """The demo site's admin token (the dashboard's sign-in)."""
 
 
 @contextmanager
@@ -119,7 +121,7 @@ def running_stack(workdir: Path, *, omit_sdk: bool = False) -> Iterator[Stack]:
     try:
         _wait_http(f"{api}/healthz")
         demo = serve_demo("localhost", shop_port, f"{api}/sdk", keys["site_key"], omit_sdk=omit_sdk)
-        yield Stack(api, shop, keys["site_key"], database, log)
+        yield Stack(api, shop, keys["site_key"], database, log, keys["admin_token"])
     finally:
         if demo is not None:
             demo.shutdown()
