@@ -4,7 +4,8 @@
                            [--backend sqlite|postgresql|both] [--postgres URL]
 
 For each backend: two fresh databases get the same synthetic month (``--signals`` signals from
-``--visitors`` visitors, two sessions each on random days of the last 30, 20 signals per batch:
+``--visitors`` visitors, two sessions each on random days of the last 30, a batch every 10 s
+within a session, 20 signals per batch:
 pattern scores, evidence, counters, dwell, section events, chat tone and topics, actions)
 through the real group-commit writer (``Storage.ingest``, 256 batches in flight), once with the
 report rollups off and once on; the ingest rates are printed side by side. Then the 30-day
@@ -59,10 +60,11 @@ def month(signals: int, visitors: int, seed: int = 7) -> list[IngestBatch]:
     for v in range(visitors):
         visitor = f"v{v:06d}-{uuid.UUID(int=rng.getrandbits(128)).hex[:10]}"
         days = sorted(rng.sample(range(30), 2))
+        starts = {d: NOW - (29 - d) * 86_400 - rng.uniform(600, 80_000) for d in days}
         for b in range(per_visitor):
             day = days[0] if b < per_visitor // 2 else days[1]
             session = f"s{v:06d}-{day:02d}"
-            at = NOW - (29 - day) * 86_400 - rng.uniform(0, 80_000)
+            at = starts[day] + 10 * b  # a batch every 10 s within the session
             pattern = rng.choice(PATTERNS)
             score = round(rng.uniform(0.2, 0.95), 2)
             counters = {"rage_clicks": rng.randint(0, 3), "quick_backs": rng.randint(0, 2)}

@@ -15,7 +15,7 @@ import time
 import urllib.request
 from collections.abc import Callable
 
-__all__ = ["seed_in_background"]
+__all__ = ["seed_in_background", "simulate_visitors"]
 
 
 def _wait(url: str, timeout: float = 60.0) -> bool:
@@ -29,20 +29,16 @@ def _wait(url: str, timeout: float = 60.0) -> bool:
     return False
 
 
-def seed_in_background(
-    shop: str, api: str, *, seeds: tuple[int, ...] = (1, 2), echo: Callable[[str], None] = print
-) -> threading.Thread | None:
-    """Start the simulated visitors; returns the thread, or ``None`` when they cannot run."""
-    try:
-        from playwright.async_api import async_playwright
+def simulate_visitors(shop: str, api: str, seeds: list[int], parallel: int) -> int:
+    """Run every persona once per seed against the shop, in headless Chromium, in a thread of
+    its own (with its own event loop, so a caller's sync Playwright does not mind); returns
+    how many visits ran. Raises what the visits raised."""
+    from playwright.async_api import async_playwright
 
-        from demo_site.stack import CHROMIUM_FLAGS, chromium_executable
-        from tests.e2e.personas import run_personas
-    except ImportError as exc:
-        echo(f"Simulated visitors: not started ({exc}; run `make install-dev system-test`)")
-        return None
+    from demo_site.stack import CHROMIUM_FLAGS, chromium_executable
+    from tests.e2e.personas import run_personas
 
-    async def simulate() -> None:
+    async def simulate() -> int:
         async with async_playwright() as pw:
             browser = await pw.chromium.launch(
                 executable_path=os.environ.get("RAPPORT_CHROMIUM") or chromium_executable(),
@@ -50,19 +46,48 @@ def seed_in_background(
                 headless=True,
             )
             try:
-                runs = await run_personas(browser, shop, api, list(seeds), parallel=3)
+                return len(await run_personas(browser, shop, api, seeds, parallel=parallel))
             finally:
                 await browser.close()
-        echo(f"Simulated visitors: {len(runs)} visits done; reload the dashboard")
+
+    outcome: list[int | BaseException] = []
+
+    def run() -> None:
+        try:
+            outcome.append(asyncio.run(simulate()))
+        except BaseException as exc:
+            outcome.append(exc)
+
+    thread = threading.Thread(target=run, name="simulated-visitors")
+    thread.start()
+    thread.join()
+    if isinstance(outcome[0], BaseException):
+        raise outcome[0]
+    return outcome[0]
+
+
+def seed_in_background(
+    shop: str, api: str, *, seeds: tuple[int, ...] = (1, 2), echo: Callable[[str], None] = print
+) -> threading.Thread | None:
+    """Start the simulated visitors; returns the thread, or ``None`` when they cannot run."""
+    try:
+        import playwright.async_api  # noqa: F401
+
+        import tests.e2e.personas  # noqa: F401
+    except ImportError as exc:
+        echo(f"Simulated visitors: not started ({exc}; run `make install-dev system-test`)")
+        return None
 
     def main() -> None:
         if not _wait(f"{api}/healthz"):
             echo("Simulated visitors: the API did not come up; not started")
             return
         try:
-            asyncio.run(simulate())
+            visits = simulate_visitors(shop, api, list(seeds), parallel=2)
         except Exception as exc:  # a demo nicety must never take the demo down
             echo(f"Simulated visitors stopped: {exc}")
+            return
+        echo(f"Simulated visitors: {visits} visits done; reload the dashboard")
 
     thread = threading.Thread(target=main, name="demo-visitors", daemon=True)
     thread.start()

@@ -5,43 +5,17 @@ Registered in ``server/cli.py`` under ``site``.
 
 from __future__ import annotations
 
-import asyncio
 import time
-from collections.abc import Awaitable, Callable
-from typing import TypeVar
 
 import click
 
-from server.config import DEFAULT_DATABASE_URL
 from server.dashboard.auth import LINK_TTL, create_link
+from server.hints.cli import _db, _with_site
 from server.report.settings import InvalidReportSettings, set_report_settings
 from server.sites.model import Site
-from server.storage import Storage, create_storage
+from server.storage import Storage
 
 __all__ = ["dashboard_link", "login_command", "report_settings_command"]
-
-T = TypeVar("T")
-
-_db = click.option(
-    "--database",
-    "database_url",
-    envvar="RAPPORT_DATABASE_URL",
-    show_envvar=True,
-    default=DEFAULT_DATABASE_URL,
-    show_default=True,
-    help="sqlite:///path.db or postgresql://…",
-)
-
-
-def _with_site(database_url: str, name: str, fn: Callable[[Storage, Site], Awaitable[T]]) -> T:
-    async def run() -> T:
-        async with create_storage(database_url) as storage:
-            site = await storage.site_by_name(name)
-            if site is None:
-                raise click.ClickException(f"no site named {name!r}")
-            return await fn(storage, site)
-
-    return asyncio.run(run())
 
 
 async def dashboard_link(storage: Storage, site: Site, base_url: str) -> str:

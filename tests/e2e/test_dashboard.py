@@ -9,7 +9,6 @@ cross-site POST are refused. Screenshots go to ``.cache/artefacts/dashboard``.
 
 from __future__ import annotations
 
-import asyncio
 import csv
 import io
 import json
@@ -17,18 +16,17 @@ import os
 import sqlite3
 import subprocess
 import sys
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.async_api import async_playwright
 from playwright.sync_api import Browser, ConsoleMessage, Page, expect
 
-from demo_site.stack import CHROMIUM_FLAGS, REPO, Stack, chromium_executable, running_stack
-from tests.e2e.personas import run_personas
+from demo_site.seed import simulate_visitors
+from demo_site.stack import REPO, Stack, running_stack
 
-pytestmark = pytest.mark.e2e
+# The module's first test also waits for the six persona visits (about two minutes).
+pytestmark = [pytest.mark.e2e, pytest.mark.timeout(600)]
 
 ARTEFACTS = Path(os.environ.get("RAPPORT_ARTEFACTS", REPO / ".cache" / "artefacts")) / "dashboard"
 PANELS = ["traffic", "patterns", "friction", "emotions", "chat", "hints", "funnel"]
@@ -41,30 +39,12 @@ def rapport(stack: Stack, *args: str) -> str:
     ).stdout  # fmt: skip
 
 
-def _browse(stack: Stack) -> None:
-    async def simulate() -> None:
-        async with async_playwright() as pw:
-            browser = await pw.chromium.launch(
-                executable_path=os.environ.get("RAPPORT_CHROMIUM") or chromium_executable(),
-                args=CHROMIUM_FLAGS,
-                headless=True,
-            )
-            try:
-                await run_personas(browser, stack.shop, stack.api, [1])
-            finally:
-                await browser.close()
-
-    # Its own thread and loop: the sync Playwright of the other fixtures owns this one's.
-    thread = threading.Thread(target=lambda: asyncio.run(simulate()))
-    thread.start()
-    thread.join()
-
-
 @pytest.fixture(scope="module")
 def shop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     with running_stack(tmp_path_factory.mktemp("dashboard")) as stack:
         rapport(stack, "site", "report-settings", "Demo shop", "--k", "2")
-        _browse(stack)
+        # Two at a time: six Pyodide boots at once on a busy 2-core machine outlast the visits.
+        simulate_visitors(stack.shop, stack.api, [1], parallel=2)
         yield stack
 
 
@@ -119,7 +99,7 @@ def test_sign_in_with_the_token_draws_every_panel_from_stored_data(
         shown += 1
         figure = page.locator(f"figure[data-table='{table['id']}']")
         expect(figure.locator(".chart[data-drawn='true'] canvas")).to_have_count(1)
-        body = figure.locator("table tbody").text_content() or ""
+        body = figure.locator(".table-wrap tbody").text_content() or ""
         assert all(f"{n:,}" in body or str(round(n, 3)) in body for n in numbers), table
     assert shown >= 4
     screenshot(page, "dashboard-7d-light")
@@ -136,12 +116,12 @@ def test_switching_the_range_redraws_with_that_many_days(
     wait_for_report(page)
     page.click("button[data-days='30']")
     wait_for_report(page, 30)
-    rows = page.locator("figure[data-table='traffic'] tbody tr")
+    rows = page.locator("figure[data-table='traffic'] .table-wrap tbody tr")
     assert rows.count() in (30, 31)
     expect(page.locator("button[data-days='30']")).to_have_attribute("aria-pressed", "true")
     page.click("button[data-days='1']")
     wait_for_report(page, 1)
-    assert page.locator("figure[data-table='traffic'] tbody tr").count() in (1, 2)
+    assert page.locator("figure[data-table='traffic'] .table-wrap tbody tr").count() in (1, 2)
     screenshot(page, "dashboard-24h")
     assert errors == []
 
@@ -159,7 +139,9 @@ def test_a_csv_download_has_the_tables_rows(
     header, *rows = list(csv.reader(io.StringIO(path.read_text("utf-8"))))
     assert header[:3] == ["day", "hesitant", "urgent"]
     assert len(rows) == 7 or len(rows) == 8
-    shown = page.locator("figure[data-table='patterns'] tbody tr").last.text_content() or ""
+    shown = (
+        page.locator("figure[data-table='patterns'] .table-wrap tbody tr").last.text_content() or ""
+    )
     assert rows[-1][0] in shown
     assert errors == []
 
