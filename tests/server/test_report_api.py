@@ -94,6 +94,16 @@ def tables(body: dict[str, Any], *ids: str) -> list[dict[str, Any]]:
     return found
 
 
+def assert_all_shown_or_all_null(found: list[dict[str, Any]], shown: bool) -> None:
+    for table in found:
+        cells = numbers(table)
+        assert cells, table["id"]
+        if shown:
+            assert None not in cells, table
+        else:
+            assert set(cells) == {None}, table
+
+
 ROLLUP_TABLES = ("traffic", "patterns", "overlap", "friction", "sections", "emotions", "tones",
                  "topics", "funnel")  # fmt: skip
 HINT_TABLES = ("hints_shown", "feedback", "uplift", "guardrail")
@@ -108,13 +118,7 @@ def test_every_rollup_aggregate_is_null_under_k_and_shown_at_k(
     body = report(report_api, site).json()
     assert body["k"] == 5
     assert (body["visitors"], body["sessions"]) == ((5, 5) if shown else (None, None))
-    for table in tables(body, *ROLLUP_TABLES):
-        cells = numbers(table)
-        assert cells, table["id"]
-        if shown:
-            assert None not in cells, table
-        else:
-            assert set(cells) == {None}, table
+    assert_all_shown_or_all_null(tables(body, *ROLLUP_TABLES), shown)
 
 
 @pytest.mark.parametrize(("per_arm", "shown"), [(4, False), (5, True)])
@@ -141,13 +145,7 @@ def test_hints_feedback_uplift_and_guardrail_are_null_under_k_and_shown_at_k(
             ], visitor=v, session="s-" + v)  # fmt: skip
             assert report_api.collect(body).status_code == 200
     body = report(report_api, site).json()
-    for table in tables(body, *HINT_TABLES):
-        cells = numbers(table)
-        assert cells, table["id"]
-        if shown:
-            assert None not in cells, table
-        else:
-            assert set(cells) == {None}, table
+    assert_all_shown_or_all_null(tables(body, *HINT_TABLES), shown)
     if shown:
         (overall,) = [r for r in tables(body, "uplift")[0]["rows"] if r[0] == "all hints"]
         assert overall[1:6] == [5, 5, 1.0, 1.0, 0.0]
