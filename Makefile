@@ -7,6 +7,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMPS := .cache/stamps
 SDK := wasm_build/dist/manifest.json
+DASHBOARD := dashboard_build/dist/manifest.json
 SDK_INPUTS := $(wildcard client_py/*.py client_py/*.bin wasm_build/*.py wasm_build/src/* wasm_build/node/* models/onnx/*.onnx) \
 	wasm_build/package-lock.json
 APT_GET := DEBIAN_FRONTEND=noninteractive apt-get -y -qq -o=Dpkg::Use-Pty=0
@@ -27,10 +28,19 @@ check:
 	$(BIN)/mypy
 	$(BIN)/pytest
 
-sdk: $(SDK)
+sdk: $(SDK) $(DASHBOARD)
 
 $(SDK): $(STAMPS)/npm $(STAMPS)/python $(SDK_INPUTS)
 	$(BIN)/rapport build-sdk
+
+# The dashboard's browser files: uPlot from npm plus our script, content-hashed (served at
+# /dashboard/assets/, never from a CDN).
+$(DASHBOARD): $(STAMPS)/dashboard-npm $(STAMPS)/python dashboard_build/build.py $(wildcard dashboard_build/src/*)
+	$(BIN)/python -m dashboard_build.build
+
+$(STAMPS)/dashboard-npm: dashboard_build/package-lock.json | $(STAMPS)/system
+	cd dashboard_build && npm ci --no-audit --no-fund --loglevel=error
+	@mkdir -p $(STAMPS) && touch $@
 
 install: $(STAMPS)/python $(STAMPS)/npm
 install-dev: $(STAMPS)/python-dev $(STAMPS)/npm
@@ -91,4 +101,5 @@ lock: $(STAMPS)/python-dev
 	$(BIN)/pip-compile -q --strip-extras --no-emit-index-url --no-emit-find-links --extra dev -o requirements-dev.lock pyproject.toml
 
 clean:
-	rm -rf $(VENV) .cache wasm_build/node_modules wasm_build/dist models/node_modules
+	rm -rf $(VENV) .cache wasm_build/node_modules wasm_build/dist models/node_modules \
+		dashboard_build/node_modules dashboard_build/dist

@@ -87,6 +87,8 @@ class Stack:
     site_key: str
     database: str
     log: Path
+    admin_token: str = ""
+    """The demo site's admin token (the dashboard's sign-in)."""
 
 
 @contextmanager
@@ -129,7 +131,7 @@ def running_stack(
             omit_sdk=omit_sdk,
             root=root or ROOT,
         )
-        yield Stack(api, shop, keys["site_key"], database, log)
+        yield Stack(api, shop, keys["site_key"], database, log, keys["admin_token"])
     finally:
         if demo is not None:
             demo.shutdown()

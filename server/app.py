@@ -19,6 +19,8 @@ from litestar.di import Provide
 from server.admin import AdminController
 from server.config import Settings
 from server.cors import SiteCorsMiddleware
+from server.dashboard import DashboardController
+from server.dashboard.assets import DashboardAssets, default_assets_dir
 from server.errors import exception_handlers
 from server.exports.controller import ExportsController
 from server.feedback.controller import FeedbackController
@@ -31,6 +33,7 @@ from server.limits import TokenBuckets
 from server.metrics import Metrics
 from server.openapi import add_collect_schemas, openapi_config
 from server.ops import MetricsController, OpsMiddleware
+from server.report.controller import ReportController
 from server.sdk.controller import SdkController
 from server.services import Services
 from server.sites.directory import SiteDirectory
@@ -134,6 +137,8 @@ def create_app(
             ExportsController,
             VisitorsController,
             AdminController,
+            ReportController,
+            DashboardController,
             HealthController,
             MetricsController,
             SdkController,
@@ -160,6 +165,7 @@ def create_app(
     app.state.services = services
     app.state.hints = hints
     app.state.webhooks = webhooks
+    app.state.dashboard_assets = DashboardAssets(default_assets_dir())
     return app
 
 

@@ -29,6 +29,7 @@ from server.config import (
 from server.hints.cli import model, playbook_command, report, webhook
 from server.logs import ACCESS_LOG_IPS, LOG_FORMATS
 from server.playbook.load import site_playbook
+from server.report.cli import dashboard_link, login_command, report_settings_command
 from server.serving import run_server
 from server.sites.model import NewSite, Site
 from server.sites.origins import InvalidOrigin, normalise_origin, normalise_origins
@@ -265,6 +266,8 @@ def site() -> None:
 
 site.add_command(playbook_command)
 site.add_command(webhook)
+site.add_command(login_command)
+site.add_command(report_settings_command)
 
 
 async def add_site(database_url: str, name: str, origins: Sequence[str]) -> NewSite:
@@ -524,11 +527,22 @@ async def ensure_demo_site(database_url: str, origin: str) -> Site:
         return site
 
 
+async def _demo_dashboard_link(database_url: str, site: Site, api: str) -> str:
+    async with create_storage(database_url) as storage:
+        return await dashboard_link(storage, site, api)
+
+
 @main.command()
 @click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535))
 @click.option("--demo-port", default=8001, show_default=True, type=click.IntRange(1, 65535))
 @_database_option(DEFAULT_DEMO_DATABASE_URL)
-def demo(port: int, demo_port: int, database_url: str) -> None:
+@click.option(
+    "--seed/--no-seed",
+    default=True,
+    show_default=True,
+    help="Run simulated visitors (persona drivers) in the background so the dashboard has data.",
+)
+def demo(port: int, demo_port: int, database_url: str, seed: bool) -> None:
     """Run the API and the demo shop together, building the SDK first if needed."""
     _check_database_url(database_url)
     if port == demo_port:
@@ -552,6 +566,14 @@ def demo(port: int, demo_port: int, database_url: str) -> None:
     click.echo(f"Demo shop:  http://localhost:{demo_port}/   ← open this")
     click.echo(f"API:        {api}  (OpenAPI: {api}/schema, health: {api}/healthz)")
     click.echo(f"Site key:   {demo_site.site_key}")
+    click.echo(f"Dashboard:  {asyncio.run(_demo_dashboard_link(database_url, demo_site, api))}")
+    click.echo(
+        "            (signed in: a one-time link, valid 10 minutes; later: rapport site login)"
+    )
+    if seed:
+        _load("demo_site.seed", "seed_in_background")(
+            f"http://localhost:{demo_port}", api, echo=click.echo
+        )
     click.echo("Ctrl+C stops both.")
     try:
         run_server(

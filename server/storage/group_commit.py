@@ -11,6 +11,7 @@ from __future__ import annotations
 import abc
 from collections.abc import Sequence
 
+from server.report.rollup import ReachCache, RollupBuffer
 from server.storage.base import FlushObserver, IngestBatch, IngestResult, Storage
 from server.storage.profile_cache import ProfileCache
 from server.storage.writer import GroupCommitWriter
@@ -35,13 +36,41 @@ class GroupCommitStorage(Storage):
     ) -> None:
         self._profiles = ProfileCache(profile_cache_size)
         self._writer: GroupCommitWriter[IngestBatch, IngestResult] = GroupCommitWriter(
-            self._flush,
+            self._flush_group,
             max_queue=max_queue,
             max_group=max_group,
             enqueue_timeout=enqueue_timeout,
             name=writer_name,
             outage=self.outage,
         )
+        self.rollups_enabled = True
+        """Keep the report's rollups in the writer's transaction (``bench/`` turns it off)."""
+        self._reach_cache = ReachCache()
+        self._pending_rollups: RollupBuffer | None = None
+
+    def _forget_visitor(self, site_id: int, visitor: str) -> None:
+        """After an erase commits: drop the visitor from this process's caches."""
+        self._profiles.discard((site_id, visitor))
+        self._reach_cache.forget(site_id, visitor)
+
+    def _new_rollups(self) -> RollupBuffer | None:
+        """A buffer for one group's report rollups, or ``None`` when they are off."""
+        self._pending_rollups = RollupBuffer(self._reach_cache) if self.rollups_enabled else None
+        return self._pending_rollups
+
+    async def _flush_group(self, batches: Sequence[IngestBatch]) -> list[IngestResult]:
+        """:meth:`_flush`, then remember the reach rows it committed (not before: a rolled
+        back group must write them again)."""
+        self._pending_rollups = None
+        try:
+            results = await self._flush(batches)
+        except BaseException:
+            self._pending_rollups = None
+            raise
+        if self._pending_rollups is not None:
+            self._pending_rollups.mark_written()
+            self._pending_rollups = None
+        return results
 
     @abc.abstractmethod
     async def _open_connections(self) -> None:

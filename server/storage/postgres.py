@@ -26,6 +26,9 @@ import asyncpg  # type: ignore[import-untyped]
 import msgspec
 
 from server.profiles import Profile, apply_observations, decode_profile, encode_profile
+from server.report.rollup import RollupBuffer
+from server.report.store import ROLLUP_SITE_TABLES
+from server.report.store import write_postgres as write_postgres_rollups
 from server.sites.keys import hash_admin_token, new_admin_token, new_site_key
 from server.sites.model import NewSite, Site
 from server.storage.base import (
@@ -191,7 +194,7 @@ class PostgresStorage(GroupCommitStorage):
             [(t.name, f"DELETE FROM {t.name} {where}", (site_id, visitor))
              for t in VISITOR_TABLES],
             notify=notify_payloads([(site_id, visitor)]),
-            after_commit=lambda: self._profiles.discard((site_id, visitor)),
+            after_commit=lambda: self._forget_visitor(site_id, visitor),
         )  # fmt: skip
 
     @contextlib.asynccontextmanager
@@ -217,12 +220,16 @@ class PostgresStorage(GroupCommitStorage):
     async def delete_site(self, site_id: int) -> dict[str, int]:
         removed = await self._delete_in_transaction(
             [(table, f"DELETE FROM {table} WHERE site_id = $1", (site_id,))
-             for table in ("signals", "batches", "profiles", *SITE_TABLES)]
+             for table in ("signals", "batches", "profiles", *SITE_TABLES, *ROLLUP_SITE_TABLES)]
             + [("sites", "DELETE FROM sites WHERE id = $1", (site_id,))],
             notify=notify_payloads(site=site_id),
             after_commit=lambda: self._profiles.discard_site(site_id),
         )  # fmt: skip
-        return {k: v for k, v in removed.items() if v or k not in SITE_TABLES}
+        return {
+            k: v
+            for k, v in removed.items()
+            if k not in ROLLUP_SITE_TABLES and (v or k not in SITE_TABLES)
+        }
 
     async def site_stats(self, site_id: int) -> SiteStats:
         row = await self._readers.fetchrow(
@@ -288,7 +295,7 @@ class PostgresStorage(GroupCommitStorage):
             if conn.is_closed():
                 conn = self._writer_conn = await asyncpg.connect(self._dsn)
             async with conn.transaction():
-                results, profiles, changed = await _write_group(conn, batches)
+                results, profiles, changed = await _write_group(conn, batches, self._new_rollups())
                 await send_notifications(conn, notify_payloads(changed))
             for key, profile in profiles.items():
                 self._profiles.store(key, profile, unless_changed_since=began)
@@ -322,7 +329,7 @@ class _PostgresVisitorReader(VisitorReader):
 
 
 async def _write_group(
-    conn: Any, batches: Sequence[IngestBatch]
+    conn: Any, batches: Sequence[IngestBatch], rollups: RollupBuffer | None = None
 ) -> tuple[list[IngestResult], dict[tuple[int, str], Profile], list[tuple[int, str]]]:
     """Write one group; also return the profiles it read or wrote and the keys it changed."""
     # Insert in key order: a batch retried to two processes at once is inserted by both
@@ -397,14 +404,18 @@ async def _write_group(
     results: list[IngestResult] = []
     for b, new in zip(batches, is_new, strict=True):
         key = (b.site_id, b.visitor)
-        profile = profiles.get(key) or Profile()
+        profile = before = profiles.get(key) or Profile()
         if new and b.observations:
             profile = apply_observations(
                 profile, session=b.session, at=b.received_at, observations=b.observations
             )
             profiles[key] = profile
             changed[key] = b.received_at
+        if new and rollups is not None:
+            rollups.add(b, before, profile)
         results.append(IngestResult(duplicate=not new, profile=profile))
+    if rollups:
+        await write_postgres_rollups(conn, rollups)
     if changed:
         await conn.execute(
             "INSERT INTO profiles (site_id, visitor, data, updated_at) "

@@ -27,6 +27,8 @@ import aiosqlite
 import msgspec
 
 from server.profiles import Profile, apply_observations, decode_profile, encode_profile
+from server.report.store import ROLLUP_SITE_TABLES
+from server.report.store import write_sqlite as write_sqlite_rollups
 from server.sites.keys import hash_admin_token, new_admin_token, new_site_key
 from server.sites.model import NewSite, Site
 from server.storage.base import (
@@ -221,7 +223,7 @@ class SQLiteStorage(GroupCommitStorage):
         return await self._delete_in_transaction(
             [(t.name, f"DELETE FROM {t.name} {where}", (site_id, visitor))
              for t in VISITOR_TABLES],
-            after_commit=lambda: self._profiles.discard((site_id, visitor)),
+            after_commit=lambda: self._forget_visitor(site_id, visitor),
         )  # fmt: skip
 
     @contextlib.asynccontextmanager
@@ -253,11 +255,15 @@ class SQLiteStorage(GroupCommitStorage):
     async def delete_site(self, site_id: int) -> dict[str, int]:
         removed = await self._delete_in_transaction(
             [(table, f"DELETE FROM {table} WHERE site_id = ?", (site_id,))
-             for table in ("signals", "batches", "profiles", *SITE_TABLES)]
+             for table in ("signals", "batches", "profiles", *SITE_TABLES, *ROLLUP_SITE_TABLES)]
             + [("sites", "DELETE FROM sites WHERE id = ?", (site_id,))],
             after_commit=lambda: self._profiles.discard_site(site_id),
         )  # fmt: skip
-        return {k: v for k, v in removed.items() if v or k not in SITE_TABLES}
+        return {
+            k: v
+            for k, v in removed.items()
+            if k not in ROLLUP_SITE_TABLES and (v or k not in SITE_TABLES)
+        }
 
     async def site_stats(self, site_id: int) -> SiteStats:
         rows = await _fetchall(
@@ -401,16 +407,21 @@ class SQLiteStorage(GroupCommitStorage):
             profiles.update(await _load_profiles(conn, missing))
         changed: dict[tuple[int, str], float] = {}
         results: list[IngestResult] = []
+        rollups = self._new_rollups()
         for b, new in zip(batches, is_new, strict=True):
             key = (b.site_id, b.visitor)
-            profile = profiles.get(key) or Profile()
+            profile = before = profiles.get(key) or Profile()
             if new and b.observations:
                 profile = apply_observations(
                     profile, session=b.session, at=b.received_at, observations=b.observations
                 )
                 profiles[key] = profile
                 changed[key] = b.received_at
+            if new and rollups is not None:
+                rollups.add(b, before, profile)
             results.append(IngestResult(duplicate=not new, profile=profile))
+        if rollups:
+            await write_sqlite_rollups(conn, rollups)
         if changed:
             async with conn.executemany(
                 "INSERT INTO profiles (site_id, visitor, data, updated_at) VALUES (?, ?, ?, ?) "

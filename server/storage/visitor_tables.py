@@ -66,6 +66,9 @@ VISITOR_TABLES: Final[tuple[VisitorTable, ...]] = (
         frozenset({"body"}),
         "id",
     ),
+    # The report's distinct-visitor bookkeeping (server/report): which cells a visitor touched
+    # in an hour. Aggregates elsewhere hold no visitor; these rows go with the visitor.
+    VisitorTable("report_reach", ("hour", "cell"), frozenset(), "hour, cell"),
 )
 
 _BY_NAME: Final = {table.name: table for table in VISITOR_TABLES}

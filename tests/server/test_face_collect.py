@@ -68,8 +68,8 @@ def test_three_negative_windows_at_the_price_answer_a_face_hint(
     assert hint["reasons"][0].startswith("looked frustrated for 15 s while reading the price")
     assert hint["chat"]["tone"] == "empathetic"
     assert hint["chat"]["directive"]["ru"]
-    again = client.get(f"/v1/hints/{id_of(visitor)}", params={"site": site_key},
-                       headers={"Origin": ORIGIN, "Authorization": f"Bearer {key_of(visitor)}"})  # fmt: skip
+    proof = {"Origin": ORIGIN, "Authorization": f"Bearer {key_of(visitor)}"}
+    again = client.get(f"/v1/hints/{id_of(visitor)}", params={"site": site_key}, headers=proof)
     assert [h["source"] for h in again.json()["hints"]] == ["face"]
 
 

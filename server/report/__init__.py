@@ -1,0 +1,1 @@
+"""The site owner's report: hourly rollups kept by the writer, read under the k rule."""

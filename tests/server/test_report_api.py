@@ -1,0 +1,240 @@
+"""``GET /v1/admin/sites/{key}/report``: every aggregate under the k rule, on both backends.
+
+The k tests send the same full set of signals from 4 and from 5 visitors: with the default
+k = 5 every number of the report is ``null`` for 4 and shown for 5 — in the JSON and in the
+CSV. Hints and uplift come from the hint log, with 4 or 5 visitors in each arm.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from litestar.testing import TestClient
+
+from client_py.schema import PATTERNS
+from server.app import create_app
+from server.config import Settings
+from server.report.settings import InvalidReportSettings, set_report_settings
+from server.sites.model import NewSite
+from server.storage.base import HintLogRow
+from tests.server.conftest import ORIGIN, Api, FakeClock, batch
+
+AFFECT = {"kind": "affect", "seconds": 3, "frames": 9, "presence": 1, "attention": 1,
+          "dominant": "happy", "valence": 0.6, "happy": 0.7, "micro": 0}  # fmt: skip
+#: One session that touches every cell of the rollup-based panels.
+EVERYTHING: list[dict[str, Any]] = [
+    *({"kind": "pattern", "name": p, "score": 0.8} for p in PATTERNS),
+    {"kind": "evidence", "pattern": "hesitant", "feature": "price_returns_loops", "points": 0.4},
+    *({"kind": "counter", "name": n, "count": 2}
+      for n in ("rage_clicks", "dead_clicks", "quick_backs", "hovers_without_click")),
+    {"kind": "dwell", "section": "price", "seconds": 12},
+    {"kind": "section_event", "name": "hover_without_click", "section": "price", "count": 2},
+    {"kind": "section_event", "name": "copy", "section": "price", "count": 1},
+    *({"kind": "tone", "name": t, "score": 0.8}
+      for t in ("irritation", "urgency", "formality", "positivity")),
+    {"kind": "topic", "name": "warranty", "count": 2},
+    {"kind": "action", "name": "add_to_cart"},
+    {"kind": "action", "name": "purchase", "value": 10, "currency": "EUR"},
+    AFFECT,
+]  # fmt: skip
+
+
+@pytest.fixture
+def report_api(database_url: str, tmp_path: Path) -> Iterator[Api]:
+    """The app on SQLite and on PostgreSQL (``database_url`` is parametrised)."""
+    clock = FakeClock()
+    app = create_app(Settings(database_url=database_url, sdk_dir=tmp_path / "sdk"), clock=clock)
+    with TestClient(app) as client:
+        yield Api(client=client, storage=app.state.services.storage, clock=clock,
+                  sdk_dir=tmp_path / "sdk")  # fmt: skip
+
+
+def report(api: Api, site: NewSite, days: int = 7, token: str | None = None) -> Any:
+    return api.client.get(
+        f"/v1/admin/sites/{site.site.site_key}/report",
+        params={"days": days},
+        headers={"Authorization": f"Bearer {token or site.admin_token}"},
+    )
+
+
+def report_csv(api: Api, site: NewSite, table: str) -> list[list[str]]:
+    reply = api.client.get(
+        f"/v1/admin/sites/{site.site.site_key}/report.csv",
+        params={"days": 7, "table": table},
+        headers={"Authorization": f"Bearer {site.admin_token}"},
+    )
+    assert reply.status_code == 200, reply.text
+    assert reply.headers["content-type"].startswith("text/csv")
+    return list(csv.reader(io.StringIO(reply.text)))
+
+
+def visit(api: Api, site: NewSite, visitors: int, signals: list[dict[str, Any]]) -> list[str]:
+    ids = [f"visitor-{uuid.uuid4().hex[:10]}" for _ in range(visitors)]
+    for visitor in ids:
+        body = batch(site.site.site_key, signals, visitor=visitor, session="s-" + visitor)
+        assert api.collect(body).status_code == 200
+    return ids
+
+
+def numbers(table: dict[str, Any]) -> list[Any]:
+    """The table's numeric cells (the first column labels the row); line charts: today only."""
+    rows = table["rows"][-1:] if table["chart"] == "line" else table["rows"]
+    return [cell for row in rows for cell in row[1:] if not isinstance(cell, str)]
+
+
+def tables(body: dict[str, Any], *ids: str) -> list[dict[str, Any]]:
+    found = [t for p in body["panels"] for t in p["tables"] if t["id"] in ids]
+    assert {t["id"] for t in found} == set(ids)
+    return found
+
+
+def assert_all_shown_or_all_null(found: list[dict[str, Any]], shown: bool) -> None:
+    for table in found:
+        cells = numbers(table)
+        assert cells, table["id"]
+        if shown:
+            assert None not in cells, table
+        else:
+            assert set(cells) == {None}, table
+
+
+ROLLUP_TABLES = ("traffic", "patterns", "overlap", "friction", "sections", "emotions", "tones",
+                 "topics", "funnel")  # fmt: skip
+HINT_TABLES = ("hints_shown", "feedback", "uplift", "guardrail")
+
+
+@pytest.mark.parametrize(("visitors", "shown"), [(4, False), (5, True)])
+def test_every_rollup_aggregate_is_null_under_k_and_shown_at_k(
+    report_api: Api, visitors: int, shown: bool
+) -> None:
+    site = report_api.add_site()
+    visit(report_api, site, visitors, EVERYTHING)
+    body = report(report_api, site).json()
+    assert body["k"] == 5
+    assert (body["visitors"], body["sessions"]) == ((5, 5) if shown else (None, None))
+    assert_all_shown_or_all_null(tables(body, *ROLLUP_TABLES), shown)
+
+
+@pytest.mark.parametrize(("per_arm", "shown"), [(4, False), (5, True)])
+def test_hints_feedback_uplift_and_guardrail_are_null_under_k_and_shown_at_k(
+    report_api: Api, per_arm: int, shown: bool
+) -> None:
+    site = report_api.add_site()
+    storage, now = report_api.storage, report_api.clock()
+    for arm in ("treated", "control"):
+        ids = [f"{arm}-{i}-{uuid.uuid4().hex[:8]}" for i in range(per_arm)]
+        rows = [HintLogRow(site.site.id, v, "hesitant.reassure", "reassure", "hesitant", 0.8,
+                           arm, now - 60) for v in ids]  # fmt: skip
+        report_api.run(lambda rows=rows: storage.log_hints(rows))  # type: ignore[misc]
+        for v in ids:
+            for outcome in ("helpful", "ignored", "dismissed") if arm == "treated" else ():
+                report_api.run(
+                    lambda v=v, o=outcome: storage.add_feedback(  # type: ignore[misc]
+                        site.site.id, v, "hesitant.reassure", o, at=now - 30
+                    )
+                )
+            body = batch(site.site.site_key, [
+                {"kind": "pattern", "name": "irritated", "score": 0.9},
+                {"kind": "action", "name": "purchase"},
+            ], visitor=v, session="s-" + v)  # fmt: skip
+            assert report_api.collect(body).status_code == 200
+    body = report(report_api, site).json()
+    assert_all_shown_or_all_null(tables(body, *HINT_TABLES), shown)
+    if shown:
+        (overall,) = [r for r in tables(body, "uplift")[0]["rows"] if r[0] == "all hints"]
+        assert overall[1:6] == [5, 5, 1.0, 1.0, 0.0]
+        assert overall[6] < 0 < overall[7]
+
+
+@pytest.mark.parametrize(("visitors", "shown"), [(4, False), (5, True)])
+def test_csv_downloads_follow_the_k_rule(report_api: Api, visitors: int, shown: bool) -> None:
+    site = report_api.add_site()
+    visit(report_api, site, visitors, EVERYTHING)
+    header, *rows = report_csv(report_api, site, "friction")
+    assert header == ["friction", "sessions", "times"]
+    cells = {cell for row in rows for cell in row[1:]}
+    if shown:
+        assert "< 5" not in cells
+        assert ["rage_clicks", "5", "10"] in rows
+    else:
+        assert cells == {"< 5"}
+
+
+def test_a_stored_batch_shows_in_the_report_at_once(report_api: Api) -> None:
+    """The writer keeps the rollups in the batch's own transaction: no delay at all (the
+    issue asks for at most 10 s)."""
+    site = report_api.add_site()
+    visit(report_api, site, 5, [{"kind": "pattern", "name": "hesitant", "score": 0.9}])
+    assert report(report_api, site).json()["visitors"] == 5
+    visit(report_api, site, 1, [{"kind": "clicks", "count": 1}])
+    assert report(report_api, site).json()["visitors"] == 6
+
+
+def test_a_site_may_lower_k_to_two_but_not_below(report_api: Api) -> None:
+    site = report_api.add_site()
+    storage, now = report_api.storage, report_api.clock()
+    visit(report_api, site, 2, EVERYTHING)
+    assert report(report_api, site).json()["visitors"] is None
+    report_api.run(lambda: set_report_settings(storage, site.site.id, k=2, now=now))
+    body = report(report_api, site).json()
+    assert (body["k"], body["visitors"]) == (2, 2)
+    with pytest.raises(InvalidReportSettings, match="k must be between 2"):
+        report_api.run(lambda: set_report_settings(storage, site.site.id, k=1, now=now))
+
+
+def test_erasing_a_visitor_removes_them_from_the_rollups(report_api: Api) -> None:
+    site = report_api.add_site()
+    storage = report_api.storage
+    ids = visit(report_api, site, 6, EVERYTHING)
+    assert report(report_api, site).json()["visitors"] == 6
+    before = report_api.run(lambda: storage.sql_fetch(
+        "SELECT COUNT(*) FROM report_reach WHERE visitor = ?", (ids[0],)))  # fmt: skip
+    assert before[0][0] > 0
+    report_api.run(lambda: storage.erase_visitor(site.site.id, ids[0]))
+    left = report_api.run(lambda: storage.sql_fetch(
+        "SELECT COUNT(*) FROM report_reach WHERE visitor = ?", (ids[0],)))  # fmt: skip
+    assert left[0][0] == 0
+    assert report(report_api, site).json()["visitors"] == 5
+
+
+def test_days_are_local_days_of_the_sites_time_zone(report_api: Api) -> None:
+    site = report_api.add_site()
+    storage, now = report_api.storage, report_api.clock()
+    # 1_800_000_000 is 2027-01-15 08:00 UTC: still the 14th in Honolulu (UTC-10).
+    report_api.run(lambda: set_report_settings(
+        storage, site.site.id, k=2, timezone="Pacific/Honolulu", now=now))  # fmt: skip
+    visit(report_api, site, 2, EVERYTHING)
+    body = report(report_api, site, days=1).json()
+    assert (body["timezone"], body["end"]) == ("Pacific/Honolulu", "2027-01-14")
+    assert tables(body, "traffic")[0]["rows"][-1][:2] == ["2027-01-14", 2]
+
+
+def test_report_refuses_a_wrong_token_another_sites_token_and_bad_days(report_api: Api) -> None:
+    site, other = report_api.add_site(), report_api.add_site()
+    assert report(report_api, site, token="sk_wrong-token-0123456789").status_code == 403
+    assert report(report_api, site, token=other.admin_token).status_code == 403
+    reply = report_api.client.get(f"/v1/admin/sites/{site.site.site_key}/report")
+    assert reply.status_code == 401
+    bad = report(report_api, site, days=0)
+    assert bad.status_code == 422
+    assert bad.json()["field"] == "days"
+
+
+def test_report_is_in_the_openapi_document(api: Api) -> None:
+    paths = api.client.get("/schema/openapi.json").json()["paths"]
+    assert "/v1/admin/sites/{site_key}/report" in paths
+    assert "/v1/admin/sites/{site_key}/report.csv" in paths
+
+
+def test_report_of_an_empty_site_has_every_panel(api: Api) -> None:
+    site = api.add_site(origins=(ORIGIN,))
+    body = report(api, site, days=30).json()
+    assert [p["id"] for p in body["panels"]] == [
+        "traffic", "patterns", "friction", "emotions", "chat", "hints", "funnel"]  # fmt: skip
+    assert len(tables(body, "traffic")[0]["rows"]) in (30, 31)
