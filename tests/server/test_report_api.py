@@ -23,7 +23,7 @@ from server.config import Settings
 from server.report.settings import InvalidReportSettings, set_report_settings
 from server.sites.model import NewSite
 from server.storage.base import HintLogRow
-from tests.server.conftest import ORIGIN, Api, FakeClock, batch
+from tests.server.conftest import ORIGIN, Api, FakeClock, batch, id_of
 
 AFFECT = {"kind": "affect", "seconds": 3, "frames": 9, "presence": 1, "attention": 1,
           "dominant": "happy", "valence": 0.6, "happy": 0.7, "micro": 0}  # fmt: skip
@@ -75,11 +75,12 @@ def report_csv(api: Api, site: NewSite, table: str) -> list[list[str]]:
 
 
 def visit(api: Api, site: NewSite, visitors: int, signals: list[dict[str, Any]]) -> list[str]:
-    ids = [f"visitor-{uuid.uuid4().hex[:10]}" for _ in range(visitors)]
-    for visitor in ids:
+    """``visitors`` fresh test visitors send ``signals``; their stored ids."""
+    names = [f"visitor-{uuid.uuid4().hex[:10]}" for _ in range(visitors)]
+    for visitor in names:
         body = batch(site.site.site_key, signals, visitor=visitor, session="s-" + visitor)
         assert api.collect(body).status_code == 200
-    return ids
+    return [id_of(name) for name in names]
 
 
 def numbers(table: dict[str, Any]) -> list[Any]:
@@ -129,14 +130,14 @@ def test_hints_feedback_uplift_and_guardrail_are_null_under_k_and_shown_at_k(
     storage, now = report_api.storage, report_api.clock()
     for arm in ("treated", "control"):
         ids = [f"{arm}-{i}-{uuid.uuid4().hex[:8]}" for i in range(per_arm)]
-        rows = [HintLogRow(site.site.id, v, "hesitant.reassure", "reassure", "hesitant", 0.8,
+        rows = [HintLogRow(site.site.id, id_of(v), "hesitant.reassure", "reassure", "hesitant", 0.8,
                            arm, now - 60) for v in ids]  # fmt: skip
         report_api.run(lambda rows=rows: storage.log_hints(rows))  # type: ignore[misc]
         for v in ids:
             for outcome in ("helpful", "ignored", "dismissed") if arm == "treated" else ():
                 report_api.run(
                     lambda v=v, o=outcome: storage.add_feedback(  # type: ignore[misc]
-                        site.site.id, v, "hesitant.reassure", o, at=now - 30
+                        site.site.id, id_of(v), "hesitant.reassure", o, at=now - 30
                     )
                 )
             body = batch(site.site.site_key, [

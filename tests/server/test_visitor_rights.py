@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from litestar.testing import TestClient
 
+from client_py.identity import visitor_key_from_secret
 from server.app import create_app
 from server.config import Settings
 from server.visitors.identity import is_valid_secret, secret_matches, visitor_id_from_secret
@@ -17,7 +18,7 @@ from tests.server.conftest import ORIGIN, Api, FakeClock, batch
 
 #: The vector the client's mirror of the derivation must reproduce.
 TEST_SECRET = "test-secret-0123456789abcdef"
-TEST_VISITOR_ID = "iX_kmduSdM_GLkWSLGLfkd"
+TEST_VISITOR_ID = "1-dsGnRvi962aoPx-E7qV-"
 
 HESITANT = {"kind": "pattern", "name": "hesitant", "score": 0.9}
 CLICKS = {"kind": "clicks", "count": 3}
@@ -57,8 +58,10 @@ def new_visitor() -> tuple[str, str]:
     return secret, visitor_id_from_secret(secret)
 
 
-def send(api: Api, site_key: str, visitor: str, signals: list[dict[str, Any]], bid: str) -> None:
-    reply = api.collect(batch(site_key, signals, visitor=visitor, batch_id=bid))
+def send(api: Api, site_key: str, secret: str, signals: list[dict[str, Any]], bid: str) -> None:
+    """One batch from the visitor whose browser holds ``secret`` (its worker holds the key)."""
+    body = batch(site_key, signals, batch_id=bid) | {"key": visitor_key_from_secret(secret)}
+    reply = api.collect(body)
     assert reply.status_code == 200, reply.text
 
 
@@ -79,14 +82,16 @@ def erase(api: Api, site_key: str, visitor: str, secret: str) -> Any:
 def test_export_then_erase_then_export_shows_nothing(any_api: Api) -> None:
     site = any_api.add_site().site
     secret, visitor = new_visitor()
-    send(any_api, site.site_key, visitor, [HESITANT, CLICKS], "batch-aaaa0001")
-    send(any_api, site.site_key, visitor, [CLICKS], "batch-aaaa0002")
+    send(any_api, site.site_key, secret, [HESITANT, CLICKS], "batch-aaaa0001")
+    send(any_api, site.site_key, secret, [CLICKS], "batch-aaaa0002")
 
     reply = export(any_api, site.site_key, visitor, secret, Origin=ORIGIN)
     assert reply.status_code == 200, reply.text
     data = reply.json()
     assert data["visitor"] == visitor and data["site"] == site.site_key
-    stored = {"signals": 3, "batches": 2, "profiles": 1}
+    reach = data["counts"]["report_reach"]  # the dashboard's distinct-visitor rows
+    assert reach > 0
+    stored = {"signals": 3, "batches": 2, "profiles": 1, "report_reach": reach}
     nothing = {"hint_log": 0, "hint_feedback": 0, "webhook_deliveries": 0}
     assert data["counts"] == stored | nothing
     assert [s["body"] for s in data["signals"]] == [HESITANT, CLICKS, CLICKS]
@@ -103,7 +108,10 @@ def test_export_then_erase_then_export_shows_nothing(any_api: Api) -> None:
     data = export(any_api, site.site_key, visitor, secret).json()
     assert set(data["counts"].values()) == {0}
     assert data["signals"] == [] and data["batches"] == [] and data["profiles"] == []
-    hints = any_api.client.get(f"/v1/hints/{visitor}", params={"site": site.site_key})
+    proof = {"Authorization": f"Bearer {visitor_key_from_secret(secret)}"}
+    hints = any_api.client.get(
+        f"/v1/hints/{visitor}", params={"site": site.site_key}, headers=proof
+    )
     assert hints.json()["hints"] == []
     # Erasing again removes nothing and is not an error.
     assert set(erase(any_api, site.site_key, visitor, secret).json()["removed"].values()) == {0}
@@ -113,10 +121,10 @@ def test_erasure_leaves_other_visitors_and_sites_alone(any_api: Api) -> None:
     site_a = any_api.add_site().site
     site_b = any_api.add_site().site
     secret_x, x = new_visitor()
-    _, y = new_visitor()
-    send(any_api, site_a.site_key, x, [CLICKS], "batch-x-a-0001")
-    send(any_api, site_b.site_key, x, [CLICKS, CLICKS], "batch-x-b-0001")
-    send(any_api, site_a.site_key, y, [CLICKS], "batch-y-a-0001")
+    secret_y, _ = new_visitor()
+    send(any_api, site_a.site_key, secret_x, [CLICKS], "batch-x-a-0001")
+    send(any_api, site_b.site_key, secret_x, [CLICKS, CLICKS], "batch-x-b-0001")
+    send(any_api, site_a.site_key, secret_y, [CLICKS], "batch-y-a-0001")
 
     assert erase(any_api, site_a.site_key, x, secret_x).json()["removed"]["signals"] == 1
     assert any_api.count_signals(site_a.id) == 1  # y's
@@ -128,7 +136,7 @@ def test_a_secret_only_opens_its_own_visitor(any_api: Api) -> None:
     site = any_api.add_site().site
     secret_x, x = new_visitor()
     secret_y, y = new_visitor()
-    send(any_api, site.site_key, y, [HESITANT], "batch-y-000001")
+    send(any_api, site.site_key, secret_y, [HESITANT], "batch-y-000001")
 
     for reply in (
         export(any_api, site.site_key, y, secret_x),
@@ -151,7 +159,7 @@ def test_site_keys_scope_visitor_data(any_api: Api) -> None:
     site_a = any_api.add_site(origins=(ORIGIN,)).site
     site_b = any_api.add_site(origins=("https://b.example",)).site
     secret, x = new_visitor()
-    send(any_api, site_a.site_key, x, [CLICKS], "batch-scope-001")
+    send(any_api, site_a.site_key, secret, [CLICKS], "batch-scope-001")
 
     # The same visitor on site B: nothing there.
     assert export(any_api, site_b.site_key, x, secret).json()["counts"]["signals"] == 0
