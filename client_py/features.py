@@ -100,7 +100,7 @@ class FeatureRules:
     #: Estimated reading time per viewport height of a section, and its bounds (see
     #: ``reading``): attended time / this estimate = how much of the section was read.
     read_ms_per_screen: float = 8_000.0
-    read_min_ms: float = 4_000.0
+    read_min_ms: float = 6_000.0
     read_max_ms: float = 24_000.0
 
     @classmethod

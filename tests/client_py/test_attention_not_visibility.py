@@ -105,7 +105,7 @@ def test_reading_time_follows_the_size_of_the_section() -> None:
         raw = [["pv", T], ["in", T, "specs", None, size], *activity(T, seconds)]
         return run(raw, until=T + seconds * 1_000).read("specs")
 
-    assert read_for(0.3, 5) == 1.0  # a short table is read in seconds
+    assert read_for(0.3, 6) == 1.0  # a short table is read in seconds
     assert read_for(2.0, 5) < 0.35  # two screens of specs are not
     assert read_for(2.0, 16) == 1.0
 
