@@ -19,7 +19,7 @@
   // Past this, ready answers false so no page waits for ever; the worker keeps going (a slow link
   // keeps what it downloaded in the HTTP cache: hashed, immutable files) and the page still adapts
   // if it gets there, as the next page will sooner.
-  var READY_WAIT = 30000;
+  var READY_WAIT = 60000;
   var vid, queue = [], callbacks = [], hints = [], worker = null, resolveReady, timer = 0, cam, camMsg, dbg, holdout = null;
   var ready = new Promise(function (r) { resolveReady = r; });
   var store = function (area, key, value) {
