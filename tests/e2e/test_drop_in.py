@@ -8,11 +8,15 @@ box lacks ``hidden``. They run with and without a strict Content-Security-Policy
 from __future__ import annotations
 
 import base64
+import http.server
 import json
 import os
 import re
 import subprocess
 import sys
+import threading
+import urllib.error
+import urllib.request
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +24,7 @@ import pytest
 from playwright.sync_api import BrowserContext, ConsoleMessage, Page
 
 from client_py.identity import visitor_id_from_secret
-from demo_site.stack import REPO, Stack
+from demo_site.stack import REPO, Stack, free_port
 from server.holdout import in_control
 from tests.e2e.owner_site import PAGES, owner_site, strict_csp
 from tests.e2e.recording import Recorder
@@ -48,7 +52,7 @@ def console_of(page: Page) -> list[ConsoleMessage]:
 
 
 def probe(page: Page) -> dict[str, Any]:
-    page.wait_for_function("() => window.__probe && window.__probe.ready !== null", timeout=30_000)
+    page.wait_for_function("() => window.__probe && window.__probe.ready !== null", timeout=70_000)
     return dict(page.evaluate("() => window.__probe"))
 
 
@@ -332,15 +336,11 @@ def test_finding_18_10_an_inline_loader_without_data_endpoint_does_not_throw(
 
 class _SlowProxy:
     """The API behind a slow link: every request forwarded, the first download of each
-    ``.wasm`` file held back ``delay`` s (longer than the loader waits for ``ready``)."""
+    ``.wasm`` file held back ``delay`` s; ``done`` lists the responses fully written."""
 
     def __init__(self, api: str, delay: float) -> None:
-        import http.server
-        import threading
-        import urllib.error
-        import urllib.request
-
         self.requests: list[str] = []
+        self.done: list[str] = []
         proxy = self
 
         class Handler(http.server.BaseHTTPRequestHandler):
@@ -353,9 +353,8 @@ class _SlowProxy:
                 proxy.requests.append(self.path)
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length) if length else None
-                headers = {
-                    k: v for k, v in self.headers.items() if k.lower() not in ("host", "connection")
-                }
+                skip = ("host", "connection")
+                headers = {k: v for k, v in self.headers.items() if k.lower() not in skip}
                 request = urllib.request.Request(
                     api + self.path, data=body, headers=headers, method=self.command
                 )
@@ -366,47 +365,52 @@ class _SlowProxy:
                 data = answer.read()
                 if self.path.endswith(".wasm") and proxy.requests.count(self.path) == 1:
                     threading.Event().wait(delay)
-                self.send_response(answer.status)
-                for name, value in answer.headers.items():
-                    if name.lower() not in ("connection", "transfer-encoding", "content-length"):
-                        self.send_header(name, value)
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
+                try:
+                    self.send_response(answer.status)
+                    for name, value in answer.headers.items():
+                        if name.lower() not in (
+                            "connection",
+                            "transfer-encoding",
+                            "content-length",
+                        ):
+                            self.send_header(name, value)
+                    self.send_header("Content-Length", str(len(data)))
+                    self.end_headers()
+                    self.wfile.write(data)
+                    self.wfile.flush()
+                    proxy.done.append(self.path)
+                except OSError:
+                    pass  # the browser gave up on this download
 
             do_GET = do_POST = do_OPTIONS = forward
 
-        from demo_site.stack import free_port
-
-        self.port = free_port()
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", free_port()), Handler)
         self.server.daemon_threads = True
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
-        self.url = f"http://127.0.0.1:{self.port}"
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
 
 
-def test_finding_18_10_a_slow_link_gets_ready_false_in_time_and_finishes_on_the_next_page(
-    stack: Stack, context: BrowserContext, recorder: Recorder
+def test_finding_18_10_a_slow_link_keeps_what_it_downloaded_and_finishes_on_the_next_page(
+    stack: Stack, context: BrowserContext
 ) -> None:
-    proxy = _SlowProxy(stack.api, delay=33)
+    """Python's WebAssembly takes 40 s to arrive: the loader used to kill the worker after 30 s,
+    throwing the download away, so every page started it again."""
+    proxy = _SlowProxy(stack.api, delay=40)
     try:
         with owner_site(stack, sdk=proxy.url + "/sdk") as site:
             page = context.new_page()
             page.goto(site.url + "/product.html")
-            measured = probe(page)
-            assert measured["ready"] is False  # bounded: the page is not kept waiting
-            # The worker was not cut off: the download completes and batches go out.
-            deadline = 40
-            while not recorder.to(proxy.url, "/v1/collect") and deadline:
-                page.mouse.move(100 + deadline, 200)
+            for i in range(120):  # the slow download completes while the visitor reads
+                if any(p.startswith("/v1/collect") for p in proxy.done):
+                    break
+                page.mouse.move(200 + i % 7, 200)
                 page.wait_for_timeout(1_000)
-                deadline -= 1
-            assert recorder.to(proxy.url, "/v1/collect"), "the worker never finished"
-            # The next page: the big files come from the HTTP cache, Python is ready at once.
-            wasm_before = [p for p in proxy.requests if p.endswith(".wasm")]
+            # The worker was not cut off: it finished booting on this page and sent a batch.
+            assert any(p.startswith("/v1/collect") for p in proxy.done), "the worker gave up"
             page.goto(site.url + "/listing.html")
             assert probe(page)["ready"] is True
-            assert [p for p in proxy.requests if p.endswith(".wasm")] == wasm_before
+            wasm = [p for p in proxy.requests if p.endswith(".wasm")]
+            assert len(wasm) == 1  # the next page found it in the HTTP cache
     finally:
         proxy.server.shutdown()
         proxy.server.server_close()
