@@ -100,7 +100,7 @@
     return ready.then(function (ok) {
       return ok && (cam = cam || addOn(CAMERA)).then(function (m) {
         return m[f]({
-          post: function (x, t) { worker && worker.postMessage(x, t); },
+          post: function (x, t) { worker && worker.postMessage(x, t || []); },
           on: function (h) { camMsg = h; },
         });
       });
