@@ -11,6 +11,11 @@ shared and noisy, so read the ratios.
 
     .venv/bin/python -m bench.page_cost --runs 3 [--camera]
 
+``--cls`` adds two arms where the reassurance box is placed by Rapport without moving the page
+(``data-rapport-place="overlay"`` and ``"reserve"``, set on the box as the page is parsed, as an
+owner's markup would): the ``layout_shift`` row (CLS: the sum of layout-shift scores without
+recent input, over the whole visit) compares them with the in-flow box and with no Rapport.
+
 ``--camera`` adds a third arm, alternating with the other two: the same page and visitor with
 the camera on (consent given at once; Chromium's fake camera playing the astronaut; 5 fps), to
 show what the camera costs the page's main thread and network.
@@ -33,6 +38,16 @@ from demo_site.stack import CHROMIUM_FLAGS, chromium_executable, running_stack
 from tests.e2e.camera import ask_for_camera, astronaut_rgb, launch_playing, write_y4m
 
 PRODUCT = "/product/aria-headphones.html"
+#: The owner's markup for a placed box, applied while the page is parsed (before first paint).
+PLACE = """
+new MutationObserver((_, observer) => {
+  const box = document.querySelector('[data-rapport-show]');
+  if (!box) return;
+  observer.disconnect();
+  box.setAttribute('data-rapport-place', %s);
+  if (%s === 'reserve') { box.hidden = false; box.style.visibility = 'hidden'; }
+}).observe(document, {childList: true, subtree: true});
+"""
 #: Installed before any page script: a heartbeat and a long-task observer.
 PROBE = """
 window.__probe = {gap: 0, longTasks: [], start: performance.now()};
@@ -48,6 +63,17 @@ window.__probe = {gap: 0, longTasks: [], start: performance.now()};
       list => list.getEntries().forEach(e => __probe.longTasks.push(e.duration))
     ).observe({type: 'longtask', buffered: true});
   } catch (e) {}
+  __probe.cls = 0;
+  __probe.shifted = [];
+  try {
+    new PerformanceObserver(list => list.getEntries().forEach(e => {
+      if (e.hadRecentInput) return;
+      __probe.cls += e.value;
+      // What moved (for reading the number: the box's own shift or the page's).
+      e.sources.forEach(s => s.node && __probe.shifted.push(
+        (s.node.id || s.node.className || s.node.nodeName) + ' ' + e.value.toFixed(4)));
+    })).observe({type: 'layout-shift', buffered: true});
+  } catch (e) {}
   document.addEventListener('rapport:hint', e => {
     if (e.detail.hints.length) __probe.firstHint ??= performance.now();
   });
@@ -56,9 +82,16 @@ window.__probe = {gap: 0, longTasks: [], start: performance.now()};
 
 
 def one_run(
-    browser: Browser, shop: str, api: str, with_rapport: bool, camera: bool = False
+    browser: Browser,
+    shop: str,
+    api: str,
+    with_rapport: bool,
+    camera: bool = False,
+    place: str | None = None,
 ) -> dict[str, Any]:
     context = browser.new_context(viewport={"width": 1280, "height": 720})
+    if place:
+        context.add_init_script(PLACE % (json.dumps(place), json.dumps(place)))
     if camera:
         ask_for_camera(context)
     sizes: list[tuple[str, int]] = []
@@ -107,6 +140,8 @@ def one_run(
         "python_ready_ms": None if ready_ms is None else round(ready_ms, 0),
         "first_hint_ms": None if first_hint is None else round(first_hint, 0),
         "camera_frames_analysed": frames,
+        "layout_shift": round(probe["cls"], 4),
+        "shifted": probe["shifted"],
     }
 
 
@@ -119,8 +154,16 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="a third arm: Rapport with the camera on (consent given, fake camera, 5 fps)",
     )
+    parser.add_argument(
+        "--cls",
+        action="store_true",
+        help="two more arms: the box as an overlay and in reserved space (layout shift)",
+    )
     args = parser.parse_args(argv)
     results: dict[str, list[dict[str, Any]]] = {"without": [], "with": []}
+    places = ("overlay", "reserve") if args.cls else ()
+    for place in places:
+        results[f"with {place}"] = []
     if args.camera:
         results["with camera"] = []
     with tempfile.TemporaryDirectory() as tmp, sync_playwright() as pw:
@@ -136,6 +179,10 @@ def main(argv: list[str] | None = None) -> int:
                 for _ in range(args.runs):  # alternate, so drift on a shared machine hits all
                     results["without"].append(one_run(browser, bare_shop, stack.api, False))
                     results["with"].append(one_run(browser, stack.shop, stack.api, True))
+                    for place in places:
+                        results[f"with {place}"].append(
+                            one_run(browser, stack.shop, stack.api, True, place=place)
+                        )
                     if cam_browser is not None:
                         results["with camera"].append(
                             one_run(cam_browser, stack.shop, stack.api, True, camera=True)
@@ -145,6 +192,10 @@ def main(argv: list[str] | None = None) -> int:
         browser.close()
         if cam_browser is not None:
             cam_browser.close()
+    print(
+        f"bench.page_cost: {args.runs} run(s) per arm, arms alternating ({', '.join(results)}),"
+        " demo product page, headless Chromium, fresh context per run (cold downloads)"
+    )
     report(results)
     if args.json:
         args.json.write_text(json.dumps(results, indent=2))
@@ -152,17 +203,21 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def report(results: dict[str, list[dict[str, Any]]]) -> None:
-    modes = list(results)  # without, with[, with camera]
+    modes = list(results)  # without, with[, with overlay, with reserve][, with camera]
     keys = list(results["with"][0])
     head = f"{'metric (median of runs)':34} {'without':>12} {'with Rapport':>14} {'ratio':>8}"
-    if "with camera" in modes:
-        head += f" {'+ camera on':>14} {'ratio':>8}"
+    for mode in modes[2:]:
+        head += f" {mode.replace('with ', '+ '):>14} {'ratio':>8}"
     print(head)
 
     def fmt(v: float | None) -> str:
-        return "-" if v is None else f"{v:,.0f}" if abs(v) >= 100 else f"{v:.1f}"
+        if v is None:
+            return "-"
+        return f"{v:,.0f}" if abs(v) >= 100 else f"{v:.1f}" if abs(v) >= 1 else f"{v:.4f}"
 
     for key in keys:
+        if key == "shifted":  # not a number: printed below the table
+            continue
         values = {}
         for mode in modes:
             data = [r[key] for r in results[mode] if r[key] is not None]
@@ -174,6 +229,9 @@ def report(results: dict[str, list[dict[str, Any]]]) -> None:
             ratio = f"{value / without:.2f}" if without and value is not None else "-"
             line += f" {fmt(value):>14} {ratio:>8}"
         print(line)
+    for mode in modes:
+        moved = sorted({s for r in results[mode] for s in r["shifted"]})
+        print(f"layout shifts ({mode}): {', '.join(moved) or 'none'}")
 
 
 if __name__ == "__main__":

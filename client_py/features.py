@@ -43,7 +43,17 @@ from client_py.events import (
     Submit,
     Visibility,
 )
-from client_py.schema import COUNTERS, DAYPARTS, DEVICES, SECTIONS, SOURCES, WEEK_PARTS
+from client_py.schema import (
+    COUNTERS,
+    CURRENCY_PATTERN,
+    DAYPARTS,
+    DEVICES,
+    SECTIONS,
+    SOURCES,
+    WEEK_PARTS,
+    Key,
+    Number,
+)
 
 __all__ = [
     "DEFAULT_RULES",
@@ -213,6 +223,8 @@ class SessionFeatures:
     #: price <-> returns/warranty alternations (the weighing-up loop)
     back_and_forth: int = 0
     actions: list[str] = field(default_factory=list)
+    #: action -> (value, currency) of its first ``rapport.track`` call that carried a value
+    action_values: dict[str, tuple[float, str | None]] = field(default_factory=dict)
     #: behaviour counters, by the names in ``schema.COUNTERS``
     counters: dict[str, int] = field(default_factory=dict)
     #: section -> copies from it; section -> hovers of ``hover_min_ms`` without a click
@@ -353,6 +365,8 @@ class SessionFeatures:
         elif isinstance(event, Action):
             if event.name not in self.actions and len(self.actions) < 50:
                 self.actions.append(event.name)
+            if event.value is not None and event.name in self.actions:
+                self.action_values.setdefault(event.name, (event.value, event.currency))
             if event.name in COMMITTING_ACTIONS and self.commit_after_ms is None:
                 self.commit_after_ms = self.attended_ms
 
@@ -555,6 +569,7 @@ class SessionFeatures:
             "item_views": dict(self.item_views),
             "back_and_forth": self.back_and_forth,
             "actions": list(self.actions),
+            "action_values": {k: list(v) for k, v in self.action_values.items()},
             "counters": dict(self.counters),
             "copies": dict(self.copies),
             "hovers": dict(self.hovers),
@@ -617,6 +632,7 @@ class SessionFeatures:
         actions = data.get("actions")
         if isinstance(actions, list):
             features.actions = [a for a in actions if isinstance(a, str)][:50]
+        features.action_values = _action_values(data.get("action_values"), features.actions)
         features.counters = _counts(data.get("counters"), COUNTERS)
         features.copies = _counts(data.get("copies"), SECTIONS)
         features.hovers = _counts(data.get("hovers"), SECTIONS)
@@ -639,6 +655,23 @@ class SessionFeatures:
         features._last_item = item if isinstance(item, str) and len(item) <= 64 else None
         features._page_submitted = data.get("page_submitted") is True
         return features
+
+
+def _action_values(data: object, actions: list[str]) -> dict[str, tuple[float, str | None]]:
+    """Restored (value, currency) pairs: only for known actions and only schema-valid ones."""
+    if not isinstance(data, dict):
+        return {}
+    out: dict[str, tuple[float, str | None]] = {}
+    for name, pair in data.items():
+        if name in actions and isinstance(pair, list) and len(pair) == 2:
+            value, currency = pair
+            if _ACTION_VALUE.accepts(value) and _CURRENCY.accepts(currency):
+                out[name] = (float(value), currency)
+    return out
+
+
+_ACTION_VALUE: Final = Number(0, 1e9)
+_CURRENCY: Final = Key(CURRENCY_PATTERN, optional=True)
 
 
 def _counts(data: object, vocab: tuple[str, ...]) -> dict[str, int]:

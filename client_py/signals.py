@@ -130,7 +130,10 @@ def current_signals(
         for name, count in sorted(tone.topics.items()):
             out.append({"kind": "topic", "name": name, "count": count})
     for name in features.actions:
-        out.append({"kind": "action", "name": name, "value": None, "currency": None})
+        # The value the site passed to rapport.track (its first valued call of this action in
+        # the session): it feeds the profile's revenue, the lead score and uplift.
+        value, currency = features.action_values.get(name, (None, None))
+        out.append({"kind": "action", "name": name, "value": value, "currency": currency})
     return out
 
 

@@ -17,6 +17,7 @@ from typing import Any, TypeVar
 
 import click
 
+from server.commands.check import check_command
 from server.commands.face import face_command
 from server.commands.tone import tone_command, train_tone_command
 from server.config import (
@@ -70,6 +71,8 @@ def main() -> None:
 # Tools that run the on-device analysis on this machine, for site owners to check it.
 main.add_command(face_command)
 main.add_command(tone_command)
+# Is a page ready to adapt? Headless Chromium, a fix per problem (the optional `check` extra).
+main.add_command(check_command)
 
 
 # The hints engine (server/hints/cli.py): site playbook/webhook, report uplift, model train.

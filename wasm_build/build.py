@@ -15,6 +15,11 @@ The camera add-on is separate and is downloaded only where it is used: ``camera.
 ``data-camera="ask"``), then, only after the visitor's consent, ``face.<hash>.mjs`` (the worker's
 face pipeline), onnxruntime-web's WASM build and the two models of ``models/onnx``. The manifest
 lists them under ``camera`` with their bytes.
+
+Two more add-ons are imported by the loader only when used, so they never weigh on an ordinary
+page: ``rights.<hash>.mjs`` (the visitor's export/erase, on the first such call) and
+``debug.<hash>.mjs`` (the owner's debug panel: ``data-debug`` or ``?rapport-debug=1``). The
+manifest lists them under ``addons``.
 """
 
 from __future__ import annotations
@@ -49,6 +54,8 @@ ORT_FILES: Final = (
 )
 MODELS_DIR: Final = REPO / "models" / "onnx"
 CAMERA_KEYS: Final = ("prompt", "face", "ort", "ort_glue", "ort_wasm", "detector", "expression")
+#: The loader's own on-demand modules (not the camera's): see the module docstring.
+ADDONS: Final = ("debug", "rights")
 MODEL_FILES: Final = ("blazeface_short_range.onnx", "face_expression.onnx")
 #: The loader runs on the host's main thread; Plausible's whole tracker is 2.5 KB gz.
 LOADER_BUDGET_BYTES_BR: Final = 3 * 1024
@@ -169,6 +176,13 @@ def _camera_files(tmp: Path) -> tuple[list[_Built], dict[str, str]]:
     return built, names
 
 
+def _addon(tmp: Path, key: str) -> _Built:
+    """One of the loader's on-demand modules (``src/<key>.mjs``), minified and hashed."""
+    _node("minify.mjs", ROOT / "src" / f"{key}.mjs", tmp / f"{key}.min.mjs", "module")
+    data = (tmp / f"{key}.min.mjs").read_bytes()
+    return _Built(f"{key}.{_hash(data)}.mjs", data)
+
+
 def build_sdk(out_dir: Path) -> Path:
     """Build the bundle into ``out_dir`` and return the manifest's path."""
     if not (PYODIDE_DIR / "pyodide.mjs").exists():
@@ -194,6 +208,8 @@ def build_sdk(out_dir: Path) -> Path:
 
         camera_built, camera = _camera_files(tmp)
         built += camera_built
+        addons = {key: _addon(tmp, key) for key in ADDONS}
+        built += addons.values()
 
         lock_info = json.loads((PYODIDE_DIR / "pyodide-lock.json").read_text())["info"]
         worker_src = (
@@ -214,6 +230,8 @@ def build_sdk(out_dir: Path) -> Path:
             .read_text()
             .replace("__WORKER__", worker_name)
             .replace("__CAMERA__", camera["prompt"])
+            .replace("__DEBUG__", addons["debug"].name)
+            .replace("__RIGHTS__", addons["rights"].name)
         )
         _node("minify.mjs", loader_src, tmp / "rapport.min.js")
         built.append(_Built("rapport.js", (tmp / "rapport.min.js").read_bytes()))
@@ -249,6 +267,11 @@ def build_sdk(out_dir: Path) -> Path:
                 "bytes": sum(files[n]["bytes"] for n in camera_names),
                 "br": sum(files[n]["br"] for n in camera_names),
             },
+        },
+        # Imported by the loader only when used (see the module docstring).
+        "addons": {
+            key: {"file": item.name, **{k: files[item.name][k] for k in ("bytes", "br")}}
+            for key, item in addons.items()
         },
         "pyodide": report["pyodide"],
         "entry": {

@@ -154,3 +154,20 @@ def test_unsent_signals_survive_a_navigation() -> None:
 def test_a_returning_visitor_flag_is_read_from_the_config() -> None:
     agent = Agent(json.dumps(json.loads(CONFIG) | {"returning": True}))
     assert agent.config.returning is True
+
+
+def test_finding_11_1_tracked_value_and_currency_reach_the_batch() -> None:
+    """Issue 11, finding 1: rapport.track('purchase', {value, currency}) used to send nulls
+    (the server turns a purchase's value into profile revenue: tests/server/test_profiles.py)."""
+    agent = Agent(CONFIG)
+    events = [["pv", T], ["trk", T + 1_000, "purchase", 129.9, "EUR"], ["act", T + 2_000]]
+    body = handle(agent, {"t": "ev", "e": events}, T + 2_000)["send"][0]["body"]  # type: ignore[index]
+    signals = json.loads(body)["signals"]
+    assert {"kind": "action", "name": "purchase", "value": 129.9, "currency": "EUR"} in signals
+
+
+def test_a_tracked_value_survives_a_navigation_until_it_is_sent() -> None:
+    agent = Agent(CONFIG)
+    handle(agent, {"t": "ev", "e": [["pv", T], ["trk", T + 1, "add_to_cart", 59, "USD"]]}, T + 1)
+    restored = Agent(CONFIG, agent.state_json())
+    assert restored.features.action_values == {"add_to_cart": (59.0, "USD")}

@@ -112,3 +112,28 @@ def test_the_models_are_the_committed_ones(manifest: dict[str, Any]) -> None:
     names = manifest["camera"]["files"]
     for key in ("detector", "expression"):
         assert hashlib.sha256((DIST / names[key]).read_bytes()).hexdigest() == models[key]["sha256"]
+
+
+def test_the_loader_injects_no_style_element_a_csp_could_refuse() -> None:
+    loader = (DIST / "rapport.js").read_text()
+    assert '"style"' not in loader and "<style" not in loader
+
+
+def test_the_debug_panel_and_visitor_rights_are_hashed_add_ons_the_loader_names(
+    manifest: dict[str, Any],
+) -> None:
+    loader = (DIST / "rapport.js").read_text()
+    for key in ("debug", "rights"):
+        name = manifest["addons"][key]["file"]
+        assert re.fullmatch(rf"{key}\.[0-9a-f]{{10}}\.mjs", name)
+        assert name in manifest["files"] and name in loader
+        assert not re.search(r"https?://", (DIST / name).read_text()), key
+    assert "rapport-debug" in loader and "data-debug" in loader
+
+
+def test_the_stub_snippet_in_the_readme_and_docs_is_the_stub_file() -> None:
+    repo = DIST.parents[1]
+    stub = (repo / "wasm_build" / "src" / "stub.js").read_text().strip()
+    assert len(stub) < 1024
+    for doc in ("README.md", "docs/client.md"):
+        assert stub in (repo / doc).read_text(), doc

@@ -4,20 +4,26 @@
  * values or text, and nothing it does may throw into the host page. */
 (function () {
   var w = window, d = document, n = navigator;
-  if (w.rapport && w.rapport.version) return;
-  var script = d.currentScript;
+  var stub = w.rapport;
+  if (stub && stub.version) return;
+  // The loader may run as an async tag, be inlined by the site, or be injected: when it is not
+  // the current script, the tag that names the site is.
+  var script = d.currentScript || d.querySelector("script[data-site]") || d.createElement("script");
   var WORKER = "__WORKER__";
-  // The camera add-on: imported only on sites that ask for it, and only once Python is ready.
+  // Add-ons, each imported only where used: the camera prompt (sites that ask for it, once Python
+  // is ready), the visitor's rights (on the first call) and the owner's debug panel
+  // (data-debug on the tag or ?rapport-debug=1).
   var CAMERA = "__CAMERA__";
-  var BOOT_TIMEOUT = 30000;
-  var vkey, queue = [], callbacks = [], hints = [], worker = null, resolveReady, timer = 0, started = 0, cam, camMsg;
+  var DEBUG = "__DEBUG__";
+  var RIGHTS = "__RIGHTS__";
+  // Past this, ready answers false so no page waits for ever; the worker keeps going (a slow link
+  // keeps what it downloaded in the HTTP cache: hashed, immutable files) and the page still adapts
+  // if it gets there, as the next page will sooner.
+  var READY_WAIT = 60000;
+  var vkey, queue = [], callbacks = [], hints = [], worker = null, resolveReady, timer = 0, cam, camMsg, dbg, holdout = null;
   var ready = new Promise(function (r) { resolveReady = r; });
   var store = function (area, key, value) {
-    try {
-      var s = w[area];
-      if (value === undefined) return s.getItem(key);
-      s.setItem(key, value);
-    } catch (e) {}
+    try { return w[area][value === undefined ? "getItem" : "setItem"](key, value); } catch (e) {}
   };
   var b64 = function (a) {
     return btoa(String.fromCharCode.apply(null, a)).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
@@ -40,13 +46,44 @@
     return el ? [el.getAttribute("data-rapport-section"), el.getAttribute("data-rapport-item")] : [null, null];
   };
   var safe = function (f) { return function (a, b) { try { return f(a, b); } catch (e) {} }; };
+  var attr = function (name) { return script.getAttribute(name); };
   var off = n.globalPrivacyControl || n.doNotTrack == "1" || w.doNotTrack == "1" || !w.crypto || !crypto.subtle;
-  var site = script && script.getAttribute("data-site");
-  var endpoint = script && (script.getAttribute("data-endpoint") || new URL(script.src).origin);
+  var site = attr("data-site"), endpoint, base;
+  try {
+    endpoint = attr("data-endpoint") || new URL(script.src).origin;
+    base = script.src || endpoint + "/sdk/";
+  } catch (e) {}
   // Site overrides of pattern weights and rules: data-rapport-config='{...}', rapport.configure().
   var conf = [];
-  try { conf.push(JSON.parse(script.getAttribute("data-rapport-config"))); } catch (e) {}
+  try { conf.push(JSON.parse(attr("data-rapport-config"))); } catch (e) {}
+  var debug = script.hasAttribute("data-debug") || /[?&]rapport-debug=1/.test(location.search);
+  var addOn = function (name) { return import(new URL(name, base).href); };
+  // A host CSP without 'wasm-unsafe-eval' forbids Pyodide: find out with 8 bytes, not 3.7 MB.
+  var wasm = function () {
+    try { return new WebAssembly.Module(new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0])); } catch (e) {
+      console.warn("Rapport off: CSP script-src needs 'wasm-unsafe-eval'");
+    }
+  };
 
+  // Boxes (data-rapport-show) are Rapport's: hidden until a hint names them, hidden again when it
+  // ends. data-rapport-place: "reserve" keeps the box's space (visibility), "overlay" shows it
+  // fixed at the viewport's bottom (in view wherever the visitor scrolled; Rapport never scrolls
+  // the page); in place by default. Only attributes and CSSOM: no <style> a CSP could refuse.
+  var box = function (el, show) {
+    var place = el.getAttribute("data-rapport-place"), st = el.style;
+    el.toggleAttribute("data-rapport-on", show);
+    el.hidden = !show && place != "reserve";
+    st.visibility = show ? "" : "hidden";
+    if (show && place == "overlay") {
+      st.cssText += "position:fixed;right:16px;bottom:16px;z-index:2147483600;margin:0;max-width:calc(100vw - 32px)";
+    }
+  };
+  var boxes = function (on) {
+    d.querySelectorAll("[data-rapport-show]").forEach(function (el) {
+      var show = !!on && el.getAttribute("data-rapport-show").split(/\s+/).some(function (t) { return on[t]; });
+      if (show || !on || el.hasAttribute("data-rapport-on")) box(el, show);
+    });
+  };
   var apply = safe(function (list) {
     hints = list;
     var on = {};
@@ -54,19 +91,14 @@
       on[h.pattern] = on[h.kind] = 1;
       (h.also || []).forEach(function (k) { on[k] = 1; });
     });
-    d.querySelectorAll("[data-rapport-show]").forEach(function (el) {
-      if (el.getAttribute("data-rapport-show").split(/\s+/).some(function (t) { return on[t]; })) {
-        el.hidden = false;
-        el.setAttribute("data-rapport-on", "");
-      }
-    });
-    callbacks.forEach(function (c) { if (c[0] == "hint") safe(c[1])(list); });
+    boxes(on);
+    callbacks.forEach(function (c) { safe(c)(list); });
     d.dispatchEvent(new CustomEvent("rapport:hint", { detail: { hints: list } }));
   });
 
   var camera = function (f) {
     return ready.then(function (ok) {
-      return ok && (cam = cam || import(new URL(CAMERA, script.src).href)).then(function (m) {
+      return ok && (cam = cam || addOn(CAMERA)).then(function (m) {
         return m[f]({
           post: function (x, t) { worker && worker.postMessage(x, t || []); },
           on: function (h) { camMsg = h; },
@@ -86,11 +118,13 @@
 
   var onMessage = safe(function (e) {
     var m = e.data || {};
-    if (m.t == "ready") { started = 1; resolveReady(true); }
+    if (m.t == "ready") resolveReady(true);
     else if (m.t == "hints") apply(m.hints);
     else if (m.t == "state") store("sessionStorage", "rapport:state", m.s);
     else if (m.t == "err") fail();
+    else if (m.t == "sent") holdout = m.h;
     else camMsg && camMsg(m);
+    dbg && dbg.then(function (x) { x.on(m); });
   });
 
   var start = safe(function () {
@@ -105,38 +139,29 @@
 
   var boot = function (key, session, returning) {
     vkey = key;
-    var url = new URL(WORKER, script.src).href;
-    var boot = "var q=[];onmessage=function(e){q.push(e.data)};import(" + JSON.stringify(url) +
-      ").then(function(m){m.start(q)},function(e){postMessage({t:'err',m:String(e)})})";
-    worker = new Worker(URL.createObjectURL(new Blob([boot], { type: "text/javascript" })), { type: "module" });
+    var url = new URL(WORKER, base).href;
+    var boot = "var q=[];onmessage=e=>q.push(e.data);import(" + JSON.stringify(url) +
+      ").then(m=>m.start(q),e=>postMessage({t:'err',m:''+e}))";
+    // Trusted Types or an older CSP may make this throw at once: then Rapport is simply off.
+    try {
+      worker = new Worker(URL.createObjectURL(new Blob([boot], { type: "text/javascript" })), { type: "module" });
+    } catch (e) { return fail(); }
     worker.onmessage = onMessage;
     worker.onerror = fail;
     worker.postMessage({
       t: "init",
       state: store("sessionStorage", "rapport:state"),
       cfg: { site: site, key: key, session: session, endpoint: endpoint,
-             returning: returning, config: conf },
+             returning: returning, config: conf, debug: debug },
     });
     timer = setInterval(post, 500);
-    // A host CSP without 'wasm-unsafe-eval' makes Pyodide hang silently: give up, stay harmless.
-    setTimeout(function () { started || fail(); }, BOOT_TIMEOUT);
   };
 
-  // The visitor's rights, from any page of the site, whether or not Rapport runs (GPC, CSP…).
+  // The visitor's rights, from any page of the site, whether or not Rapport runs (GPC, CSP…):
+  // rare calls, so their code is an add-on (rights.mjs) imported on the first one.
   var rights = function (method) {
-    var secret = store("localStorage", "rapport:vs");
-    if (!secret || !endpoint) return Promise.resolve({ status: 0, body: null });
-    return visitorId(secret).then(function (v) {
-      return fetch(endpoint + "/v1/visitors/" + v + "?site=" + encodeURIComponent(site),
-        { method: method, headers: { Authorization: "Bearer " + secret }, credentials: "omit" });
-    }).then(function (r) {
-      if (method == "DELETE" && r.ok) {
-        // Forgotten: stop here, and the next page starts a new, unlinkable visitor.
-        fail();
-        ["rapport:vs"].forEach(function (k) { localStorage.removeItem(k); });
-        ["rapport:sid", "rapport:state"].forEach(function (k) { sessionStorage.removeItem(k); });
-      }
-      return r.json().catch(function () { return null; }).then(function (b) { return { status: r.status, body: b }; });
+    return addOn(RIGHTS).then(function (m) {
+      return m.rights(method, { site: site, endpoint: endpoint, store: store, visitorId: visitorId, fail: fail });
     }).catch(function () { return { status: 0, body: null }; });
   };
 
@@ -144,11 +169,15 @@
   var chat = function (el) { el && say(el.value); };
   var listen = function (target, type, f) { target.addEventListener(type, safe(f), { passive: true, capture: true }); };
 
-  var style = d.createElement("style");
-  style.textContent = "[data-rapport-show]:not([data-rapport-on]){display:none!important}";
-  (d.head || d.documentElement).appendChild(style);
+  // Boxes stay hidden whether or not Rapport runs, also when the owner forgot `hidden`.
+  listen(d, "DOMContentLoaded", function () { hints.length || boxes(); });
+  setTimeout(resolveReady, READY_WAIT, false);
+  if (debug) dbg = addOn(DEBUG).then(function (m) { m.start(w.rapport, off); return m; }, function () { dbg = 0; });
 
-  if (!off && script && w.Worker && w.IntersectionObserver) {
+  // The whole capture is guarded: whatever the page, its CSP or the browser, nothing throws into it.
+  try {
+  boxes();
+  if (!off && base && w.WebAssembly && wasm()) {
     var nav = (performance.getEntriesByType("navigation")[0] || {}).type;
     push(["pv", now(), nav]);
     // Entry source: only the UTM medium (or an ad click id) and the referrer's host, never a URL.
@@ -207,18 +236,21 @@
     var later = function () { (w.requestIdleCallback || setTimeout)(start, { timeout: 2000 }); };
     d.readyState == "complete" ? later() : listen(w, "load", later);
     // Camera: only where the site asks for it, and never again on this site once refused.
-    script.getAttribute("data-camera") == "ask" && store("localStorage", "rapport:camera") != "denied" && camera("auto");
+    attr("data-camera") == "ask" && store("localStorage", "rapport:camera") != "denied" && camera("auto");
   } else {
     resolveReady(false);
   }
+  } catch (e) { fail(); }
 
   w.rapport = {
     version: 1,
     ready: ready,
     hints: function () { return hints.slice(); },
     on: function (type, cb) {
-      if (typeof cb == "function") callbacks.push([type, cb]);
-      if (type == "hint" && hints.length) safe(cb)(hints);
+      if (type == "hint" && typeof cb == "function") {
+        callbacks.push(cb);
+        hints.length && safe(cb)(hints);
+      }
     },
     // Text for on-device tone analysis: it goes to the worker only, never into a request.
     chat: safe(say),
@@ -246,7 +278,15 @@
     },
     track: safe(function (name, props) {
       props = props || {};
-      if (!off) push(["trk", now(), String(name), +props.value || null, props.currency || null]);
+      if (!off) push(["trk", now(), String(name), +props.value || null, props.currency ? String(props.currency).toUpperCase() : null]);
     }),
+    // In the site's control group (no hints shown, to measure uplift)? null until the server said.
+    holdout: function () { return holdout; },
   };
+  // Calls made through the copy-paste stub before this script ran (wasm_build/src/stub.js).
+  if (stub && stub.q) {
+    stub.q.forEach(function (c) { safe(function () { w.rapport[c[0]].apply(0, c[1]); })(); });
+    stub.q = 0;
+    ready.then(stub.r);
+  }
 })();

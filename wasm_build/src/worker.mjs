@@ -13,6 +13,8 @@ const TICK_MS = 1000;
 
 let agent = null;
 let endpoint = "";
+let debug = false; // the owner's debug mode: the page also sees each batch sent
+let holdout = null; // in the site's control group? null until the server answered
 const pending = [];
 // Camera (only after consent): the analyser holds the ORT sessions; `chain` runs frames and
 // camera on/off one after the other, so a revoke never races a frame in progress.
@@ -67,6 +69,10 @@ async function send(item) {
   } catch {
     status = 0;
   }
+  // Whether this visitor is in the site's control group (no hints, to measure uplift), and in
+  // debug mode what was sent: for the owner's eyes (rapport.holdout(), the debug panel).
+  if (body && status >= 200 && status < 300) holdout = !!body.holdout;
+  post({ t: "sent", h: holdout, s: status, b: debug ? item.body : undefined });
   if (!item.keepalive) run({ t: "result", batch: item.batch, status, body });
 }
 
@@ -128,6 +134,7 @@ async function init({ cfg, state }) {
   // agent puts it in every collect body, the server derives the visitor id from it. This worker
   // never sees the secret, so nothing running here can export or erase the visitor's data.
   endpoint = cfg.endpoint;
+  debug = !!cfg.debug;
   const base = new URL(".", import.meta.url);
   const indexURL = new URL(BUILD.pyodide, base).href;
   const { loadPyodide } = await import(indexURL + "pyodide.mjs");

@@ -1,0 +1,137 @@
+"""A site nobody here wrote, for the drop-in tests: plain pages (``owner_pages/``) on their own
+origin, registered as their own site on the running stack, served with whatever headers a test
+asks for (a strict CSP, Trusted Types…).
+
+Pages carry placeholders: ``{{SDK}}`` (where rapport.js is), ``{{KEY}}`` (the site key),
+``{{TAG_ATTRS}}`` (more attributes on the script tag), ``{{STUB}}`` (the copy-paste stub, as an
+external script so a strict CSP allows it) and ``{{PLACE}}`` (the boxes' data-rapport-place).
+"""
+
+from __future__ import annotations
+
+import html
+import http.server
+import json
+import subprocess
+import sys
+import threading
+import uuid
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Final
+
+from demo_site.stack import PLAYBOOK, REPO, Stack, free_port
+
+__all__ = ["PAGES", "STUB_JS", "OwnerSite", "owner_site", "strict_csp"]
+
+PAGES: Final = Path(__file__).resolve().parent / "owner_pages"
+STUB_JS: Final = REPO / "wasm_build" / "src" / "stub.js"
+_TYPES: Final = {".html": "text/html; charset=utf-8", ".js": "text/javascript", ".css": "text/css"}
+
+
+def strict_csp(api: str, *, wasm: bool) -> str:
+    """A strict policy (no inline script or style, nothing but our own origin and the API's);
+    with ``wasm``, exactly what docs/client.md tells a site to add for Rapport."""
+    script = f"script-src 'self' {api}" + (" 'wasm-unsafe-eval'" if wasm else "")
+    return (
+        f"default-src 'self'; {script}; worker-src blob:; connect-src 'self' {api}; "
+        "style-src 'self'; img-src 'self'; object-src 'none'; base-uri 'none'"
+    )
+
+
+@dataclass(frozen=True)
+class OwnerSite:
+    url: str
+    site_key: str
+
+
+def _rapport(stack: Stack, *args: str) -> str:
+    done = subprocess.run(
+        [sys.executable, "-m", "server", *args, "--database", stack.database],
+        check=True,
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+    )
+    return done.stdout
+
+
+@contextmanager
+def owner_site(
+    stack: Stack,
+    *,
+    headers: Mapping[str, str] | None = None,
+    tag_attrs: str = "",
+    stub: bool = False,
+    place: str = "",
+    sdk: str | None = None,
+    playbook: Path = PLAYBOOK,
+    register: bool = True,
+    pages: Mapping[str, str] | None = None,
+) -> Iterator[OwnerSite]:
+    """Serve ``owner_pages/`` on a free port of ``localhost``, registered as a new site whose
+    playbook is ``playbook`` (the demo's: no holdout). ``pages`` adds or replaces pages by
+    path (their text gets the same placeholders filled in)."""
+    port = free_port()
+    origin = f"http://localhost:{port}"
+    site_key = "pk_unregistered" + uuid.uuid4().hex[:12]
+    if register:
+        name = f"Owner {uuid.uuid4().hex[:8]}"
+        keys = json.loads(_rapport(stack, "site", "add", name, "--origin", origin, "--json"))
+        site_key = keys["site_key"]
+        _rapport(stack, "site", "playbook", name, str(playbook))
+    fill = {
+        "{{SDK}}": html.escape(sdk if sdk is not None else stack.api + "/sdk"),
+        "{{KEY}}": html.escape(site_key),
+        "{{TAG_ATTRS}}": tag_attrs,
+        "{{STUB}}": '<script src="/stub.js"></script>' if stub else "",
+        "{{PLACE}}": html.escape(place),
+    }
+    extra = dict(pages or {})
+    page_headers = dict(headers or {})
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def log_message(self, format: str, *args: object) -> None:
+            """Quiet."""
+
+        def do_GET(self) -> None:
+            path = self.path.split("?")[0]
+            if path == "/favicon.ico":  # no icon, and no 404 line in the console either
+                self.send_response(204)
+                self.end_headers()
+                return
+            if path in extra:
+                body, suffix = extra[path], Path(path).suffix or ".html"
+            elif path == "/stub.js":
+                body, suffix = STUB_JS.read_text(), ".js"
+            else:
+                file = PAGES / path.lstrip("/")
+                if not path[1:] or "/" in path[1:] or not file.is_file():
+                    self.send_error(404)
+                    return
+                body, suffix = file.read_text(), file.suffix
+            for key, value in fill.items():
+                body = body.replace(key, value)
+            data = body.encode()
+            self.send_response(200)
+            self.send_header("Content-Type", _TYPES.get(suffix, "text/plain"))
+            self.send_header("Content-Length", str(len(data)))
+            self.send_header("Cache-Control", "no-store")
+            if suffix == ".html":
+                for name, value in page_headers.items():
+                    self.send_header(name, value)
+            self.end_headers()
+            self.wfile.write(data)
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", port), Handler)
+    server.daemon_threads = True
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.1})
+    thread.daemon = True
+    thread.start()
+    try:
+        yield OwnerSite(origin, site_key)
+    finally:
+        server.shutdown()
+        server.server_close()

@@ -1,0 +1,29 @@
+// The visitor's rights (see, export, erase), imported by the loader on the first
+// rapport.visitor.export() / erase(): rare calls whose code need not weigh on every page.
+// `ctx` is the loader's: the site, the API endpoint, its storage helper, how a visitor id is
+// derived from the secret, and `fail` (stop Rapport on this page).
+export function rights(method, { site, endpoint, store, visitorId, fail }) {
+  const secret = store("localStorage", "rapport:vs");
+  if (!secret || !endpoint) return Promise.resolve({ status: 0, body: null });
+  return visitorId(secret)
+    .then((v) =>
+      fetch(endpoint + "/v1/visitors/" + v + "?site=" + encodeURIComponent(site), {
+        method,
+        headers: { Authorization: "Bearer " + secret },
+        credentials: "omit",
+      }),
+    )
+    .then((r) => {
+      if (method == "DELETE" && r.ok) {
+        // Forgotten: stop here, and the next page starts a new, unlinkable visitor.
+        fail();
+        ["rapport:vs"].forEach((k) => localStorage.removeItem(k));
+        ["rapport:sid", "rapport:state"].forEach((k) => sessionStorage.removeItem(k));
+      }
+      return r
+        .json()
+        .catch(() => null)
+        .then((b) => ({ status: r.status, body: b }));
+    })
+    .catch(() => ({ status: 0, body: null }));
+}
