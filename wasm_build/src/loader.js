@@ -35,7 +35,6 @@
     return crypto.subtle.digest("SHA-256", new TextEncoder().encode(text)).then(function (h) { return b64(new Uint8Array(h)); });
   };
   var visitorKey = function (secret) { return sha("rapport/visitor-key/v1:" + secret); };
-  var visitorId = function (secret) { return visitorKey(secret).then(sha).then(function (v) { return v.slice(0, 22); }); };
   var now = Date.now;
   var push = function (e) { if (queue.length < 5000) queue.push(e); };
   // Queued events go to the worker every 500 ms, and at once after a chat message, a submit or
@@ -161,7 +160,7 @@
   // rare calls, so their code is an add-on (rights.mjs) imported on the first one.
   var rights = function (method) {
     return addOn(RIGHTS).then(function (m) {
-      return m.rights(method, { site: site, endpoint: endpoint, store: store, visitorId: visitorId, fail: fail });
+      return m.rights(method, { site: site, endpoint: endpoint, store: store, visitorKey: visitorKey, sha: sha, fail: fail });
     }).catch(function () { return { status: 0, body: null }; });
   };
 

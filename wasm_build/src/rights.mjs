@@ -1,13 +1,15 @@
 // The visitor's rights (see, export, erase), imported by the loader on the first
 // rapport.visitor.export() / erase(): rare calls whose code need not weigh on every page.
-// `ctx` is the loader's: the site, the API endpoint, its storage helper, how a visitor id is
-// derived from the secret, and `fail` (stop Rapport on this page).
-export function rights(method, { site, endpoint, store, visitorId, fail }) {
+// `ctx` is the loader's: the site, the API endpoint, its storage helper, how the visitor key is
+// derived from the secret and its base64url SHA-256 (id = sha(key)[:22], client_py/identity.py),
+// and `fail` (stop Rapport on this page).
+export function rights(method, { site, endpoint, store, visitorKey, sha, fail }) {
   const secret = store("localStorage", "rapport:vs");
   if (!secret || !endpoint) return Promise.resolve({ status: 0, body: null });
-  return visitorId(secret)
+  return visitorKey(secret)
+    .then(sha)
     .then((v) =>
-      fetch(endpoint + "/v1/visitors/" + v + "?site=" + encodeURIComponent(site), {
+      fetch(endpoint + "/v1/visitors/" + v.slice(0, 22) + "?site=" + encodeURIComponent(site), {
         method,
         headers: { Authorization: "Bearer " + secret },
         credentials: "omit",
