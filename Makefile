@@ -7,7 +7,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMPS := .cache/stamps
 SDK := wasm_build/dist/manifest.json
-DASHBOARD := dashboard_build/dist/manifest.json
+DASHBOARD := wasm_build/dashboard/dist/manifest.json
 SDK_INPUTS := $(wildcard client_py/*.py client_py/*.bin wasm_build/*.py wasm_build/src/* wasm_build/node/* models/onnx/*.onnx) \
 	wasm_build/package-lock.json
 APT_GET := DEBIAN_FRONTEND=noninteractive apt-get -y -qq -o=Dpkg::Use-Pty=0
@@ -35,11 +35,11 @@ $(SDK): $(STAMPS)/npm $(STAMPS)/python $(SDK_INPUTS)
 
 # The dashboard's browser files: uPlot from npm plus our script, content-hashed (served at
 # /dashboard/assets/, never from a CDN).
-$(DASHBOARD): $(STAMPS)/dashboard-npm $(STAMPS)/python dashboard_build/build.py $(wildcard dashboard_build/src/*)
-	$(BIN)/python -m dashboard_build.build
+$(DASHBOARD): $(STAMPS)/dashboard-npm $(STAMPS)/python wasm_build/dashboard/build.py $(wildcard wasm_build/dashboard/src/*)
+	$(BIN)/python -m wasm_build.dashboard.build
 
-$(STAMPS)/dashboard-npm: dashboard_build/package-lock.json | $(STAMPS)/system
-	cd dashboard_build && npm ci --no-audit --no-fund --loglevel=error
+$(STAMPS)/dashboard-npm: wasm_build/dashboard/package-lock.json | $(STAMPS)/system
+	cd wasm_build/dashboard && npm ci --no-audit --no-fund --loglevel=error
 	@mkdir -p $(STAMPS) && touch $@
 
 install: $(STAMPS)/python $(STAMPS)/npm
@@ -102,4 +102,4 @@ lock: $(STAMPS)/python-dev
 
 clean:
 	rm -rf $(VENV) .cache wasm_build/node_modules wasm_build/dist models/node_modules \
-		dashboard_build/node_modules dashboard_build/dist
+		wasm_build/dashboard/node_modules wasm_build/dashboard/dist

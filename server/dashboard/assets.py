@@ -1,4 +1,4 @@
-"""The dashboard's built files (``dashboard_build/build.py``): content-hashed JS and CSS.
+"""The dashboard's built files (``wasm_build/dashboard/build.py``): content-hashed JS and CSS.
 
 The page names them from ``manifest.json``, so a new build is picked up by the next page
 load while the old files stay cacheable forever (``immutable``).
@@ -27,7 +27,7 @@ class _Manifest(msgspec.Struct, frozen=True):
 
 
 def default_assets_dir() -> Path:
-    return REPO_ROOT / "dashboard_build" / "dist"
+    return REPO_ROOT / "wasm_build" / "dashboard" / "dist"
 
 
 class DashboardAssets:

@@ -67,6 +67,6 @@ def missing_assets_page() -> str:
     return (
         '<!doctype html><html lang="en"><head><meta charset="utf-8">'
         "<title>Rapport dashboard</title></head><body><p>The dashboard's files are not built: "
-        "run <code>make sdk</code> (or <code>python -m dashboard_build.build</code>).</p>"
+        "run <code>make sdk</code> (or <code>python -m wasm_build.dashboard.build</code>).</p>"
         "</body></html>"
     )

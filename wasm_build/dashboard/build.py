@@ -1,4 +1,4 @@
-"""Bundle the dashboard's browser files: ``python -m dashboard_build.build``.
+"""Bundle the dashboard's browser files: ``python -m wasm_build.dashboard.build``.
 
 uPlot (pinned in ``package-lock.json``, installed by ``npm ci``) is concatenated with our
 script into one ``dashboard.<hash>.js`` and with our styles into ``dashboard.<hash>.css``; the
@@ -33,7 +33,7 @@ def _write_hashed(out: Path, stem: str, suffix: str, text: str) -> str:
 def build_dashboard(out: Path = DIST) -> Path:
     """Write the bundle and ``manifest.json`` into ``out``; returns the manifest's path."""
     if not (UPLOT / "package.json").is_file():
-        raise RuntimeError("uPlot is not installed: run `npm ci` in dashboard_build/")
+        raise RuntimeError("uPlot is not installed: run `npm ci` in wasm_build/dashboard/")
     version = json.loads((UPLOT / "package.json").read_text("utf-8"))["version"]
     out.mkdir(parents=True, exist_ok=True)
     for old in out.glob("dashboard.*"):
