@@ -12,10 +12,12 @@ SDK_INPUTS := $(wildcard client_py/*.py client_py/*.bin wasm_build/*.py wasm_bui
 	wasm_build/package-lock.json
 APT_GET := DEBIAN_FRONTEND=noninteractive apt-get -y -qq -o=Dpkg::Use-Pty=0
 
-.PHONY: demo test check sdk install install-dev system-test bench-tools clean
+.PHONY: demo test check sdk install install-dev chromium system-test bench-tools clean
 
 ## Run the API server on SQLite plus the demo shop on another origin, and print the URLs.
-demo: install sdk
+## Playwright (dev lock) and Debian's Chromium drive the simulated visitors that fill the
+## dashboard (demo_site/seed.py).
+demo: install-dev chromium sdk
 	$(BIN)/rapport demo
 
 ## Install everything the tests need, then run linters, type checks and the whole test suite.
@@ -51,10 +53,12 @@ $(STAMPS)/system:
 	@$(PYTHON) -c 'import venv, ensurepip' 2>/dev/null || { apt-get update -qq && $(APT_GET) install python3-venv; }
 	touch $@
 
-# Debian's Chromium for Playwright (its own browser download is not reachable here) and a
-# PostgreSQL server for the storage tests.
-system-test: $(STAMPS)/system
+# Debian's Chromium for Playwright (its own browser download is not reachable here).
+chromium: $(STAMPS)/system
 	@if ! command -v chromium >/dev/null; then apt-get update -qq && $(APT_GET) install chromium fonts-dejavu-core; fi
+
+# Chromium and a PostgreSQL server for the storage tests.
+system-test: chromium
 	@if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then apt-get update -qq && $(APT_GET) install postgresql; fi
 
 # Load generator for bench/ingest.py (not needed by the tests).
