@@ -15,7 +15,7 @@ from client_py.signals import SignalDiffer, current_signals
 from client_py.tone import ToneSession
 
 T = 1_700_000_000_000.0
-SITE, VISITOR = "pk_test_0123456789", "visitor-0001"
+SITE, KEY = "pk_test_0123456789", "k" * 43
 
 
 def run(raw: list[list[object]], until: float | None = None) -> SessionFeatures:
@@ -58,7 +58,7 @@ def test_came_back_with_a_problem_for_first_time_visitors() -> None:
 
 # -- finding 2 ------------------------------------------------------------------------------------
 def _agent(returning: bool, state: str | None = None) -> Agent:
-    config = {"site": SITE, "visitor": VISITOR, "session": "session-0001", "returning": returning}
+    config = {"site": SITE, "key": KEY, "session": "session-0001", "returning": returning}
     return Agent(json.dumps(config), state)
 
 

@@ -15,7 +15,7 @@ from client_py.schema import TONES, TOPICS
 from client_py.tone import LABELS, ToneSession, analyse, analyse_lexicon
 
 T = 1_700_000_000_000.0
-CONFIG = json.dumps({"site": "pk_abcdefgh", "visitor": "v" * 22, "session": "s" * 22})
+CONFIG = json.dumps({"site": "pk_abcdefgh", "key": "k" * 43, "session": "s" * 22})
 
 
 def labels(text: str) -> set[str]:
