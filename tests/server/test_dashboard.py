@@ -1,6 +1,7 @@
 """``/dashboard/``: sign-in into a session cookie, one-time links, CSRF, expiry, CSP.
 
-The browser tests (tests/e2e/test_dashboard_in_the_browser.py) draw the charts; these pin the HTTP rules.
+The browser tests (tests/e2e/test_dashboard_in_the_browser.py) draw the charts; these pin
+the HTTP rules.
 """
 
 from __future__ import annotations
