@@ -92,11 +92,23 @@ def _may_repeat_a_key(body: bytes, value: object) -> bool:
     return body.count(b":") != _ENCODE(value).count(b":")
 
 
+def _is_utf8(body: bytes) -> bool:
+    try:
+        body.decode()
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
 def decode_body(decoder: msgspec.json.Decoder[T], body: bytes, *, where: str) -> T:
     """Decode ``body`` or raise the API's 400/422 (``where`` names the route in the log)."""
     try:
         value = decoder.decode(body)
     except msgspec.ValidationError as exc:
+        # msgspec may meet an unknown field before the bad bytes in its value: the bytes are
+        # what is wrong first. Checked only on this error path, never on accepted bodies.
+        if not _is_utf8(body):
+            raise invalid_utf8(body, where) from None
         raise validation_error(exc) from None
     except msgspec.DecodeError as exc:
         raise decode_error(exc) from None

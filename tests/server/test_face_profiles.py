@@ -29,7 +29,7 @@ def test_an_affect_signal_becomes_an_observation_with_its_section() -> None:
         "dominant": "sad", "valence": -0.5, "arousal": -0.2, "surprised": 0.05, "micro": 1,
         "section": "price",
     }  # fmt: skip
-    body = {"site": "pk_abcdefgh", "visitor": "v" * 22, "session": "s" * 22, "batch": "b" * 22,
+    body = {"site": "pk_abcdefgh", "key": "k" * 43, "session": "s" * 22, "batch": "b" * 22,
             "signals": [signal]}  # fmt: skip
     observations = extract_observations(BATCH_DECODER.decode(msgspec.json.encode(body)).signals)
     assert observations.affect == (

@@ -26,11 +26,17 @@ from tests.server.conftest import (
     Api,
     FakeClock,
     batch,
+    id_of,
+    key_of,
 )
 from tests.server.pg_cluster import free_port
 
 CLICKS = {"kind": "clicks", "count": 3}
-HEAD = '{{"site": "{k}", "visitor": "visitor-0001", "session": "session-0001", '
+KEY = key_of("visitor-0001")  # the visitor key the worker sends (ids are derived from it)
+#: A second visitor's key with its first character written as a JSON escape.
+ESCAPED_KEY = f"\\u{ord(key_of('visitor-0002')[0]):04x}{key_of('visitor-0002')[1:]}"
+HEAD = '{{"site": "{k}", "key": "' + KEY + '", "session": "session-0001", '
+PROOF = {"Authorization": f"Bearer {KEY}"}
 
 
 def _admin(site: Any) -> dict[str, str]:
@@ -132,10 +138,9 @@ def test_finding_8_request_headers_over_the_limit_get_431(api: Api) -> None:
         (HEAD + '"batch": "batch-0002", '
          '"signals": [{{"kind": "clicks", "count": 1, "count": 9}}]}}',
          "count"),
-        ('{{"site" : "{k}", "visitor": "visitor-0001", "session": "session-0001", '
+        ('{{"site" : "{k}", "key": "' + KEY + '", "session": "session-0001", '
          '"batch": "batch-0003", "batch" : "batch-0004", "signals": []}}', "batch"),
-        (HEAD + '"batch": "batch-0005", "signals": [], "visitor": "visitor\\u002d0002"}}',
-         "visitor"),
+        (HEAD + '"batch": "batch-0005", "signals": [], "key": "' + ESCAPED_KEY + '"}}', "key"),
     ],
 )  # fmt: skip
 def test_finding_8_duplicate_json_keys_are_400_naming_the_key(api: Api, raw: str, key: str) -> None:
@@ -150,7 +155,7 @@ def test_finding_8_duplicate_keys_are_refused_on_feedback_and_outcomes_too(api: 
     site = api.add_site()
     key = site.site.site_key
     feedback = (
-        f'{{"site": "{key}", "visitor": "visitor-0001", "hint_id": "hesitant.reassure", '
+        f'{{"site": "{key}", "key": "{KEY}", "hint_id": "hesitant.reassure", '
         '"outcome": "helpful", "outcome": "dismissed"}'
     )
     reply = api.client.post("/v1/feedback", content=feedback, headers={"Origin": ORIGIN})
@@ -167,7 +172,7 @@ def test_unique_keys_with_whitespace_escapes_and_nulls_are_still_accepted(api: A
     key = site.site.site_key
     # Whitespace, escapes and an explicit null take the exact path; none is a duplicate.
     raw = (
-        f'{{ "site" : "{key}", "visitor":"visitor-0001", "session": "session\\u002d0001", '
+        f'{{ "site" : "{key}", "key":"{KEY}", "session": "session\\u002d0001", '
         '"batch": "batch-0009", "signals": [{"kind": "dwell", "section": "price", '
         '"item": null, "seconds": 2}]}'
     )
@@ -185,7 +190,8 @@ def test_finding_8_repeated_query_parameters_are_400(api: Api) -> None:
     export = f"/v1/admin/sites/{a.site.site_key}/profiles?format=json&format=csv"
     reply = api.client.get(export, headers=_admin(a))
     assert reply.status_code == 400 and reply.json()["field"] == "format"
-    assert api.client.get(f"/v1/hints/visitor-0001?site={a.site.site_key}").status_code == 200
+    hints = f"/v1/hints/{id_of('visitor-0001')}?site={a.site.site_key}"
+    assert api.client.get(hints, headers=PROOF).status_code == 200
 
 
 def test_finding_8_a_batch_id_used_by_another_visitor_is_409_not_a_duplicate(

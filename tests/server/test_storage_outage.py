@@ -31,7 +31,7 @@ from server.app import create_app
 from server.config import Settings
 from server.storage import create_storage
 from server.storage.sqlite import SQLiteStorage
-from tests.server.conftest import ORIGIN, batch
+from tests.server.conftest import ORIGIN, batch, key_of
 from tests.server.pg_cluster import PgCluster, free_port, rows_per_batch, throwaway_cluster
 
 CLICKS = {"kind": "clicks", "count": 2}
@@ -70,7 +70,7 @@ def test_finding_11_sqlite_locked_answers_503_with_retry_after_and_logs_once(
             replies = [collect(n) for n in range(1, 5)]
             feedback = client.post(
                 "/v1/feedback",
-                json={"site": key, "visitor": "visitor-0001", "hint_id": "hesitant.reassure",
+                json={"site": key, "key": key_of("visitor-0001"), "hint_id": "hesitant.reassure",
                       "outcome": "helpful"},
                 headers={"Origin": ORIGIN},
             )  # fmt: skip
