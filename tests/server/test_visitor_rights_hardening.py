@@ -267,15 +267,17 @@ def test_finding_4_erase_and_export_cover_hint_log_feedback_and_deliveries(
     _hint_history(api, site.id, bystander)
 
     exported = rights(api, "GET", site.site_key, secret).json()
+    reach = exported["counts"]["report_reach"]  # the dashboard's distinct-visitor rows
+    assert reach > 0
     assert {name: exported["counts"][name] for name in exported["counts"]} == {
-        "profiles": 1, "signals": 1, "batches": 1,
+        "profiles": 1, "signals": 1, "batches": 1, "report_reach": reach,
         "hint_log": 1, "hint_feedback": 1, "webhook_deliveries": 1,
     }  # fmt: skip
     assert exported["webhook_deliveries"][0]["body"]["visitor"] == visitor
     assert exported["hint_feedback"][0]["outcome"] == "dismissed"
 
     removed = rights(api, "DELETE", site.site_key, secret).json()["removed"]
-    assert removed == dict.fromkeys(exported["counts"], 1)
+    assert removed == dict.fromkeys(exported["counts"], 1) | {"report_reach": reach}
     # The erased visitor's pending delivery is gone, the bystander's is still due.
     due = api.run(lambda: api.storage.due_deliveries(api.clock() + 1))
     assert [d.body.count(bystander) for d in due] == [1]
