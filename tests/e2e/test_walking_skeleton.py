@@ -45,7 +45,7 @@ def test_a_hesitant_visitor_sees_the_reassurance_box_because_a_hint_came_back(
         "() => { window.__hints = []; document.addEventListener('rapport:hint',"
         " e => window.__hints.push(e.detail.hints)); }"
     )
-    box = page.locator("aside[data-rapport-show='hesitant']")
+    box = page.locator("aside[data-rapport-show~='hesitant']")
     assert box.is_hidden()
     assert rapport_ready(page) is True
 
@@ -98,7 +98,7 @@ def test_buying_suppresses_the_reassurance(stack: Stack, page: Page, recorder: R
     dwell(page, "price", 9)
     dwell(page, "returns", 9)
     page.wait_for_timeout(3_000)
-    assert page.locator("aside[data-rapport-show='hesitant']").is_hidden()
+    assert page.locator("aside[data-rapport-show~='hesitant']").is_hidden()
     actions = [
         s["name"]
         for b in recorder.collect_bodies(stack.api)
