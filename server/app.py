@@ -97,6 +97,7 @@ def create_app(
             visitor=settings.rights_per_minute_per_visitor,
             concurrency=settings.export_concurrency,
             max_keys=settings.rate_max_keys,
+            share=settings.export_share,
         ),
     )
     background: list[asyncio.Task[None]] = []

@@ -89,6 +89,10 @@ class Settings:
     """Visitor exports streaming at once per process (others: 503 with Retry-After)."""
     export_deadline: float = 120.0
     """Seconds an export may take to be read before its stream is cut."""
+    export_share: float = 0.1
+    """Share of the time the visitor exports of a process may keep it busy, all together
+    (paced between chunks, so other requests keep their latency; ``bench/rights_load.py``);
+    1: unpaced."""
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: object) -> Settings:

@@ -303,8 +303,10 @@ class Storage(abc.ABC):
     @abc.abstractmethod
     async def erase_visitor(self, site_id: int, visitor: str) -> dict[str, int]:
         """Delete the visitor's rows from every table of
-        :data:`~server.storage.visitor_tables.VISITOR_TABLES` in one transaction (their
-        pending webhook deliveries included, so none is sent after the erasure).
+        :data:`~server.storage.visitor_tables.VISITOR_TABLES` (their pending webhook
+        deliveries included, so none is sent after the erasure). The last step is one
+        transaction over every table; SQLite first removes signals and batches in small
+        chunks so that a huge visitor does not hold its one writer for long.
 
         Returns the number of rows removed per table.
         """

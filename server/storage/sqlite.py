@@ -54,6 +54,14 @@ _SITE_COLUMNS = "id, name, site_key, origins, created_at"
 _PROFILE_CHUNK = 500
 # Retention deletes this many signals per statement, so the writer never waits long.
 _PRUNE_CHUNK = 5000
+# Erasure deletes a visitor's signals and batches this many per statement (a few ms each).
+_ERASE_CHUNK = 1000
+_ERASE_IN_CHUNKS = (
+    ("signals", "DELETE FROM signals WHERE rowid IN (SELECT rowid FROM signals "
+                f"WHERE site_id = ?1 AND visitor = ?2 LIMIT {_ERASE_CHUNK})"),
+    ("batches", "DELETE FROM batches WHERE site_id = ?1 AND batch_id IN (SELECT batch_id "
+                f"FROM batches WHERE site_id = ?1 AND visitor = ?2 LIMIT {_ERASE_CHUNK})"),
+)  # fmt: skip
 
 
 class SQLiteStorage(GroupCommitStorage):
@@ -219,12 +227,27 @@ class SQLiteStorage(GroupCommitStorage):
     # -- visitor rights, site administration, retention -----------------------------------
 
     async def erase_visitor(self, site_id: int, visitor: str) -> dict[str, int]:
+        # A visitor's signals and batches can number hundreds of thousands, and one DELETE of
+        # them held the shared reader connection and the write lock for as long (every hints
+        # request waited behind it). So they go first in small autocommit chunks, the lock
+        # released between chunks; then one transaction over every table removes the rest
+        # (and anything written meanwhile) and only then is the profile forgotten. A crash in
+        # between leaves part of the rows, which the visitor's next erase removes.
         where = "WHERE site_id = ? AND visitor = ?"
-        return await self._delete_in_transaction(
+        removed = dict.fromkeys((t.name for t in VISITOR_TABLES), 0)
+        for table, sql in _ERASE_IN_CHUNKS:
+            while True:
+                async with self._admin_lock:
+                    count = await _execute_count(self._reader, sql, (site_id, visitor))
+                removed[table] += count
+                if count < _ERASE_CHUNK:
+                    break
+        rest = await self._delete_in_transaction(
             [(t.name, f"DELETE FROM {t.name} {where}", (site_id, visitor))
              for t in VISITOR_TABLES],
             after_commit=lambda: self._forget_visitor(site_id, visitor),
         )  # fmt: skip
+        return {table: removed[table] + count for table, count in rest.items()}
 
     @contextlib.asynccontextmanager
     async def visitor_reader(self, site_id: int, visitor: str) -> AsyncIterator[VisitorReader]:

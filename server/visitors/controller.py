@@ -144,6 +144,7 @@ class VisitorsController(Controller):
                     page=page,
                     max_rows=settings.export_max_rows,
                     deadline=deadline,
+                    pace=limits.pace,
                 ):
                     yield piece
 

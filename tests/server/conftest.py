@@ -23,6 +23,7 @@ from litestar.testing import TestClient
 from client_py.identity import visitor_id_from_key, visitor_key_from_secret
 from server.app import create_app
 from server.config import Settings
+from server.holdout import in_control
 from server.sites.model import NewSite
 from server.storage import Storage
 from tests.server.pg_cluster import throwaway_cluster
@@ -116,14 +117,30 @@ def api(tmp_path: Path) -> Iterator[Api]:
         yield Api(client=client, storage=app.state.services.storage, clock=clock, sdk_dir=sdk_dir)
 
 
+def secret_of(visitor: str) -> str:
+    """The visitor secret of a test visitor named ``visitor`` (what its browser keeps; export
+    and erasure need it)."""
+    return f"test-secret-of-{visitor}"
+
+
 def key_of(visitor: str) -> str:
     """The visitor key of a test visitor named ``visitor`` (its secret is made from the name)."""
-    return visitor_key_from_secret(f"test-secret-of-{visitor}")
+    return visitor_key_from_secret(secret_of(visitor))
 
 
 def id_of(visitor: str) -> str:
     """The visitor id the server stores for the test visitor named ``visitor``."""
     return visitor_id_from_key(key_of(visitor))
+
+
+def treated_visitor(site_id: int, prefix: str = "visitor") -> str:
+    """The name of a test visitor outside the default playbook's 10 % holdout (so it gets its
+    hints); its id is ``id_of(name)``."""
+    return next(
+        f"{prefix}-{i:04d}"
+        for i in range(1000)
+        if not in_control(site_id, id_of(f"{prefix}-{i:04d}"), 0.1)
+    )
 
 
 def batch(

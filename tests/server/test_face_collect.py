@@ -11,8 +11,7 @@ from litestar.testing import TestClient
 
 from server.app import create_app
 from server.config import Settings
-from server.holdout import in_control
-from tests.server.conftest import id_of, key_of
+from tests.server.conftest import batch, id_of, key_of, secret_of, treated_visitor
 
 ORIGIN = "https://shop.example"
 
@@ -35,20 +34,9 @@ def shop(database_url: str, tmp_path: Path) -> Iterator[tuple[TestClient[Any], s
         yield client, created.site.site_key, created.site.id
 
 
-def treated_visitor(site_id: int, prefix: str) -> str:
-    """A fresh test visitor (by name) outside the default 10 % holdout."""
-    return next(
-        v
-        for v in (f"{prefix}-{i:04d}" for i in range(100))
-        if not in_control(site_id, id_of(v), 0.10)
-    )
-
-
-def collect(client: TestClient[Any], site_key: str, key: str, signals: list[Any]) -> Any:
-    """One batch from the visitor that ``key`` proves."""
-    name = key[:12]
-    body = {"site": site_key, "key": key, "session": f"{name}-s",
-            "batch": f"{name}-b{len(signals)}", "signals": signals}  # fmt: skip
+def collect(client: TestClient[Any], site_key: str, visitor: str, signals: list[Any]) -> Any:
+    """One batch from the test visitor named ``visitor`` (proven by ``key_of(visitor)``)."""
+    body = batch(site_key, signals, visitor=visitor)
     reply = client.post("/v1/collect", json=body, headers={"Origin": ORIGIN})
     assert reply.status_code == 200, reply.text
     return reply.json()
@@ -60,7 +48,7 @@ def test_three_negative_windows_at_the_price_answer_a_face_hint(
     client, site_key, site_id = shop
     visitor = treated_visitor(site_id, "upset")
     windows = [affect("angry", -0.45), affect("sad", -0.5), affect("angry", -0.3)]
-    reply = collect(client, site_key, key_of(visitor), windows)
+    reply = collect(client, site_key, visitor, windows)
     [hint] = reply["hints"]
     assert (hint["source"], hint["id"], hint["kind"]) == ("face", "face_frustrated.reassure",
                                                           "reassure")  # fmt: skip
@@ -78,20 +66,16 @@ def test_the_same_visitor_with_neutral_windows_gets_no_hint(
 ) -> None:
     client, site_key, site_id = shop
     visitor = treated_visitor(site_id, "calm")
-    reply = collect(client, site_key, key_of(visitor), [affect("neutral", 0.0)] * 3)
+    reply = collect(client, site_key, visitor, [affect("neutral", 0.0)] * 3)
     assert reply["hints"] == []
 
 
 def test_affect_windows_are_in_the_visitors_export_and_gone_after_erase(
     shop: tuple[TestClient[Any], str, int],
 ) -> None:
-    from client_py.identity import visitor_key_from_secret
-    from server.visitors.identity import visitor_id_from_secret
-
     client, site_key, _ = shop
-    secret = "A" * 22
-    visitor = visitor_id_from_secret(secret)
-    collect(client, site_key, visitor_key_from_secret(secret), [affect("angry", -0.45)] * 3)
+    secret, visitor = secret_of("affect-0001"), id_of("affect-0001")
+    collect(client, site_key, "affect-0001", [affect("angry", -0.45)] * 3)
     headers = {"Origin": ORIGIN, "Authorization": f"Bearer {secret}"}
     url = f"/v1/visitors/{visitor}"
     exported = client.get(url, params={"site": site_key}, headers=headers)

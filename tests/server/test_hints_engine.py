@@ -26,7 +26,7 @@ from server.scoring import features_of, train
 from server.storage import create_storage
 from server.storage.base import HintLogRow
 from server.webhooks import WebhookDispatcher, enqueue_events, sign
-from tests.server.conftest import id_of, key_of
+from tests.server.conftest import id_of, key_of, treated_visitor
 from tests.server.webhook_receiver import Receiver, running_receiver
 
 ORIGIN = "https://shop.example"
@@ -36,15 +36,6 @@ HESITANT = [
     {"kind": "evidence", "pattern": "hesitant", "feature": "dwell_price", "points": 0.3},
     {"kind": "evidence", "pattern": "hesitant", "feature": "revisits", "points": 0.2},
 ]
-
-
-def treated_visitor(site_id: int, prefix: str = "visitor") -> str:
-    """The name of a test visitor in the treated arm (its id is ``id_of(name)``)."""
-    return next(
-        f"{prefix}-{i:04d}"
-        for i in range(1000)
-        if not in_control(site_id, id_of(f"{prefix}-{i:04d}"), 0.1)
-    )
 
 
 def control_visitor(site_id: int) -> str:

@@ -19,8 +19,17 @@ from server.storage import Storage, create_storage
 from server.storage.base import HintLogRow
 from server.storage.visitor_tables import VISITOR_TABLES
 from server.visitors.identity import visitor_id_from_secret
+from server.visitors.limits import ExportPace
 from server.webhooks import enqueue_events
-from tests.server.conftest import ORIGIN, Api, FakeClock, batch
+from tests.server.conftest import (
+    ORIGIN,
+    Api,
+    FakeClock,
+    batch,
+    id_of,
+    secret_of,
+    treated_visitor,
+)
 
 CLICKS = {"kind": "clicks", "count": 3}
 HESITANT = {"kind": "pattern", "name": "hesitant", "score": 0.9}
@@ -141,6 +150,39 @@ def test_finding_1_rights_calls_are_limited_per_visitor_and_per_ip(make_api: Mak
     assert "client address" in others[-1].json()["error"]
 
 
+def test_finding_1_a_visitor_with_more_rows_than_one_erase_chunk_is_erased_completely(
+    make_api: MakeApi,
+) -> None:
+    """SQLite erases signals and batches in chunks (so one huge visitor does not hold its one
+    writer); the chunks and the final transaction together remove every row, and the counts
+    add up."""
+    api = make_api()
+    site = api.add_site().site
+    secret, visitor = new_visitor()
+    signals = [{"kind": "clicks", "count": n} for n in range(50)]
+    for n in range(25):  # 1,250 signals, 25 batches: more than a chunk of 1,000
+        send(api, site.site_key, secret, signals, f"batch-erase-{n:04d}")
+    reply = rights(api, "DELETE", site.site_key, secret)
+    assert reply.status_code == 200, reply.text
+    assert (reply.json()["removed"]["signals"], reply.json()["removed"]["batches"]) == (1250, 25)
+    left = api.run(lambda: api.storage.sql_fetch(
+        "SELECT COUNT(*) FROM signals WHERE site_id = ? AND visitor = ?", (site.id, visitor)
+    ))  # fmt: skip
+    assert left == [(0,)]
+
+
+def test_finding_1_exports_of_a_process_share_one_duty_cycle() -> None:
+    """Each export chunk books the time it took; together the exports stay busy at most
+    ``share`` of the time, so a slow machine slows the export, not other requests."""
+    now = [100.0]
+    pace = ExportPace(0.1, clock=lambda: now[0])
+    assert pace.delay(0.001) == pytest.approx(0.009)  # 1 ms of work: 9 ms of rest
+    assert pace.delay(0.001) == pytest.approx(0.019)  # a second export, at the same moment
+    now[0] += 1.0  # long idle: no debt is carried over
+    assert pace.delay(0.002) == pytest.approx(0.018)
+    assert ExportPace(1.0).delay(5.0) == 0.0  # unpaced
+
+
 # -- finding 2: a purchase outcome can be pre-empted ------------------------------------------
 
 
@@ -173,7 +215,8 @@ def test_finding_3_an_id_seen_in_transit_reads_no_hints(make_api: MakeApi) -> No
     api = make_api()
     created = api.add_site()
     site_key = created.site.site_key
-    secret, visitor = new_visitor()
+    name = treated_visitor(created.site.id)  # outside the holdout: it gets hints
+    secret, visitor = secret_of(name), id_of(name)
     evidence = {"kind": "evidence", "pattern": "hesitant", "feature": "dwell_price", "points": 0.3}
     loops = evidence | {"feature": "price_returns_loops", "points": 0.25}
     reply = api.collect(_batch_of(site_key, secret, [HESITANT, evidence, loops]))
