@@ -150,6 +150,27 @@ def test_finding_1_rights_calls_are_limited_per_visitor_and_per_ip(make_api: Mak
     assert "client address" in others[-1].json()["error"]
 
 
+def test_finding_1_an_export_while_every_slot_streams_gets_503_with_retry_after(
+    make_api: MakeApi,
+) -> None:
+    api = make_api(export_concurrency=1)
+    site = api.add_site().site
+    secret, _ = new_visitor()
+    slots = api.client.app.state.services.rights_limits.exports
+    api.run(slots.acquire)  # another export is streaming
+
+    busy = rights(api, "GET", site.site_key, secret)
+    assert busy.status_code == 503, busy.text
+    assert busy.headers["retry-after"] == "2"
+    assert "exports in progress" in busy.json()["error"]
+
+    async def finish() -> None:
+        slots.release()
+
+    api.run(finish)
+    assert rights(api, "GET", site.site_key, secret).status_code == 200
+
+
 def test_finding_1_a_visitor_with_more_rows_than_one_erase_chunk_is_erased_completely(
     make_api: MakeApi,
 ) -> None:
