@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any, Final
 
+from server.report.cells import to_words
 from server.report.rollup import RollupBuffer
 from server.storage.base import Storage
 
@@ -16,7 +17,6 @@ __all__ = [
     "ROLLUP_SITE_TABLES",
     "read_aggregates",
     "read_reach",
-    "read_reach_totals",
     "write_postgres",
     "write_sqlite",
 ]
@@ -35,9 +35,15 @@ _SQLITE_AGG: Final = (
     "SET n = n + excluded.n, total = total + excluded.total"
 )
 _SQLITE_REACH: Final = (
-    "INSERT INTO report_reach (site_id, hour, cell, visitor) VALUES (?, ?, ?, ?) "
-    "ON CONFLICT DO NOTHING"
+    "INSERT INTO report_reach (site_id, hour, visitor, w0, w1, w2, w3) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?) "
+    "ON CONFLICT (site_id, hour, visitor) DO UPDATE SET w0 = w0 | excluded.w0, "
+    "w1 = w1 | excluded.w1, w2 = w2 | excluded.w2, w3 = w3 | excluded.w3"
 )
+
+
+def _reach_params(rollups: RollupBuffer) -> list[tuple[Any, ...]]:
+    return [(s, h, v, *to_words(bits)) for s, h, v, bits in rollups.reach_rows()]
 
 
 async def write_sqlite(conn: Any, rollups: RollupBuffer) -> None:
@@ -45,7 +51,7 @@ async def write_sqlite(conn: Any, rollups: RollupBuffer) -> None:
     if aggregates := rollups.aggregate_rows():
         async with conn.executemany(_SQLITE_AGG, aggregates):
             pass
-    if reach := rollups.reach_rows():
+    if reach := _reach_params(rollups):
         async with conn.executemany(_SQLITE_REACH, reach):
             pass
 
@@ -53,8 +59,8 @@ async def write_sqlite(conn: Any, rollups: RollupBuffer) -> None:
 async def write_postgres(conn: Any, rollups: RollupBuffer) -> None:
     """Write one group's rollups on the writer's asyncpg connection (in its transaction).
 
-    Aggregates are upserted in key order, like the batches, so that two processes' groups
-    never wait for each other's rows in opposite orders.
+    Rows are upserted in key order, like the batches, so that two processes' groups never
+    wait for each other's rows in opposite orders.
     """
     if aggregates := sorted(rollups.aggregate_rows()):
         await conn.execute(
@@ -65,11 +71,13 @@ async def write_postgres(conn: Any, rollups: RollupBuffer) -> None:
             "SET n = report_rollup.n + EXCLUDED.n, total = report_rollup.total + EXCLUDED.total",
             *(list(column) for column in zip(*aggregates, strict=True)),
         )
-    if reach := rollups.reach_rows():
+    if reach := _reach_params(rollups):
         await conn.execute(
-            "INSERT INTO report_reach (site_id, hour, cell, visitor) "
-            "SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::text[]) "
-            "ON CONFLICT DO NOTHING",
+            "INSERT INTO report_reach AS r (site_id, hour, visitor, w0, w1, w2, w3) "
+            "SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::bigint[], "
+            "$5::bigint[], $6::bigint[], $7::bigint[]) "
+            "ON CONFLICT (site_id, hour, visitor) DO UPDATE SET w0 = r.w0 | EXCLUDED.w0, "
+            "w1 = r.w1 | EXCLUDED.w1, w2 = r.w2 | EXCLUDED.w2, w3 = r.w3 | EXCLUDED.w3",
             *(list(column) for column in zip(*reach, strict=True)),
         )
 
@@ -88,23 +96,10 @@ async def read_aggregates(
 
 async def read_reach(
     storage: Storage, site_id: int, first_hour: int, last_hour: int, offset: int
-) -> list[tuple[str, int, int]]:
-    """``(cell, local day, distinct visitors)`` over the hours."""
-    rows = await storage.sql_fetch(
-        "SELECT cell, (hour * 3600 + ?) / 86400 AS day, COUNT(DISTINCT visitor) "
-        "FROM report_reach WHERE site_id = ? AND hour BETWEEN ? AND ? GROUP BY cell, day",
+) -> list[tuple[Any, ...]]:
+    """``(visitor, local day, w0, w1, w2, w3)`` per visitor-hour of the range."""
+    return await storage.sql_fetch(
+        "SELECT visitor, (hour * 3600 + ?) / 86400 AS day, w0, w1, w2, w3 "
+        "FROM report_reach WHERE site_id = ? AND hour BETWEEN ? AND ?",
         (offset, site_id, first_hour, last_hour),
     )
-    return [(str(c), int(d), int(v)) for c, d, v in rows]
-
-
-async def read_reach_totals(
-    storage: Storage, site_id: int, first_hour: int, last_hour: int
-) -> dict[str, int]:
-    """Cell → distinct visitors over the whole range."""
-    rows = await storage.sql_fetch(
-        "SELECT cell, COUNT(DISTINCT visitor) FROM report_reach "
-        "WHERE site_id = ? AND hour BETWEEN ? AND ? GROUP BY cell",
-        (site_id, first_hour, last_hour),
-    )
-    return {str(c): int(v) for c, v in rows}
