@@ -23,13 +23,15 @@ __all__ = [
     "DAILY_MASK",
     "SCORE_BUCKETS",
     "WORDS",
+    "bucket",
     "from_words",
     "to_words",
 ]
 
 #: 64-bit words per reach row (columns ``w0`` … ``w3``).
 WORDS: Final = 4
-#: Upper bounds of the lead-score and abandon-risk buckets (a visitor's peak in the range).
+#: Upper bounds of the lead-score and abandon-risk buckets (``lead:0`` is [0, 0.2) …): the
+#: report shows each visitor in the bucket of their highest score in the range.
 SCORE_BUCKETS: Final = (0.2, 0.4, 0.6, 0.8, 1.0)
 _SECTIONS: Final = (*SECTIONS, "page")
 
@@ -51,6 +53,8 @@ def _cells() -> tuple[str, ...]:
     cells += [f"tone:{t}" for t in TONES]
     cells += [f"topic:{t}" for t in TOPICS]
     cells += ["camera_session"]
+    cells += [f"lead:{i}" for i in range(len(SCORE_BUCKETS))]
+    cells += [f"abandon:{i}" for i in range(len(SCORE_BUCKETS))]
     return tuple(cells)
 
 
@@ -83,3 +87,11 @@ def from_words(words: tuple[int, ...] | list[int]) -> int:
     for i, word in enumerate(words):
         bits |= (int(word) & _MASK) << (64 * i)
     return bits
+
+
+def bucket(probability: float) -> int:
+    """The :data:`SCORE_BUCKETS` index of a probability."""
+    for i, bound in enumerate(SCORE_BUCKETS):
+        if probability < bound:
+            return i
+    return len(SCORE_BUCKETS) - 1

@@ -27,7 +27,8 @@ import msgspec
 from client_py.schema import PATTERNS
 from server.profiles import Observations, Profile
 from server.profiles.model import PURCHASE_ACTIONS
-from server.report.cells import BIT
+from server.report.cells import BIT, bucket
+from server.scoring.model import features_of, prior_model, probability
 from server.storage.base import IngestBatch
 
 __all__ = [
@@ -48,6 +49,12 @@ _PATTERNS: Final = frozenset(PATTERNS)
 _FRICTION: Final = frozenset(FRICTION_COUNTERS)
 _VISIT: Final = BIT["visit"]
 _LOOPS: Final = "price_returns_loops"
+#: Scores are bucketed with the transparent prior models, the same for every site and over
+#: time: a site's retrained model changes its hints, not the history of this panel.
+_LEAD: Final = prior_model("conversion")
+_ABANDON: Final = prior_model("abandon")
+_LEAD_BITS: Final = tuple(BIT[f"lead:{i}"] for i in range(5))
+_ABANDON_BITS: Final = tuple(BIT[f"abandon:{i}"] for i in range(5))
 ReachKey = tuple[int, int, str]
 """``(site_id, hour, visitor)``."""
 
@@ -165,6 +172,9 @@ class RollupBuffer:
         if not same:
             bits |= BIT["session"]
             self._count((site, hour, "session"), 1)
+        key = (site, hour, batch.visitor)
+        known = self._reach.get(key, 0) | (self._cache.known(key) if self._cache else 0)
+        crossed: list[str] = []
         if live:
             crossed = [
                 p
@@ -179,7 +189,13 @@ class RollupBuffer:
             if obs.tones or obs.topics:
                 bits |= self._chat(site, hour, before, after, same)
         bits |= self._signals(batch, hour, before, same)
-        key = (site, hour, batch.visitor)
+        if not known & _VISIT or crossed or "add_to_cart" in obs.actions:
+            # Scored when the visitor arrives in an hour and when what moves a score most
+            # happens (a pattern crossing, add to cart): two model evaluations per batch
+            # would cost as much as the profile update itself (bench/report.py).
+            features = features_of(after, batch.received_at)
+            bits |= _LEAD_BITS[bucket(probability(_LEAD, features))]
+            bits |= _ABANDON_BITS[bucket(probability(_ABANDON, features))]
         self._reach[key] = self._reach.get(key, 0) | bits
 
     # -- the parts ------------------------------------------------------------------------
