@@ -127,14 +127,14 @@ async def _chunk(storage: Storage, site: Site, chunk: list[IngestBatch]) -> floa
 
 
 async def ingest_interleaved(
-    arms: dict[str, tuple[Storage, Site]], batches: list[IngestBatch]
+    arms: dict[str, tuple[Storage, Site]], batches: list[IngestBatch], in_flight: int = IN_FLIGHT
 ) -> dict[str, float]:
     """Signals per second per arm: the same ``IN_FLIGHT`` chunk goes to each arm in turn
     (the first arm alternating), so both arms see the same data and the same machine load."""
     spent = dict.fromkeys(arms, 0.0)
     names = list(arms)
-    for i, start in enumerate(range(0, len(batches), IN_FLIGHT)):
-        chunk = batches[start : start + IN_FLIGHT]
+    for i, start in enumerate(range(0, len(batches), in_flight)):
+        chunk = batches[start : start + in_flight]
         for name in names if i % 2 == 0 else reversed(names):
             spent[name] += await _chunk(*arms[name], chunk)
     signals = sum(len(b.signals) for b in batches)
