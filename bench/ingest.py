@@ -2,6 +2,7 @@
 
     python -m bench.ingest                       # SQLite, one server process
     python -m bench.ingest --postgres URL --workers 2
+    python -m bench.ingest --postgres --workers 2 [--fsync-off]   # throwaway cluster, durable
 
 Starts ``rapport serve`` (rate limits off, no access log) on a fresh database, registers a
 site, then runs wrk (Debian package ``wrk``) against ``/healthz`` and against
@@ -32,6 +33,7 @@ from server.storage import create_storage
 ORIGIN = "https://bench.example"
 LUA = Path(__file__).with_name("ingest_collect.lua")
 SIGNALS_PER_BATCH = 20
+_THROWAWAY = "throwaway"
 
 
 def free_port() -> int:
@@ -115,7 +117,20 @@ def held_rate(
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--postgres", help="postgresql://… (an empty database) instead of SQLite")
+    parser.add_argument(
+        "--postgres",
+        nargs="?",
+        const=_THROWAWAY,
+        help="PostgreSQL instead of SQLite: postgresql://… (an empty database; its settings are "
+        "printed), or no URL for a throwaway cluster, durable (fsync, synchronous_commit and "
+        "full_page_writes on)",
+    )
+    parser.add_argument(
+        "--fsync-off",
+        action="store_true",
+        help="with a throwaway cluster: also run it with fsync=off, synchronous_commit=off "
+        "(the tests' settings) after the durable run, for the side-by-side figure",
+    )
     parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--connections", type=int, default=64)
@@ -126,14 +141,87 @@ def main() -> int:
         default=5000,
         help="also hold /v1/hints at this fixed rate (req/s) and report its latency; 0: skip",
     )
+    parser.add_argument(
+        "--writer",
+        action="store_true",
+        help="no HTTP: the group-commit writer alone on a durable and an fsync=off throwaway "
+        "PostgreSQL, interleaved (for machines without wrk)",
+    )
     args = parser.parse_args()
+    if args.writer:
+        writer_only(args.seconds, args.connections)
+        return 0
     if shutil.which("wrk") is None:
         sys.exit("wrk not found: make bench-tools (apt-get install wrk)")
     if args.hints_rate and shutil.which("h2load") is None:
         sys.exit("h2load not found: make bench-tools (apt-get install nghttp2-client)")
 
-    tmp = Path(tempfile.mkdtemp(prefix="rapport-bench-"))
-    url = args.postgres or f"sqlite:///{tmp / 'bench.db'}"
+    if args.postgres is None:
+        tmp = Path(tempfile.mkdtemp(prefix="rapport-bench-"))
+        run_once(f"sqlite:///{tmp / 'bench.db'}", args, "sqlite")
+    elif args.postgres != _THROWAWAY:
+        run_once(args.postgres, args, "postgresql")
+    else:
+        from server.testing.postgres import cluster
+
+        modes = {"durable": True, "fsync=off": False}
+        for name in ("durable", "fsync=off") if args.fsync_off else ("durable",):
+            with cluster(durable=modes[name]) as pg:
+                run_once(pg.admin_url, args, f"postgresql ({name}, throwaway cluster)")
+    return 0
+
+
+def writer_only(seconds: int, in_flight: int) -> None:
+    """Durable vs fsync=off PostgreSQL through the real writer (``Storage.ingest``,
+    ``--connections`` batches of 20 signals in flight, rollups on), the two arms interleaved
+    chunk by chunk in one process — one server process's writer, without HTTP."""
+    from bench.report import ingest_interleaved, month
+    from server.testing.postgres import cluster
+
+    data = month(signals=seconds * 40_000, visitors=max(100, seconds * 200))
+    with cluster(durable=True) as durable, cluster(durable=False) as fast:
+
+        async def run() -> dict[str, float]:
+            async with (
+                create_storage(durable.admin_url) as on,
+                create_storage(fast.admin_url) as off,
+            ):
+                arms = {}
+                for name, storage in (("durable", on), ("fsync=off", off)):
+                    made = await storage.create_site(name, [ORIGIN], now=time.time())
+                    arms[name] = (storage, made.site)
+                return await ingest_interleaved(arms, data, in_flight)
+
+        load_before = os.getloadavg()[0]
+        rates = asyncio.run(run())
+        print(
+            f"writer only, {len(data):,} batches of 20 signals, {in_flight} in flight, one "
+            f"process, arms interleaved; load average {load_before:.1f} → "
+            f"{os.getloadavg()[0]:.1f}\n"
+            f"durable ({postgres_settings(durable.admin_url)}): {rates['durable']:,.0f} signals/s\n"
+            f"fsync=off ({postgres_settings(fast.admin_url)}): {rates['fsync=off']:,.0f} "
+            f"signals/s\ndurable / fsync=off: {rates['durable'] / rates['fsync=off']:.2f}"
+        )
+
+
+def postgres_settings(url: str) -> str:
+    """The durability settings of the server behind ``url``, as it reports them."""
+    import asyncpg  # type: ignore[import-untyped]
+
+    async def show() -> str:
+        conn = await asyncpg.connect(url)
+        try:
+            names = ("fsync", "synchronous_commit", "full_page_writes", "wal_sync_method",
+                     "commit_delay", "server_version")  # fmt: skip
+            return ", ".join([f"{n}={await conn.fetchval(f'SHOW {n}')}" for n in names])
+        finally:
+            await conn.close()
+
+    return asyncio.run(show())
+
+
+def run_once(url: str, args: argparse.Namespace, backend: str) -> None:
+    """One server configuration: start it, run wrk against the three routes, print a table."""
 
     async def add_site() -> str:
         async with create_storage(url) as storage:
@@ -142,6 +230,7 @@ def main() -> int:
             ).site.site_key
 
     site_key = asyncio.run(add_site())
+    load_before = f"{os.getloadavg()[0]:.1f}"
 
     async def stored_batches() -> int:
         async with create_storage(url) as storage:
@@ -198,7 +287,9 @@ def main() -> int:
         server.terminate()
         server.wait(timeout=60)
 
-    backend = "postgresql" if args.postgres else "sqlite"
+    if url.startswith("postgresql"):
+        print(f"\nPostgreSQL settings: {postgres_settings(url)}")
+    print(f"load average before/after the run: {load_before} / {os.getloadavg()[0]:.1f}")
     print(
         f"\nrapport serve --workers {args.workers} on {backend}; wrk -t{args.threads} "
         f"-c{args.connections} -d{args.seconds}s on the same machine ({os.cpu_count()} cores)\n"
@@ -230,7 +321,6 @@ def main() -> int:
             f" p99 {paced['p99'] * 1e3:.2f} ms, p99.9 {paced['p999'] * 1e3:.2f} ms,"
             f" non-2xx {int(paced['non2xx'] + paced['socket_errors'])}"
         )
-    return 0
 
 
 if __name__ == "__main__":

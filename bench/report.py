@@ -12,8 +12,9 @@ report rollups off and once on; the ingest rates are printed side by side. Then 
 report (``build_report``, what ``GET …/report?days=30`` runs) is timed ``--runs`` times on the
 database with rollups: p50 and p99. No HTTP: the server's own code on a real file / database.
 
-PostgreSQL: ``--postgres URL`` (a database the bench may create databases in), else a throwaway
-cluster like the tests' (``/usr/lib/postgresql/*/bin``).
+PostgreSQL: ``--postgres URL`` or ``RAPPORT_BENCH_POSTGRES_URL`` (a server the bench may
+create databases in), else a throwaway cluster like the tests' (``server/testing/postgres.py``,
+``fsync=off``: this bench compares rollups on and off, not durability).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import os
 import random
 import statistics
 import tempfile
@@ -109,62 +111,69 @@ def month(signals: int, visitors: int, seed: int = 7) -> list[IngestBatch]:
     return out
 
 
-async def ingest(storage: Storage, site: Site, batches: list[IngestBatch]) -> float:
-    """Signals per second through the writer, ``IN_FLIGHT`` batches at a time."""
+async def _chunk(storage: Storage, site: Site, chunk: list[IngestBatch]) -> float:
+    """Seconds to ingest ``chunk`` through the writer, all of it in flight at once."""
     started = time.perf_counter()
-    for start in range(0, len(batches), IN_FLIGHT):
-        chunk = batches[start : start + IN_FLIGHT]
-        await asyncio.gather(
-            *(
-                storage.ingest(
-                    IngestBatch(
-                        site.id,
-                        b.visitor,
-                        b.session,
-                        b.batch_id,
-                        b.received_at,
-                        b.signals,
-                        b.observations,
-                    )
-                )
-                for b in chunk
+    await asyncio.gather(
+        *(
+            storage.ingest(
+                IngestBatch(site.id, b.visitor, b.session, b.batch_id, b.received_at, b.signals,
+                            b.observations)
             )
+            for b in chunk
         )
-    return sum(len(b.signals) for b in batches) / (time.perf_counter() - started)
+    )  # fmt: skip
+    return time.perf_counter() - started
+
+
+async def ingest_interleaved(
+    arms: dict[str, tuple[Storage, Site]], batches: list[IngestBatch], in_flight: int = IN_FLIGHT
+) -> dict[str, float]:
+    """Signals per second per arm: the same ``IN_FLIGHT`` chunk goes to each arm in turn
+    (the first arm alternating), so both arms see the same data and the same machine load."""
+    spent = dict.fromkeys(arms, 0.0)
+    names = list(arms)
+    for i, start in enumerate(range(0, len(batches), in_flight)):
+        chunk = batches[start : start + in_flight]
+        for name in names if i % 2 == 0 else reversed(names):
+            spent[name] += await _chunk(*arms[name], chunk)
+    signals = sum(len(b.signals) for b in batches)
+    return {name: signals / seconds for name, seconds in spent.items()}
 
 
 async def one_backend(name: str, urls: tuple[str, str], data: list[IngestBatch], runs: int) -> None:
-    rates: dict[str, float] = {}
-    for label, url, rollups in (("off", urls[0], False), ("on", urls[1], True)):
-        async with create_storage(url) as storage:
+    async with create_storage(urls[0]) as off, create_storage(urls[1]) as on:
+        arms: dict[str, tuple[Storage, Site]] = {}
+        for label, storage, rollups in (("off", off, False), ("on", on, True)):
             assert isinstance(storage, GroupCommitStorage)
             storage.rollups_enabled = rollups
             site = (await storage.create_site(f"bench-{label}", ["https://b.example"],
                                               now=NOW)).site  # fmt: skip
-            rates[label] = await ingest(storage, site, data)
-            if not rollups:
-                continue
-            await set_report_settings(storage, site.id, k=5, now=NOW)
-            times = []
-            report = None
-            for _ in range(runs):
-                t0 = time.perf_counter()
-                report = await build_report(storage, site, days=30, now=NOW)
-                times.append((time.perf_counter() - t0) * 1000)
-            times.sort()
-            p99 = times[min(len(times) - 1, round(0.99 * (len(times) - 1)))]
-            assert report is not None
-            reach = await storage.sql_fetch("SELECT COUNT(*) FROM report_reach")
-            cells = await storage.sql_fetch("SELECT COUNT(*) FROM report_rollup")
-            print(
-                f"{name:10s} report 30 d: p50 {statistics.median(times):7.1f} ms   "
-                f"p99 {p99:7.1f} ms   ({runs} runs; visitors={report.visitors}, "
-                f"rollup rows={cells[0][0]:,}, reach rows={reach[0][0]:,})"
-            )
-    print(
-        f"{name:10s} ingest: rollups off {rates['off']:9,.0f} signals/s   "
-        f"on {rates['on']:9,.0f} signals/s   ratio on/off {rates['on'] / rates['off']:.2f}"
-    )
+            arms[label] = (storage, site)
+        rates = await ingest_interleaved(arms, data)
+        print(
+            f"{name:10s} ingest (interleaved chunks of {IN_FLIGHT}): rollups off "
+            f"{rates['off']:9,.0f} signals/s   on {rates['on']:9,.0f} signals/s   "
+            f"ratio on/off {rates['on'] / rates['off']:.2f}"
+        )
+        storage, site = arms["on"]
+        await set_report_settings(storage, site.id, k=5, now=NOW)
+        times = []
+        report = None
+        for _ in range(runs):
+            t0 = time.perf_counter()
+            report = await build_report(storage, site, days=30, now=NOW)
+            times.append((time.perf_counter() - t0) * 1000)
+        times.sort()
+        p99 = times[min(len(times) - 1, round(0.99 * (len(times) - 1)))]
+        assert report is not None
+        reach = await storage.sql_fetch("SELECT COUNT(*) FROM report_reach")
+        cells = await storage.sql_fetch("SELECT COUNT(*) FROM report_rollup")
+        print(
+            f"{name:10s} report 30 d: p50 {statistics.median(times):7.1f} ms   "
+            f"p99 {p99:7.1f} ms   ({runs} runs; visitors={report.visitors}, "
+            f"rollup rows={cells[0][0]:,}, reach rows={reach[0][0]:,})"
+        )
 
 
 @contextlib.contextmanager
@@ -172,11 +181,11 @@ def postgres(url: str | None) -> Iterator[tuple[str, str]]:
     """Two fresh databases on ``url``'s server, or on a throwaway cluster."""
     import asyncpg  # type: ignore[import-untyped]
 
-    from tests.server.conftest import postgres_admin_url
+    from server.testing.postgres import cluster
 
     with contextlib.ExitStack() as stack:
         if url is None:
-            url = stack.enter_context(contextlib.contextmanager(postgres_admin_url.__wrapped__)())
+            url = stack.enter_context(cluster()).admin_url
         names = [f"rapport_bench_{uuid.uuid4().hex[:8]}" for _ in range(2)]
 
         async def admin(sql: str) -> None:
@@ -202,7 +211,7 @@ def main() -> None:
     parser.add_argument("--visitors", type=int, default=10_000)
     parser.add_argument("--runs", type=int, default=30)
     parser.add_argument("--backend", choices=("sqlite", "postgresql", "both"), default="both")
-    parser.add_argument("--postgres", default=None)
+    parser.add_argument("--postgres", default=os.environ.get("RAPPORT_BENCH_POSTGRES_URL"))
     args = parser.parse_args()
     data = month(args.signals, args.visitors)
     print(

@@ -17,7 +17,7 @@ import numpy as np
 from server.profiles import Profile
 
 __all__ = ["FEATURES", "MIN_TRAINING", "ScoreModel", "Scores", "features_of", "prior_model",
-           "score_profile", "train"]  # fmt: skip
+           "probability", "score_profile", "train"]  # fmt: skip
 
 Target = Literal["conversion", "abandon"]
 FEATURES: Final = (
@@ -110,6 +110,17 @@ def prior_model(target: str) -> ScoreModel:
         weights={f: priors.get(f, 0.0) for f in _usable(target)},
         bias=priors["bias"],
     )
+
+
+def probability(model: ScoreModel, features: dict[str, float]) -> float:
+    """The model's probability for ``features`` (:func:`features_of`), without the
+    explanation: the report's rollups bucket two scores per scored batch and need only this."""
+    logit = model.bias
+    for name, weight in model.weights.items():
+        if weight:
+            scale = model.scale.get(name, 1.0) or 1.0
+            logit += weight * (features[name] - model.mean.get(name, 0.0)) / scale
+    return 1 / (1 + math.exp(-max(-30.0, min(30.0, logit))))
 
 
 def score_profile(model: ScoreModel, profile: Profile, now: float) -> Scores:

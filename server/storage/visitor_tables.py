@@ -67,8 +67,9 @@ VISITOR_TABLES: Final[tuple[VisitorTable, ...]] = (
         "id",
     ),
     # The report's distinct-visitor bookkeeping (server/report): which cells a visitor touched
-    # in an hour. Aggregates elsewhere hold no visitor; these rows go with the visitor.
-    VisitorTable("report_reach", ("hour", "cell"), frozenset(), "hour, cell"),
+    # in an hour, as a bitmap (server/report/cells.py names the bits). Aggregates elsewhere hold
+    # no visitor; these rows go with the visitor.
+    VisitorTable("report_reach", ("hour", "w0", "w1", "w2", "w3"), frozenset(), "hour"),
 )
 
 _BY_NAME: Final = {table.name: table for table in VISITOR_TABLES}

@@ -29,7 +29,7 @@ from demo_site.stack import REPO, Stack, running_stack
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(600)]
 
 ARTEFACTS = Path(os.environ.get("RAPPORT_ARTEFACTS", REPO / ".cache" / "artefacts")) / "dashboard"
-PANELS = ["traffic", "patterns", "friction", "emotions", "chat", "hints", "funnel"]
+PANELS = ["traffic", "patterns", "friction", "emotions", "chat", "hints", "funnel", "scores"]
 
 
 def rapport(stack: Stack, *args: str) -> str:

@@ -184,5 +184,5 @@ def test_dashboard_csv_is_the_reports_table_under_k(api: Api, site: NewSite) -> 
     assert reply.status_code == 200
     assert reply.headers["content-disposition"].startswith("attachment;")
     header, *rows = reply.text.splitlines()
-    assert header == "day,visitors,sessions,camera consent (share of visitors)"
+    assert header == "day,visitors,sessions,camera consent (share of sessions)"
     assert rows and all(row.endswith("< 5,< 5,< 5") for row in rows)

@@ -312,3 +312,32 @@ def test_opening_an_up_to_date_database_does_not_import_alembic(tmp_path: Path) 
         [sys.executable, "-c", script], cwd=REPO_ROOT, capture_output=True, text=True, check=True
     ).stdout
     assert out.split("\n")[:2] == [str(int(head_revision())), "[]"]
+
+
+def test_0006_turns_reach_rows_per_cell_into_one_bitmap_per_visitor_hour(tmp_path: Path) -> None:
+    import sqlite3
+
+    import sqlalchemy as sa
+    from alembic import command
+
+    from server.report.cells import BIT, from_words
+    from server.storage.migrate import _alembic_config
+
+    path = tmp_path / "reach.db"
+    engine = sa.create_engine(f"sqlite:///{path}")
+    with engine.begin() as connection:
+        command.upgrade(_alembic_config(connection), "0005")
+    with sqlite3.connect(path) as db:
+        db.executemany("INSERT INTO report_reach VALUES (?, ?, ?, ?)", [
+            (1, 10, "visit", "a"), (1, 10, "pattern:hesitant", "a"), (1, 11, "visit", "a"),
+            (1, 10, "topic:price", "b")])  # fmt: skip
+    with engine.begin() as connection:
+        command.upgrade(_alembic_config(connection), "head")
+    with sqlite3.connect(path) as db:
+        rows = db.execute("SELECT site_id, hour, visitor, w0, w1, w2, w3 FROM report_reach "
+                          "ORDER BY visitor, hour").fetchall()  # fmt: skip
+    engine.dispose()
+    cells = [(h, v, {c for c, b in BIT.items() if from_words(w) & b}) for _, h, v, *w in rows]
+    assert cells == [
+        (10, "a", {"visit", "pattern:hesitant"}), (11, "a", {"visit"}), (10, "b", {"topic:price"})
+    ]  # fmt: skip

@@ -167,6 +167,55 @@ def test_csv_downloads_follow_the_k_rule(report_api: Api, visitors: int, shown: 
         assert cells == {"< 5"}
 
 
+def scores_by_bucket(body: dict[str, Any]) -> dict[str, list[Any]]:
+    return {row[0]: row[1:] for row in tables(body, "scores")[0]["rows"]}
+
+
+@pytest.mark.parametrize(("visitors", "shown"), [(4, False), (5, True)])
+def test_lead_score_and_abandon_risk_buckets_are_null_under_k_and_shown_at_k(
+    report_api: Api, visitors: int, shown: bool
+) -> None:
+    """Every visitor lands in one bucket of each distribution (their peak score); a bucket
+    of fewer than k visitors — also an empty one — is null."""
+    site = report_api.add_site()
+    visit(report_api, site, visitors, EVERYTHING)
+    buckets = scores_by_bucket(report(report_api, site).json())
+    assert len(buckets) == 5
+    lead = [row[0] for row in buckets.values()]
+    abandon = [row[1] for row in buckets.values()]
+    if shown:
+        assert sorted(lead, key=lambda v: v or 0) == [None, None, None, None, 5]
+        assert sorted(abandon, key=lambda v: v or 0) == [None, None, None, None, 5]
+    else:
+        assert set(lead) == set(abandon) == {None}
+
+
+@pytest.mark.parametrize(("visitors", "shown"), [(4, False), (5, True)])
+def test_score_csv_follows_the_k_rule(report_api: Api, visitors: int, shown: bool) -> None:
+    site = report_api.add_site()
+    visit(report_api, site, visitors, EVERYTHING)
+    header, *rows = report_csv(report_api, site, "scores")
+    assert header == ["score", "lead score (visitors)", "abandon risk (visitors)"]
+    cells = [cell for row in rows for cell in row[1:]]
+    assert cells.count("5") == (2 if shown else 0)
+    assert cells.count("< 5") == (8 if shown else 10)
+
+
+@pytest.mark.parametrize(("visitors", "shown"), [(4, False), (5, True)])
+def test_camera_consent_is_a_share_of_sessions_under_the_k_rule(
+    report_api: Api, visitors: int, shown: bool
+) -> None:
+    """Each visitor has two sessions, only the first with the camera: half of the sessions."""
+    site = report_api.add_site()
+    for _ in range(visitors):
+        visitor = f"visitor-{uuid.uuid4().hex[:10]}"
+        for session, signals in (("first", EVERYTHING), ("second", [EVERYTHING[-2]])):
+            body = batch(site.site.site_key, signals, visitor=visitor, session=session + visitor)
+            assert report_api.collect(body).status_code == 200
+    today = tables(report(report_api, site).json(), "traffic")[0]["rows"][-1]
+    assert today[2:] == ([visitors * 2, 0.5] if shown else [None, None])
+
+
 def test_a_stored_batch_shows_in_the_report_at_once(report_api: Api) -> None:
     """The writer keeps the rollups in the batch's own transaction: no delay at all (the
     issue asks for at most 10 s)."""
@@ -236,6 +285,6 @@ def test_report_is_in_the_openapi_document(api: Api) -> None:
 def test_report_of_an_empty_site_has_every_panel(api: Api) -> None:
     site = api.add_site(origins=(ORIGIN,))
     body = report(api, site, days=30).json()
-    assert [p["id"] for p in body["panels"]] == [
-        "traffic", "patterns", "friction", "emotions", "chat", "hints", "funnel"]  # fmt: skip
+    assert [p["id"] for p in body["panels"]] == ["traffic", "patterns", "friction", "emotions",
+                                                 "chat", "hints", "funnel", "scores"]  # fmt: skip
     assert len(tables(body, "traffic")[0]["rows"]) in (30, 31)

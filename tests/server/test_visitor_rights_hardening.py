@@ -100,7 +100,7 @@ def test_finding_1_export_is_paged_with_a_cap_per_table_and_misses_nothing(
         pages.append(reply.json())
         page = pages[-1]["next_page"]
     assert len(pages) == 3
-    assert pages[0]["truncated"] == ["signals", "batches", "report_reach"]  # reach: > 4 cells
+    assert pages[0]["truncated"] == ["signals", "batches"]  # reach: one row per visitor-hour
     assert [p["counts"]["signals"] for p in pages] == [4, 4, 2]
     signals = [(s["batch_id"], s["kind"]) for p in pages for s in p["signals"]]
     assert len(signals) == len(set(signals)) == 10
