@@ -653,7 +653,7 @@ def evaluate(
     base_pred = predictions(base)
     reports = [r.report(y, boots, base_pred) for r in rows]
     for rep, row in zip(reports, rows, strict=True):
-        if not rep["pipeline"].startswith(("today +", "Human")):
+        if "temperature" not in rep["pipeline"]:  # the calibrated rows are already calibrated
             rep["ece_after_temperature_cv"] = ece(y, cross_validated(y, row.p, False))
     a = fit_temperature(y, base)
     w = fit_prior(y, base, a)
@@ -680,7 +680,8 @@ def evaluate(
     for v in FACE_API_VARIANTS:
         side.append(Row(f"face-api.js {v}", "face-api", math.nan, None, face_api_probs(fa, v, sub)))
     ys = y[ran]
-    found_all = np.all([~np.isnan(r.p).any(axis=1) for r in side], axis=0)
+    # TinyFaceDetector finds few of these faces: the like-for-like subset is SSD's (and ours)
+    found_all = np.all([~np.isnan(r.p).any(axis=1) for r in side if "tiny" not in r.name], axis=0)
     sboots = boot_indices(ys)
     spred = predictions(side[0].p)
     both = [r.report(ys, sboots, spred) for r in side]
@@ -793,7 +794,10 @@ def print_report(doc: dict[str, Any]) -> None:
         "chunks of 40 when not the whole split), a face not found = wrong:\n"
     )
     _table(fa["rows"], False)
-    print(f"\nThe same on the {fa['found_by_all']} faces that every pipeline above found:\n")
+    print(
+        f"\nThe same on the {fa['found_by_all']} faces that face-api.js's SSD MobileNet v1 and "
+        "every pipeline of ours found (TinyFaceDetector rows: a face it missed counts wrong):\n"
+    )
     _table(fa["rows_found_by_all"], False)
 
 
