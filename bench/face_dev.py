@@ -554,13 +554,17 @@ def native_ms(
 
 def worker_costs(path: Path | None) -> dict[str, float]:
     """Detect + classify p90 per cost class, measured in the worker (``bench.face_worker_cost
-    --json``): "1" (one expression pass), "2" (flip), "rot" (a rotated crop), "human" (+ Human's
-    model); empty without a file (then the estimate from today's p90 is used)."""
+    --json``) as a multiple of today's, times today's quiet-machine p90 (``WORKER_P90_MS``): the
+    ratio is what survives a shared machine. "1" (one expression pass), "2" (flip), "rot" (a
+    rotated crop), "human" (+ Human's model); empty without a file (then the estimate)."""
     if path is None:
         return {}
     doc = json.loads(path.read_text())
     keys = ("1", "2", "rot", "human")
-    return {k: c["detect_classify_p90"] for k, c in zip(keys, doc["candidates"], strict=False)}
+    return {
+        k: round(WORKER_P90_MS * c["p90_ratio_to_today"], 1)
+        for k, c in zip(keys, doc["candidates"], strict=False)
+    }
 
 
 def evaluate(
@@ -768,10 +772,10 @@ def print_report(doc: dict[str, Any]) -> None:
         "paired, vs today. A face not found counts as wrong. ECE: top label, faces found, "
         f"{BINS} bins; 'cal.' = after the temperature fitted on the other folds ({FOLDS}-fold CV). "
         + (
-            f"Worker p90: detect + classify measured in the worker, side by side in one run "
-            f"(bench.face_worker_cost, {doc['worker_measured']}); crop-only variants cost what "
-            "today costs, roll alignment = today + a rotated crop (upper bound), Human alone "
-            "estimated"
+            f"Worker p90: today's quiet-machine {WORKER_P90_MS} ms × each candidate's p90 ratio "
+            f"to today measured in the worker side by side in one run (bench.face_worker_cost, "
+            f"{doc['worker_measured']}); crop-only variants cost what today costs, roll "
+            "alignment = today + a rotated crop (upper bound), Human alone estimated"
             if doc.get("worker_measured")
             else f"Worker p90: estimated, today's measured {WORKER_P90_MS} ms + "
             f"{WORKER_PASS_P90_MS} ms per extra expression pass"
