@@ -5,7 +5,8 @@
     python -m bench.face_accuracy --calibrate
     python -m bench.face_accuracy --variants [--fer .cache/fer/emotion_model.onnx] [--json FILE]
     python -m bench.face_accuracy --conditions [--json FILE]
-    python -m bench.face_accuracy --dev [--held-out] [--face-api-max N] [--json FILE]
+    python -m bench.face_accuracy --dev [--held-out] [--face-api-max N | --face-api-cached]
+        [--worker-cost FILE] [--json FILE]
 
 ``--dev``: hundreds of labelled faces (``bench/face_dev.py``): today's pipeline, the candidates
 and face-api.js's pipelines with intervals, per-class recall, calibration error and cost;
@@ -887,12 +888,29 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--face-api-max", type=int, default=None, help="with --dev: face-api.js on N faces only"
     )
+    parser.add_argument(
+        "--face-api-cached",
+        action="store_true",
+        help="with --dev: face-api.js on the faces it already ran on (no new runs)",
+    )
+    parser.add_argument(
+        "--worker-cost",
+        type=Path,
+        default=None,
+        help="with --dev: per-candidate worker p90 from `python -m bench.face_worker_cost --json`",
+    )
     args = parser.parse_args(argv)
     if args.dev:
         from bench import face_dev
 
         split = "held-out" if args.held_out else "dev"
-        return face_dev.run(split, args.json, args.face_api_max)
+        return face_dev.run(
+            split,
+            args.json,
+            args.face_api_max,
+            face_api_cached_only=args.face_api_cached,
+            worker_json=args.worker_cost,
+        )
     testdata.fetch()
     images = list(testdata.labelled_images())
     if args.compare_face_api:
