@@ -58,13 +58,17 @@ def _first_line_only(code: types.CodeType) -> types.CodeType:
     return code.replace(co_linetable=bytes(table), co_consts=consts)
 
 
-def imported_members(extra: Iterable[str] = ()) -> set[str]:
-    """Zip members of the stdlib that the running process imported (plus ``extra`` modules)."""
+def imported_members(extra: Iterable[str] = (), left_out: Iterable[str] = ()) -> set[str]:
+    """Zip members of the stdlib that the running process imported (plus ``extra`` modules),
+    but none of the ``left_out`` modules nor their submodules."""
     for name in extra:
         with contextlib.suppress(ImportError):
             __import__(name)
     members = set()
-    for module in list(sys.modules.values()):
+    dropped = tuple(left_out)
+    for name, module in list(sys.modules.items()):
+        if any(name == out or name.startswith(out + ".") for out in dropped):
+            continue
         spec = getattr(module, "__spec__", None)
         origin = getattr(spec, "origin", None) or ""
         if origin.startswith(_STDLIB_PREFIX):
