@@ -16,11 +16,10 @@
   var CAMERA = "__CAMERA__";
   var DEBUG = "__DEBUG__";
   var RIGHTS = "__RIGHTS__";
-  // Past this, ready answers false so no page waits for ever; the worker keeps going (a slow link
-  // keeps what it downloaded in the HTTP cache: hashed, immutable files) and the page still adapts
-  // if it gets there, as the next page will sooner.
-  var READY_WAIT = 60000;
   var vkey, queue = [], callbacks = [], hints = [], worker = null, resolveReady, timer = 0, cam, camMsg, dbg, holdout = null;
+  // No clock on ready: it settles when Python runs (true) or a step fails (false). A slow link is
+  // never given up while bytes arrive; what arrived stays in the HTTP cache (hashed, immutable
+  // files) for the next page.
   var ready = new Promise(function (r) { resolveReady = r; });
   var store = function (area, key, value) {
     try { return w[area][value === undefined ? "getItem" : "setItem"](key, value); } catch (e) {}
@@ -170,7 +169,6 @@
 
   // Boxes stay hidden whether or not Rapport runs, also when the owner forgot `hidden`.
   listen(d, "DOMContentLoaded", function () { hints.length || boxes(); });
-  setTimeout(resolveReady, READY_WAIT, false);
   if (debug) dbg = addOn(DEBUG).then(function (m) { m.start(w.rapport, off); return m; }, function () { dbg = 0; });
 
   // The whole capture is guarded: whatever the page, its CSP or the browser, nothing throws into it.
