@@ -25,7 +25,7 @@ FILE_BUDGETS_BR: Final[Mapping[str, int]] = {
     "pyodide.mjs": 7 * 1024,
     "pyodide.asm.mjs": 212 * 1024,
     "pyodide.asm.wasm": 2_760_000,
-    "stdlib": 500 * 1024,
+    "stdlib": 480 * 1024,
     "wheel": 92 * 1024,
     "debug": 2 * 1024,
     "rights": 1024,
@@ -47,8 +47,9 @@ COLD_ROLES: Final = (
     "stdlib",
     "wheel",
 )
-#: Issue 19's goal for the cold download, brotli.
-COLD_BUDGET_BR: Final = 3_600_000
+#: The cold download, brotli: today's 3.52 MB and a little room. Issue 19 asks for 3.4 MB; Pyodide's
+#: own share (its WebAssembly, its JS and the stdlib modules its boot imports) is ≈ 3.42 MB of it.
+COLD_BUDGET_BR: Final = 3_540_000
 
 
 def cold_total(roles: Mapping[str, str], files: Mapping[str, Mapping[str, Any]]) -> dict[str, int]:

@@ -12,6 +12,10 @@ Everything comes from the repo and from npm packages pinned in ``wasm_build/pack
    and brotli budget (``wasm_build/budget.py``): the build fails when a file, or the cold
    download of a first visit, outgrows its budget.
 
+What both languages know has one source, Python (``wasm_build/cross_language.py``): the face
+constants of ``models/infer.py`` are written into the bundled face module, and the build fails
+when ``face.mjs`` or the loader's event codes drift from Python (``client_py.events.EVENT_CODES``).
+
 The camera add-on is separate and is downloaded only where it is used: ``camera.<hash>.mjs``
 (consent prompt and frame capture, imported by the loader only on sites with
 ``data-camera="ask"``), then, only after the visitor's consent, ``face.<hash>.mjs`` (the worker's
@@ -39,7 +43,7 @@ from typing import Any, Final
 
 import brotli
 
-from wasm_build import budget
+from wasm_build import budget, cross_language
 
 __all__ = ["LOADER_BUDGET_BYTES_BR", "BuildError", "build_sdk", "client_wheel"]
 
@@ -165,7 +169,8 @@ def _camera_files(tmp: Path) -> tuple[list[_Built], dict[str, str]]:
         data = path.read_bytes()
         names[key] = _hashed(path.name, data)
         built.append(_Built(names[key], data))
-    face = (ROOT / "src" / "face.mjs").read_text()
+    # models/infer.py's constants written in (wasm_build/cross_language.py).
+    face = cross_language.face_module((ROOT / "src" / "face.mjs").read_text())
     for key in ("ort", "ort_glue", "ort_wasm", "detector", "expression"):
         face = face.replace(f"__{key.upper()}__", names[key])
     (tmp / "face.mjs").write_text(face)
@@ -193,6 +198,11 @@ def build_sdk(out_dir: Path) -> Path:
         raise BuildError(f"{PYODIDE_DIR} is missing: run `npm ci` in {ROOT}")
     if not (ORT_DIR / ORT_FILES[2]).exists():
         raise BuildError(f"{ORT_DIR} is missing: run `npm ci` in {ROOT}")
+    drift = cross_language.face_disagreements(
+        (ROOT / "src" / "face.mjs").read_text()
+    ) + cross_language.event_code_disagreements((ROOT / "src" / "loader.js").read_text())
+    if drift:
+        raise BuildError("Python and the bundle's JavaScript disagree:\n" + "\n".join(drift))
     out_dir.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="rapport-sdk-") as tmp_name:
         tmp = Path(tmp_name)
