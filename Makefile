@@ -27,6 +27,7 @@ test: install-dev system-test $(STAMPS)/pyodide-wheels $(STAMPS)/models-npm $(ST
 check:
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	cd wasm_build && node_modules/.bin/eslint src
 	$(BIN)/mypy
 	$(BIN)/pytest
 
