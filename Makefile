@@ -27,6 +27,7 @@ test: install-dev system-test $(STAMPS)/pyodide-wheels $(STAMPS)/models-npm $(ST
 check:
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	cd wasm_build && node_modules/.bin/eslint src && node_modules/.bin/tsc -p tsconfig.json && node_modules/.bin/tsc -p tsconfig.worker.json
 	$(BIN)/mypy
 	$(BIN)/pytest
 

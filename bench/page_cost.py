@@ -19,17 +19,33 @@ recent input, over the whole visit) compares them with the in-flow box and with 
 ``--camera`` adds a third arm, alternating with the other two: the same page and visitor with
 the camera on (consent given at once; Chromium's fake camera playing the astronaut; 5 fps), to
 show what the camera costs the page's main thread and network.
+
+Also per run: ``python_ready_warm_ms`` (the same page again in the same context: HTTP cache
+warm), the browser's whole PSS at the end of the visit (``browser_pss_mb``: every Chromium
+process of that browser, from /proc/*/smaps_rollup; the difference between the arms is what
+Rapport costs), Rapport's bytes per file, and the start-up breakdown: when each step ended,
+in ms since navigation (the worker's own marks, ``self.rapportBoot`` in worker.mjs).
+
+``--throttle MBIT`` runs the slow-link scenario instead (Chromium's network emulation,
+``Network.emulateNetworkConditions``, on every page and worker of the context: MBIT down, half
+up, 40 ms latency): the host page's ``load`` with and without Rapport, and a visitor who reads
+the first page for ``--visit`` seconds then opens a second page: is Rapport ready on the first
+or the second page, and which Rapport files were downloaded twice (none should be).
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+import os
+import re
 import statistics
 import sys
 import tempfile
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from playwright.sync_api import Browser, sync_playwright
 
@@ -81,6 +97,96 @@ window.__probe = {gap: 0, longTasks: [], start: performance.now()};
 """
 
 
+#: Start-up steps in the order the worker reaches them (worker.mjs ``mark``); "loader" is when
+#: rapport.js finished downloading, "worker_js" when the worker module did.
+BOOT_STEPS = (
+    "loader",
+    "init",
+    "pyodide_js",
+    "python",
+    "wheel",
+    "imports",
+    "ready",
+    "first_events",
+)
+
+
+def _children(pid: int) -> list[int]:
+    kids: list[int] = []
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        try:
+            kids += [int(k) for k in (task / "children").read_text().split()]
+        except OSError:
+            continue
+    return kids
+
+
+def _tree(pid: int) -> list[int]:
+    out, todo = [], [pid]
+    while todo:
+        current = todo.pop()
+        out.append(current)
+        todo += _children(current)
+    return out
+
+
+def browser_roots() -> set[int]:
+    """PIDs of the Chromium main processes started by this bench (a browser's process tree)."""
+    exe = Path(chromium_executable()).name
+    roots = set()
+    for pid in _tree(os.getpid()):
+        try:
+            name = Path(os.readlink(f"/proc/{pid}/exe")).name
+            parent = int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+            parent_name = Path(os.readlink(f"/proc/{parent}/exe")).name
+        except (OSError, ValueError, IndexError):
+            continue
+        if name == exe and parent_name != exe:
+            roots.add(pid)
+    return roots
+
+
+def pss_mb(root: int) -> float:
+    """The whole browser's proportional set size: its main process and every descendant."""
+    total_kb = 0
+    for pid in _tree(root):
+        try:
+            for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+                if line.startswith("Pss:"):
+                    total_kb += int(line.split()[1])
+        except OSError:
+            continue
+    return round(total_kb / 1024, 1)
+
+
+def _file(url: str) -> str:
+    """An SDK file's name without its content hash (``python_stdlib.zip``)."""
+    name = urlsplit(url).path.rsplit("/", 1)[-1]
+    parts = name.split(".")
+    return ".".join(
+        p for p in parts if not (len(p) == 10 and all(c in "0123456789abcdef" for c in p))
+    )
+
+
+def _ready_ms(page: Any) -> float:
+    return float(page.evaluate("() => rapport.ready.then(ok => ok ? performance.now() : -1)"))
+
+
+def _breakdown(page: Any, loader_end: float | None) -> dict[str, float]:
+    """When each start-up step ended, in ms since the page's navigation started."""
+    origin = page.evaluate("() => performance.timeOrigin")
+    marks: dict[str, float] = {}
+    for worker in page.workers:
+        try:
+            marks = worker.evaluate("() => self.rapportBoot || {}") or marks
+        except Exception:
+            continue
+    steps = {k: round(v - origin) for k, v in marks.items()}
+    if loader_end is not None:
+        steps["loader"] = round(loader_end - origin)
+    return steps
+
+
 def one_run(
     browser: Browser,
     shop: str,
@@ -88,6 +194,7 @@ def one_run(
     with_rapport: bool,
     camera: bool = False,
     place: str | None = None,
+    root: int | None = None,
 ) -> dict[str, Any]:
     context = browser.new_context(viewport={"width": 1280, "height": 720})
     if place:
@@ -95,10 +202,13 @@ def one_run(
     if camera:
         ask_for_camera(context)
     sizes: list[tuple[str, int]] = []
+    ends: dict[str, float] = {}
 
     def on_finished(request: Any) -> None:
         try:
             body = request.sizes()["responseBodySize"]
+            timing = request.timing
+            ends[request.url] = timing["startTime"] + timing["responseEnd"]
         except Exception:
             body = 0
         sizes.append((request.url, int(body)))
@@ -108,11 +218,15 @@ def one_run(
     page = context.new_page()
     page.goto(shop + PRODUCT)
     ready_ms = None
+    steps: dict[str, float] = {}
     if with_rapport:
         page.evaluate(
             "() => rapport.ready.then(ok => { __probe.ready = performance.now(); return ok; })"
         )
         ready_ms = page.evaluate("() => __probe.ready")
+        page.wait_for_timeout(300)  # the first events are handled just after ready
+        loader_end = next((t for url, t in ends.items() if url.endswith("/rapport.js")), None)
+        steps = _breakdown(page, loader_end)
     if camera:
         page.get_by_role("button", name="Allow camera").click(timeout=30_000)
     page.wait_for_timeout(3000)  # idle page: the worker boots (or nothing happens)
@@ -128,6 +242,12 @@ def one_run(
         first_hint = page.evaluate("() => __probe.firstHint")
     probe = page.evaluate("() => __probe")
     frames = page.evaluate("rapport.camera.stats().frames") if camera else None
+    pss = pss_mb(root) if root is not None else None
+    rapport_files = {_file(url): b for url, b in sizes if url.startswith(api + "/sdk/")}
+    ready_warm = None
+    if with_rapport:  # the same page again: every file in the HTTP cache
+        page.goto(shop + PRODUCT)
+        ready_warm = round(_ready_ms(page))
     context.close()
     rapport_bytes = sum(b for url, b in sizes if url.startswith(api))
     return {
@@ -138,10 +258,14 @@ def one_run(
         "bytes_rapport": rapport_bytes,
         "requests": len(sizes),
         "python_ready_ms": None if ready_ms is None else round(ready_ms, 0),
+        "python_ready_warm_ms": ready_warm,
+        "browser_pss_mb": pss,
         "first_hint_ms": None if first_hint is None else round(first_hint, 0),
         "camera_frames_analysed": frames,
         "layout_shift": round(probe["cls"], 4),
         "shifted": probe["shifted"],
+        "files": rapport_files,
+        "boot": steps,
     }
 
 
@@ -159,7 +283,18 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="two more arms: the box as an overlay and in reserved space (layout shift)",
     )
+    parser.add_argument(
+        "--throttle",
+        type=float,
+        metavar="MBIT",
+        help="the slow-link scenario instead, at this many Mbit/s (e.g. 1.5)",
+    )
+    parser.add_argument(
+        "--visit", type=float, default=20, help="seconds on the first page when throttled"
+    )
     args = parser.parse_args(argv)
+    if args.throttle:
+        return slow_link(args.throttle, args.visit, args.runs, args.json)
     results: dict[str, list[dict[str, Any]]] = {"without": [], "with": []}
     places = ("overlay", "reserve") if args.cls else ()
     for place in places:
@@ -167,25 +302,33 @@ def main(argv: list[str] | None = None) -> int:
     if args.camera:
         results["with camera"] = []
     with tempfile.TemporaryDirectory() as tmp, sync_playwright() as pw:
+        before = browser_roots()
         browser = pw.chromium.launch(executable_path=chromium_executable(), args=CHROMIUM_FLAGS)
-        cam_browser = None
+        root = next(iter(browser_roots() - before), None)
+        cam_browser = cam_root = None
         if args.camera:
             clip = write_y4m(Path(tmp) / "astronaut.y4m", astronaut_rgb())
+            before = browser_roots()
             cam_browser = launch_playing(pw, clip)
+            cam_root = next(iter(browser_roots() - before), None)
         with running_stack(Path(tmp)) as stack:
             bare = serve_demo("localhost", 0, f"{stack.api}/sdk", stack.site_key, omit_sdk=True)
             bare_shop = f"http://localhost:{bare.server_address[1]}"
             try:
                 for _ in range(args.runs):  # alternate, so drift on a shared machine hits all
-                    results["without"].append(one_run(browser, bare_shop, stack.api, False))
-                    results["with"].append(one_run(browser, stack.shop, stack.api, True))
+                    results["without"].append(
+                        one_run(browser, bare_shop, stack.api, False, root=root)
+                    )
+                    results["with"].append(one_run(browser, stack.shop, stack.api, True, root=root))
                     for place in places:
                         results[f"with {place}"].append(
                             one_run(browser, stack.shop, stack.api, True, place=place)
                         )
                     if cam_browser is not None:
                         results["with camera"].append(
-                            one_run(cam_browser, stack.shop, stack.api, True, camera=True)
+                            one_run(
+                                cam_browser, stack.shop, stack.api, True, camera=True, root=cam_root
+                            )
                         )
             finally:
                 bare.shutdown()
@@ -194,9 +337,12 @@ def main(argv: list[str] | None = None) -> int:
             cam_browser.close()
     print(
         f"bench.page_cost: {args.runs} run(s) per arm, arms alternating ({', '.join(results)}),"
-        " demo product page, headless Chromium, fresh context per run (cold downloads)"
+        " demo product page, headless Chromium, fresh context per run (cold downloads);"
+        " PSS of the whole browser at the end of the visit (the camera arm: its own browser,"
+        " launched with the fake camera)"
     )
     report(results)
+    report_startup(results["with"])
     if args.json:
         args.json.write_text(json.dumps(results, indent=2))
     return 0
@@ -216,7 +362,7 @@ def report(results: dict[str, list[dict[str, Any]]]) -> None:
         return f"{v:,.0f}" if abs(v) >= 100 else f"{v:.1f}" if abs(v) >= 1 else f"{v:.4f}"
 
     for key in keys:
-        if key == "shifted":  # not a number: printed below the table
+        if key in ("shifted", "files", "boot"):  # not numbers: printed below the table
             continue
         values = {}
         for mode in modes:
@@ -232,6 +378,143 @@ def report(results: dict[str, list[dict[str, Any]]]) -> None:
     for mode in modes:
         moved = sorted({s for r in results[mode] for s in r["shifted"]})
         print(f"layout shifts ({mode}): {', '.join(moved) or 'none'}")
+
+
+def report_startup(runs: list[dict[str, Any]]) -> None:
+    """Rapport's bytes per file, and when each start-up step ended (medians over the runs)."""
+    print("Rapport's bytes per file (encoded, median):")
+    names = sorted(
+        {name for r in runs for name in r["files"]}, key=lambda n: -runs[0]["files"].get(n, 0)
+    )
+    for name in names:
+        print(f"  {name:34} {statistics.median(r['files'].get(name, 0) for r in runs):>12,.0f}")
+    print("start-up, ms since navigation when each step ended (median):")
+    previous = 0.0
+    for step in BOOT_STEPS:
+        data = [r["boot"][step] for r in runs if step in r["boot"]]
+        if not data:
+            continue
+        at = statistics.median(data)
+        print(f"  {step:34} {at:>8,.0f}  (+{at - previous:,.0f})")
+        previous = at
+
+
+def slow_link(mbit: float, visit_s: float, runs: int, json_path: Path | None) -> int:
+    """A visitor on a slow link: the page's load, and when Rapport is ready (page 1 or 2)."""
+    conditions = {
+        "offline": False,
+        "latency": 40,
+        "downloadThroughput": mbit * 1e6 / 8,
+        "uploadThroughput": mbit * 1e6 / 16,
+    }
+    out: dict[str, list[dict[str, Any]]] = {"without": [], "with": []}
+    with tempfile.TemporaryDirectory() as tmp, sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=chromium_executable(), args=CHROMIUM_FLAGS)
+        with running_stack(Path(tmp)) as stack:
+            bare = serve_demo("localhost", 0, f"{stack.api}/sdk", stack.site_key, omit_sdk=True)
+            bare_shop = f"http://localhost:{bare.server_address[1]}"
+            try:
+                for _ in range(runs):
+                    for mode, shop in (("without", bare_shop), ("with", stack.shop)):
+                        out[mode].append(
+                            _slow_visit(browser, shop, stack, conditions, visit_s, mode)
+                        )
+            finally:
+                bare.shutdown()
+        browser.close()
+    print(
+        f"bench.page_cost --throttle {mbit}: {runs} run(s) per arm, alternating; Chromium network"
+        f" emulation {mbit} Mbit/s down, {mbit / 2} up, 40 ms; page 1 read for {visit_s:.0f} s,"
+        " then page 2 (the home page) in the same context"
+    )
+    for key in ("load_ms", "page2_load_ms"):
+        w = statistics.median(r[key] for r in out["without"])
+        r_ = statistics.median(r[key] for r in out["with"])
+        print(f"{key:34} {w:>10,.0f} {r_:>12,.0f} {r_ / w:>8.2f}")
+    for i, r in enumerate(out["with"]):
+        print(
+            f"run {i + 1}: ready on page 1 at {r['ready1_ms']} ms"
+            if r["ready1_ms"] is not None
+            else f"run {i + 1}: not ready within {visit_s:.0f} s on page 1;"
+            f" page 2 ready at {r['ready2_ms']} ms",
+            f"| SDK GETs at the server: page 1 {', '.join(r['gets1']) or 'none'};"
+            f" page 2 {', '.join(r['gets2']) or 'none'}; complete on page 1 and fetched again"
+            f" on page 2: {', '.join(r['twice']) or 'none'}",
+        )
+    if json_path:
+        json_path.write_text(json.dumps(out, indent=2))
+    return 0
+
+
+def _slow_visit(
+    browser: Browser,
+    shop: str,
+    stack: Any,
+    conditions: dict[str, Any],
+    visit_s: float,
+    mode: str,
+) -> dict[str, Any]:
+    """One visitor, two pages. What reached the server is read from its access log: a file the
+    browser's cache answered never gets there."""
+    api = stack.api
+
+    def sdk_gets() -> list[str]:
+        return [_file(m) for m in re.findall(r"GET (/sdk/[^\s\"?]+)", stack.log.read_text())]
+
+    seen = len(sdk_gets())
+    context = browser.new_context(viewport={"width": 1280, "height": 720})
+    got: list[list[tuple[str, int]]] = [[]]
+
+    def on_finished(request: Any) -> None:
+        with contextlib.suppress(Exception):  # finished as the context closed
+            got[-1].append((request.url, request.sizes()["responseBodySize"]))
+
+    context.on("requestfinished", on_finished)
+
+    def throttle(target: Any) -> None:
+        session = context.new_cdp_session(target)
+        session.send("Network.enable")
+        session.send("Network.emulateNetworkConditions", conditions)
+
+    page = context.new_page()
+    throttle(page)
+    page.goto(shop + PRODUCT, wait_until="load", timeout=120_000)
+    load_ms = page.evaluate("() => performance.getEntriesByType('navigation')[0].loadEventEnd")
+    ready1 = None
+    if mode == "with":
+        state = page.evaluate(
+            f"""() => Promise.race([
+                rapport.ready.then(ok => ok ? performance.now() : -1),
+                new Promise(r => setTimeout(() => r(null), {visit_s * 1000}))])"""
+        )
+        ready1 = None if state is None else round(state)
+    else:
+        page.wait_for_timeout(visit_s * 1000)
+    page1 = got[0]
+    gets1 = sdk_gets()[seen:]
+    got.append([])
+    page.goto(shop + "/", wait_until="load", timeout=120_000)
+    load2 = page.evaluate("() => performance.getEntriesByType('navigation')[0].loadEventEnd")
+    ready2 = None
+    if mode == "with":
+        ready2 = round(_ready_ms(page)) if ready1 is None else None
+        page.wait_for_timeout(500)
+    context.close()
+    gets2 = sdk_gets()[seen + len(gets1) :]
+    sdk1 = {_file(u): b for u, b in page1 if u.startswith(api + "/sdk/") and b > 0}
+    sdk2 = {_file(u): b for u, b in got[1] if u.startswith(api + "/sdk/") and b > 0}
+    return {
+        "gets1": gets1,
+        "gets2": gets2,
+        "load_ms": round(load_ms),
+        "page2_load_ms": round(load2),
+        "ready1_ms": ready1,
+        "ready2_ms": ready2,
+        "bytes1": sum(sdk1.values()),
+        "bytes2": sum(sdk2.values()),
+        # Complete on page 1 and fetched again on page 2: what the cache failed to keep.
+        "twice": sorted(n for n in gets2 if n in sdk1),
+    }
 
 
 if __name__ == "__main__":

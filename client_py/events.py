@@ -7,12 +7,14 @@ trusted deeper in. These events stay on the device: only features derived from t
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Final
 
 from client_py.schema import ACTION_NAME_PATTERN, ITEM_PATTERN, SECTIONS, Key, Number
 
 __all__ = [
+    "EVENT_CODES",
     "Action",
     "Activity",
     "Change",
@@ -216,64 +218,106 @@ def _number(spec: Number, value: object) -> float | None:
     return float(value) if spec.accepts(value) else None  # type: ignore[arg-type]
 
 
+def _page_view(t: float, rest: list[object]) -> Event | None:
+    nav = rest[0] if rest and rest[0] in _NAV_TYPES else "navigate"
+    return PageView(t, str(nav))
+
+
+def _chat_text(t: float, rest: list[object]) -> Event | None:
+    text = rest[0] if rest else None
+    return ChatText(t, text[:MAX_CHAT_CHARS]) if isinstance(text, str) else None
+
+
+def _where(rest: list[object]) -> tuple[str | None, str | None]:
+    section = _section(rest[0]) if rest else None
+    return section, _item(rest[1]) if len(rest) > 1 and section is not None else None
+
+
+def _context(t: float, rest: list[object]) -> Event | None:
+    if len(rest) < 5:
+        return None
+    tz, width = _number(_TZ, rest[0]), _number(_WIDTH, rest[1])
+    if tz is None or width is None:
+        return None
+    return Context(t, tz, width, rest[2] in (1, True), _short(rest[3]), _short(rest[4]))
+
+
+def _section_in(t: float, rest: list[object]) -> Event | None:
+    section = _section(rest[0]) if rest else None
+    if section is None:
+        return None
+    item = _item(rest[1]) if len(rest) > 1 else None
+    return SectionIn(t, section, item, _number(_SIZE, rest[2]) if len(rest) > 2 else None)
+
+
+def _section_out(t: float, rest: list[object]) -> Event | None:
+    section = _section(rest[0]) if rest else None
+    return (
+        None
+        if section is None
+        else SectionOut(t, section, _item(rest[1]) if len(rest) > 1 else None)
+    )
+
+
+def _visibility(t: float, rest: list[object]) -> Event | None:
+    return Visibility(t, bool(rest[0])) if rest and rest[0] in (0, 1, True, False) else None
+
+
+def _scroll(t: float, rest: list[object]) -> Event | None:
+    depth = _number(_FRACTION, rest[0]) if rest else None
+    return None if depth is None else Scroll(t, depth)
+
+
+def _click(t: float, rest: list[object]) -> Event | None:
+    if len(rest) < 2:
+        return None
+    x, y = _number(_COORD, rest[0]), _number(_COORD, rest[1])
+    if x is None or y is None:
+        return None
+    section = _section(rest[2]) if len(rest) > 2 else None
+    return Click(t, x, y, section, _item(rest[3]) if len(rest) > 3 else None)
+
+
+def _action(t: float, rest: list[object]) -> Event | None:
+    name = rest[0] if rest else None
+    if not isinstance(name, str) or not _ACTION.accepts(name):
+        return None
+    value = _number(_VALUE, rest[1]) if len(rest) > 1 else None
+    currency = rest[2] if len(rest) > 2 and _CURRENCY.accepts(rest[2]) else None
+    return Action(t, name, value, currency if isinstance(currency, str) else None)
+
+
+#: The event codes the loader writes (``wasm_build/src/loader.js``), each with its parser. The
+#: one table of them: the build fails when the loader writes a code that is not here or no
+#: longer writes one that is (``wasm_build/cross_language.py``), and docs/client.md's table of
+#: the loader's arrays is checked against it.
+EVENT_CODES: Final[Mapping[str, Callable[[float, list[object]], Event | None]]] = {
+    "pv": _page_view,
+    "ctx": _context,
+    "in": _section_in,
+    "out": _section_out,
+    "vis": _visibility,
+    "act": lambda t, rest: Activity(t),
+    "scr": _scroll,
+    "clk": _click,
+    "chg": lambda t, rest: Change(t),
+    "hov": lambda t, rest: Hover(t, *_where(rest)),
+    "cp": lambda t, rest: Copy(t, *_where(rest)),
+    "fi": lambda t, rest: FieldFocus(t),
+    "sb": lambda t, rest: Submit(t),
+    "trk": _action,
+    "txt": _chat_text,
+    "end": lambda t, rest: PageEnd(t),
+}
+
+
 def parse_event(raw: object) -> Event | None:
     """One raw array to an event, or None when it is malformed in any way."""
     if not isinstance(raw, list) or len(raw) < 2 or not isinstance(raw[0], str):
         return None
-    kind, args = raw[0], raw[1:]
-    t = _number(_TIME, args[0])
-    if t is None:
-        return None
-    rest = args[1:]
-    if kind == "pv":
-        nav = rest[0] if rest and rest[0] in _NAV_TYPES else "navigate"
-        return PageView(t, str(nav))
-    if kind == "chg":
-        return Change(t)
-    if kind == "fi":
-        return FieldFocus(t)
-    if kind == "sb":
-        return Submit(t)
-    if kind == "txt" and len(rest) >= 1 and isinstance(rest[0], str):
-        return ChatText(t, rest[0][:MAX_CHAT_CHARS])
-    if kind in ("hov", "cp"):
-        section = _section(rest[0]) if rest else None
-        item = _item(rest[1]) if len(rest) > 1 and section is not None else None
-        return Hover(t, section, item) if kind == "hov" else Copy(t, section, item)
-    if kind == "ctx" and len(rest) >= 5:
-        tz, width = _number(_TZ, rest[0]), _number(_WIDTH, rest[1])
-        if tz is None or width is None:
-            return None
-        return Context(t, tz, width, rest[2] in (1, True), _short(rest[3]), _short(rest[4]))
-    if kind == "end":
-        return PageEnd(t)
-    if kind == "act":
-        return Activity(t)
-    if kind in ("in", "out") and len(rest) >= 1:
-        section = _section(rest[0])
-        if section is None:
-            return None
-        item = _item(rest[1]) if len(rest) > 1 else None
-        if kind == "out":
-            return SectionOut(t, section, item)
-        return SectionIn(t, section, item, _number(_SIZE, rest[2]) if len(rest) > 2 else None)
-    if kind == "vis" and len(rest) >= 1 and rest[0] in (0, 1, True, False):
-        return Visibility(t, bool(rest[0]))
-    if kind == "scr" and len(rest) >= 1:
-        depth = _number(_FRACTION, rest[0])
-        return None if depth is None else Scroll(t, depth)
-    if kind == "clk" and len(rest) >= 2:
-        x, y = _number(_COORD, rest[0]), _number(_COORD, rest[1])
-        if x is None or y is None:
-            return None
-        section = _section(rest[2]) if len(rest) > 2 else None
-        item = _item(rest[3]) if len(rest) > 3 else None
-        return Click(t, x, y, section, item)
-    if kind == "trk" and len(rest) >= 1 and isinstance(rest[0], str) and _ACTION.accepts(rest[0]):
-        value = _number(_VALUE, rest[1]) if len(rest) > 1 else None
-        currency = rest[2] if len(rest) > 2 and _CURRENCY.accepts(rest[2]) else None
-        return Action(t, rest[0], value, currency if isinstance(currency, str) else None)
-    return None
+    parser = EVENT_CODES.get(raw[0])
+    t = _number(_TIME, raw[1])
+    return None if parser is None or t is None else parser(t, raw[2:])
 
 
 def parse_events(raw: object) -> list[Event]:

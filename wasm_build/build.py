@@ -8,7 +8,13 @@ Everything comes from the repo and from npm packages pinned in ``wasm_build/pack
    worker's flow imports, then boot again from the result and re-run the flow to prove it works;
 3. content-hashed names for everything but the stable entry point ``rapport.js``;
 4. the loader minified with terser; ``.br`` and ``.gz`` siblings for every file;
-5. ``manifest.json``: names, sizes (raw, brotli, gzip), sha256, versions.
+5. ``manifest.json``: names, sizes (raw, brotli, gzip), sha256, versions, and each file's role
+   and brotli budget (``wasm_build/budget.py``): the build fails when a file, or the cold
+   download of a first visit, outgrows its budget.
+
+What both languages know has one source, Python (``wasm_build/cross_language.py``): the face
+constants of ``models/infer.py`` are written into the bundled face module, and the build fails
+when ``face.mjs`` or the loader's event codes drift from Python (``client_py.events.EVENT_CODES``).
 
 The camera add-on is separate and is downloaded only where it is used: ``camera.<hash>.mjs``
 (consent prompt and frame capture, imported by the loader only on sites with
@@ -37,6 +43,8 @@ from typing import Any, Final
 
 import brotli
 
+from wasm_build import budget, cross_language
+
 __all__ = ["LOADER_BUDGET_BYTES_BR", "BuildError", "build_sdk", "client_wheel"]
 
 ROOT: Final = Path(__file__).resolve().parent
@@ -58,7 +66,7 @@ CAMERA_KEYS: Final = ("prompt", "face", "ort", "ort_glue", "ort_wasm", "detector
 ADDONS: Final = ("debug", "rights")
 MODEL_FILES: Final = ("blazeface_short_range.onnx", "face_expression.onnx")
 #: The loader runs on the host's main thread; Plausible's whole tracker is 2.5 KB gz.
-LOADER_BUDGET_BYTES_BR: Final = 3 * 1024
+LOADER_BUDGET_BYTES_BR: Final = budget.FILE_BUDGETS_BR["loader"]
 CLIENT_VERSION: Final = "0.1.0"
 #: Non-Python files of client_py that ship in the wheel (read by the worker at run time).
 CLIENT_DATA: Final = ("*.bin",)
@@ -161,7 +169,8 @@ def _camera_files(tmp: Path) -> tuple[list[_Built], dict[str, str]]:
         data = path.read_bytes()
         names[key] = _hashed(path.name, data)
         built.append(_Built(names[key], data))
-    face = (ROOT / "src" / "face.mjs").read_text()
+    # models/infer.py's constants written in (wasm_build/cross_language.py).
+    face = cross_language.face_module((ROOT / "src" / "face.mjs").read_text())
     for key in ("ort", "ort_glue", "ort_wasm", "detector", "expression"):
         face = face.replace(f"__{key.upper()}__", names[key])
     (tmp / "face.mjs").write_text(face)
@@ -189,6 +198,11 @@ def build_sdk(out_dir: Path) -> Path:
         raise BuildError(f"{PYODIDE_DIR} is missing: run `npm ci` in {ROOT}")
     if not (ORT_DIR / ORT_FILES[2]).exists():
         raise BuildError(f"{ORT_DIR} is missing: run `npm ci` in {ROOT}")
+    drift = cross_language.face_disagreements(
+        (ROOT / "src" / "face.mjs").read_text()
+    ) + cross_language.event_code_disagreements((ROOT / "src" / "loader.js").read_text())
+    if drift:
+        raise BuildError("Python and the bundle's JavaScript disagree:\n" + "\n".join(drift))
     out_dir.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="rapport-sdk-") as tmp_name:
         tmp = Path(tmp_name)
@@ -244,11 +258,21 @@ def build_sdk(out_dir: Path) -> Path:
             path.write_bytes(item.data)
         files[item.name] = {"sha256": hashlib.sha256(item.data).hexdigest(), **_precompress(path)}
 
-    loader_br = files["rapport.js"]["br"]
-    if loader_br > LOADER_BUDGET_BYTES_BR:
-        raise BuildError(
-            f"rapport.js is {loader_br} B brotli, over its {LOADER_BUDGET_BYTES_BR} B budget"
-        )
+    roles = {
+        "loader": "rapport.js",
+        "worker": worker_name,
+        **{name: f"{core_dir}/{name}" for name in PYODIDE_CORE},
+        "stdlib": stdlib_name,
+        "wheel": wheel_name,
+        **{key: item.name for key, item in addons.items()},
+        **{key: camera[key] for key in CAMERA_KEYS},
+    }
+    for role, name in roles.items():
+        files[name]["role"] = role
+        files[name]["budget_br"] = budget.FILE_BUDGETS_BR[role]
+    problems = budget.check(roles, files)
+    if problems:
+        raise BuildError("over budget:\n" + "\n".join(problems))
     camera_names = [camera[k] for k in CAMERA_KEYS]
     after_consent = camera_names[1:]
     manifest = {
@@ -285,7 +309,13 @@ def build_sdk(out_dir: Path) -> Path:
         "compile": {
             k: report[k] for k in ("stdlib", "wheel", "boot_ms_full_py", "boot_ms_trimmed_pyc")
         },
-        "budget": {"loader_br_bytes": LOADER_BUDGET_BYTES_BR},
+        "budget": {
+            "loader_br_bytes": LOADER_BUDGET_BYTES_BR,
+            "cold_br_bytes": budget.COLD_BUDGET_BR,
+            "files_br_bytes": dict(budget.FILE_BUDGETS_BR),
+        },
+        # What an ordinary page downloads on a visitor's first visit (wasm_build/budget.py).
+        "cold": {"roles": list(budget.COLD_ROLES), **budget.cold_total(roles, files)},
         "total": {
             "bytes": sum(f["bytes"] for f in files.values()),
             "br": sum(f["br"] for f in files.values()),

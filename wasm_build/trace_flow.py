@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 
-__all__ = ["EXTRA_MODULES", "run"]
+__all__ = ["EXTRA_MODULES", "LEFT_OUT", "run"]
 
 #: Modules that the flow may need only on rare paths (error formatting, Pyodide's own helpers).
 EXTRA_MODULES = (
@@ -40,6 +40,12 @@ EXTRA_MODULES = (
     "inspect",
     "asyncio",
 )
+
+#: Modules Pyodide's own boot imports that the worker never uses, and whose every importer on
+#: that path guards the import (``try: import ssl except ImportError``: asyncio, zipfile,
+#: shutil): left out of the trimmed stdlib, each is simply absent. The build's second boot
+#: proves Pyodide and the flow still run without them.
+LEFT_OUT = ("ssl", "bz2", "lzma", "compression.zstd", "compression._common._streams")
 
 
 def run() -> dict[str, object]:
@@ -82,6 +88,12 @@ def run() -> dict[str, object]:
         ["bogus"],
     ]
     step({"t": "ev", "e": events}, t + 18_000)
+    # The camera's path (after consent): analysed frames, one without a face, then revoked.
+    probabilities = [0.05, 0.05, 0.05, 0.6, 0.1, 0.1, 0.05]
+    for i in range(12):
+        face = {"t": "face", "ts": t + 18_100 + 200 * i, "p": probabilities, "f": 0.9}
+        step(face if i % 5 else {**face, "p": None, "f": 0.0}, t + 18_100 + 200 * i)
+    step({"t": "cam", "on": False}, t + 21_000)
     step({"t": "tick"}, t + 30_000)
     failed = json.loads(agent.handle(json.dumps({"t": "tick"}), t + 40_000))
     for item in failed["send"]:

@@ -12,6 +12,7 @@ from typing import Any
 import brotli
 import pytest
 
+from wasm_build import budget
 from wasm_build.build import LOADER_BUDGET_BYTES_BR
 
 DIST = Path(__file__).resolve().parents[2] / "wasm_build" / "dist"
@@ -28,6 +29,47 @@ def manifest() -> dict[str, Any]:
 def test_the_loader_is_within_its_brotli_budget() -> None:
     size = len(brotli.compress((DIST / "rapport.js").read_bytes(), quality=11))
     assert size <= LOADER_BUDGET_BYTES_BR == 3 * 1024
+
+
+def test_every_file_has_a_role_and_fits_its_brotli_budget(manifest: dict[str, Any]) -> None:
+    files = {name: info for name, info in manifest["files"].items() if name != "manifest.json"}
+    for name, info in files.items():
+        assert info["budget_br"] == budget.FILE_BUDGETS_BR[info["role"]], name
+        assert info["br"] == (DIST / f"{name}.br").stat().st_size <= info["budget_br"], name
+        assert info["gz"] == (DIST / f"{name}.gz").stat().st_size, name
+        assert info["bytes"] == (DIST / name).stat().st_size, name
+    assert sorted(info["role"] for info in files.values()) == sorted(budget.FILE_BUDGETS_BR)
+
+
+def test_the_cold_download_is_the_first_visit_files_and_fits_its_budget(
+    manifest: dict[str, Any],
+) -> None:
+    cold = [info for info in manifest["files"].values() if info.get("role") in budget.COLD_ROLES]
+    assert len(cold) == len(budget.COLD_ROLES)
+    assert manifest["cold"]["br"] == sum(info["br"] for info in cold) <= budget.COLD_BUDGET_BR
+    assert manifest["budget"]["cold_br_bytes"] == budget.COLD_BUDGET_BR
+
+
+def test_a_file_over_its_budget_is_named_with_its_excess() -> None:
+    roles = {role: f"{role}.bin" for role in budget.FILE_BUDGETS_BR}
+    files = {name: {"bytes": 1, "br": 1, "gz": 1} for name in roles.values()}
+    assert budget.check(roles, files) == []
+    files["stdlib.bin"]["br"] = budget.FILE_BUDGETS_BR["stdlib"] + 5
+    (problem,) = budget.check(roles, files)
+    assert problem.startswith("stdlib.bin (stdlib) is ") and "5 B over" in problem
+
+
+def test_the_cold_download_over_its_budget_fails_even_when_each_file_fits(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    roles = {role: f"{role}.bin" for role in budget.FILE_BUDGETS_BR}
+    files = {name: {"bytes": 1, "br": 1, "gz": 1} for name in roles.values()}
+    for role in budget.COLD_ROLES:
+        files[roles[role]]["br"] = budget.FILE_BUDGETS_BR[role]
+    at_limit = sum(budget.FILE_BUDGETS_BR[r] for r in budget.COLD_ROLES)
+    monkeypatch.setattr(budget, "COLD_BUDGET_BR", min(budget.COLD_BUDGET_BR, at_limit - 1))
+    (problem,) = budget.check(roles, files)
+    assert problem.startswith("the cold download")
 
 
 def test_every_file_but_the_entry_points_has_its_content_hash_in_its_name(

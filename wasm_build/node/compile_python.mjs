@@ -32,8 +32,8 @@ first.py.unpackArchive(new Uint8Array(readFileSync(wheelPath)), "wheel");
 addBuildModules(first.py);
 const trace = first.py.pyimport("trace_flow").run().toJs({ dict_converter: Object.fromEntries });
 const compiler = first.py.pyimport("pyodide_compile");
-const extra = first.py.pyimport("trace_flow").EXTRA_MODULES;
-const members = compiler.imported_members(extra);
+const flow = first.py.pyimport("trace_flow");
+const members = compiler.imported_members(flow.EXTRA_MODULES, flow.LEFT_OUT);
 const stdlibSrc = "/lib/python314.zip";
 const stdlibStats = compiler.compile_archive.callKwargs(stdlibSrc, "/build/python_stdlib.zip", { keep: members }).toJs({ dict_converter: Object.fromEntries });
 first.py.FS.writeFile("/build/client.whl", new Uint8Array(readFileSync(wheelPath)));
@@ -49,6 +49,13 @@ const second = await boot({ stdLibURL: stdlibOut });
 second.py.unpackArchive(new Uint8Array(readFileSync(wheelOut)), "wheel");
 addBuildModules(second.py);
 const check = second.py.pyimport("trace_flow").run().toJs({ dict_converter: Object.fromEntries });
+const present = second.py.runPython(
+  `import sys; sorted(m for m in sys.modules if m in ${JSON.stringify(flow.LEFT_OUT.toJs())})`
+).toJs();
+if (present.length) {
+  console.error("left-out modules were imported after all:", present);
+  process.exit(1);
+}
 const leaked = second.py.runPython(
   "import sys; sorted(m for m, mod in sys.modules.items() if (getattr(getattr(mod, '__spec__', None), 'origin', '') or '').endswith('.py') and 'site-packages/client_py' in mod.__spec__.origin)"
 ).toJs();

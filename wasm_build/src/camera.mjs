@@ -93,6 +93,7 @@ button:focus-visible{outline:3px solid #1565c0;outline-offset:2px}
 .badge{padding:8px 12px;display:flex;gap:10px;align-items:center}
 `;
 
+/** @returns {[HTMLDivElement, ShadowRoot]} */
 function host(html) {
   const el = document.createElement("div");
   el.setAttribute("data-rapport-camera", "");
@@ -107,7 +108,7 @@ function ask() {
   if (asking) return asking;
   if (stream) return Promise.resolve(true);
   setState("asking");
-  const before = document.activeElement;
+  const before = /** @type {HTMLElement | null} */ (document.activeElement);
   const site = location.hostname.replace(/^www\./, "");
   asking = new Promise((resolve) => {
     const [el, root] = host(
@@ -134,7 +135,7 @@ to adapt the page (for example, offering help when you look puzzled).</p>
     };
     yes.addEventListener("click", () => done(true, true));
     no.addEventListener("click", () => done(false, true));
-    root.addEventListener("keydown", (event) => {
+    root.addEventListener("keydown", (/** @type {any} */ event) => {
       if (event.key === "Escape") done(false, false); // dismissed: not stored, nothing happens
       if (event.key === "Tab") {
         // keep keyboard focus on the two choices while the prompt is open

@@ -8,7 +8,7 @@
   if (stub && stub.version) return;
   // The loader may run as an async tag, be inlined by the site, or be injected: when it is not
   // the current script, the tag that names the site is.
-  var script = d.currentScript || d.querySelector("script[data-site]") || d.createElement("script");
+  var script = /** @type {HTMLScriptElement} */ (d.currentScript || d.querySelector("script[data-site]") || d.createElement("script"));
   var WORKER = "__WORKER__";
   // Add-ons, each imported only where used: the camera prompt (sites that ask for it, once Python
   // is ready), the visitor's rights (on the first call) and the owner's debug panel
@@ -16,11 +16,10 @@
   var CAMERA = "__CAMERA__";
   var DEBUG = "__DEBUG__";
   var RIGHTS = "__RIGHTS__";
-  // Past this, ready answers false so no page waits for ever; the worker keeps going (a slow link
-  // keeps what it downloaded in the HTTP cache: hashed, immutable files) and the page still adapts
-  // if it gets there, as the next page will sooner.
-  var READY_WAIT = 60000;
   var vkey, queue = [], callbacks = [], hints = [], worker = null, resolveReady, timer = 0, cam, camMsg, dbg, holdout = null;
+  // No clock on ready: it settles when Python runs (true) or a step fails (false). A slow link is
+  // never given up while bytes arrive; what arrived stays in the HTTP cache (hashed, immutable
+  // files) for the next page.
   var ready = new Promise(function (r) { resolveReady = r; });
   var store = function (area, key, value) {
     try { return w[area][value === undefined ? "getItem" : "setItem"](key, value); } catch (e) {}
@@ -170,14 +169,13 @@
 
   // Boxes stay hidden whether or not Rapport runs, also when the owner forgot `hidden`.
   listen(d, "DOMContentLoaded", function () { hints.length || boxes(); });
-  setTimeout(resolveReady, READY_WAIT, false);
   if (debug) dbg = addOn(DEBUG).then(function (m) { m.start(w.rapport, off); return m; }, function () { dbg = 0; });
 
   // The whole capture is guarded: whatever the page, its CSP or the browser, nothing throws into it.
   try {
   boxes();
   if (!off && base && w.WebAssembly && wasm()) {
-    var nav = (performance.getEntriesByType("navigation")[0] || {}).type;
+    var nav = /** @type {any} */ (performance.getEntriesByType("navigation")[0] || {}).type;
     push(["pv", now(), nav]);
     // Entry source: only the UTM medium (or an ad click id) and the referrer's host, never a URL.
     var q = new URLSearchParams(location.search), ref = "";
@@ -210,7 +208,7 @@
       burst && post();
     });
     listen(d, "pointerover", function (e) { var k = keyOf(e.target); if (k + "" != hov) { hov = k + ""; push(["hov", now(), k[0], k[1]]); } });
-    listen(d, "copy", function () { var a = d.getSelection().anchorNode; push(["cp", now()].concat(keyOf(a && (a.closest ? a : a.parentElement)))); });
+    listen(d, "copy", function () { var a = /** @type {any} */ (d.getSelection().anchorNode); push(["cp", now()].concat(keyOf(a && (a.closest ? a : a.parentElement)))); });
     // Fields: only that one got the focus, never its value; chat inputs the owner names are read on send.
     listen(d, "focusin", function (e) { if (e.target.matches("input,textarea,select")) push(["fi", now()]); });
     listen(d, "submit", function (e) { push(["sb", now()]); chat(e.target.querySelector("[data-rapport-chat]")); post(); });
@@ -232,12 +230,12 @@
     }), { threshold: [0, 0.25, 0.5, 0.75, 1] });
     var observe = function () { d.querySelectorAll("[data-rapport-section]").forEach(function (el) { seen.observe(el); }); };
     d.readyState == "loading" ? listen(d, "DOMContentLoaded", observe) : observe();
-    var later = function () { (w.requestIdleCallback || setTimeout)(start, { timeout: 2000 }); };
+    var later = function () { (/** @type {Function} */ (w.requestIdleCallback || setTimeout))(start, { timeout: 2000 }); };
     d.readyState == "complete" ? later() : listen(w, "load", later);
     // Camera: only where the site asks for it, and never again on this site once refused.
     attr("data-camera") == "ask" && store("localStorage", "rapport:camera") != "denied" && camera("auto");
   } else {
-    resolveReady(false);
+    /** @type {Function} */ (resolveReady)(false);
   }
   } catch (e) { fail(); }
 

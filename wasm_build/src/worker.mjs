@@ -10,6 +10,11 @@ const BUILD = {
   face: "__FACE__", // the camera add-on's worker half: imported only after camera consent
 };
 const TICK_MS = 1000;
+// Rapport's downloads (Pyodide's WebAssembly and stdlib, fetched by Pyodide itself, and the
+// wheel) never compete with the host page's own requests: low fetch priority. The collect
+// requests go through the browser's fetch as it is.
+const netFetch = self.fetch.bind(self);
+self.fetch = (url, init) => netFetch(url, { priority: "low", ...init });
 
 let agent = null;
 let endpoint = "";
@@ -57,7 +62,7 @@ async function send(item) {
   let body = null;
   try {
     // text/plain keeps this a CORS "simple" request: no preflight round trip.
-    const response = await fetch(endpoint + "/v1/collect", {
+    const response = await netFetch(endpoint + "/v1/collect", {
       method: "POST",
       body: item.body,
       headers: { "Content-Type": "text/plain" },
@@ -129,7 +134,12 @@ function onMessage(data) {
   else run(data);
 }
 
+// When each start-up step ended (epoch ms): read by bench/page_cost.py's breakdown, never sent.
+const boot = (self.rapportBoot = {});
+const mark = (step) => (boot[step] = performance.timeOrigin + performance.now());
+
 async function init({ cfg, state }) {
+  mark("init");
   // cfg.key is the visitor key the loader derived from its secret (client_py/identity.py): the
   // agent puts it in every collect body, the server derives the visitor id from it. This worker
   // never sees the secret, so nothing running here can export or erase the visitor's data.
@@ -138,6 +148,7 @@ async function init({ cfg, state }) {
   const base = new URL(".", import.meta.url);
   const indexURL = new URL(BUILD.pyodide, base).href;
   const { loadPyodide } = await import(indexURL + "pyodide.mjs");
+  mark("pyodide_js");
   const wheel = fetch(new URL(BUILD.wheel, base)).then((r) => {
     if (!r.ok) throw new Error("wheel " + r.status);
     return r.arrayBuffer();
@@ -151,11 +162,16 @@ async function init({ cfg, state }) {
     stdout: () => {},
     stderr: () => {},
   });
+  mark("python");
   py.unpackArchive(await wheel, "wheel");
+  mark("wheel");
   const Agent = py.pyimport("client_py.agent").Agent;
+  mark("imports");
   agent = Agent(JSON.stringify(cfg), state || null);
   post({ t: "ready" });
+  mark("ready");
   for (const message of pending.splice(0)) run(message);
+  mark("first_events");
   setInterval(() => run({ t: "tick" }), TICK_MS);
 }
 

@@ -1,0 +1,23 @@
+// ESLint over the bundle's own JavaScript (wasm_build/src): run by `make test` (target lint-js).
+// The loader catches and drops errors on purpose (nothing may throw into the host page), so an
+// empty catch and an unused caught error are allowed; everything else is eslint:recommended.
+import js from "@eslint/js";
+import globals from "globals";
+
+export default [
+  js.configs.recommended,
+  {
+    files: ["src/**/*.js", "src/**/*.mjs"],
+    languageOptions: {
+      ecmaVersion: 2022,
+      globals: { ...globals.browser, ...globals.worker },
+    },
+    rules: {
+      "no-empty": ["error", { allowEmptyCatch: true }],
+      "no-unused-vars": ["error", { caughtErrors: "none" }],
+    },
+  },
+  { files: ["src/loader.js", "src/stub.js"], languageOptions: { sourceType: "script" } },
+  // Replaced by the build (wasm_build/build.py) with Pyodide's lock info, a JSON object.
+  { files: ["src/worker.mjs"], languageOptions: { globals: { __LOCK_INFO__: "readonly" } } },
+];
