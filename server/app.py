@@ -41,7 +41,8 @@ from server.storage import Storage, create_storage
 from server.storage.base import HintLogRow
 from server.visitors.controller import VisitorsController
 from server.visitors.limits import RightsLimits
-from server.webhooks import WebhookDispatcher, enqueue_events
+from server.webhooks import WebhookDispatcher, enqueue_events, enqueue_hot_leads
+from server.webhooks.events import HotLead
 
 __all__ = ["create_app", "package_version", "run_retention"]
 
@@ -105,7 +106,11 @@ def create_app(
         keys = {site.id: site.site_key for site in await storage.list_sites()}
         await enqueue_events(storage, rows, now=time.time(), site_keys=keys)
 
-    hints = HintEngine(storage, clock=clock, on_new_hints=on_new_hints)
+    async def on_hot_leads(leads: list[HotLead]) -> None:
+        keys = {site.id: site.site_key for site in await storage.list_sites()}
+        await enqueue_hot_leads(storage, leads, now=time.time(), site_keys=keys)
+
+    hints = HintEngine(storage, clock=clock, on_new_hints=on_new_hints, on_hot_leads=on_hot_leads)
     webhooks = WebhookDispatcher(storage, allow_private=settings.allow_private_webhooks)
 
     async def open_storage() -> None:

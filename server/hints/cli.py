@@ -17,10 +17,10 @@ import click
 import msgspec
 
 from server.config import DEFAULT_DATABASE_URL
-from server.hints.engine import EVENTS
 from server.playbook import PlaybookError, site_playbook
 from server.sites.model import Site
 from server.storage import Storage, create_storage
+from server.webhooks.events import EVENTS
 
 __all__ = ["model", "playbook_command", "report", "webhook"]
 

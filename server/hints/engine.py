@@ -26,41 +26,14 @@ from server.playbook import FeedbackEntry, Playbook, PlaybookError, evaluate, si
 from server.profiles import Profile
 from server.scoring import ScoreModel, prior_model, score_profile
 from server.storage.base import HintLogRow, Storage
+from server.webhooks.events import HotLead
 
-__all__ = ["EVENTS", "HintDecision", "HintEngine", "HotLead", "events_for"]
+__all__ = ["HintDecision", "HintEngine"]
 
 log = logging.getLogger(__name__)
 
-#: CRM events a webhook can subscribe to.
-EVENTS: Final = ("hot_lead", "irritated_customer", "returning_with_problem")
 _LOGGED_KEYS: Final = 100_000
 _MODELS: Final = msgspec.json.Decoder(dict[str, ScoreModel])
-
-
-def events_for(row: HintLogRow) -> list[str]:
-    """The CRM events a newly computed hint stands for (``hot_lead`` comes from the lead
-    score, not from a hint: see :class:`HotLead`)."""
-    events = []
-    if row.kind == "escalate_to_human" or row.pattern in ("irritated", "irritation"):
-        events.append("irritated_customer")
-    if row.pattern == "returning_with_problem":
-        events.append("returning_with_problem")
-    return events
-
-
-@dataclass(frozen=True, slots=True)
-class HotLead:
-    """A treated visitor whose conversion probability reached the site's threshold this
-    session (the ``hot_lead`` webhook event)."""
-
-    site_id: int
-    visitor: str
-    session: str
-    lead_score: float
-    threshold: float
-    contributions: dict[str, float]
-    source: str
-    at: float
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,8 +58,8 @@ class HintEngine:
         on_new_hints: Callable[[list[HintLogRow]], object] | None = None,
         on_hot_leads: Callable[[list[HotLead]], object] | None = None,
     ) -> None:
-        """``on_new_hints`` gets new hint-log rows; ``on_hot_leads`` new hot leads (by
-        default they are queued for the site's webhooks: ``enqueue_hot_leads``)."""
+        """``on_new_hints`` gets new hint-log rows, ``on_hot_leads`` new hot leads (``app.py``
+        queues both for the site's webhooks)."""
         self.storage = storage
         self.clock = clock
         self.ttl = ttl
@@ -212,11 +185,6 @@ class HintEngine:
             result = self.on_hot_leads(leads)
             if asyncio.iscoroutine(result):
                 await result
-            return
-        from server.webhooks.dispatch import enqueue_hot_leads  # it imports this module
-
-        keys = {site.id: site.site_key for site in await self.storage.list_sites()}
-        await enqueue_hot_leads(self.storage, leads, now=time.time(), site_keys=keys)
 
     async def run(self, interval: float = 1.0) -> None:
         """Flush every ``interval`` seconds until cancelled (then flush once more)."""

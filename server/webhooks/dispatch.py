@@ -34,9 +34,9 @@ from typing import Final
 import httpx
 import msgspec
 
-from server.hints.engine import HotLead, events_for
 from server.storage.base import Delivery, HintLogRow, Storage
 from server.storage.outage import is_outage
+from server.webhooks.events import HotLead, events_for
 from server.webhooks.targets import Resolver, UnsafeWebhookURL, redact, resolve_target
 
 __all__ = ["SIGNATURE_HEADER", "SIGNATURE_TOLERANCE", "WebhookDispatcher", "enqueue_events",
