@@ -127,7 +127,7 @@ class ExportsController(Controller):
         site = await authorise_admin(request, services, site_key)
         now = services.clock()
         models = await load_models(services, site.id)
-        playbook = await request.app.state.hints.playbook(site.id)
+        playbook = await services.hints.playbook(site.id)
         rows = [
             profile_row(v, p, site_id=site.id, holdout=playbook.experiment.holdout, now=now,
                         models=models)

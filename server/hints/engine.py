@@ -1,6 +1,6 @@
 """The per-app hints engine: site playbooks, holdout, feedback, the hint log, CRM events.
 
-One instance per app (``app.state.hints``). Request handlers call :meth:`HintEngine.hints`;
+One instance per app (``Services.hints``). Request handlers call :meth:`HintEngine.hints`;
 the hint log is written by a background flush (``flush``), never on the request path, and
 new log rows of treated visitors become webhook events. The same call scores the visitor's
 conversion probability with the site's model (``server/scoring``); the first time in a session

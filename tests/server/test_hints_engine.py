@@ -114,7 +114,7 @@ def test_control_visitor_gets_no_hints_but_a_holdout_flag_and_a_log_row(
     assert reply["hints"] == [] and reply["holdout"] is True
     got = api.hints(site.site.site_key, visitor).json()
     assert got == {"hints": [], "holdout": True}
-    engine = api.client.app.state.hints
+    engine = api.client.app.state.services.hints
     api.run(engine.flush)
     log = api.run(lambda: api.storage.hint_log(site.site.id))
     assert [(r.visitor, r.hint_id, r.arm) for r in log] == [

@@ -104,18 +104,18 @@ def test_hot_lead_fires_once_per_session_for_treated_visitors_only(
             collect(visitor, "session-0001", BROWSING)  # below the threshold: nothing
             collect(visitor, "session-0001", CART)  # crosses it
             collect(visitor, "session-0001", CART)  # still above: no repeat
-        portal.call(app.state.hints.flush)
+        portal.call(app.state.services.hints.flush)
         _wait(lambda: len(receiver.seen) >= 1, "the hot_lead delivery")
         # Another flush with nothing new, and a fresh engine (a restart) seeing the same
         # session again: the delivery log keeps it at one.
-        app.state.hints._hot.clear()
+        app.state.services.hints._hot.clear()
         collect(treated, "session-0001", CART)
-        portal.call(app.state.hints.flush)
+        portal.call(app.state.services.hints.flush)
         deliveries = portal.call(lambda: storage.deliveries(site.id))
         assert [(d.event, d.status) for d in deliveries] == [("hot_lead", "delivered")]
         # A new session is a new chance.
         collect(treated, "session-0002", CART)
-        portal.call(app.state.hints.flush)
+        portal.call(app.state.services.hints.flush)
         _wait(lambda: len(receiver.seen) >= 2, "the second session's delivery")
 
     headers, body = receiver.seen[0].headers, receiver.seen[0].body
