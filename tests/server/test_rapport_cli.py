@@ -15,6 +15,7 @@ from click.testing import CliRunner
 
 from client_py.schema import SITE_KEY_PATTERN
 from server import cli
+from server.cli.commands import demo as demo_command
 from server.sites import hash_admin_token
 from server.storage import create_storage
 
@@ -145,9 +146,9 @@ def test_demo_wires_the_demo_shop_to_the_api(
     monkeypatch.setitem(
         sys.modules, "demo_site.server", types.SimpleNamespace(serve_demo=serve_demo)
     )
-    monkeypatch.setattr(cli, "default_sdk_dir", lambda: dist)
+    monkeypatch.setattr(demo_command, "default_sdk_dir", lambda: dist)
     monkeypatch.setattr(
-        cli, "run_server", lambda settings, **kw: server_runs.append((settings, kw))
+        demo_command, "run_server", lambda settings, **kw: server_runs.append((settings, kw))
     )
     db = f"sqlite:///{tmp_path / 'cache' / 'demo.db'}"
 
