@@ -13,11 +13,18 @@ from typing import Any, TypeVar
 
 import click
 
-from server.config import DEFAULT_DATABASE_URL, Settings
+from server.config import DEFAULT_DATABASE_URL, SETTINGS_ENV, Settings
 from server.sites.model import Site
 from server.storage import InvalidDatabaseURL, Storage, create_storage, parse_database_url
 
-__all__ = ["check_database_url", "database_option", "load", "retention_option", "with_site"]
+__all__ = [
+    "check_database_url",
+    "database_option",
+    "load",
+    "retention_option",
+    "setting_option",
+    "with_site",
+]
 
 F = TypeVar("F", bound=Callable[..., Any])
 T = TypeVar("T")
@@ -62,14 +69,21 @@ def with_site(database_url: str, name: str, fn: Callable[[Storage, Site], Awaita
 _DEFAULTS = Settings()
 
 
+def setting_option(field: str, *decls: str, **kwargs: Any) -> Callable[[F], F]:
+    """An option that sets the ``Settings`` field ``field``: its environment variable and its
+    default come from ``server/config.py``, so ``rapport serve`` and ``Settings.from_env``
+    cannot drift apart; flags, type and help come from the caller."""
+    kwargs.setdefault("default", getattr(_DEFAULTS, field))
+    kwargs.setdefault("show_default", True)
+    return click.option(*decls, field, envvar=SETTINGS_ENV[field], show_envvar=True, **kwargs)
+
+
 def retention_option() -> Callable[[F], F]:
-    return click.option(
+    """``--retention-days``, shared by ``serve`` and ``db prune``."""
+    return setting_option(
+        "retention_days",
         "--retention-days",
         type=click.FloatRange(min=0),
-        envvar="RAPPORT_RETENTION_DAYS",
-        show_envvar=True,
-        default=_DEFAULTS.retention_days,
-        show_default=True,
         help="Delete raw signals older than this (hourly); profiles are kept. 0 keeps all.",
     )
 

@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 from typing import Any
 
 import click
 
-from server.cli.options import check_database_url, database_option, retention_option
+from server.cli.options import (
+    check_database_url,
+    database_option,
+    retention_option,
+    setting_option,
+)
 from server.config import Settings
 from server.logs import ACCESS_LOG_IPS, LOG_FORMATS
 from server.serving import run_server
@@ -15,19 +21,19 @@ from server.storage import parse_database_url
 
 __all__ = ["serve"]
 
-_DEFAULTS = Settings()
+_SETTINGS_FIELDS = frozenset(field.name for field in dataclasses.fields(Settings))
 
 
 @click.command()
 @click.option("--host", default="127.0.0.1", show_default=True, help="Interface to bind.")
 @click.option("--port", default=8000, show_default=True, type=click.IntRange(0, 65535))
 @database_option()
-@click.option(
+@setting_option(
+    "sdk_dir",
     "--sdk-dir",
     type=click.Path(file_okay=False, path_type=Path),
-    envvar="RAPPORT_SDK_DIR",
-    show_envvar=True,
     default=None,
+    show_default=False,
     help="Built SDK bundle served under /sdk/ [default: wasm_build/dist in the repo].",
 )
 @click.option(
@@ -39,22 +45,16 @@ _DEFAULTS = Settings()
     show_envvar=True,
     help="Server processes (PostgreSQL only: SQLite takes exactly one).",
 )
-@click.option(
+@setting_option(
+    "rate_per_ip",
     "--rate-per-ip",
     type=click.FloatRange(min=0),
-    envvar="RAPPORT_RATE_PER_IP",
-    show_envvar=True,
-    default=_DEFAULTS.rate_per_ip,
-    show_default=True,
     help="Requests/s per client IP on /v1/* (burst 2x); 0 disables.",
 )
-@click.option(
+@setting_option(
+    "rate_per_site",
     "--rate-per-site",
     type=click.FloatRange(min=0),
-    envvar="RAPPORT_RATE_PER_SITE",
-    show_envvar=True,
-    default=_DEFAULTS.rate_per_site,
-    show_default=True,
     help="Requests/s per site key on /v1/* (burst 2x); 0 disables.",
 )
 @retention_option()
@@ -99,28 +99,21 @@ _DEFAULTS = Settings()
     help="A reverse proxy whose X-Forwarded-For names the client (repeatable). Without one, "
     "the client is the connection's peer and X-Forwarded-For is ignored.",
 )
-@click.option(
+@setting_option(
+    "metrics_token",
     "--metrics-token",
-    envvar="RAPPORT_METRICS_TOKEN",
-    show_envvar=True,
-    default=None,
+    show_default=False,
     help="GET /metrics requires 'Authorization: Bearer <token>'; without one it answers "
     "loopback clients only.",
 )
-@click.option(
+@setting_option(
+    "admin_cors",
     "--admin-cors/--no-admin-cors",
-    envvar="RAPPORT_ADMIN_CORS",
-    show_envvar=True,
-    default=False,
-    show_default=True,
     help="Answer CORS on /v1/admin/* for the sites' origins (off: server-side callers only).",
 )
-@click.option(
+@setting_option(
+    "allow_private_webhooks",
     "--allow-private-webhooks/--no-allow-private-webhooks",
-    envvar="RAPPORT_ALLOW_PRIVATE_WEBHOOKS",
-    show_envvar=True,
-    default=False,
-    show_default=True,
     help="Deliver webhooks to loopback, private and link-local addresses.",
 )
 def serve(
@@ -154,17 +147,12 @@ def serve(
             "(--database postgresql://…) to run several processes.",
             param_hint="--workers",
         )
+    # Every option named after a Settings field sets it; unset ones keep Settings' default.
     values: dict[str, Any] = {
-        "database_url": database_url,
-        "rate_per_ip": rate_per_ip,
-        "rate_per_site": rate_per_site,
-        "retention_days": retention_days,
-        "metrics_token": metrics_token or None,
-        "admin_cors": admin_cors,
-        "allow_private_webhooks": allow_private_webhooks,
+        name: value
+        for name, value in click.get_current_context().params.items()
+        if name in _SETTINGS_FIELDS and value not in (None, "")
     }
-    if sdk_dir is not None:
-        values["sdk_dir"] = sdk_dir
     run_server(
         Settings(**values),
         host=host,
