@@ -15,6 +15,7 @@ from litestar.di import NamedDependency
 
 from client_py.identity import VISITOR_KEY_PATTERN, visitor_id_from_key
 from client_py.schema import SITE_KEY_PATTERN
+from server.hints import store as hint_store
 from server.json_body import decode_body
 from server.openapi import error_responses
 from server.services import Services
@@ -72,7 +73,12 @@ class FeedbackController(Controller):
         require_origin(origin)
         data = decode_body(_DECODER, await request.body(), where="/v1/feedback")
         site = await resolve_site(services, data.site, origin, where="$.site")
-        await services.storage.add_feedback(
-            site.id, visitor_id_from_key(data.key), data.hint_id, data.outcome, at=services.clock()
+        await hint_store.add_feedback(
+            services.storage,
+            site.id,
+            visitor_id_from_key(data.key),
+            data.hint_id,
+            data.outcome,
+            at=services.clock(),
         )
         return FeedbackReply(stored=True)

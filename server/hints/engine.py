@@ -20,11 +20,13 @@ from typing import Final
 
 import msgspec
 
+from server.hints import store as hint_store
 from server.hints.model import Hint
 from server.holdout import in_control
 from server.playbook import FeedbackEntry, Playbook, PlaybookError, evaluate, site_playbook
 from server.profiles import Profile
 from server.scoring import ScoreModel, prior_model, score_profile
+from server.sites import config_store
 from server.storage.base import HintLogRow, Storage
 from server.webhooks.events import HotLead
 
@@ -78,7 +80,7 @@ class HintEngine:
         now = time.monotonic()
         if cached is not None and cached[0] > now:
             return cached[1]
-        text = await self.storage.site_config(site_id, "playbook")
+        text = await config_store.site_config(self.storage, site_id, "playbook")
         try:
             playbook = site_playbook(text, f"site {site_id} playbook")
         except PlaybookError:  # validated when set; a bad row must not break ingest
@@ -93,7 +95,7 @@ class HintEngine:
         now = time.monotonic()
         if cached is not None and cached[0] > now:
             return cached[1]
-        text = await self.storage.site_config(site_id, "model")
+        text = await config_store.site_config(self.storage, site_id, "model")
         try:
             model = (_MODELS.decode(text) if text else {}).get("conversion")
         except msgspec.ValidationError:  # written by ``rapport model train``; never break ingest
@@ -119,8 +121,8 @@ class HintEngine:
         playbook = await self.playbook(site_id)
         computed = evaluate(profile, playbook, now=now)
         if computed:  # feedback is read only when some rule fires
-            rows = await self.storage.feedback(
-                site_id, visitor, since=now - playbook.feedback.window_seconds
+            rows = await hint_store.feedback(
+                self.storage, site_id, visitor, since=now - playbook.feedback.window_seconds
             )
             if rows:
                 entries = [FeedbackEntry(r.hint_id, r.outcome, r.at) for r in rows]
@@ -171,7 +173,7 @@ class HintEngine:
         Hot leads found since the last flush are reported too."""
         pending, self._pending = self._pending, []
         leads, self._pending_leads = self._pending_leads, []
-        new = await self.storage.log_hints(pending) if pending else []
+        new = await hint_store.log_hints(self.storage, pending) if pending else []
         if new and self.on_new_hints is not None:
             result = self.on_new_hints(new)
             if asyncio.iscoroutine(result):

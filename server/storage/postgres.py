@@ -32,7 +32,6 @@ from server.report.store import write_postgres as write_postgres_rollups
 from server.sites.keys import hash_admin_token, new_admin_token, new_site_key
 from server.sites.model import NewSite, Site
 from server.storage.base import (
-    RETAINED,
     SITE_TABLES,
     IngestBatch,
     IngestResult,
@@ -49,6 +48,7 @@ from server.storage.postgres_notify import (
     notify_payloads,
     send_notifications,
 )
+from server.storage.retention import RETAINED
 from server.storage.visitor_tables import VISITOR_TABLES, VisitorTable
 
 __all__ = ["PostgresStorage"]

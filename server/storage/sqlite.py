@@ -32,7 +32,6 @@ from server.report.store import write_sqlite as write_sqlite_rollups
 from server.sites.keys import hash_admin_token, new_admin_token, new_site_key
 from server.sites.model import NewSite, Site
 from server.storage.base import (
-    RETAINED,
     SITE_TABLES,
     IngestBatch,
     IngestResult,
@@ -44,6 +43,7 @@ from server.storage.base import (
 )
 from server.storage.group_commit import GroupCommitStorage
 from server.storage.migrate import ensure_sqlite_schema
+from server.storage.retention import RETAINED
 from server.storage.visitor_tables import VISITOR_TABLES, VisitorTable
 
 __all__ = ["SQLiteStorage"]

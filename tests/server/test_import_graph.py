@@ -9,19 +9,23 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
+from server import config as _anchor
+
 ROOT = Path(__file__).resolve().parents[2]
-PACKAGE = "server"
+FOLDER = ROOT / "server"
+#: The package's import name (``server``, or ``rapport.server`` in the installed layout).
+PACKAGE = _anchor.__name__.rpartition(".")[0]
 
 
 def _module_name(path: Path) -> str:
-    parts = list(path.relative_to(ROOT).with_suffix("").parts)
+    parts = [PACKAGE, *path.relative_to(FOLDER).with_suffix("").parts]
     if parts[-1] == "__init__":
         parts.pop()
     return ".".join(parts)
 
 
 def _modules() -> dict[str, Path]:
-    return {_module_name(p): p for p in sorted((ROOT / PACKAGE).rglob("*.py"))}
+    return {_module_name(p): p for p in sorted(FOLDER.rglob("*.py"))}
 
 
 def _imports(name: str, path: Path, known: set[str]) -> set[str]:
@@ -84,7 +88,9 @@ def _cycles(graph: dict[str, set[str]]) -> list[list[str]]:
 def test_server_modules_import_each_other_without_a_cycle() -> None:
     modules = _modules()
     known = set(modules)
+    assert f"{PACKAGE}.app" in known
     graph = {name: _imports(name, path, known) for name, path in modules.items()}
+    assert f"{PACKAGE}.services" in graph[f"{PACKAGE}.app"]  # the walk sees imports
     assert _cycles(graph) == []
 
 

@@ -13,6 +13,7 @@ from server.cli.options import check_database_url, database_option, load
 from server.config import DEFAULT_DEMO_DATABASE_URL, REPO_ROOT, Settings, default_sdk_dir
 from server.playbook.load import site_playbook
 from server.serving import run_server
+from server.sites import config_store
 from server.sites.model import Site
 from server.sites.origins import normalise_origin
 from server.storage import create_storage, parse_database_url
@@ -45,7 +46,7 @@ async def ensure_demo_site(database_url: str, origin: str) -> Site:
                 origins=origins,
                 created_at=site.created_at,
             )
-        await storage.set_site_config(site.id, "playbook", playbook, now=time.time())
+        await config_store.set_site_config(storage, site.id, "playbook", playbook, now=time.time())
         return site
 
 

@@ -17,10 +17,13 @@ import msgspec
 
 from server.cli.options import database_option, with_site
 from server.dashboard.auth import LINK_TTL, create_link
+from server.hints import store as hint_store
 from server.playbook import PlaybookError, site_playbook
 from server.report.settings import InvalidReportSettings, set_report_settings
+from server.sites import config_store
 from server.sites.model import Site
 from server.storage import Storage
+from server.webhooks import store as webhook_store
 from server.webhooks.events import EVENTS
 
 __all__ = [
@@ -56,8 +59,10 @@ def playbook_command(
 
     async def apply(storage: Storage, site: Site) -> str | None:
         if text is not None or reset:
-            await storage.set_site_config(site.id, "playbook", text or "", now=time.time())
-        return await storage.site_config(site.id, "playbook")
+            await config_store.set_site_config(
+                storage, site.id, "playbook", text or "", now=time.time()
+            )
+        return await config_store.site_config(storage, site.id, "playbook")
 
     stored = with_site(database_url, name, apply)
     effective = site_playbook(stored or None)
@@ -111,7 +116,9 @@ def webhook_add(
     secret = new_secret()
 
     async def add(storage: Storage, site: Site) -> int:
-        return await storage.add_webhook(site.id, url, chosen, secret, now=time.time())
+        return await webhook_store.add_webhook(
+            storage, site.id, url, chosen, secret, now=time.time()
+        )
 
     hook_id = with_site(database_url, name, add)
     if as_json:
@@ -129,8 +136,8 @@ def webhook_list(name: str, as_json: bool, database_url: str) -> None:
     """List a site's webhooks and their latest deliveries (never secrets)."""
 
     async def load(storage: Storage, site: Site) -> dict[str, Any]:
-        hooks = await storage.webhooks(site.id)
-        log = await storage.deliveries(site.id, limit=20)
+        hooks = await webhook_store.webhooks(storage, site.id)
+        log = await webhook_store.deliveries(storage, site.id, limit=20)
         return {
             "webhooks": [{"id": h.id, "url": h.url, "events": list(h.events)} for h in hooks],
             "deliveries": [
@@ -158,7 +165,7 @@ def webhook_remove(name: str, webhook_id: int, database_url: str) -> None:
     """Remove a webhook (its pending deliveries are dropped)."""
 
     async def remove(storage: Storage, site: Site) -> bool:
-        return await storage.remove_webhook(site.id, webhook_id)
+        return await webhook_store.remove_webhook(storage, site.id, webhook_id)
 
     if not with_site(database_url, name, remove):
         raise click.ClickException(f"site {name!r} has no webhook {webhook_id}")
@@ -184,11 +191,13 @@ def report_uplift(name: str, as_json: bool, by_source: bool, database_url: str) 
     from server.playbook.engine import rule_source
 
     async def load(storage: Storage, site: Site) -> Any:
-        log = await storage.hint_log(site.id)
+        log = await hint_store.hint_log(storage, site.id)
         profiles = dict(await storage.site_profiles(site.id))
         sources = {
             r.id: rule_source(r)
-            for r in site_playbook(await storage.site_config(site.id, "playbook")).rules
+            for r in site_playbook(
+                await config_store.site_config(storage, site.id, "playbook")
+            ).rules
         }
         split = uplift_by_source(log, profiles, lambda h: sources.get(h, "retired rule"))
         return uplift(units_from(log, profiles)), split
