@@ -41,7 +41,8 @@ from server.storage import Storage, create_storage
 from server.storage.base import HintLogRow
 from server.visitors.controller import VisitorsController
 from server.visitors.limits import RightsLimits
-from server.webhooks import WebhookDispatcher, enqueue_events
+from server.webhooks import WebhookDispatcher, enqueue_events, enqueue_hot_leads
+from server.webhooks.events import HotLead
 
 __all__ = ["create_app", "package_version", "run_retention"]
 
@@ -84,11 +85,22 @@ def create_app(
 
     metrics = Metrics(queue_depth=lambda: storage.queue_depth, profile_cache=profile_cache_stats)
     storage.set_flush_observer(metrics.observe_flush)
+
+    async def on_new_hints(rows: list[HintLogRow]) -> None:
+        keys = {site.id: site.site_key for site in await storage.list_sites()}
+        await enqueue_events(storage, rows, now=time.time(), site_keys=keys)
+
+    async def on_hot_leads(leads: list[HotLead]) -> None:
+        keys = {site.id: site.site_key for site in await storage.list_sites()}
+        await enqueue_hot_leads(storage, leads, now=time.time(), site_keys=keys)
+
+    hints = HintEngine(storage, clock=clock, on_new_hints=on_new_hints, on_hot_leads=on_hot_leads)
     services = Services(
         settings=settings,
         storage=storage,
         sites=sites,
         clock=clock,
+        hints=hints,
         metrics=metrics,
         ip_limits=TokenBuckets(settings.rate_per_ip, max_keys=settings.rate_max_keys),
         site_limits=TokenBuckets(settings.rate_per_site, max_keys=settings.rate_max_keys),
@@ -101,12 +113,6 @@ def create_app(
         ),
     )
     background: list[asyncio.Task[None]] = []
-
-    async def on_new_hints(rows: list[HintLogRow]) -> None:
-        keys = {site.id: site.site_key for site in await storage.list_sites()}
-        await enqueue_events(storage, rows, now=time.time(), site_keys=keys)
-
-    hints = HintEngine(storage, clock=clock, on_new_hints=on_new_hints)
     webhooks = WebhookDispatcher(storage, allow_private=settings.allow_private_webhooks)
 
     async def open_storage() -> None:
@@ -164,7 +170,6 @@ def create_app(
     )
     add_collect_schemas(app)
     app.state.services = services
-    app.state.hints = hints
     app.state.webhooks = webhooks
     app.state.dashboard_assets = DashboardAssets(default_assets_dir())
     return app

@@ -13,6 +13,7 @@ __all__ = [
     "DEFAULT_DEMO_DATABASE_URL",
     "ENV_VARIABLES",
     "REPO_ROOT",
+    "SETTINGS_ENV",
     "Settings",
     "default_sdk_dir",
 ]
@@ -41,6 +42,15 @@ ENV_VARIABLES: Final[dict[str, tuple[str, type[float] | type[int]]]] = {
 _FLAGS: Final = {
     "RAPPORT_ADMIN_CORS": "admin_cors",
     "RAPPORT_ALLOW_PRIVATE_WEBHOOKS": "allow_private_webhooks",
+}
+
+#: The ``Settings`` field each ``RAPPORT_*`` variable sets (``rapport serve`` options too).
+SETTINGS_ENV: Final[dict[str, str]] = {
+    "database_url": "RAPPORT_DATABASE_URL",
+    "sdk_dir": "RAPPORT_SDK_DIR",
+    "metrics_token": "RAPPORT_METRICS_TOKEN",
+    **{attribute: name for name, attribute in _FLAGS.items()},
+    **{attribute: name for name, (attribute, _) in ENV_VARIABLES.items()},
 }
 
 

@@ -6,6 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from server.config import Settings
+from server.hints.engine import HintEngine
 from server.limits import TokenBuckets
 from server.metrics import Metrics
 from server.sites.directory import SiteDirectory
@@ -17,13 +18,14 @@ __all__ = ["Services"]
 
 @dataclass(frozen=True, slots=True)
 class Services:
-    """Storage, the site cache, settings, the wall clock (replaceable in tests), metrics
-    and the rate limiters."""
+    """Storage, the site cache, settings, the wall clock (replaceable in tests), the hints
+    engine, metrics and the rate limiters."""
 
     settings: Settings
     storage: Storage
     sites: SiteDirectory
     clock: Callable[[], float]
+    hints: HintEngine
     metrics: Metrics = field(default_factory=Metrics)
     ip_limits: TokenBuckets = field(default_factory=lambda: TokenBuckets(0))
     site_limits: TokenBuckets = field(default_factory=lambda: TokenBuckets(0))

@@ -22,6 +22,7 @@ from server.openapi import SiteKeyPath, error_responses
 from server.profiles import Observations, Profile
 from server.scoring import ScoreModel, prior_model, score_profile
 from server.services import Services
+from server.sites import config_store
 from server.storage.base import IngestBatch, StoredSignal
 
 __all__ = [
@@ -67,7 +68,7 @@ _MODEL: Final = msgspec.json.Decoder(dict[str, ScoreModel])
 
 async def load_models(services: Services, site_id: int) -> dict[str, ScoreModel]:
     """The site's trained models, priors where there are none."""
-    text = await services.storage.site_config(site_id, "model")
+    text = await config_store.site_config(services.storage, site_id, "model")
     models = _MODEL.decode(text) if text else {}
     return {t: models.get(t) or prior_model(t) for t in ("conversion", "abandon")}
 
@@ -127,7 +128,7 @@ class ExportsController(Controller):
         site = await authorise_admin(request, services, site_key)
         now = services.clock()
         models = await load_models(services, site.id)
-        playbook = await request.app.state.hints.playbook(site.id)
+        playbook = await services.hints.playbook(site.id)
         rows = [
             profile_row(v, p, site_id=site.id, holdout=playbook.experiment.holdout, now=now,
                         models=models)

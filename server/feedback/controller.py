@@ -12,16 +12,14 @@ from typing import Annotated, Any, Final, Literal
 import msgspec
 from litestar import Controller, Request, post
 from litestar.di import NamedDependency
-from litestar.status_codes import HTTP_404_NOT_FOUND
 
 from client_py.identity import VISITOR_KEY_PATTERN, visitor_id_from_key
 from client_py.schema import SITE_KEY_PATTERN
-from server.errors import ApiError
+from server.hints import store as hint_store
 from server.json_body import decode_body
 from server.openapi import error_responses
-from server.ops import check_site_limit
 from server.services import Services
-from server.sites.access import check_origin, require_origin
+from server.sites.access import require_origin, resolve_site
 
 __all__ = ["FeedbackController", "FeedbackIn", "FeedbackReply"]
 
@@ -74,12 +72,13 @@ class FeedbackController(Controller):
         origin = request.headers.get("origin")
         require_origin(origin)
         data = decode_body(_DECODER, await request.body(), where="/v1/feedback")
-        site = await services.sites.by_key(data.site)
-        if site is None:
-            raise ApiError(HTTP_404_NOT_FOUND, "unknown site key", "$.site")
-        check_origin(origin, site)  # before the limit: a foreign page spends no budget
-        check_site_limit(services, site.site_key, "$.site")
-        await services.storage.add_feedback(
-            site.id, visitor_id_from_key(data.key), data.hint_id, data.outcome, at=services.clock()
+        site = await resolve_site(services, data.site, origin, where="$.site")
+        await hint_store.add_feedback(
+            services.storage,
+            site.id,
+            visitor_id_from_key(data.key),
+            data.hint_id,
+            data.outcome,
+            at=services.clock(),
         )
         return FeedbackReply(stored=True)

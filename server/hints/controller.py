@@ -14,16 +14,14 @@ from typing import Annotated, Any, Final
 from litestar import Controller, Request, get
 from litestar.di import NamedDependency
 from litestar.params import PathParameter
-from litestar.status_codes import HTTP_404_NOT_FOUND, HTTP_422_UNPROCESSABLE_ENTITY
+from litestar.status_codes import HTTP_422_UNPROCESSABLE_ENTITY
 
 from client_py.schema import ID_PATTERN, SITE_KEY_PATTERN
 from server.errors import ApiError
-from server.hints.engine import HintEngine
 from server.hints.model import HintsReply
 from server.openapi import ERROR_RESPONSES, SiteKeyQuery, error_responses
-from server.ops import check_site_limit
 from server.services import Services
-from server.sites.access import check_origin
+from server.sites.access import resolve_site
 from server.visitors.proof import require_visitor_or_admin
 
 __all__ = ["HintsController"]
@@ -64,14 +62,9 @@ class HintsController(Controller):
                 f"query parameter site must be a site key matching {SITE_KEY_PATTERN}",
                 "site",
             )
-        record = await services.sites.by_key(site)
-        if record is None:
-            raise ApiError(HTTP_404_NOT_FOUND, "unknown site key", "site")
-        if origin := request.headers.get("origin"):
-            check_origin(origin, record)
-        check_site_limit(services, record.site_key, "site")  # after Origin: see collect
+        record = await resolve_site(services, site, request.headers.get("origin"))
         await require_visitor_or_admin(request, services, record, visitor)
         profile = await services.storage.profile(record.id, visitor)
-        engine: HintEngine = request.app.state.hints
+        engine = services.hints
         decision = await engine.hints(record.id, visitor, profile, now=services.clock())
         return HintsReply(hints=decision.hints, holdout=decision.holdout)

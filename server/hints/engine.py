@@ -1,6 +1,6 @@
 """The per-app hints engine: site playbooks, holdout, feedback, the hint log, CRM events.
 
-One instance per app (``app.state.hints``). Request handlers call :meth:`HintEngine.hints`;
+One instance per app (``Services.hints``). Request handlers call :meth:`HintEngine.hints`;
 the hint log is written by a background flush (``flush``), never on the request path, and
 new log rows of treated visitors become webhook events. The same call scores the visitor's
 conversion probability with the site's model (``server/scoring``); the first time in a session
@@ -20,47 +20,22 @@ from typing import Final
 
 import msgspec
 
+from server.hints import store as hint_store
 from server.hints.model import Hint
 from server.holdout import in_control
 from server.playbook import FeedbackEntry, Playbook, PlaybookError, evaluate, site_playbook
 from server.profiles import Profile
 from server.scoring import ScoreModel, prior_model, score_profile
+from server.sites import config_store
 from server.storage.base import HintLogRow, Storage
+from server.webhooks.events import HotLead
 
-__all__ = ["EVENTS", "HintDecision", "HintEngine", "HotLead", "events_for"]
+__all__ = ["HintDecision", "HintEngine"]
 
 log = logging.getLogger(__name__)
 
-#: CRM events a webhook can subscribe to.
-EVENTS: Final = ("hot_lead", "irritated_customer", "returning_with_problem")
 _LOGGED_KEYS: Final = 100_000
 _MODELS: Final = msgspec.json.Decoder(dict[str, ScoreModel])
-
-
-def events_for(row: HintLogRow) -> list[str]:
-    """The CRM events a newly computed hint stands for (``hot_lead`` comes from the lead
-    score, not from a hint: see :class:`HotLead`)."""
-    events = []
-    if row.kind == "escalate_to_human" or row.pattern in ("irritated", "irritation"):
-        events.append("irritated_customer")
-    if row.pattern == "returning_with_problem":
-        events.append("returning_with_problem")
-    return events
-
-
-@dataclass(frozen=True, slots=True)
-class HotLead:
-    """A treated visitor whose conversion probability reached the site's threshold this
-    session (the ``hot_lead`` webhook event)."""
-
-    site_id: int
-    visitor: str
-    session: str
-    lead_score: float
-    threshold: float
-    contributions: dict[str, float]
-    source: str
-    at: float
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,8 +60,8 @@ class HintEngine:
         on_new_hints: Callable[[list[HintLogRow]], object] | None = None,
         on_hot_leads: Callable[[list[HotLead]], object] | None = None,
     ) -> None:
-        """``on_new_hints`` gets new hint-log rows; ``on_hot_leads`` new hot leads (by
-        default they are queued for the site's webhooks: ``enqueue_hot_leads``)."""
+        """``on_new_hints`` gets new hint-log rows, ``on_hot_leads`` new hot leads (``app.py``
+        queues both for the site's webhooks)."""
         self.storage = storage
         self.clock = clock
         self.ttl = ttl
@@ -105,7 +80,7 @@ class HintEngine:
         now = time.monotonic()
         if cached is not None and cached[0] > now:
             return cached[1]
-        text = await self.storage.site_config(site_id, "playbook")
+        text = await config_store.site_config(self.storage, site_id, "playbook")
         try:
             playbook = site_playbook(text, f"site {site_id} playbook")
         except PlaybookError:  # validated when set; a bad row must not break ingest
@@ -120,7 +95,7 @@ class HintEngine:
         now = time.monotonic()
         if cached is not None and cached[0] > now:
             return cached[1]
-        text = await self.storage.site_config(site_id, "model")
+        text = await config_store.site_config(self.storage, site_id, "model")
         try:
             model = (_MODELS.decode(text) if text else {}).get("conversion")
         except msgspec.ValidationError:  # written by ``rapport model train``; never break ingest
@@ -146,8 +121,8 @@ class HintEngine:
         playbook = await self.playbook(site_id)
         computed = evaluate(profile, playbook, now=now)
         if computed:  # feedback is read only when some rule fires
-            rows = await self.storage.feedback(
-                site_id, visitor, since=now - playbook.feedback.window_seconds
+            rows = await hint_store.feedback(
+                self.storage, site_id, visitor, since=now - playbook.feedback.window_seconds
             )
             if rows:
                 entries = [FeedbackEntry(r.hint_id, r.outcome, r.at) for r in rows]
@@ -198,7 +173,7 @@ class HintEngine:
         Hot leads found since the last flush are reported too."""
         pending, self._pending = self._pending, []
         leads, self._pending_leads = self._pending_leads, []
-        new = await self.storage.log_hints(pending) if pending else []
+        new = await hint_store.log_hints(self.storage, pending) if pending else []
         if new and self.on_new_hints is not None:
             result = self.on_new_hints(new)
             if asyncio.iscoroutine(result):
@@ -212,11 +187,6 @@ class HintEngine:
             result = self.on_hot_leads(leads)
             if asyncio.iscoroutine(result):
                 await result
-            return
-        from server.webhooks.dispatch import enqueue_hot_leads  # it imports this module
-
-        keys = {site.id: site.site_key for site in await self.storage.list_sites()}
-        await enqueue_hot_leads(self.storage, leads, now=time.time(), site_keys=keys)
 
     async def run(self, interval: float = 1.0) -> None:
         """Flush every ``interval`` seconds until cancelled (then flush once more)."""

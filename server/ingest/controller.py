@@ -9,7 +9,6 @@ from litestar import Controller, Request, post
 from litestar.di import NamedDependency
 from litestar.exceptions.http_exceptions import RequestEntityTooLarge
 from litestar.status_codes import (
-    HTTP_404_NOT_FOUND,
     HTTP_409_CONFLICT,
     HTTP_413_REQUEST_ENTITY_TOO_LARGE,
     HTTP_415_UNSUPPORTED_MEDIA_TYPE,
@@ -17,15 +16,13 @@ from litestar.status_codes import (
 
 from client_py.identity import visitor_id_from_key
 from server.errors import ApiError
-from server.hints.engine import HintEngine
 from server.hints.model import Hint
 from server.ingest.extract import extract_observations, to_stored_signals
 from server.ingest.schema import BATCH_DECODER
 from server.json_body import decode_body
 from server.openapi import ERROR_RESPONSES, CollectOperation
-from server.ops import check_site_limit
 from server.services import Services
-from server.sites.access import check_origin, require_origin
+from server.sites.access import require_origin, resolve_site
 from server.storage.base import IngestBatch
 
 __all__ = ["CollectController", "CollectReply"]
@@ -93,11 +90,7 @@ class CollectController(Controller):
             ) from None
         batch = decode_body(BATCH_DECODER, body, where=_COLLECT)
 
-        site = await services.sites.by_key(batch.site)
-        if site is None:
-            raise ApiError(HTTP_404_NOT_FOUND, "unknown site key", "$.site")
-        check_origin(origin, site)  # before the limit: a foreign page spends no budget
-        check_site_limit(services, site.site_key, "$.site")
+        site = await resolve_site(services, batch.site, origin, where="$.site")
 
         now = services.clock()
         visitor = visitor_id_from_key(batch.key)
@@ -120,7 +113,7 @@ class CollectController(Controller):
             accepted = await _stored_count(services, site.id, batch.batch, visitor)
         else:
             metrics.ingest_signals.inc(amount=accepted)
-        engine: HintEngine = request.app.state.hints
+        engine = services.hints
         decision = await engine.hints(site.id, visitor, result.profile, now=now)
         return CollectReply(
             batch=batch.batch,

@@ -19,6 +19,7 @@ from typing import Any, Final
 import numpy as np
 
 from client_py.schema import EXPRESSIONS, PATTERNS, SECTIONS, TONES, TOPICS
+from server.hints import store as hint_store
 from server.holdout.uplift import UpliftReport, units_from, uplift
 from server.profiles import Profile, decode_profile
 from server.report.cells import CELLS, DAILY_MASK, SCORE_BUCKETS
@@ -458,7 +459,7 @@ async def _hints(storage: Storage, site_id: int, rule: KRule, since: float, unti
         for hint_id, o in sorted(outcomes.items())
     ]
 
-    log = await storage.hint_log(site_id)
+    log = await hint_store.hint_log(storage, site_id)
     log = [row for row in log if since <= row.first_at < until]
     profiles = await _profiles_of(storage, site_id, {row.visitor for row in log})
     by_rule: dict[str, list[HintLogRow]] = defaultdict(list)

@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import msgspec
 
+from server.sites import config_store
 from server.storage.base import Storage
 
 __all__ = [
@@ -54,7 +55,7 @@ def _validated(settings: ReportSettings) -> ReportSettings:
 
 async def report_settings(storage: Storage, site_id: int) -> ReportSettings:
     """The site's settings (defaults when none are stored; a stored k is never below MIN_K)."""
-    data = await storage.site_config(site_id, _CONFIG_NAME)
+    data = await config_store.site_config(storage, site_id, _CONFIG_NAME)
     if data is None:
         return ReportSettings()
     stored = msgspec.json.decode(data, type=ReportSettings)
@@ -77,5 +78,7 @@ async def set_report_settings(
             timezone=current.timezone if timezone is None else timezone,
         )
     )
-    await storage.set_site_config(site_id, _CONFIG_NAME, msgspec.json.encode(new).decode(), now=now)
+    await config_store.set_site_config(
+        storage, site_id, _CONFIG_NAME, msgspec.json.encode(new).decode(), now=now
+    )
     return new

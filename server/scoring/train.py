@@ -5,6 +5,7 @@ from __future__ import annotations
 import msgspec
 
 from server.scoring.model import ScoreModel, train
+from server.sites import config_store
 from server.storage.base import Storage
 
 __all__ = ["train_site"]
@@ -14,5 +15,7 @@ async def train_site(storage: Storage, site_id: int, *, now: float) -> dict[str,
     """Fit ``conversion`` and ``abandon`` on the site's profiles; store them as ``model``."""
     profiles = [p for _, p in await storage.site_profiles(site_id)]
     models = {t: train(profiles, t, now=now) for t in ("conversion", "abandon")}
-    await storage.set_site_config(site_id, "model", msgspec.json.encode(models).decode(), now=now)
+    await config_store.set_site_config(
+        storage, site_id, "model", msgspec.json.encode(models).decode(), now=now
+    )
     return models

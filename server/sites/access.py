@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from litestar.status_codes import HTTP_403_FORBIDDEN
+from litestar.status_codes import HTTP_403_FORBIDDEN, HTTP_404_NOT_FOUND
 
 from server.errors import ApiError
+from server.ops import check_site_limit
+from server.services import Services
 from server.sites.model import Site
 
-__all__ = ["check_origin", "require_origin"]
+__all__ = ["check_origin", "require_origin", "resolve_site"]
 
 
 def require_origin(origin: str | None) -> None:
@@ -35,3 +37,21 @@ def check_origin(origin: str | None, site: Site) -> None:
     if not site.allows_origin(origin):
         shown = origin if len(origin) <= 100 else origin[:99] + "…"
         raise ApiError(HTTP_403_FORBIDDEN, f"origin {shown} is not allowed for this site")
+
+
+async def resolve_site(
+    services: Services, key: str, origin: str | None, *, where: str = "site"
+) -> Site:
+    """The site a public key names, for a request from ``origin``: unknown key (404, at
+    ``where``) → Origin allowed for that site (403; checked only when sent, callers that
+    require one refuse its absence first) → the site's rate limit (429).
+
+    The Origin comes before the limit, so a foreign page spends none of the site's budget.
+    """
+    site = await services.sites.by_key(key)
+    if site is None:
+        raise ApiError(HTTP_404_NOT_FOUND, "unknown site key", where)
+    if origin:
+        check_origin(origin, site)
+    check_site_limit(services, site.site_key, where)
+    return site

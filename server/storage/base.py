@@ -18,7 +18,7 @@ import abc
 import contextlib
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, ClassVar, Final
+from typing import Any, ClassVar
 
 import msgspec
 
@@ -29,7 +29,6 @@ from server.storage.profile_cache import ProfileCache
 from server.storage.visitor_tables import VisitorTable
 
 __all__ = [
-    "RETAINED",
     "Delivery",
     "FeedbackRow",
     "FlushObserver",
@@ -183,38 +182,8 @@ class Delivery:
     delivered_at: float
 
 
-_DELIVERY_COLUMNS = (
-    "id, webhook_id, site_id, event, body, status, attempts, next_attempt_at, last_status, "
-    "last_error, created_at, delivered_at"
-)
-#: What retention deletes: table → the condition that makes a row old (``?``: the cut-off).
-#: Profiles are kept; a pending webhook delivery is kept until it is delivered or given up.
-RETAINED: Final[dict[str, str]] = {
-    "signals": "received_at < ?",
-    "batches": "received_at < ?",
-    "hint_log": "first_at < ?",
-    "hint_feedback": "at < ?",
-    "webhook_deliveries": "created_at < ? AND status <> 'pending'",
-}
 #: Tables of the hints engine that hold per-site rows (deleted with the site).
 SITE_TABLES = ("site_config", "hint_feedback", "hint_log", "webhooks", "webhook_deliveries")
-
-
-def _delivery(row: Sequence[Any]) -> Delivery:
-    return Delivery(
-        id=int(row[0]),
-        webhook_id=int(row[1]),
-        site_id=int(row[2]),
-        event=str(row[3]),
-        body=str(row[4]),
-        status=str(row[5]),
-        attempts=int(row[6]),
-        next_attempt_at=float(row[7]),
-        last_status=int(row[8]),
-        last_error=str(row[9]),
-        created_at=float(row[10]),
-        delivered_at=float(row[11]),
-    )
 
 
 class Storage(abc.ABC):
@@ -374,166 +343,3 @@ class Storage(abc.ABC):
     @abc.abstractmethod
     async def site_profiles(self, site_id: int) -> list[tuple[str, Profile]]:
         """Every profile of a site, by visitor (a full scan of ``profiles`` for one site)."""
-
-    async def site_config(self, site_id: int, name: str) -> str | None:
-        """A site's stored configuration text (``playbook``, ``model`` …), if any."""
-        rows = await self.sql_fetch(
-            "SELECT data FROM site_config WHERE site_id = ? AND name = ?", (site_id, name)
-        )
-        return str(rows[0][0]) if rows else None
-
-    async def set_site_config(self, site_id: int, name: str, data: str, *, now: float) -> None:
-        """Store (or replace) a site's configuration text."""
-        await self.sql_execute(
-            "INSERT INTO site_config (site_id, name, data, updated_at) VALUES (?, ?, ?, ?) "
-            "ON CONFLICT (site_id, name) DO UPDATE SET data = excluded.data, "
-            "updated_at = excluded.updated_at",
-            (site_id, name, data, float(now)),
-        )
-
-    async def add_feedback(
-        self, site_id: int, visitor: str, hint_id: str, outcome: str, *, at: float
-    ) -> None:
-        """Record a visitor's feedback on a hint."""
-        await self.sql_execute(
-            "INSERT INTO hint_feedback (site_id, visitor, hint_id, outcome, at) "
-            "VALUES (?, ?, ?, ?, ?)",
-            (site_id, visitor, hint_id, outcome, float(at)),
-        )
-
-    async def feedback(self, site_id: int, visitor: str, *, since: float) -> list[FeedbackRow]:
-        """The visitor's feedback since ``since``, oldest first (indexed)."""
-        rows = await self.sql_fetch(
-            "SELECT hint_id, outcome, at FROM hint_feedback "
-            "WHERE site_id = ? AND visitor = ? AND at >= ? ORDER BY at",
-            (site_id, visitor, float(since)),
-        )
-        return [FeedbackRow(str(h), str(o), float(a)) for h, o, a in rows]
-
-    async def log_hints(self, rows: Sequence[HintLogRow]) -> list[HintLogRow]:
-        """Record first computations of hints; returns the rows that were new."""
-        new: list[HintLogRow] = []
-        for row in rows:
-            inserted = await self.sql_fetch(
-                "INSERT INTO hint_log (site_id, visitor, hint_id, kind, pattern, strength, arm, "
-                "first_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING RETURNING 1",
-                (row.site_id, row.visitor, row.hint_id, row.kind, row.pattern,
-                 float(row.strength), row.arm, float(row.first_at)),
-            )  # fmt: skip
-            if inserted:
-                new.append(row)
-        return new
-
-    async def hint_log(self, site_id: int) -> list[HintLogRow]:
-        """Every hint-log row of a site (for the uplift report)."""
-        rows = await self.sql_fetch(
-            "SELECT site_id, visitor, hint_id, kind, pattern, strength, arm, first_at "
-            "FROM hint_log WHERE site_id = ? ORDER BY first_at",
-            (site_id,),
-        )
-        return [
-            HintLogRow(int(r[0]), str(r[1]), str(r[2]), str(r[3]), str(r[4]), float(r[5]),
-                       str(r[6]), float(r[7]))
-            for r in rows
-        ]  # fmt: skip
-
-    async def add_webhook(
-        self, site_id: int, url: str, events: Sequence[str], secret: str, *, now: float
-    ) -> int:
-        """Register a webhook; returns its id."""
-        rows = await self.sql_fetch(
-            "INSERT INTO webhooks (site_id, url, events, secret, created_at) "
-            "VALUES (?, ?, ?, ?, ?) RETURNING id",
-            (site_id, url, ",".join(events), secret, float(now)),
-        )
-        return int(rows[0][0])
-
-    async def webhooks(self, site_id: int) -> list[Webhook]:
-        """A site's webhooks, oldest first."""
-        rows = await self.sql_fetch(
-            "SELECT id, site_id, url, events, secret, created_at FROM webhooks "
-            "WHERE site_id = ? ORDER BY id",
-            (site_id,),
-        )
-        return [
-            Webhook(int(r[0]), int(r[1]), str(r[2]), tuple(str(r[3]).split(",")), str(r[4]),
-                    float(r[5]))
-            for r in rows
-        ]  # fmt: skip
-
-    async def remove_webhook(self, site_id: int, webhook_id: int) -> bool:
-        """Delete a webhook (and its pending deliveries); False when there was none."""
-        await self.sql_execute(
-            "DELETE FROM webhook_deliveries WHERE site_id = ? AND webhook_id = ? "
-            "AND status = 'pending'",
-            (site_id, webhook_id),
-        )
-        count = await self.sql_execute(
-            "DELETE FROM webhooks WHERE site_id = ? AND id = ?", (site_id, webhook_id)
-        )
-        return count > 0
-
-    async def enqueue_delivery(
-        self,
-        webhook_id: int,
-        site_id: int,
-        event: str,
-        body: str,
-        *,
-        now: float,
-        visitor: str | None = None,
-    ) -> int:
-        """Queue one event for one webhook, due now; ``visitor`` is whom it is about (the
-        delivery is erased with that visitor)."""
-        rows = await self.sql_fetch(
-            "INSERT INTO webhook_deliveries (webhook_id, site_id, event, body, status, attempts, "
-            "next_attempt_at, last_status, last_error, created_at, delivered_at, visitor) "
-            "VALUES (?, ?, ?, ?, 'pending', 0, ?, 0, '', ?, 0, ?) RETURNING id",
-            (webhook_id, site_id, event, body, float(now), float(now), visitor),
-        )
-        return int(rows[0][0])
-
-    async def due_deliveries(self, now: float, limit: int = 50) -> list[Delivery]:
-        """Pending deliveries whose next attempt is due, oldest first."""
-        rows = await self.sql_fetch(
-            f"SELECT {_DELIVERY_COLUMNS} FROM webhook_deliveries "
-            "WHERE status = 'pending' AND next_attempt_at <= ? ORDER BY next_attempt_at, id "
-            f"LIMIT {int(limit)}",
-            (float(now),),
-        )
-        return [_delivery(r) for r in rows]
-
-    async def delivery(self, delivery_id: int) -> Delivery | None:
-        """One delivery by id (``None`` once erased or removed with its webhook)."""
-        rows = await self.sql_fetch(
-            f"SELECT {_DELIVERY_COLUMNS} FROM webhook_deliveries WHERE id = ?", (delivery_id,)
-        )
-        return _delivery(rows[0]) if rows else None
-
-    async def record_attempt(
-        self,
-        delivery_id: int,
-        *,
-        status: str,
-        attempts: int,
-        next_attempt_at: float,
-        last_status: int,
-        last_error: str,
-        delivered_at: float,
-    ) -> None:
-        """Store the outcome of one delivery attempt."""
-        await self.sql_execute(
-            "UPDATE webhook_deliveries SET status = ?, attempts = ?, next_attempt_at = ?, "
-            "last_status = ?, last_error = ?, delivered_at = ? WHERE id = ?",
-            (status, attempts, float(next_attempt_at), last_status, last_error[:500],
-             float(delivered_at), delivery_id),
-        )  # fmt: skip
-
-    async def deliveries(self, site_id: int, limit: int = 100) -> list[Delivery]:
-        """The delivery log of a site, newest first."""
-        rows = await self.sql_fetch(
-            f"SELECT {_DELIVERY_COLUMNS} FROM webhook_deliveries WHERE site_id = ? "
-            f"ORDER BY id DESC LIMIT {int(limit)}",
-            (site_id,),
-        )
-        return [_delivery(r) for r in rows]

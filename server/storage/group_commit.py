@@ -16,7 +16,7 @@ from server.storage.base import FlushObserver, IngestBatch, IngestResult, Storag
 from server.storage.profile_cache import ProfileCache
 from server.storage.writer import GroupCommitWriter
 
-__all__ = ["GroupCommitStorage"]
+__all__ = ["GroupCommitStorage", "first_occurrences"]
 
 
 class GroupCommitStorage(Storage):
@@ -117,3 +117,16 @@ class GroupCommitStorage(Storage):
 
     def set_flush_observer(self, observer: FlushObserver | None) -> None:
         self._writer.on_flush = observer
+
+
+def first_occurrences(batches: Sequence[IngestBatch], inserted: set[tuple[int, str]]) -> list[bool]:
+    """Which batches are new: inserted now, and the first of their id within the group (a batch
+    retried while its first copy waits in the same group is a duplicate). Both backends' writers
+    call this after their ``INSERT … ON CONFLICT DO NOTHING RETURNING`` into ``batches``."""
+    seen: set[tuple[int, str]] = set()
+    flags = []
+    for b in batches:
+        key = (b.site_id, b.batch_id)
+        flags.append(key in inserted and key not in seen)
+        seen.add(key)
+    return flags

@@ -33,7 +33,6 @@ from server.report.store import write_postgres as write_postgres_rollups
 from server.sites.keys import hash_admin_token, new_admin_token, new_site_key
 from server.sites.model import NewSite, Site
 from server.storage.base import (
-    RETAINED,
     SITE_TABLES,
     IngestBatch,
     IngestResult,
@@ -43,13 +42,14 @@ from server.storage.base import (
     StorageError,
     VisitorReader,
 )
-from server.storage.group_commit import GroupCommitStorage
+from server.storage.group_commit import GroupCommitStorage, first_occurrences
 from server.storage.migrate import ensure_postgres_schema
 from server.storage.postgres_notify import (
     ProfileInvalidations,
     notify_payloads,
     send_notifications,
 )
+from server.storage.retention import RETAINED
 from server.storage.visitor_tables import VISITOR_TABLES, VisitorTable
 
 __all__ = ["PostgresStorage"]
@@ -350,12 +350,7 @@ async def _write_group(
         [b.received_at for b in ordered],
     )
     inserted = {(int(r["site_id"]), str(r["batch_id"])) for r in rows}
-    seen: set[tuple[int, str]] = set()
-    is_new: list[bool] = []
-    for b in batches:
-        key = (b.site_id, b.batch_id)
-        is_new.append(key in inserted and key not in seen)
-        seen.add(key)
+    is_new = first_occurrences(batches, inserted)
 
     records = [
         (b.site_id, b.visitor, b.session, b.batch_id, s.kind, s.body, b.received_at)

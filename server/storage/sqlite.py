@@ -32,7 +32,6 @@ from server.report.store import write_sqlite as write_sqlite_rollups
 from server.sites.keys import hash_admin_token, new_admin_token, new_site_key
 from server.sites.model import NewSite, Site
 from server.storage.base import (
-    RETAINED,
     SITE_TABLES,
     IngestBatch,
     IngestResult,
@@ -42,8 +41,9 @@ from server.storage.base import (
     StorageError,
     VisitorReader,
 )
-from server.storage.group_commit import GroupCommitStorage
+from server.storage.group_commit import GroupCommitStorage, first_occurrences
 from server.storage.migrate import ensure_sqlite_schema
+from server.storage.retention import RETAINED
 from server.storage.visitor_tables import VISITOR_TABLES, VisitorTable
 
 __all__ = ["SQLiteStorage"]
@@ -400,7 +400,7 @@ class SQLiteStorage(GroupCommitStorage):
                 params,
             )
         }
-        is_new = _first_occurrences(batches, inserted)
+        is_new = first_occurrences(batches, inserted)
 
         signal_rows = [
             (b.site_id, b.visitor, b.session, b.batch_id, s.kind, s.body, b.received_at)
@@ -471,19 +471,6 @@ class _SQLiteVisitorReader(VisitorReader):
         async with self._conn.execute(sql, (*self._key, limit, offset)) as cursor:
             while rows := await cursor.fetchmany(chunk):
                 yield [tuple(r) for r in rows]
-
-
-def _first_occurrences(
-    batches: Sequence[IngestBatch], inserted: set[tuple[int, str]]
-) -> list[bool]:
-    """Which batches are new: inserted now, and the first of their id within the group."""
-    seen: set[tuple[int, str]] = set()
-    flags = []
-    for b in batches:
-        key = (b.site_id, b.batch_id)
-        flags.append(key in inserted and key not in seen)
-        seen.add(key)
-    return flags
 
 
 async def _load_profiles(

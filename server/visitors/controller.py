@@ -22,16 +22,14 @@ from litestar.response import Stream
 from litestar.status_codes import (
     HTTP_401_UNAUTHORIZED,
     HTTP_403_FORBIDDEN,
-    HTTP_404_NOT_FOUND,
     HTTP_422_UNPROCESSABLE_ENTITY,
 )
 
 from client_py.schema import ID_PATTERN, SITE_KEY_PATTERN
 from server.errors import ApiError
 from server.openapi import ERROR_RESPONSES, SiteKeyQuery, error_responses
-from server.ops import check_site_limit
 from server.services import Services
-from server.sites.access import check_origin
+from server.sites.access import resolve_site
 from server.sites.model import Site
 from server.visitors.export import export_document
 from server.visitors.identity import is_valid_secret, secret_matches
@@ -96,12 +94,7 @@ class VisitorsController(Controller):
                 "the visitor secret does not belong to this visitor id",
                 "Authorization",
             )
-        record = await services.sites.by_key(site)
-        if record is None:
-            raise ApiError(HTTP_404_NOT_FOUND, "unknown site key", "site")
-        if origin := request.headers.get("origin"):
-            check_origin(origin, record)
-        check_site_limit(services, record.site_key, "site")  # after Origin: see collect
+        record = await resolve_site(services, site, request.headers.get("origin"))
         limits.take_visitor(record.id, visitor)
         return record
 

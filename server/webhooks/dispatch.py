@@ -34,9 +34,10 @@ from typing import Final
 import httpx
 import msgspec
 
-from server.hints.engine import HotLead, events_for
 from server.storage.base import Delivery, HintLogRow, Storage
 from server.storage.outage import is_outage
+from server.webhooks import store as webhook_store
+from server.webhooks.events import HotLead, events_for
 from server.webhooks.targets import Resolver, UnsafeWebhookURL, redact, resolve_target
 
 __all__ = ["SIGNATURE_HEADER", "SIGNATURE_TOLERANCE", "WebhookDispatcher", "enqueue_events",
@@ -103,7 +104,7 @@ async def enqueue_events(
             continue
         if row.site_id not in hooks_by_site:
             hooks_by_site[row.site_id] = [
-                (h.id, h.events) for h in await storage.webhooks(row.site_id)
+                (h.id, h.events) for h in await webhook_store.webhooks(storage, row.site_id)
             ]
         for event in events:
             for hook_id, subscribed in hooks_by_site[row.site_id]:
@@ -119,15 +120,11 @@ async def enqueue_events(
                         "at": row.first_at,
                     }
                 ).decode()  # fmt: skip
-                await storage.enqueue_delivery(
-                    hook_id, row.site_id, event, body, now=now, visitor=row.visitor
+                await webhook_store.enqueue_delivery(
+                    storage, hook_id, row.site_id, event, body, now=now, visitor=row.visitor
                 )
                 queued += 1
     return queued
-
-
-def _like(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
 async def enqueue_hot_leads(
@@ -148,18 +145,16 @@ async def enqueue_hot_leads(
     for lead in leads:
         if lead.site_id not in hooks_by_site:
             hooks_by_site[lead.site_id] = [
-                h.id for h in await storage.webhooks(lead.site_id) if "hot_lead" in h.events
+                h.id
+                for h in await webhook_store.webhooks(storage, lead.site_id)
+                if "hot_lead" in h.events
             ]
         hooks = hooks_by_site[lead.site_id]
         if not hooks:
             continue
-        who = msgspec.json.encode({"visitor": lead.visitor, "session": lead.session}).decode()
-        seen = await storage.sql_fetch(
-            "SELECT 1 FROM webhook_deliveries WHERE site_id = ? AND event = 'hot_lead' "
-            "AND body LIKE ? ESCAPE '\\' LIMIT 1",
-            (lead.site_id, "%" + _like(who[1:-1]) + "%"),
-        )
-        if seen:
+        if await webhook_store.hot_lead_delivered(
+            storage, lead.site_id, lead.visitor, lead.session
+        ):
             continue
         body = msgspec.json.encode(
             {
@@ -175,8 +170,8 @@ async def enqueue_hot_leads(
             }
         ).decode()
         for hook_id in hooks:
-            await storage.enqueue_delivery(
-                hook_id, lead.site_id, "hot_lead", body, now=now, visitor=lead.visitor
+            await webhook_store.enqueue_delivery(
+                storage, hook_id, lead.site_id, "hot_lead", body, now=now, visitor=lead.visitor
             )
             queued += 1
     return queued
@@ -285,10 +280,10 @@ class WebhookDispatcher:
         )
         if not claimed:
             return None
-        delivery = await self.storage.delivery(delivery_id)
+        delivery = await webhook_store.delivery(self.storage, delivery_id)
         if delivery is None or delivery.status != "pending":
             return None
-        for hook in await self.storage.webhooks(delivery.site_id):
+        for hook in await webhook_store.webhooks(self.storage, delivery.site_id):
             if hook.id == delivery.webhook_id:
                 return delivery, hook.url, hook.secret
         await self._record(delivery, "failed", 0, "webhook removed", attempts=delivery.attempts)
@@ -351,7 +346,7 @@ class WebhookDispatcher:
         self, delivery: Delivery, status: str, code: int, error: str, *, attempts: int,
         next_at: float = 0.0, delivered: float = 0.0,
     ) -> None:  # fmt: skip
-        await self.storage.record_attempt(
+        await webhook_store.record_attempt(self.storage,
             delivery.id, status=status, attempts=attempts, next_attempt_at=next_at,
             last_status=code, last_error=error, delivered_at=delivered,
         )  # fmt: skip

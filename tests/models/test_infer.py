@@ -11,7 +11,7 @@ from click.testing import CliRunner
 
 from models import EMOTION_KEYS, testdata
 from models.infer import FaceAnalyzer, ImageError, anchors, load_image, result_json
-from server.commands.face import face_command
+from server.cli.commands.face import face_command
 
 Labelled = list[tuple[str, np.ndarray, str]]
 

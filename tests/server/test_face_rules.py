@@ -10,6 +10,7 @@ import pytest
 from click.testing import CliRunner
 
 from server.hints import Hint, hints_for
+from server.hints import store as hint_store
 from server.playbook import FeedbackEntry, default_playbook, site_playbook
 from server.playbook.load import PlaybookError, parse_playbook
 from server.profiles import Observations, Profile, apply_observations
@@ -259,7 +260,7 @@ def test_report_uplift_splits_by_source(tmp_path: Path) -> None:
                 )
                 + [("hesitant.reassure", "reassure", "hesitant")]
             ]
-            await storage.log_hints(rows)
+            await hint_store.log_hints(storage, rows)
 
     asyncio.run(fill())
     out = CliRunner().invoke(cli.main, ["report", "uplift", "U", "--json", "--by-source",

@@ -18,6 +18,7 @@ import pytest
 from click.testing import CliRunner
 
 from server import cli
+from server.hints import store as hint_store
 from server.holdout import in_control
 from server.holdout.uplift import Unit, newcombe, uplift, wilson
 from server.playbook import PlaybookError, parse_playbook, site_playbook
@@ -26,6 +27,7 @@ from server.scoring import features_of, train
 from server.storage import create_storage
 from server.storage.base import HintLogRow
 from server.webhooks import WebhookDispatcher, enqueue_events, sign
+from server.webhooks import store as webhook_store
 from tests.server.conftest import id_of, key_of, treated_visitor
 from tests.server.webhook_receiver import Receiver, running_receiver
 
@@ -105,9 +107,9 @@ def test_control_visitor_gets_no_hints_but_a_holdout_flag_and_a_log_row(
     assert reply["hints"] == [] and reply["holdout"] is True
     got = api.hints(site.site.site_key, visitor).json()
     assert got == {"hints": [], "holdout": True}
-    engine = api.client.app.state.hints
+    engine = api.client.app.state.services.hints
     api.run(engine.flush)
-    log = api.run(lambda: api.storage.hint_log(site.site.id))
+    log = api.run(lambda: hint_store.hint_log(api.storage, site.site.id))
     assert [(r.visitor, r.hint_id, r.arm) for r in log] == [
         (id_of(visitor), "hesitant.reassure", "control")
     ]
@@ -294,7 +296,7 @@ def test_uplift_command_reports_both_arms(api: Any, make_batch: MakeBatch, tmp_p
                 )
                 for i in range(40)
             ]
-            await storage.log_hints(rows)
+            await hint_store.log_hints(storage, rows)
 
     asyncio.run(fill())
     out = CliRunner().invoke(
@@ -359,8 +361,8 @@ def test_webhook_is_signed_retried_with_backoff_and_logged(
         async with create_storage(url) as storage:
             site = (await storage.create_site("W", [ORIGIN], now=1.0)).site
             secret = "whsec_test"
-            await storage.add_webhook(
-                site.id, receiver.url, ["irritated_customer"], secret, now=1.0
+            await webhook_store.add_webhook(
+                storage, site.id, receiver.url, ["irritated_customer"], secret, now=1.0
             )
             rows = [
                 HintLogRow(
@@ -396,7 +398,7 @@ def test_webhook_is_signed_retried_with_backoff_and_logged(
             )
             for _ in range(100):
                 await dispatcher.run_once()
-                log = await storage.deliveries(site.id)
+                log = await webhook_store.deliveries(storage, site.id)
                 if log[0].status != "pending":
                     break
                 await asyncio.sleep(0.03)

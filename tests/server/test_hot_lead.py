@@ -18,6 +18,8 @@ from server.app import create_app
 from server.config import Settings
 from server.holdout import in_control
 from server.playbook import PlaybookError, site_playbook
+from server.sites import config_store
+from server.webhooks import store as webhook_store
 from server.webhooks import verify
 from tests.server.conftest import id_of, key_of
 from tests.server.webhook_receiver import Receiver, running_receiver
@@ -78,10 +80,14 @@ def test_hot_lead_fires_once_per_session_for_treated_visitors_only(
     with TestClient(app) as client:
         portal = client.blocking_portal
         site = portal.call(lambda: storage.create_site("Hot", [ORIGIN], now=time.time())).site
-        portal.call(lambda: storage.set_site_config(site.id, "playbook", PLAYBOOK, now=1.0))
+        portal.call(
+            lambda: config_store.set_site_config(storage, site.id, "playbook", PLAYBOOK, now=1.0)
+        )
         secret = "whsec_hot"
         portal.call(
-            lambda: storage.add_webhook(site.id, receiver.url, ["hot_lead"], secret, now=1.0)
+            lambda: webhook_store.add_webhook(
+                storage, site.id, receiver.url, ["hot_lead"], secret, now=1.0
+            )
         )
         treated, control = _visitor(site.id, False, "lead"), _visitor(site.id, True, "lead")
 
@@ -104,18 +110,18 @@ def test_hot_lead_fires_once_per_session_for_treated_visitors_only(
             collect(visitor, "session-0001", BROWSING)  # below the threshold: nothing
             collect(visitor, "session-0001", CART)  # crosses it
             collect(visitor, "session-0001", CART)  # still above: no repeat
-        portal.call(app.state.hints.flush)
+        portal.call(app.state.services.hints.flush)
         _wait(lambda: len(receiver.seen) >= 1, "the hot_lead delivery")
         # Another flush with nothing new, and a fresh engine (a restart) seeing the same
         # session again: the delivery log keeps it at one.
-        app.state.hints._hot.clear()
+        app.state.services.hints._hot.clear()
         collect(treated, "session-0001", CART)
-        portal.call(app.state.hints.flush)
-        deliveries = portal.call(lambda: storage.deliveries(site.id))
+        portal.call(app.state.services.hints.flush)
+        deliveries = portal.call(lambda: webhook_store.deliveries(storage, site.id))
         assert [(d.event, d.status) for d in deliveries] == [("hot_lead", "delivered")]
         # A new session is a new chance.
         collect(treated, "session-0002", CART)
-        portal.call(app.state.hints.flush)
+        portal.call(app.state.services.hints.flush)
         _wait(lambda: len(receiver.seen) >= 2, "the second session's delivery")
 
     headers, body = receiver.seen[0].headers, receiver.seen[0].body

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import re
 import sys
@@ -15,6 +16,8 @@ from click.testing import CliRunner
 
 from client_py.schema import SITE_KEY_PATTERN
 from server import cli
+from server.cli.commands import demo as demo_command
+from server.config import SETTINGS_ENV, Settings
 from server.sites import hash_admin_token
 from server.storage import create_storage
 
@@ -145,9 +148,9 @@ def test_demo_wires_the_demo_shop_to_the_api(
     monkeypatch.setitem(
         sys.modules, "demo_site.server", types.SimpleNamespace(serve_demo=serve_demo)
     )
-    monkeypatch.setattr(cli, "default_sdk_dir", lambda: dist)
+    monkeypatch.setattr(demo_command, "default_sdk_dir", lambda: dist)
     monkeypatch.setattr(
-        cli, "run_server", lambda settings, **kw: server_runs.append((settings, kw))
+        demo_command, "run_server", lambda settings, **kw: server_runs.append((settings, kw))
     )
     db = f"sqlite:///{tmp_path / 'cache' / 'demo.db'}"
 
@@ -199,3 +202,17 @@ def test_tone_json_says_which_part_fired_and_why() -> None:
     assert set(out["parts"]) == {"lexicon", "learned"}
     assert out["parts"]["lexicon"]["positivity"] >= 0.5  # the words alone read it as praise
     assert any(r.startswith("learned: ") for r in out["reasons"]["irritation"])
+
+
+def test_serve_options_that_are_settings_read_the_same_variables_as_settings() -> None:
+    """``rapport serve --rate-per-ip`` and ``RAPPORT_RATE_PER_IP`` set the same field, with the
+    same default: the options are derived from ``Settings`` and ``SETTINGS_ENV``."""
+    defaults = Settings()
+    fields = {field.name for field in dataclasses.fields(Settings)}
+    serve = cli.main.commands["serve"]
+    derived = [p for p in serve.params if p.name in fields]
+    assert {p.name for p in derived} >= {"database_url", "rate_per_ip", "retention_days"}
+    for param in derived:
+        assert param.envvar == SETTINGS_ENV[param.name], param.name
+        if param.name != "sdk_dir":  # None: the repo's wasm_build/dist, decided by Settings
+            assert param.default == getattr(defaults, param.name), param.name

@@ -20,6 +20,7 @@ from litestar.testing import TestClient
 from client_py.schema import PATTERNS
 from server.app import create_app
 from server.config import Settings
+from server.hints import store as hint_store
 from server.report.settings import InvalidReportSettings, set_report_settings
 from server.sites.model import NewSite
 from server.storage.base import HintLogRow
@@ -132,12 +133,17 @@ def test_hints_feedback_uplift_and_guardrail_are_null_under_k_and_shown_at_k(
         ids = [f"{arm}-{i}-{uuid.uuid4().hex[:8]}" for i in range(per_arm)]
         rows = [HintLogRow(site.site.id, id_of(v), "hesitant.reassure", "reassure", "hesitant", 0.8,
                            arm, now - 60) for v in ids]  # fmt: skip
-        report_api.run(lambda rows=rows: storage.log_hints(rows))  # type: ignore[misc]
+        report_api.run(lambda rows=rows: hint_store.log_hints(storage, rows))  # type: ignore[misc]
         for v in ids:
             for outcome in ("helpful", "ignored", "dismissed") if arm == "treated" else ():
                 report_api.run(
-                    lambda v=v, o=outcome: storage.add_feedback(  # type: ignore[misc]
-                        site.site.id, id_of(v), "hesitant.reassure", o, at=now - 30
+                    lambda v=v, o=outcome: hint_store.add_feedback(
+                        storage,  # type: ignore[misc]
+                        site.site.id,
+                        id_of(v),
+                        "hesitant.reassure",
+                        o,
+                        at=now - 30,
                     )
                 )
             body = batch(site.site.site_key, [

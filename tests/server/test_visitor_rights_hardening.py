@@ -15,12 +15,14 @@ from litestar.testing import TestClient
 from client_py.identity import visitor_key_from_secret
 from server.app import create_app
 from server.config import Settings
+from server.hints import store as hint_store
 from server.storage import Storage, create_storage
 from server.storage.base import HintLogRow
 from server.storage.visitor_tables import VISITOR_TABLES
 from server.visitors.identity import visitor_id_from_secret
 from server.visitors.limits import ExportPace
 from server.webhooks import enqueue_events
+from server.webhooks import store as webhook_store
 from tests.server.conftest import (
     ORIGIN,
     Api,
@@ -310,9 +312,11 @@ def _hint_history(api: Api, site_id: int, visitor: str) -> None:
         storage = api.storage
         row = HintLogRow(site_id, visitor, "irritated.escalate", "escalate_to_human",
                          "irritated", 0.9, "treated", 5.0)  # fmt: skip
-        await storage.log_hints([row])
+        await hint_store.log_hints(storage, [row])
         assert await enqueue_events(storage, [row], now=api.clock()) == 1
-        await storage.add_feedback(site_id, visitor, "irritated.escalate", "dismissed", at=6.0)
+        await hint_store.add_feedback(
+            storage, site_id, visitor, "irritated.escalate", "dismissed", at=6.0
+        )
 
     api.run(make)
 
@@ -325,7 +329,11 @@ def test_finding_4_erase_and_export_cover_hint_log_feedback_and_deliveries(
     secret, visitor = new_visitor()
     _, bystander = new_visitor()
     hook = ["irritated_customer"]
-    api.run(lambda: api.storage.add_webhook(site.id, "http://127.0.0.1:9/", hook, "s", now=1.0))
+    api.run(
+        lambda: webhook_store.add_webhook(
+            api.storage, site.id, "http://127.0.0.1:9/", hook, "s", now=1.0
+        )
+    )
     send(api, site.site_key, secret, [HESITANT], "batch-erase-0001")
     _hint_history(api, site.id, visitor)
     _hint_history(api, site.id, bystander)
@@ -343,7 +351,7 @@ def test_finding_4_erase_and_export_cover_hint_log_feedback_and_deliveries(
     removed = rights(api, "DELETE", site.site_key, secret).json()["removed"]
     assert removed == dict.fromkeys(exported["counts"], 1) | {"report_reach": reach}
     # The erased visitor's pending delivery is gone, the bystander's is still due.
-    due = api.run(lambda: api.storage.due_deliveries(api.clock() + 1))
+    due = api.run(lambda: webhook_store.due_deliveries(api.storage, api.clock() + 1))
     assert [d.body.count(bystander) for d in due] == [1]
     assert all(visitor not in d.body for d in due)
     after = rights(api, "GET", site.site_key, secret).json()
@@ -358,16 +366,20 @@ def test_finding_4_prune_removes_old_hint_log_feedback_and_settled_deliveries(
     async def scenario() -> tuple[dict[str, int], dict[str, int]]:
         async with create_storage(database_url) as storage:
             site = (await storage.create_site("P", [ORIGIN], now=1.0)).site
-            hook = await storage.add_webhook(site.id, "http://127.0.0.1:9/", ["x"], "s", now=1.0)
-            await storage.log_hints([HintLogRow(site.id, "v-old", "h.a", "k", "p", 1.0,
+            hook = await webhook_store.add_webhook(
+                storage, site.id, "http://127.0.0.1:9/", ["x"], "s", now=1.0
+            )
+            await hint_store.log_hints(storage, [HintLogRow(site.id, "v-old", "h.a", "k", "p", 1.0,
                                                 "treated", 10.0)])  # fmt: skip
-            await storage.add_feedback(site.id, "v-old", "h.a", "helpful", at=10.0)
-            done = await storage.enqueue_delivery(hook, site.id, "x", "{}", now=10.0)
-            await storage.record_attempt(done, status="delivered", attempts=1,
+            await hint_store.add_feedback(storage, site.id, "v-old", "h.a", "helpful", at=10.0)
+            done = await webhook_store.enqueue_delivery(storage, hook, site.id, "x", "{}", now=10.0)
+            await webhook_store.record_attempt(storage, done, status="delivered", attempts=1,
                                          next_attempt_at=10.0, last_status=200, last_error="",
                                          delivered_at=11.0)  # fmt: skip
-            await storage.enqueue_delivery(hook, site.id, "x", "{}", now=10.0)  # still pending
-            await storage.log_hints([HintLogRow(site.id, "v-new", "h.a", "k", "p", 1.0,
+            await webhook_store.enqueue_delivery(
+                storage, hook, site.id, "x", "{}", now=10.0
+            )  # still pending
+            await hint_store.log_hints(storage, [HintLogRow(site.id, "v-new", "h.a", "k", "p", 1.0,
                                                 "treated", 500.0)])  # fmt: skip
             first = await storage.prune(100.0)
             return first, await storage.prune(100.0)

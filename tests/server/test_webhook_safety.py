@@ -21,6 +21,7 @@ from server.cli import main
 from server.config import REPO_ROOT
 from server.storage import Storage, create_storage
 from server.webhooks import WebhookDispatcher, sign, verify
+from server.webhooks import store as webhook_store
 from server.webhooks.targets import UnsafeWebhookURL, check_url, resolve_target
 from tests.server.conftest import ORIGIN
 from tests.server.webhook_receiver import running_receiver
@@ -36,12 +37,14 @@ def _url(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> str:
 
 async def _site_with_hook(storage: Storage, name: str, url: str) -> tuple[int, int]:
     site = (await storage.create_site(name, [ORIGIN], now=1.0)).site
-    hook = await storage.add_webhook(site.id, url, ["hot_lead"], "whsec_" + name, now=1.0)
+    hook = await webhook_store.add_webhook(
+        storage, site.id, url, ["hot_lead"], "whsec_" + name, now=1.0
+    )
     return site.id, hook
 
 
 async def _status(storage: Storage, site_id: int) -> list[tuple[str, str]]:
-    return [(d.status, d.last_error) for d in await storage.deliveries(site_id)]
+    return [(d.status, d.last_error) for d in await webhook_store.deliveries(storage, site_id)]
 
 
 @pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
@@ -56,8 +59,12 @@ def test_finding_5_a_slow_receiver_holds_only_its_own_site_and_only_until_the_de
                 slow_site, slow_hook = await _site_with_hook(storage, "slow", slow.url)
                 fast_site, fast_hook = await _site_with_hook(storage, "fast", fast.url)
                 # The slow site's delivery is older: a sequential dispatcher would take it first.
-                await storage.enqueue_delivery(slow_hook, slow_site, "hot_lead", "{}", now=0.5)
-                await storage.enqueue_delivery(fast_hook, fast_site, "hot_lead", "{}", now=1.0)
+                await webhook_store.enqueue_delivery(
+                    storage, slow_hook, slow_site, "hot_lead", "{}", now=0.5
+                )
+                await webhook_store.enqueue_delivery(
+                    storage, fast_hook, fast_site, "hot_lead", "{}", now=1.0
+                )
                 dispatcher = WebhookDispatcher(storage, timeout=3.0, allow_private=True)
                 tasks = await dispatcher.start_due()
                 assert len(tasks) == 2
@@ -89,15 +96,17 @@ def test_finding_5_a_removed_webhook_gets_no_delivery_already_fetched(tmp_path: 
             async with create_storage(f"sqlite:///{tmp_path / 'r.db'}") as storage:
                 site_id, hook = await _site_with_hook(storage, "gone", receiver.url)
                 for n in range(3):
-                    await storage.enqueue_delivery(hook, site_id, "hot_lead", f'{{"n":{n}}}',
-                                                   now=1.0)  # fmt: skip
+                    body = f'{{"n":{n}}}'
+                    await webhook_store.enqueue_delivery(
+                        storage, hook, site_id, "hot_lead", body, now=1.0
+                    )
                 dispatcher = WebhookDispatcher(storage, timeout=10.0, allow_private=True)
                 tasks = await dispatcher.start_due()  # all three are due and fetched
                 assert await asyncio.to_thread(receiver.arrived.wait, 30)
-                assert await storage.remove_webhook(site_id, hook)
+                assert await webhook_store.remove_webhook(storage, site_id, hook)
                 receiver.release.set()
                 await asyncio.gather(*tasks)
-                return await storage.deliveries(site_id)
+                return await webhook_store.deliveries(storage, site_id)
 
         remaining = asyncio.run(scenario())
     assert [json.loads(d.body) for d in receiver.seen] == [{"n": 0}]
@@ -151,7 +160,9 @@ def test_finding_5_unsafe_targets_are_refused_at_add_time_and_at_delivery(tmp_pa
         async def scenario() -> list[Any]:
             async with create_storage(database) as storage:
                 site_id, hook = await _site_with_hook(storage, "loop", receiver.url)
-                await storage.enqueue_delivery(hook, site_id, "hot_lead", "{}", now=1.0)
+                await webhook_store.enqueue_delivery(
+                    storage, hook, site_id, "hot_lead", "{}", now=1.0
+                )
                 await WebhookDispatcher(storage).run_once()
                 return await _status(storage, site_id)
 
@@ -169,9 +180,11 @@ def test_finding_5_webhook_credentials_never_reach_the_logs(
         async def scenario() -> list[Any]:
             async with create_storage(f"sqlite:///{tmp_path / 'l.db'}") as storage:
                 site_id, hook = await _site_with_hook(storage, "creds", secret_url)
-                await storage.enqueue_delivery(hook, site_id, "hot_lead", "{}", now=1.0)
+                await webhook_store.enqueue_delivery(
+                    storage, hook, site_id, "hot_lead", "{}", now=1.0
+                )
                 await WebhookDispatcher(storage, allow_private=True).run_once()
-                return await storage.deliveries(site_id)
+                return await webhook_store.deliveries(storage, site_id)
 
         with caplog.at_level(logging.INFO):  # serve's default level (aiosqlite's DEBUG
             [delivery] = asyncio.run(scenario())  # lines echo SQL parameters verbatim)

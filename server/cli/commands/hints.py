@@ -1,51 +1,40 @@
-"""``rapport`` commands of the hints engine: playbooks, webhooks, uplift report, models.
+"""``rapport`` commands of the hints engine: playbooks, webhooks, uplift report, models,
+and the site owner's dashboard (``site login``, ``site report-settings``).
 
-Registered in ``server/cli.py``: ``site playbook``, ``site webhook …``, ``report uplift``,
-``model train``.
+Registered in ``server/cli/main.py``: ``site playbook``, ``site webhook …``, ``site login``,
+``site report-settings``, ``report uplift``, ``model train``.
 """
 
 from __future__ import annotations
 
-import asyncio
 import json
 import time
-from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import click
 import msgspec
 
-from server.config import DEFAULT_DATABASE_URL
-from server.hints.engine import EVENTS
+from server.cli.options import database_option, with_site
+from server.dashboard.auth import LINK_TTL, create_link
+from server.hints import store as hint_store
 from server.playbook import PlaybookError, site_playbook
+from server.report.settings import InvalidReportSettings, set_report_settings
+from server.sites import config_store
 from server.sites.model import Site
-from server.storage import Storage, create_storage
+from server.storage import Storage
+from server.webhooks import store as webhook_store
+from server.webhooks.events import EVENTS
 
-__all__ = ["model", "playbook_command", "report", "webhook"]
-
-T = TypeVar("T")
-
-_db = click.option(
-    "--database",
-    "database_url",
-    envvar="RAPPORT_DATABASE_URL",
-    show_envvar=True,
-    default=DEFAULT_DATABASE_URL,
-    show_default=True,
-    help="sqlite:///path.db or postgresql://…",
-)
-
-
-def _with_site(database_url: str, name: str, fn: Callable[[Storage, Site], Awaitable[T]]) -> T:
-    async def run() -> T:
-        async with create_storage(database_url) as storage:
-            site = await storage.site_by_name(name)
-            if site is None:
-                raise click.ClickException(f"no site named {name!r}")
-            return await fn(storage, site)
-
-    return asyncio.run(run())
+__all__ = [
+    "dashboard_link",
+    "login_command",
+    "model",
+    "playbook_command",
+    "report",
+    "report_settings_command",
+    "webhook",
+]
 
 
 @click.command("playbook")
@@ -53,7 +42,7 @@ def _with_site(database_url: str, name: str, fn: Callable[[Storage, Site], Await
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path), required=False)
 @click.option("--reset", is_flag=True, help="Go back to the default playbook.")
 @click.option("--show", is_flag=True, help="Print the effective playbook as JSON.")
-@_db
+@database_option()
 def playbook_command(
     name: str, file: Path | None, reset: bool, show: bool, database_url: str
 ) -> None:
@@ -70,10 +59,12 @@ def playbook_command(
 
     async def apply(storage: Storage, site: Site) -> str | None:
         if text is not None or reset:
-            await storage.set_site_config(site.id, "playbook", text or "", now=time.time())
-        return await storage.site_config(site.id, "playbook")
+            await config_store.set_site_config(
+                storage, site.id, "playbook", text or "", now=time.time()
+            )
+        return await config_store.site_config(storage, site.id, "playbook")
 
-    stored = _with_site(database_url, name, apply)
+    stored = with_site(database_url, name, apply)
     effective = site_playbook(stored or None)
     if show:
         click.echo(msgspec.json.encode(effective).decode())
@@ -109,7 +100,7 @@ def _events(value: str) -> tuple[str, ...]:
     help="Accept a loopback, private or link-local host, or credentials in the URL (the "
     "server delivers there only with --allow-private-webhooks).",
 )
-@_db
+@database_option()
 def webhook_add(
     name: str, url: str, events: str, as_json: bool, allow_private: bool, database_url: str
 ) -> None:
@@ -125,9 +116,11 @@ def webhook_add(
     secret = new_secret()
 
     async def add(storage: Storage, site: Site) -> int:
-        return await storage.add_webhook(site.id, url, chosen, secret, now=time.time())
+        return await webhook_store.add_webhook(
+            storage, site.id, url, chosen, secret, now=time.time()
+        )
 
-    hook_id = _with_site(database_url, name, add)
+    hook_id = with_site(database_url, name, add)
     if as_json:
         click.echo(json.dumps({"id": hook_id, "secret": secret, "events": list(chosen)}))
     else:
@@ -138,13 +131,13 @@ def webhook_add(
 @webhook.command("list")
 @click.argument("name")
 @click.option("--json", "as_json", is_flag=True)
-@_db
+@database_option()
 def webhook_list(name: str, as_json: bool, database_url: str) -> None:
     """List a site's webhooks and their latest deliveries (never secrets)."""
 
     async def load(storage: Storage, site: Site) -> dict[str, Any]:
-        hooks = await storage.webhooks(site.id)
-        log = await storage.deliveries(site.id, limit=20)
+        hooks = await webhook_store.webhooks(storage, site.id)
+        log = await webhook_store.deliveries(storage, site.id, limit=20)
         return {
             "webhooks": [{"id": h.id, "url": h.url, "events": list(h.events)} for h in hooks],
             "deliveries": [
@@ -154,7 +147,7 @@ def webhook_list(name: str, as_json: bool, database_url: str) -> None:
             ],
         }  # fmt: skip
 
-    data = _with_site(database_url, name, load)
+    data = with_site(database_url, name, load)
     if as_json:
         click.echo(json.dumps(data))
         return
@@ -167,14 +160,14 @@ def webhook_list(name: str, as_json: bool, database_url: str) -> None:
 @webhook.command("remove")
 @click.argument("name")
 @click.argument("webhook_id", type=int)
-@_db
+@database_option()
 def webhook_remove(name: str, webhook_id: int, database_url: str) -> None:
     """Remove a webhook (its pending deliveries are dropped)."""
 
     async def remove(storage: Storage, site: Site) -> bool:
-        return await storage.remove_webhook(site.id, webhook_id)
+        return await webhook_store.remove_webhook(storage, site.id, webhook_id)
 
-    if not _with_site(database_url, name, remove):
+    if not with_site(database_url, name, remove):
         raise click.ClickException(f"site {name!r} has no webhook {webhook_id}")
     click.echo(f"Removed webhook {webhook_id}.")
 
@@ -190,7 +183,7 @@ def report() -> None:
 @click.option(
     "--by-source", is_flag=True, help="Also one report per hint source (behaviour/chat/face/…)."
 )
-@_db
+@database_option()
 def report_uplift(name: str, as_json: bool, by_source: bool, database_url: str) -> None:
     """Treated vs control: conversion, time to conversion, irritation guardrail (95 % CIs)."""
     from server.holdout.uplift import units_from, uplift, uplift_by_source
@@ -198,16 +191,18 @@ def report_uplift(name: str, as_json: bool, by_source: bool, database_url: str) 
     from server.playbook.engine import rule_source
 
     async def load(storage: Storage, site: Site) -> Any:
-        log = await storage.hint_log(site.id)
+        log = await hint_store.hint_log(storage, site.id)
         profiles = dict(await storage.site_profiles(site.id))
         sources = {
             r.id: rule_source(r)
-            for r in site_playbook(await storage.site_config(site.id, "playbook")).rules
+            for r in site_playbook(
+                await config_store.site_config(storage, site.id, "playbook")
+            ).rules
         }
         split = uplift_by_source(log, profiles, lambda h: sources.get(h, "retired rule"))
         return uplift(units_from(log, profiles)), split
 
-    result, split = _with_site(database_url, name, load)
+    result, split = with_site(database_url, name, load)
     if as_json:
         body = msgspec.to_builtins(result)
         click.echo(msgspec.json.encode({**body, "by_source": split} if by_source else body))
@@ -246,7 +241,7 @@ def model() -> None:
 @model.command("train")
 @click.argument("name")
 @click.option("--json", "as_json", is_flag=True)
-@_db
+@database_option()
 def model_train(name: str, as_json: bool, database_url: str) -> None:
     """Train the site's conversion and abandon models on its own profiles (priors until
     there is enough data); servers also retrain daily."""
@@ -255,7 +250,7 @@ def model_train(name: str, as_json: bool, database_url: str) -> None:
     async def fit(storage: Storage, site: Site) -> Any:
         return await train_site(storage, site.id, now=time.time())
 
-    models = _with_site(database_url, name, fit)
+    models = with_site(database_url, name, fit)
     if as_json:
         click.echo(msgspec.json.encode(models).decode())
         return
@@ -265,3 +260,55 @@ def model_train(name: str, as_json: bool, database_url: str) -> None:
             f"{target}: {m.source} (n={m.trained_on}, accuracy={m.accuracy}); "
             + ", ".join(f"{k} {v:+.2f}" for k, v in top)
         )
+
+
+# -- the site owner's dashboard (was server/report/cli.py) ------------------------------
+
+
+async def dashboard_link(storage: Storage, site: Site, base_url: str) -> str:
+    """A fresh one-time sign-in link to the dashboard of ``site`` on ``base_url``."""
+    token = await create_link(storage, site, now=time.time())
+    return f"{base_url.rstrip('/')}/dashboard/link/{token}"
+
+
+@click.command("login")
+@click.argument("name")
+@click.option(
+    "--url",
+    "base_url",
+    default="http://127.0.0.1:8000",
+    show_default=True,
+    envvar="RAPPORT_PUBLIC_URL",
+    show_envvar=True,
+    help="Where the server is reached from your browser.",
+)
+@database_option()
+def login_command(name: str, base_url: str, database_url: str) -> None:
+    """Print a one-time link that signs you in to the site's dashboard."""
+    link = with_site(database_url, name, lambda s, site: dashboard_link(s, site, base_url))
+    click.echo(link)
+    click.echo(f"(works once, for {int(LINK_TTL // 60)} minutes)", err=True)
+
+
+@click.command("report-settings")
+@click.argument("name")
+@click.option("--k", type=int, default=None, help="Hide numbers about fewer than k visitors (≥ 2).")
+@click.option(
+    "--timezone", default=None, help="IANA zone of the daily buckets, e.g. Europe/Berlin."
+)
+@database_option()
+def report_settings_command(
+    name: str, k: int | None, timezone: str | None, database_url: str
+) -> None:
+    """Show or change the report's k (default 5, minimum 2) and time zone (default UTC)."""
+
+    async def run(storage: Storage, site: Site) -> str:
+        try:
+            settings = await set_report_settings(
+                storage, site.id, k=k, timezone=timezone, now=time.time()
+            )
+        except InvalidReportSettings as exc:
+            raise click.BadParameter(str(exc)) from None
+        return f"k = {settings.k}, timezone = {settings.timezone}"
+
+    click.echo(with_site(database_url, name, run))

@@ -22,7 +22,7 @@ from urllib.parse import urlsplit
 import click
 
 from client_py.schema import PATTERNS, SITE_KEY_PATTERN
-from server.commands.page_probe import PageProbe, ProbeError, probe_page
+from server.cli.commands.page_probe import PageProbe, ProbeError, probe_page
 
 __all__ = ["Finding", "check_command", "findings_for"]
 

@@ -1,0 +1,1 @@
+"""``rapport`` sub-commands, one module per command or group (registered in ``main.py``)."""

@@ -1,1 +1,0 @@
-"""Extra ``rapport`` sub-commands, one module each (registered in ``server.cli``)."""
