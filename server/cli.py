@@ -19,6 +19,7 @@ import click
 
 from server.commands.check import check_command
 from server.commands.face import face_command
+from server.commands.personas import personas_command
 from server.commands.tone import tone_command, train_tone_command
 from server.config import (
     DEFAULT_DATABASE_URL,
@@ -73,6 +74,7 @@ main.add_command(face_command)
 main.add_command(tone_command)
 # Is a page ready to adapt? Headless Chromium, a fix per problem (the optional `check` extra).
 main.add_command(check_command)
+main.add_command(personas_command)  # scripted visitors try a live page (the testing kit)
 
 
 # The hints engine (server/hints/cli.py): site playbook/webhook, report uplift, model train.

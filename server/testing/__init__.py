@@ -12,33 +12,90 @@ in a site's own CI (like ``litestar.testing`` for Litestar apps).
 * the persona runner for many seeds in parallel contexts (:mod:`server.testing.runs`) and a fake
   camera (:mod:`server.testing.camera`).
 
-It needs Playwright (``pip install 'rapport[testing]'``) and a Chromium. docs/testing.md has
-the copy-paste examples.
+Names are imported on first use, so ``rapport`` (which imports the journeys' names) runs
+without Playwright. The kit needs Playwright (``pip install 'rapport[testing]'``) and a
+Chromium. docs/testing.md has the copy-paste examples.
 """
 
 from __future__ import annotations
 
-import random
+import importlib
+from typing import TYPE_CHECKING, Any
 
-from playwright.sync_api import Page
+if TYPE_CHECKING:
+    from server.testing.assertions import (
+        HintNotReceived,
+        captured_signals,
+        expect_hint,
+        expect_holdout,
+        expect_shown,
+        hints_received,
+        sent_requests,
+        watch,
+    )
+    from server.testing.drive import (
+        Played,
+        RapportNotReady,
+        play,
+        play_async,
+    )
+    from server.testing.holdout import (
+        holdout_script,
+    )
+    from server.testing.journeys import (
+        PERSONA_NAMES,
+        MissingMarkup,
+    )
+    from server.testing.pages import (
+        static_pages,
+    )
+    from server.testing.personas import (
+        comparison_shopper,
+        hesitant,
+        irritated,
+        neutral,
+        researcher,
+        returning_with_problem,
+        urgent,
+    )
+    from server.testing.privacy import (
+        assert_nothing_private,
+    )
+    from server.testing.server import (
+        RapportServer,
+        TestSite,
+        rapport_server,
+    )
 
-from server.testing.assertions import (
-    HintNotReceived,
-    captured_signals,
-    expect_hint,
-    expect_holdout,
-    expect_shown,
-    hints_received,
-    sent_requests,
-    watch,
-)
-from server.testing.drive import Played, RapportNotReady, play, play_async
-from server.testing.holdout import holdout_script
-from server.testing.journeys import PERSONA_NAMES, MissingMarkup
-from server.testing.pages import static_pages
-from server.testing.privacy import assert_nothing_private
-from server.testing.server import RapportServer, TestSite, rapport_server
-
+_WHERE: dict[str, str] = {
+    "HintNotReceived": "server.testing.assertions",
+    "captured_signals": "server.testing.assertions",
+    "expect_hint": "server.testing.assertions",
+    "expect_holdout": "server.testing.assertions",
+    "expect_shown": "server.testing.assertions",
+    "hints_received": "server.testing.assertions",
+    "sent_requests": "server.testing.assertions",
+    "watch": "server.testing.assertions",
+    "Played": "server.testing.drive",
+    "RapportNotReady": "server.testing.drive",
+    "play": "server.testing.drive",
+    "play_async": "server.testing.drive",
+    "holdout_script": "server.testing.holdout",
+    "PERSONA_NAMES": "server.testing.journeys",
+    "MissingMarkup": "server.testing.journeys",
+    "static_pages": "server.testing.pages",
+    "assert_nothing_private": "server.testing.privacy",
+    "RapportServer": "server.testing.server",
+    "TestSite": "server.testing.server",
+    "rapport_server": "server.testing.server",
+    "comparison_shopper": "server.testing.personas",
+    "hesitant": "server.testing.personas",
+    "irritated": "server.testing.personas",
+    "neutral": "server.testing.personas",
+    "researcher": "server.testing.personas",
+    "returning_with_problem": "server.testing.personas",
+    "urgent": "server.testing.personas",
+}
 __all__ = [
     "PERSONA_NAMES",
     "HintNotReceived",
@@ -70,40 +127,7 @@ __all__ = [
 ]
 
 
-def hesitant(page: Page, url: str | None = None, *, seed: int | random.Random = 0) -> Played:
-    """Price, returns or warranty, back to the price; no purchase."""
-    return play(page, "hesitant", url, seed=seed)
-
-
-def urgent(page: Page, url: str | None = None, *, seed: int | random.Random = 0) -> Played:
-    """Delivery, an urgent chat question, add to cart."""
-    return play(page, "urgent", url, seed=seed)
-
-
-def researcher(page: Page, url: str | None = None, *, seed: int | random.Random = 0) -> Played:
-    """Long on specs and reviews, copies a value, asks a factual question."""
-    return play(page, "researcher", url, seed=seed)
-
-
-def returning_with_problem(
-    page: Page, url: str | None = None, *, seed: int | random.Random = 0
-) -> Played:
-    """An earlier session, then back from an e-mail to the order status, "where is my order"."""
-    return play(page, "returning_with_problem", url, seed=seed)
-
-
-def irritated(page: Page, url: str | None = None, *, seed: int | random.Random = 0) -> Played:
-    """Bursts of clicks that do nothing, an angry line in the chat."""
-    return play(page, "irritated", url, seed=seed)
-
-
-def comparison_shopper(
-    page: Page, url: str | None = None, *, seed: int | random.Random = 0
-) -> Played:
-    """Prices and specs of several items, back to two of them."""
-    return play(page, "comparison_shopper", url, seed=seed)
-
-
-def neutral(page: Page, url: str | None = None, *, seed: int | random.Random = 0) -> Played:
-    """Scrolls a little, glances at a section or two."""
-    return play(page, "neutral", url, seed=seed)
+def __getattr__(name: str) -> Any:
+    if name not in _WHERE:
+        raise AttributeError(f"module 'server.testing' has no attribute {name!r}")
+    return getattr(importlib.import_module(_WHERE[name]), name)

@@ -4,6 +4,8 @@
 * ``rapport_site(origin, holdout=0.0)`` (factory): a site registered for the test's origin on
   that server — or, with ``--rapport-endpoint URL --rapport-site-key pk_…`` (or the
   ``RAPPORT_ENDPOINT`` / ``RAPPORT_SITE_KEY`` variables), the given endpoint and key;
+* ``rapport_pages({path: html})`` (factory): serves pages on a new ``localhost`` origin with
+  ``{{RAPPORT}}`` replaced by the script tag of a site registered for that origin;
 * ``rapport_browser`` (module) and ``rapport_page``: headless Chromium as the kit launches it,
   for suites without pytest-playwright (whose ``page`` works with the kit too).
 
@@ -14,20 +16,23 @@ breaks a suite that does not use the kit.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import ExitStack
 from typing import TYPE_CHECKING
 
 import pytest
 
-from server.testing.server import RapportServer, TestSite
+from server.testing.pages import static_pages
+from server.testing.server import RapportServer, TestSite, free_port
 from server.testing.server import rapport_server as _start
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, Page
 
-__all__ = ["SiteFactory"]
+__all__ = ["PagesFactory", "SiteFactory"]
 
 SiteFactory = Callable[..., TestSite]
+PagesFactory = Callable[..., str]
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -76,6 +81,24 @@ def rapport_endpoint(request: pytest.FixtureRequest) -> str:
         return endpoint.rstrip("/")
     server: RapportServer = request.getfixturevalue("rapport_server")
     return server.endpoint
+
+
+@pytest.fixture
+def rapport_pages(rapport_site: SiteFactory, rapport_endpoint: str) -> Iterator[PagesFactory]:
+    """``rapport_pages({"/p.html": html}, holdout=0.0)`` → the origin serving them (until the
+    test ends), ``{{RAPPORT}}`` in each page replaced by the tag of a site for that origin."""
+    with ExitStack() as stack:
+
+        def serve(pages: Mapping[str, str], *, holdout: float = 0.0) -> str:
+            port = free_port()
+            site = rapport_site(f"http://localhost:{port}", holdout=holdout)
+            tag = (
+                f'<script src="{rapport_endpoint}/sdk/rapport.js" data-site="{site.site_key}" '
+                "async></script>"
+            )
+            return stack.enter_context(static_pages(pages, tag, port=port))
+
+        yield serve
 
 
 @pytest.fixture(scope="module")

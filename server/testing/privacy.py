@@ -65,16 +65,17 @@ def is_rapport_request(url: str, endpoint: str | None = None) -> bool:
 
 def _needles(typed: Iterable[str], page_text: Iterable[str]) -> list[str]:
     """Whole texts (typed: 4 characters or more; the page's: 12, so a heading like "Delivery"
-    is not mistaken for the section name), and every run of three words (12 or more)."""
+    is not mistaken for the section name), and every run of three words (10 or more, punctuation
+    around the words dropped)."""
     found: set[str] = set()
     for text, shortest in [*((t, 4) for t in typed), *((t, 12) for t in page_text)]:
         text = " ".join(text.split())
         if len(text) >= shortest:
             found.add(text.lower())
-        words = text.split()
+        words = [w.strip(".,!?;:\"'()«»…") for w in text.split()]
         for i in range(len(words) - 2):
             run = " ".join(words[i : i + 3])
-            if len(run) >= 12:
+            if len(run) >= 10:
                 found.add(run.lower())
     return sorted(found)
 
