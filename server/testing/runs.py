@@ -43,21 +43,25 @@ Script = Callable[[Page, str, random.Random], Awaitable[object]]
 
 #: Installed in every page: the boxes that became visible and the long tasks, kept in
 #: sessionStorage so they survive same-origin navigations of the journey.
-WATCH_PAGE: Final = """(() => { try {
+WATCH_PAGE: Final = """(() => {
+  let store; try { store = window.sessionStorage; } catch (e) { return; }  // a frame without it
   const k = 'rapport-kit';
-  const load = () => JSON.parse(sessionStorage.getItem(k) || '{"long":[],"shown":[]}');
-  const save = (s) => sessionStorage.setItem(k, JSON.stringify(s));
-  new PerformanceObserver((l) => { const s = load();
-    for (const e of l.getEntries()) s.long.push(Math.round(e.duration)); save(s);
-  }).observe({type: 'longtask', buffered: true});
-  new MutationObserver(() => { const s = load(); let n = 0;
-    for (const b of document.querySelectorAll('[data-rapport-show][data-rapport-on]')) {
-      const name = b.getAttribute('data-rapport-show') + (b.id ? '#' + b.id : '');
-      if (!s.shown.includes(name)) { s.shown.push(name); n++; }
-    }
-    n && save(s);
-  }).observe(document, {attributes: true, subtree: true, attributeFilter: ['data-rapport-on']});
-} catch (e) {} })();"""
+  const load = () => JSON.parse(store.getItem(k) || '{"long":[],"shown":[]}');
+  const save = (s) => store.setItem(k, JSON.stringify(s));
+  const quiet = (f) => (...a) => { try { f(...a); } catch (e) {} };
+  try {
+    new PerformanceObserver(quiet((l) => { const s = load();
+      for (const e of l.getEntries()) s.long.push(Math.round(e.duration)); save(s);
+    })).observe({type: 'longtask', buffered: true});
+    new MutationObserver(quiet(() => { const s = load(); let n = 0;
+      for (const b of document.querySelectorAll('[data-rapport-show][data-rapport-on]')) {
+        const name = b.getAttribute('data-rapport-show') + (b.id ? '#' + b.id : '');
+        if (!s.shown.includes(name)) { s.shown.push(name); n++; }
+      }
+      n && save(s);
+    })).observe(document, {attributes: true, subtree: true, attributeFilter: ['data-rapport-on']});
+  } catch (e) {}
+})();"""
 _WATCHED: Final = (
     "() => JSON.parse(sessionStorage.getItem('rapport-kit') || '{\"long\":[],\"shown\":[]}')"
 )
