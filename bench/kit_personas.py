@@ -81,6 +81,7 @@ def main() -> None:
                     _sweep(stack.shop, stack.api, DEMO_PERSONAS, seeds, args.parallel, "demo")
                 )
                 results.append(("demo shop", runs, took))
+                _table("demo shop", runs, args.seeds, took)
         if "tea" in sites:
             workdir = Path(tmp) / "tea"
             workdir.mkdir()
@@ -93,6 +94,8 @@ def main() -> None:
                         _sweep(origin, server.endpoint, scripts, seeds, args.parallel, "tea")
                     )
                     results.append(("tea shop (markup of its own)", runs, took))
+                    _table("tea shop (markup of its own)", runs, args.seeds, took)
+    print("\nsummary")
     ok = all([_table(label, runs, args.seeds, took) for label, runs, took in results])
     total = sum(len(r) for _, r, _ in results)
     elapsed = sum(t for _, _, t in results)

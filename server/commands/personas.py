@@ -34,10 +34,10 @@ __all__ = ["personas_command"]
 
 #: Share of a persona's runs that must show the expected hint.
 EXPECT_SHARE: Final = 0.8
-_TAG: Final = """() => {
+_TAG: Final = """async () => {
   const s = document.querySelector('script[data-site]');
-  return {site: s && s.getAttribute('data-site'), src: s && s.src, stub: !!window.rapport,
-          ready: window.rapport ? window.rapport.ready : null};
+  return {site: s && s.getAttribute('data-site'), src: s && s.src,
+          ready: window.rapport ? await window.rapport.ready : null};
 }"""
 
 

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 from server.testing.pages import static_pages
-from server.testing.server import RapportServer, TestSite, free_port
+from server.testing.server import RapportServer, TestSite, free_port, script_tag
 from server.testing.server import rapport_server as _start
 
 if TYPE_CHECKING:
@@ -92,10 +92,7 @@ def rapport_pages(rapport_site: SiteFactory, rapport_endpoint: str) -> Iterator[
         def serve(pages: Mapping[str, str], *, holdout: float = 0.0) -> str:
             port = free_port()
             site = rapport_site(f"http://localhost:{port}", holdout=holdout)
-            tag = (
-                f'<script src="{rapport_endpoint}/sdk/rapport.js" data-site="{site.site_key}" '
-                "async></script>"
-            )
+            tag = script_tag(rapport_endpoint, site.site_key)
             return stack.enter_context(static_pages(pages, tag, port=port))
 
         yield serve

@@ -23,7 +23,12 @@ from pathlib import Path
 
 from server.config import default_sdk_dir
 
-__all__ = ["RapportServer", "TestSite", "free_port", "rapport_server"]
+__all__ = ["RapportServer", "TestSite", "free_port", "rapport_server", "script_tag"]
+
+
+def script_tag(endpoint: str, site_key: str) -> str:
+    """The tag a page of the site carries (docs: "Add Rapport to your site")."""
+    return f'<script src="{endpoint}/sdk/rapport.js" data-site="{site_key}" async></script>'
 
 
 def free_port() -> int:
@@ -62,7 +67,7 @@ class RapportServer:
 
     def tag(self, site: TestSite) -> str:
         """The script tag for ``site``'s pages."""
-        return f'<script src="{self.sdk}/rapport.js" data-site="{site.site_key}" async></script>'
+        return script_tag(self.endpoint, site.site_key)
 
     def cli(self, *args: str) -> str:
         """Run ``rapport ARGS --database <this server's>`` and return its output."""
