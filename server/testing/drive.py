@@ -20,10 +20,7 @@ from server.testing.journeys import JOURNEYS, MARKUP_SCRIPT, Journey, MissingMar
 
 __all__ = ["Played", "RapportNotReady", "journey_for", "play", "play_async", "run_steps_async"]
 
-_FIELD: Final = (
-    "input[type=text]:not([data-rapport-chat]) >> visible=true, "
-    "input:not([type]):not([data-rapport-chat]) >> visible=true"
-)
+_FIELD: Final = ":is(input[type=text], input:not([type])):not([data-rapport-chat]) >> visible=true"
 _READY: Final = "() => window.rapport ? window.rapport.ready : null"
 _HEARD: Final = (
     "() => !!window.rapport && window.rapport.holdout && window.rapport.holdout() !== null"

@@ -124,7 +124,7 @@ const JOURNEYS = {
     const m = await open(page, withQuery(url, { utm_medium: rng.choice(["email", "newsletter"]), utm_source: "crm" }));
     const status = need(m, "returning_with_problem", "order-status")[0]; needChat(m, "returning_with_problem");
     await read(page, status.index, rng.uniform(5, 7), rng);
-    if (m.fields) { const code = `ORD-${rng.randint(10000, 99999)}`; await page.locator("input[type=text]:not([data-rapport-chat]) >> visible=true, input:not([type]):not([data-rapport-chat]) >> visible=true").first().fill(code); typed.push(code); }
+    if (m.fields) { const code = `ORD-${rng.randint(10000, 99999)}`; await page.locator(":is(input[type=text], input:not([type])):not([data-rapport-chat]) >> visible=true").first().fill(code); typed.push(code); }
     for (const c of m.sections.filter((s) => s.name === "contacts").slice(0, 1)) await read(page, c.index, rng.uniform(3, 5), rng);
     await chat(page, rng.choice(PROBLEM), rng, typed); await read(page, status.index, rng.uniform(2, 3), rng);
   },
