@@ -18,11 +18,11 @@ from server.testing.runs import simulate
 pytestmark = pytest.mark.e2e
 
 
-@pytest.mark.timeout(600)  # seven journeys of 15–40 s in parallel, on a loaded machine
+@pytest.mark.timeout(
+    900
+)  # seven journeys of 15–40 s, four at a time (Pyodide boots share the CPUs)
 def test_the_client_recognises_the_personas(stack: Stack) -> None:
-    runs = asyncio.run(
-        simulate(stack.shop, stack.api, [1], parallel=len(PERSONAS), scripts=PERSONAS)
-    )
+    runs = asyncio.run(simulate(stack.shop, stack.api, [1], parallel=4, scripts=PERSONAS))
     assert [r.persona for r in runs] == list(PERSONAS)
     report = {r.persona: (r.predicted, r.scores, r.errors) for r in runs}
     for run in runs:

@@ -67,7 +67,7 @@ async function open(page, url) {
   const ready = await page.evaluate("window.rapport ? window.rapport.ready : null");
   if (ready === null) throw new RapportNotReady(`${url} has no Rapport: window.rapport is missing (add the script tag <script src=…/sdk/rapport.js data-site=pk_… async>)`);
   if (ready !== true) throw new RapportNotReady(`Rapport did not get ready on ${url} (rapport.ready is false: blocked by the CSP, an unknown site key or origin, GPC/DNT, or the boot timed out; \`rapport check URL\` says why)`);
-  return page.evaluate(MARKUP);
+  return page.evaluate(`(${MARKUP})()`);
 }
 async function read(page, target, seconds, rng) {
   await page.evaluate(`(${PICK})(${JSON.stringify(target)}).scrollIntoView({block: 'center'})`);
