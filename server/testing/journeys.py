@@ -398,6 +398,9 @@ def comparison_shopper(url: str, rng: random.Random) -> Journey:
         yield from rest_on(section, _natural(2, rng), rng)
 
 
+CALMING: Final = frozenset({"returns", "warranty", "order-status", "contacts"})
+
+
 def neutral(url: str, rng: random.Random) -> Journey:
     """Scrolls a little and glances at a section or two: nothing in particular."""
     page = yield from open_page(url)
@@ -406,7 +409,9 @@ def neutral(url: str, rng: random.Random) -> Journey:
     for _ in range(rng.randint(2, 3)):
         yield Step("wheel", (rng.randint(200, 500),))
         yield _wait(rng.randint(600, 1_200))
-    glances = rng.sample(page.sections, min(2, len(page.sections)))
+    # Not the reassurance or support sections: price then returns is what hesitation looks like.
+    calm = [s for s in page.sections if s.name not in CALMING] or list(page.sections)
+    glances = rng.sample(calm, min(2, len(calm)))
     yield from read(glances[0], rng.uniform(3, 5), rng)
     for section in glances[1:]:
         yield from read(section, rng.uniform(2, 3), rng)

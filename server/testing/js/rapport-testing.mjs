@@ -149,7 +149,9 @@ const JOURNEYS = {
     const m = await open(page, url);
     if (!m.sections.length) throw new MissingMarkup(`neutral needs at least one data-rapport-section on ${url}`);
     for (let i = rng.randint(2, 3); i > 0; i--) { await page.mouse.wheel(0, rng.randint(200, 500)); await page.waitForTimeout(rng.randint(600, 1200)); }
-    const glances = rng.sample(m.sections, Math.min(2, m.sections.length));
+    const quiet = m.sections.filter((s) => !["returns", "warranty", "order-status", "contacts"].includes(s.name));
+    const pool = quiet.length ? quiet : m.sections;
+    const glances = rng.sample(pool, Math.min(2, pool.length));
     await read(page, glances[0].index, rng.uniform(3, 5), rng);
     for (const s of glances.slice(1)) await read(page, s.index, rng.uniform(2, 3), rng);
   },
