@@ -7,7 +7,6 @@ The end-to-end tests and the bench scripts share this so they measure exactly wh
 from __future__ import annotations
 
 import json
-import socket
 import subprocess
 import sys
 import time
@@ -19,6 +18,7 @@ from pathlib import Path
 
 from demo_site.server import ROOT, serve_demo
 from server.testing.browser import CHROMIUM_FLAGS, chromium_executable
+from server.testing.server import free_port
 
 __all__ = [
     "CHROMIUM_FLAGS",
@@ -34,12 +34,6 @@ __all__ = [
 REPO = Path(__file__).resolve().parent.parent
 DIST = REPO / "wasm_build" / "dist"
 PLAYBOOK = Path(__file__).resolve().parent / "playbook.toml"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _wait_http(url: str, timeout: float = 30.0) -> None:
