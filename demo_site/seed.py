@@ -1,7 +1,7 @@
 """``make demo`` comes alive: simulated visitors browse the demo shop in the background.
 
-A light approach until the persona drivers move into the package (another issue): this imports
-them from ``tests/e2e/personas.py`` and runs each persona once (two seeds: twelve visitors) in
+The testing kit's persona drivers (``server.testing``) at the demo's pages (``demo_site.personas``)
+run each persona once (two seeds: twelve visitors) in
 headless Chromium, in a daemon thread with its own event loop, once the API answers. Without
 Playwright or a Chromium (``make install-dev system-test``) it says so and does nothing.
 """
@@ -35,8 +35,9 @@ def simulate_visitors(shop: str, api: str, seeds: list[int], parallel: int) -> i
     how many visits ran. Raises what the visits raised."""
     from playwright.async_api import async_playwright
 
-    from demo_site.stack import CHROMIUM_FLAGS, chromium_executable
-    from tests.e2e.personas import run_personas
+    from demo_site.personas import PERSONAS
+    from server.testing.browser import CHROMIUM_FLAGS, chromium_executable
+    from server.testing.runs import run_personas
 
     async def simulate() -> int:
         async with async_playwright() as pw:
@@ -46,7 +47,7 @@ def simulate_visitors(shop: str, api: str, seeds: list[int], parallel: int) -> i
                 headless=True,
             )
             try:
-                return len(await run_personas(browser, shop, api, seeds, parallel=parallel))
+                return len(await run_personas(browser, shop, api, seeds, parallel, PERSONAS))
             finally:
                 await browser.close()
 
@@ -73,7 +74,7 @@ def seed_in_background(
     try:
         import playwright.async_api  # noqa: F401
 
-        import tests.e2e.personas  # noqa: F401
+        import server.testing.runs  # noqa: F401
     except ImportError as exc:
         echo(f"Simulated visitors: not started ({exc}; run `make install-dev system-test`)")
         return None

@@ -7,8 +7,6 @@ The end-to-end tests and the bench scripts share this so they measure exactly wh
 from __future__ import annotations
 
 import json
-import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -19,6 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from demo_site.server import ROOT, serve_demo
+from server.testing.browser import CHROMIUM_FLAGS, chromium_executable
+from server.testing.server import free_port
 
 __all__ = [
     "CHROMIUM_FLAGS",
@@ -34,27 +34,6 @@ __all__ = [
 REPO = Path(__file__).resolve().parent.parent
 DIST = REPO / "wasm_build" / "dist"
 PLAYBOOK = Path(__file__).resolve().parent / "playbook.toml"
-#: Flags that work for headless Chromium on these machines (no sandbox as root, no Google hosts).
-CHROMIUM_FLAGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def chromium_executable() -> str | None:
-    """Debian's chromium where installed; None lets Playwright use its own browser."""
-    return shutil.which("chromium") or shutil.which("chromium-browser")
 
 
 def _wait_http(url: str, timeout: float = 30.0) -> None:

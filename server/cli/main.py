@@ -21,6 +21,7 @@ from server.cli.commands.hints import (
     report_settings_command,
     webhook,
 )
+from server.cli.commands.personas import personas_command
 from server.cli.commands.serve import serve
 from server.cli.commands.site import site
 from server.cli.commands.tone import tone_command, train_tone_command
@@ -39,6 +40,7 @@ main.add_command(face_command)
 main.add_command(tone_command)
 # Is a page ready to adapt? Headless Chromium, a fix per problem (the optional `check` extra).
 main.add_command(check_command)
+main.add_command(personas_command)  # scripted visitors try a live page (the testing kit)
 
 
 # The hints engine (commands/hints.py): site playbook/webhook, report uplift, model train.

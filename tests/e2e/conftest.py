@@ -12,7 +12,7 @@ import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, Playwright, sync_playwright
 
 from demo_site.stack import CHROMIUM_FLAGS, Stack, chromium_executable, running_stack
-from tests.e2e.recording import Recorder
+from server.testing.recording import Recorder
 
 
 @pytest.fixture(scope="session")

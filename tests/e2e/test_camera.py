@@ -16,7 +16,7 @@ import pytest
 from playwright.sync_api import Browser, BrowserContext, Playwright, expect
 
 from demo_site.stack import DIST, Stack
-from tests.e2e.camera import (
+from server.testing.camera import (
     WATCH_CAMERA,
     affect_signals,
     ask_for_camera,
@@ -26,7 +26,7 @@ from tests.e2e.camera import (
     wait_for,
     write_y4m,
 )
-from tests.e2e.recording import Recorder
+from server.testing.recording import Recorder
 
 pytestmark = pytest.mark.e2e
 

@@ -22,7 +22,7 @@ from playwright.sync_api import Browser, Playwright
 
 from demo_site.stack import Stack
 from models.testdata import INSTALL_STEP, PYFEAT_DIR
-from tests.e2e.camera import (
+from server.testing.camera import (
     affect_signals,
     astronaut_rgb,
     consented,

@@ -11,7 +11,7 @@ from playwright.sync_api import Page
 
 from client_py.tone import analyse_lexicon
 from demo_site.stack import Stack
-from tests.e2e.recording import Recorder
+from server.testing.recording import Recorder
 
 pytestmark = pytest.mark.e2e
 

@@ -26,8 +26,8 @@ from playwright.sync_api import BrowserContext, ConsoleMessage, Page
 from client_py.identity import visitor_id_from_secret
 from demo_site.stack import REPO, Stack, free_port
 from server.holdout import in_control
+from server.testing.recording import Recorder
 from tests.e2e.owner_site import PAGES, owner_site, strict_csp
-from tests.e2e.recording import Recorder
 
 pytestmark = pytest.mark.e2e
 

@@ -23,7 +23,7 @@ from playwright.sync_api import Browser, Page, Playwright, expect
 
 from demo_site.stack import Stack
 from models.testdata import INSTALL_STEP, PYFEAT_DIR
-from tests.e2e.camera import affect_signals, check_no_image_left, consented, playing, wait_for
+from server.testing.camera import affect_signals, check_no_image_left, consented, playing, wait_for
 
 pytestmark = pytest.mark.e2e
 

@@ -10,7 +10,7 @@ import pytest
 from playwright.sync_api import BrowserContext, Page
 
 from demo_site.stack import Stack
-from tests.e2e.recording import Recorder
+from server.testing.recording import Recorder
 
 pytestmark = pytest.mark.e2e
 

@@ -15,7 +15,7 @@ from playwright.sync_api import BrowserContext, Page
 from client_py.privacy import allowed_signal
 from demo_site.server import serve_demo
 from demo_site.stack import DIST, Stack
-from tests.e2e.recording import Recorder
+from server.testing.recording import Recorder
 
 pytestmark = pytest.mark.e2e
 

@@ -27,8 +27,8 @@ from models.infer import (
     expose,
     resample,
 )
-from tests.e2e.camera import _fit as fit
-from tests.e2e.camera import astronaut_rgb
+from server.testing.camera import _fit as fit
+from server.testing.camera import astronaut_rgb
 
 SCRIPT = Path(__file__).resolve().parent / "face_agreement.mjs"
 REPO = Path(__file__).resolve().parents[2]

@@ -1,0 +1,82 @@
+"""The testing kit as a site owner uses it: the pytest plugin's fixtures in a suite of their own
+(pytester, in a subprocess), docs/testing.md's example run as written, the message of a hint
+that did not come, and the holdout control."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser
+
+from server.testing import expect_holdout, holdout_script, static_pages
+from server.testing.server import RapportServer, free_port
+from tests.e2e.tea_shop import LEAF
+
+pytestmark = pytest.mark.e2e
+pytest_plugins = ["pytester"]
+
+DOCS = Path(__file__).resolve().parents[2] / "docs" / "testing.md"
+
+MISSING = """
+from pathlib import Path
+
+from server.testing import expect_hint, hesitant
+
+PAGES = {"/product.html": Path(__file__).with_name("product.html").read_text()}
+
+
+def test_a_hesitant_visitor_is_offered_a_human(rapport_pages, rapport_page):
+    shop = rapport_pages(PAGES)
+    hesitant(rapport_page, shop + "/product.html", seed=1)
+    expect_hint(rapport_page, kind="escalate_to_human", within=5)
+"""
+
+
+def docs_example(heading: str, language: str) -> str:
+    """The first ``language`` code block after ``heading`` in docs/testing.md."""
+    text = DOCS.read_text()
+    after = text[text.index(heading) :]
+    match = re.search(rf"```{language}\n(.*?)```", after, re.S)
+    assert match, f"no {language} block after {heading!r}"
+    return match.group(1)
+
+
+def test_the_docs_example_passes_and_a_missing_hint_lists_the_hints_and_reasons(
+    pytester: pytest.Pytester,
+) -> None:
+    example = docs_example("## In a pytest suite", "python")
+    assert len(example.strip().splitlines()) <= 16
+    pytester.makepyfile(test_adapts=example, test_missing=MISSING)
+    (pytester.path / "product.html").write_text(LEAF)
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", timeout=900)
+    result.assert_outcomes(passed=1, failed=1)
+    result.stdout.fnmatch_lines(
+        [
+            "*HintNotReceived: no hint with kind 'escalate_to_human' within 5 s on http*",
+            "*hints received:*",
+            "*- reassure for hesitant (strength *, source behaviour): *",
+            "*the client's last pattern scores: hesitant *",
+        ]
+    )
+
+
+def test_a_visitor_is_put_in_or_out_of_the_control_group(
+    rapport_server: RapportServer, rapport_browser: Browser
+) -> None:
+    port = free_port()
+    site = rapport_server.add_site(f"http://localhost:{port}", holdout=0.5)
+    with static_pages({"/leaf.html": LEAF}, rapport_server.tag(site), port=port) as origin:
+        for control in (True, False):
+            context = rapport_browser.new_context()
+            try:
+                context.add_init_script(holdout_script(site, control=control))
+                page = context.new_page()
+                page.goto(origin + "/leaf.html")
+                page.evaluate("() => window.rapport.ready")
+                page.mouse.move(300, 300)
+                page.mouse.wheel(0, 400)
+                expect_holdout(page, control, within=60)
+            finally:
+                context.close()

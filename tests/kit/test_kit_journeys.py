@@ -1,0 +1,105 @@
+"""The testing kit without a browser: what the generic journeys ask of a page, the privacy check
+on recorded requests, and the holdout control's choice of visitor."""
+
+from __future__ import annotations
+
+import json
+import random
+from typing import Any
+
+import pytest
+
+from client_py.identity import visitor_id_from_secret
+from server.holdout import in_control
+from server.testing.holdout import holdout_script, secret_for
+from server.testing.journeys import JOURNEYS, Journey, MissingMarkup
+from server.testing.privacy import SentRequest, private_findings
+
+
+def _markup(*sections: tuple[str, str | None], chats: int = 0) -> dict[str, Any]:
+    return {
+        "url": "http://shop.test/p",
+        "sections": [[name, item, i, True] for i, (name, item) in enumerate(sections)],
+        "chats": chats,
+        "fields": 0,
+        "links": [],
+    }
+
+
+def _walk(journey: Journey, markup: dict[str, Any]) -> list[str]:
+    """Run a journey against a fake page that declares ``markup``; the step kinds it took."""
+    kinds: list[str] = []
+    reply: Any = None
+    try:
+        while True:
+            step = journey.send(reply)
+            kinds.append(step.kind)
+            reply = markup if step.kind == "markup" else None
+            if step.kind == "eval" and "getBoundingClientRect" in step.args[0]:
+                reply = {"x": 0, "y": 0, "width": 100, "height": 100}
+    except StopIteration:
+        return kinds
+
+
+def test_hesitant_names_the_sections_a_page_lacks() -> None:
+    journey = JOURNEYS["hesitant"]("http://shop.test/p", random.Random(1))
+    with pytest.raises(MissingMarkup) as error:
+        _walk(journey, _markup(("price", "a"), ("specs", "a")))
+    message = str(error.value)
+    assert 'data-rapport-section="returns" or "warranty"' in message
+    assert "the page declares: price, specs" in message
+
+
+def test_a_persona_that_chats_says_the_page_has_no_chat_input() -> None:
+    journey = JOURNEYS["urgent"]("http://shop.test/p", random.Random(1))
+    with pytest.raises(MissingMarkup, match="data-rapport-chat"):
+        _walk(journey, _markup(("delivery", None), ("price", "a")))
+
+
+def test_comparison_needs_three_items() -> None:
+    journey = JOURNEYS["comparison_shopper"]("http://shop.test/list", random.Random(1))
+    with pytest.raises(MissingMarkup, match="3 or more items"):
+        _walk(journey, _markup(("price", "a"), ("price", "b")))
+
+
+def test_the_same_seed_makes_the_same_visitor() -> None:
+    page = _markup(("price", "a"), ("returns", None), ("warranty", None))
+    first = _walk(JOURNEYS["hesitant"]("http://shop.test/p", random.Random("s:1")), page)
+    again = _walk(JOURNEYS["hesitant"]("http://shop.test/p", random.Random("s:1")), page)
+    assert first == again and first[:2] == ["goto", "markup"]
+
+
+def test_typed_text_and_query_strings_are_found_in_requests_to_rapport() -> None:
+    batch = {"site": "pk_x", "signals": [{"kind": "tone", "text": "Where is my order now"}]}
+    requests = [
+        SentRequest("http://api.test/v1/collect", "POST", json.dumps(batch).encode()),
+        SentRequest("http://api.test/v1/hints/abc?q=1", "GET", b""),
+        SentRequest("http://shop.test/search?q=where", "GET", b""),  # the site's own: not ours
+    ]
+    problems = private_findings(requests, typed=["Where is my order now?"])
+    assert any("carries 'is my order'" in p for p in problems), problems
+    assert any("query string" in p and "/v1/hints/" in p for p in problems)
+    assert not any("shop.test" in p for p in problems)
+    assert any("the schema forbids" in p for p in problems)
+
+
+def test_cyrillic_text_is_found_behind_json_escapes() -> None:
+    body = json.dumps({"signals": [], "note": "Где мой заказ"}).encode()  # \\u0413…
+    problems = private_findings(
+        [SentRequest("http://api.test/v1/feedback", "POST", body)], typed=["Где мой заказ"]
+    )
+    assert problems
+
+
+@pytest.mark.parametrize("control", [True, False])
+def test_the_holdout_secret_lands_on_the_side_asked_for(control: bool) -> None:
+    secret = secret_for(7, 0.1, control=control)
+    assert in_control(7, visitor_id_from_secret(secret), 0.1) is control
+
+
+def test_no_visitor_can_be_in_the_control_group_of_a_site_without_one() -> None:
+    class Site:
+        site_id, holdout = 3, 0.0
+
+    with pytest.raises(ValueError, match="no control group"):
+        holdout_script(Site(), control=True)
