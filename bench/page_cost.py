@@ -137,6 +137,10 @@ def one_run(
         page.wait_for_function("() => window.__probe.firstHint", timeout=20_000)
         first_hint = page.evaluate("() => __probe.firstHint")
     probe = page.evaluate("() => __probe")
+    box_shown = page.evaluate(
+        "() => document.querySelector('[data-rapport-show]')"
+        ".checkVisibility({visibilityProperty: true})"
+    )
     frames = page.evaluate("rapport.camera.stats().frames") if camera else None
     context.close()
     rapport_bytes = sum(b for url, b in sizes if url.startswith(api))
@@ -152,6 +156,7 @@ def one_run(
         "camera_frames_analysed": frames,
         "layout_shift": round(probe["cls"], 4),
         "layout_shift_box": round(probe["boxCls"], 4),
+        "box_shown_at_end": 1.0 if box_shown else 0.0,
         "shifted": probe["shifted"],
     }
 
