@@ -57,6 +57,12 @@ def main(argv: list[str] | None = None) -> int:
     right = sum(r.predicted == r.persona for r in runs)
     print(f"{len(runs)} runs ({args.seeds} seeds × {len(scripts)} personas) in {elapsed:.0f} s")
     print(f"top-1 accuracy: {right / len(runs):.1%} ({right}/{len(runs)})")
+    started_runs = [r for r in runs if not _not_ready(r)]
+    if len(started_runs) < len(runs):
+        right_started = sum(r.predicted == r.persona for r in started_runs)
+        lost = len(runs) - len(started_runs)
+        print(f"  Rapport never ready (boot timeout, machine load) in {lost} runs;"
+              f" top-1 where it was ready: {right_started}/{len(started_runs)}")  # fmt: skip
     print(f"schema-clean requests: {all(r.schema_clean for r in runs)}; "
           f"page errors: {sum(len(r.errors) for r in runs)}")  # fmt: skip
     short = {name: name.replace("returning_with_problem", "returning")[:10] for name in labels}
@@ -69,7 +75,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.verbose:
         for r in runs:
             top = sorted(r.scores.items(), key=lambda kv: -kv[1])[:3]
-            print(f"  {r.persona:<24} seed {r.seed}: {r.predicted:<24} {top}")
+            print(f"  {r.persona:<24} seed {r.seed}: {r.predicted:<24} {top} {r.errors or ''}")
     return 0
 
 
@@ -102,12 +108,23 @@ def report_elsewhere(runs: list[PersonaRun], seeds: int, elapsed: float, *, verb
           f"{wrong}/{len(first_timers)}")  # fmt: skip
     print(f"schema-clean requests: {all(r.schema_clean for r in runs)}; "
           f"page errors: {sum(len(r.errors) for r in runs)}")  # fmt: skip
+    not_ready = [r for r in pattern_runs if _not_ready(r)]
+    if not_ready:
+        right_ready = sum(elsewhere.verdict(r) for r in pattern_runs if not _not_ready(r))
+        print(f"Rapport never ready (boot timeout, machine load) in {len(not_ready)} pattern runs "
+              f"and {sum(map(_not_ready, runs)) - len(not_ready)} passive runs; own hint where it "
+              f"was ready: {right_ready}/{len(pattern_runs) - len(not_ready)}")  # fmt: skip
     if verbose:
         for r in runs:
             top = sorted(r.scores.items(), key=lambda kv: -kv[1])[:3]
             hints = sorted({str(h.get("id")) for _, h in r.hints})
             print(f"  {r.persona:<24} seed {r.seed}: {top} hints {hints} {r.errors or ''}")
     return 0
+
+
+def _not_ready(run: PersonaRun) -> bool:
+    """The page never got Python ready (the loader gave up waiting): no verdict on patterns."""
+    return any("did not get ready" in e for e in run.errors)
 
 
 if __name__ == "__main__":

@@ -14,7 +14,9 @@ shared and noisy, so read the ratios.
 ``--cls`` adds two arms where the reassurance box is placed by Rapport without moving the page
 (``data-rapport-place="overlay"`` and ``"reserve"``, set on the box as the page is parsed, as an
 owner's markup would): the ``layout_shift`` row (CLS: the sum of layout-shift scores without
-recent input, over the whole visit) compares them with the in-flow box and with no Rapport.
+recent input, over the whole visit) compares them with the in-flow box and with no Rapport;
+``layout_shift_box`` is the part of it in the second after a box is shown or hidden (the box's own
+shift, apart from anything else on the page that moves).
 
 ``--camera`` adds a third arm, alternating with the other two: the same page and visitor with
 the camera on (consent given at once; Chromium's fake camera playing the astronaut; 5 fps), to
@@ -81,10 +83,18 @@ window.__probe = {gap: 0, longTasks: [], start: performance.now()};
   } catch (e) {}
   __probe.cls = 0;
   __probe.shifted = [];
+  // The box's own part: shifts in the second after a [data-rapport-show] box is shown or hidden.
+  __probe.boxCls = 0;
+  __probe.boxAt = [];
+  new MutationObserver(records => records.forEach(r => {
+    if (r.target.hasAttribute('data-rapport-show')) __probe.boxAt.push(performance.now());
+  })).observe(document, {attributes: true, subtree: true, attributeFilter: ['hidden', 'style']});
   try {
     new PerformanceObserver(list => list.getEntries().forEach(e => {
       if (e.hadRecentInput) return;
       __probe.cls += e.value;
+      if (__probe.boxAt.some(t => e.startTime >= t - 50 && e.startTime <= t + 1000))
+        __probe.boxCls += e.value;
       // What moved (for reading the number: the box's own shift or the page's).
       e.sources.forEach(s => s.node && __probe.shifted.push(
         (s.node.id || s.node.className || s.node.nodeName) + ' ' + e.value.toFixed(4)));
@@ -241,6 +251,10 @@ def one_run(
         page.wait_for_function("() => window.__probe.firstHint", timeout=20_000)
         first_hint = page.evaluate("() => __probe.firstHint")
     probe = page.evaluate("() => __probe")
+    box_shown = page.evaluate(
+        "() => document.querySelector('[data-rapport-show]')"
+        ".checkVisibility({visibilityProperty: true})"
+    )
     frames = page.evaluate("rapport.camera.stats().frames") if camera else None
     pss = pss_mb(root) if root is not None else None
     rapport_files = {_file(url): b for url, b in sizes if url.startswith(api + "/sdk/")}
@@ -263,6 +277,8 @@ def one_run(
         "first_hint_ms": None if first_hint is None else round(first_hint, 0),
         "camera_frames_analysed": frames,
         "layout_shift": round(probe["cls"], 4),
+        "layout_shift_box": round(probe["boxCls"], 4),
+        "box_shown_at_end": 1.0 if box_shown else 0.0,
         "shifted": probe["shifted"],
         "files": rapport_files,
         "boot": steps,

@@ -121,7 +121,7 @@ def test_passive_visitors_get_patterns() -> None:
     assert max(result.values()) < NEUTRAL_BELOW
 
 
-def test_comparison_shopper_fired_for_every_visitor_on_a_listing_with_marked_prices() -> None:
+def test_finding_11_5_comparison_shopper_fired_for_every_visitor_on_a_marked_listing() -> None:
     """Issue 11 finding 5: items merely rendered are not compared; items the visitor gives
     attention to (pointer resting on them, clicks, attended time) are."""
     glance = run([*listing(8), *activity(T, 3)], until=T + 4_000)
