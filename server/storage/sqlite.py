@@ -54,8 +54,9 @@ _SITE_COLUMNS = "id, name, site_key, origins, created_at"
 _PROFILE_CHUNK = 500
 # Retention deletes this many signals per statement, so the writer never waits long.
 _PRUNE_CHUNK = 5000
-# Erasure deletes a visitor's signals and batches this many per statement (a few ms each).
-_ERASE_CHUNK = 1000
+# Erasure deletes a visitor's signals and batches this many per statement (about a ms each).
+_ERASE_CHUNK = 250
+_ERASE_PAUSE = 0.005  # seconds between erase chunks: the writer's turn
 _ERASE_IN_CHUNKS = (
     ("signals", "DELETE FROM signals WHERE rowid IN (SELECT rowid FROM signals "
                 f"WHERE site_id = ?1 AND visitor = ?2 LIMIT {_ERASE_CHUNK})"),
@@ -235,13 +236,21 @@ class SQLiteStorage(GroupCommitStorage):
         # between leaves part of the rows, which the visitor's next erase removes.
         where = "WHERE site_id = ? AND visitor = ?"
         removed = dict.fromkeys((t.name for t in VISITOR_TABLES), 0)
-        for table, sql in _ERASE_IN_CHUNKS:
-            while True:
-                async with self._admin_lock:
-                    count = await _execute_count(self._reader, sql, (site_id, visitor))
-                removed[table] += count
-                if count < _ERASE_CHUNK:
-                    break
+        # The chunks run on a connection of their own, so reads queued on the shared reader
+        # (hints) never wait behind them, and a short pause between chunks lets the writer
+        # take the write lock (bench/rights_load.py).
+        conn = await aiosqlite.connect(self.path, isolation_level=None)
+        try:
+            await _execute(conn, f"PRAGMA busy_timeout={int(self._busy_timeout_ms)}")
+            for table, sql in _ERASE_IN_CHUNKS:
+                while True:
+                    count = await _execute_count(conn, sql, (site_id, visitor))
+                    removed[table] += count
+                    if count < _ERASE_CHUNK:
+                        break
+                    await asyncio.sleep(_ERASE_PAUSE)
+        finally:
+            await conn.close()
         rest = await self._delete_in_transaction(
             [(t.name, f"DELETE FROM {t.name} {where}", (site_id, visitor))
              for t in VISITOR_TABLES],
