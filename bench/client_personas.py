@@ -23,9 +23,9 @@ import time
 from collections import Counter
 from pathlib import Path
 
-from demo_site.personas import PERSONAS
-from demo_site.stack import running_stack
-from server.testing.runs import PersonaRun, simulate
+from rapport.demo_site.personas import PERSONAS
+from rapport.demo_site.stack import running_stack
+from rapport.server.testing.runs import PersonaRun, simulate
 from tests.e2e import elsewhere
 
 

@@ -26,7 +26,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from client_py.agent import Agent
+from rapport.client_py.agent import Agent
 
 REPO = Path(__file__).resolve().parent.parent
 PYODIDE = REPO / "wasm_build" / "node_modules" / "pyodide"
@@ -164,7 +164,7 @@ def run_browser_worker(messages: list[tuple[dict[str, Any], float]], repeat: int
     """The built SDK worker in headless Chromium, on the demo shop's origin, warm cache."""
     from playwright.sync_api import sync_playwright
 
-    from demo_site.stack import CHROMIUM_FLAGS, DIST, chromium_executable, running_stack
+    from rapport.demo_site.stack import CHROMIUM_FLAGS, DIST, chromium_executable, running_stack
 
     worker_name = json.loads((DIST / "manifest.json").read_text())["entry"]["worker"]
     best = float("inf")

@@ -25,10 +25,10 @@ from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 
-from client_py import tone_model
-from client_py.tone import LABELS, ToneResult, analyse, analyse_lexicon
-from models.tone.dataset import load as load_messages
-from models.tone.train import evaluate, table
+from rapport.client_py import tone_model
+from rapport.client_py.tone import LABELS, ToneResult, analyse, analyse_lexicon
+from rapport.models.tone.dataset import load as load_messages
+from rapport.models.tone.train import evaluate, table
 
 REPO = Path(__file__).resolve().parent.parent
 PHRASES = REPO / "tests" / "client_py" / "data" / "tone_phrases.tsv"

@@ -66,8 +66,8 @@ from typing import Any
 
 import numpy as np
 
-from models import EXPRESSION_LABELS, MANIFEST, MODELS_DIR, infer, testdata
-from models.infer import (
+from rapport.models import EXPRESSION_LABELS, MANIFEST, MODELS_DIR, infer, testdata
+from rapport.models.infer import (
     EXPRESSION_SIZE,
     Detection,
     FaceAnalyzer,

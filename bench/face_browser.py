@@ -37,8 +37,8 @@ from typing import Any, ClassVar
 
 from playwright.sync_api import sync_playwright
 
-from demo_site.stack import CHROMIUM_FLAGS, DIST, chromium_executable, running_stack
-from server.testing.camera import WATCH_CAMERA, astronaut_rgb, launch_playing, write_y4m
+from rapport.demo_site.stack import CHROMIUM_FLAGS, DIST, chromium_executable, running_stack
+from rapport.server.testing.camera import WATCH_CAMERA, astronaut_rgb, launch_playing, write_y4m
 
 GOAL_MS = 15.0
 # face-api.js's own pipeline, as its TUTORIAL.md and every demo of the package write it
@@ -217,7 +217,7 @@ def compare_builds(other: Path, frames: int, gap_ms: int = 100) -> dict[str, Any
     """Per-frame timings of this checkout's build and ``other``, interleaved in one worker."""
     import numpy as np
 
-    from server.testing.camera import _fit
+    from rapport.server.testing.camera import _fit
 
     builds = {"this": DIST, "other": other}
     rgb = _fit(astronaut_rgb(), 320, 240)
@@ -272,8 +272,8 @@ def accuracy(with_face_api: bool = True) -> dict[str, Any]:
     import numpy as np
 
     from bench.face_accuracy import face_api_reference, judge, tally
-    from models import EXPRESSION_LABELS, testdata
-    from models.infer import FaceAnalyzer
+    from rapport.models import EXPRESSION_LABELS, testdata
+    from rapport.models.infer import FaceAnalyzer
 
     testdata.fetch()
     images = list(testdata.labelled_images())

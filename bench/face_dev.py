@@ -48,8 +48,8 @@ from bench.face_accuracy import (
     previous_crop,
     unpadded_crop,
 )
-from models import EXPRESSION_LABELS
-from models.infer import (
+from rapport.models import EXPRESSION_LABELS
+from rapport.models.infer import (
     EXPRESSION_SIZE,
     Detection,
     FaceAnalyzer,

@@ -26,7 +26,7 @@ OUT = Path(__file__).resolve().parent.parent / ".cache" / "fer" / "emotion_model
 
 def main() -> int:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    from models.build import _shim_numpy
+    from rapport.models.build import _shim_numpy
 
     _shim_numpy()
     import keras

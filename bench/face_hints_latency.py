@@ -32,9 +32,9 @@ from PIL import Image
 from playwright.sync_api import BrowserContext, Request, sync_playwright
 
 from bench.hints_latency import summary
-from demo_site.stack import CHROMIUM_FLAGS, chromium_executable, running_stack
-from models.testdata import PYFEAT_DIR
-from server.testing.camera import WATCH_CAMERA, ask_for_camera, camera_flags, write_y4m
+from rapport.demo_site.stack import CHROMIUM_FLAGS, chromium_executable, running_stack
+from rapport.models.testdata import PYFEAT_DIR
+from rapport.server.testing.camera import WATCH_CAMERA, ask_for_camera, camera_flags, write_y4m
 
 PRODUCT = "/product/echo-earbuds.html"
 HINT_ID = "face_frustrated.reassure"
@@ -90,8 +90,8 @@ def one_run(context: BrowserContext, shop: str, api: str, seconds: int) -> list[
 
 def per_frame_cost(frames: int) -> dict[str, float]:
     """Median µs of Agent.handle per camera frame, without and with sections in view."""
-    from client_py.agent import Agent
-    from client_py.schema import SECTIONS
+    from rapport.client_py.agent import Agent
+    from rapport.client_py.schema import SECTIONS
 
     config = json.dumps({"site": "pk_abcdefgh", "visitor": "v" * 22, "session": "s" * 22})
     upset = [0.1, 0.0, 0.3, 0.6, 0.0, 0.0, 0.0]

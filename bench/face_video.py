@@ -40,9 +40,9 @@ import numpy as np
 from PIL import Image
 
 from bench import face_dev
-from client_py.affect import AffectConfig, AffectTracker, valence
-from models import EXPRESSION_LABELS, testdata
-from models.infer import Detection, FaceAnalyzer, crop_face
+from rapport.client_py.affect import AffectConfig, AffectTracker, valence
+from rapport.models import EXPRESSION_LABELS, testdata
+from rapport.models.infer import Detection, FaceAnalyzer, crop_face
 from tests.e2e.camera import _fit, astronaut_rgb
 
 W, H = 320, 240

@@ -28,9 +28,9 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-import demo_site.stack
 from bench.face_browser import GOAL_MS, _pct, camera_stats
 from bench.face_devset import CACHE
+from rapport.demo_site import stack as demo_stack
 
 HERE = Path(__file__).resolve().parent
 WRAPPER = HERE / "face_worker_cost.mjs"
@@ -63,12 +63,12 @@ def measure(frames: int, fps: int) -> dict[str, Any]:
     load_before = os.getloadavg()
     n = len(NAMES) if HUMAN_ONNX.is_file() else len(NAMES) - 1
     with tempfile.TemporaryDirectory(prefix="rapport-face-cost-") as tmp:
-        sdk = candidate_sdk(demo_site.stack.DIST, Path(tmp) / "sdk")
-        shipped, demo_site.stack.DIST = demo_site.stack.DIST, sdk
+        sdk = candidate_sdk(demo_stack.DIST, Path(tmp) / "sdk")
+        shipped, demo_stack.DIST = demo_stack.DIST, sdk
         try:
             stats, _ = camera_stats(frames * n + 2 * n, fps)
         finally:
-            demo_site.stack.DIST = shipped
+            demo_stack.DIST = shipped
     rows = stats["ms"][2 * n :]  # the first rounds compile kernels
     out: dict[str, Any] = {
         "frames_each": frames,

@@ -34,7 +34,7 @@ from typing import Any
 
 from playwright.sync_api import BrowserContext, Request, sync_playwright
 
-from demo_site.stack import CHROMIUM_FLAGS, chromium_executable, running_stack
+from rapport.demo_site.stack import CHROMIUM_FLAGS, chromium_executable, running_stack
 
 PRODUCT = "/product/aria-headphones.html"
 HINT_ID = "chat_irritation.escalate"

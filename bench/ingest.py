@@ -27,8 +27,8 @@ from pathlib import Path
 
 import httpx
 
-from client_py.identity import visitor_id_from_key
-from server.storage import create_storage
+from rapport.client_py.identity import visitor_id_from_key
+from rapport.server.storage import create_storage
 
 ORIGIN = "https://bench.example"
 LUA = Path(__file__).with_name("ingest_collect.lua")
@@ -162,7 +162,7 @@ def main() -> int:
     elif args.postgres != _THROWAWAY:
         run_once(args.postgres, args, "postgresql")
     else:
-        from server.testing.postgres import cluster
+        from rapport.server.testing.postgres import cluster
 
         modes = {"durable": True, "fsync=off": False}
         for name in ("durable", "fsync=off") if args.fsync_off else ("durable",):
@@ -176,7 +176,7 @@ def writer_only(seconds: int, in_flight: int) -> None:
     ``--connections`` batches of 20 signals in flight, rollups on), the two arms interleaved
     chunk by chunk in one process — one server process's writer, without HTTP."""
     from bench.report import ingest_interleaved, month
-    from server.testing.postgres import cluster
+    from rapport.server.testing.postgres import cluster
 
     data = month(signals=seconds * 40_000, visitors=max(100, seconds * 200))
     with cluster(durable=True) as durable, cluster(durable=False) as fast:
@@ -241,7 +241,7 @@ def run_once(url: str, args: argparse.Namespace, backend: str) -> None:
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     server = subprocess.Popen(
-        [sys.executable, "-m", "server", "serve", "--port", str(port), "--database", url,
+        [sys.executable, "-m", "rapport.server", "serve", "--port", str(port), "--database", url,
          "--workers", str(args.workers), "--rate-per-ip", "0", "--rate-per-site", "0",
          "--no-access-log", "--log-level", "warning"],
     )  # fmt: skip

@@ -23,8 +23,8 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from server.ingest.schema import BATCH_DECODER
-from server.json_body import decode_body, duplicate_key
+from rapport.server.ingest.schema import BATCH_DECODER
+from rapport.server.json_body import decode_body, duplicate_key
 
 SIGNALS = [
     {"kind": "clicks", "count": 3},
@@ -86,9 +86,9 @@ def requests(rounds: int, per_round: int) -> None:
 
     from litestar.testing import TestClient
 
-    import server.ingest.controller as collect_controller
-    from server.app import create_app
-    from server.config import Settings
+    import rapport.server.ingest.controller as collect_controller
+    from rapport.server.app import create_app
+    from rapport.server.config import Settings
 
     def plain(decoder: Any, raw: bytes, *, where: str) -> Any:
         return decoder.decode(raw)

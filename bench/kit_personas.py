@@ -22,11 +22,11 @@ import time
 from collections import Counter
 from pathlib import Path
 
-from demo_site.personas import PERSONAS as DEMO_PERSONAS
-from demo_site.stack import running_stack
-from server.testing.pages import static_pages
-from server.testing.runs import PersonaRun, Script, at, chromium, run_personas
-from server.testing.server import free_port, rapport_server
+from rapport.demo_site.personas import PERSONAS as DEMO_PERSONAS
+from rapport.demo_site.stack import running_stack
+from rapport.server.testing.pages import static_pages
+from rapport.server.testing.runs import PersonaRun, Script, at, chromium, run_personas
+from rapport.server.testing.server import free_port, rapport_server
 from tests.e2e.tea_shop import TEA_PAGES, TEA_SHOP
 
 

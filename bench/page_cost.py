@@ -51,9 +51,9 @@ from urllib.parse import urlsplit
 
 from playwright.sync_api import Browser, sync_playwright
 
-from demo_site.server import serve_demo
-from demo_site.stack import CHROMIUM_FLAGS, chromium_executable, running_stack
-from server.testing.camera import ask_for_camera, astronaut_rgb, launch_playing, write_y4m
+from rapport.demo_site.server import serve_demo
+from rapport.demo_site.stack import CHROMIUM_FLAGS, chromium_executable, running_stack
+from rapport.server.testing.camera import ask_for_camera, astronaut_rgb, launch_playing, write_y4m
 
 PRODUCT = "/product/aria-headphones.html"
 #: The owner's markup for a placed box, applied while the page is parsed (before first paint).

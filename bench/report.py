@@ -34,14 +34,14 @@ from typing import Any
 
 import msgspec
 
-from client_py.schema import PATTERNS, SECTIONS, TONES, TOPICS
-from server.profiles import Observations
-from server.report.build import build_report
-from server.report.settings import set_report_settings
-from server.sites.model import Site
-from server.storage import Storage, create_storage
-from server.storage.base import IngestBatch, StoredSignal
-from server.storage.group_commit import GroupCommitStorage
+from rapport.client_py.schema import PATTERNS, SECTIONS, TONES, TOPICS
+from rapport.server.profiles import Observations
+from rapport.server.report.build import build_report
+from rapport.server.report.settings import set_report_settings
+from rapport.server.sites.model import Site
+from rapport.server.storage import Storage, create_storage
+from rapport.server.storage.base import IngestBatch, StoredSignal
+from rapport.server.storage.group_commit import GroupCommitStorage
 
 NOW = 1_800_000_000.0
 PER_BATCH = 20
@@ -181,7 +181,7 @@ def postgres(url: str | None) -> Iterator[tuple[str, str]]:
     """Two fresh databases on ``url``'s server, or on a throwaway cluster."""
     import asyncpg  # type: ignore[import-untyped]
 
-    from server.testing.postgres import cluster
+    from rapport.server.testing.postgres import cluster
 
     with contextlib.ExitStack() as stack:
         if url is None:

@@ -44,9 +44,9 @@ from typing import Any
 import httpx
 import msgspec
 
-from client_py.identity import visitor_id_from_secret, visitor_key_from_secret
-from server.profiles import Observations
-from server.storage import IngestBatch, StoredSignal, create_storage
+from rapport.client_py.identity import visitor_id_from_secret, visitor_key_from_secret
+from rapport.server.profiles import Observations
+from rapport.server.storage import IngestBatch, StoredSignal, create_storage
 
 ORIGIN = "https://bench.example"
 HESITANT = [
@@ -239,10 +239,23 @@ def main() -> None:
         port = free_port()
         base = f"http://127.0.0.1:{port}"
         server = subprocess.Popen(
-            [sys.executable, "-m", "server", "serve", "--port", str(port), "--database", url,
-             "--rate-per-ip", "0", "--log-level", "warning", "--no-access-log"],
+            [
+                sys.executable,
+                "-m",
+                "rapport.server",
+                "serve",
+                "--port",
+                str(port),
+                "--database",
+                url,
+                "--rate-per-ip",
+                "0",
+                "--log-level",
+                "warning",
+                "--no-access-log",
+            ],
             env={**os.environ, "RAPPORT_SDK_DIR": tmp},
-        )  # fmt: skip
+        )
         quiet: list[float] = []
         loaded: list[float] = []
         hammered = [0, 0, 0]

@@ -26,8 +26,8 @@ from pathlib import Path
 
 import msgspec
 
-from server.profiles import Observations
-from server.storage import IngestBatch, StoredSignal, create_storage
+from rapport.server.profiles import Observations
+from rapport.server.storage import IngestBatch, StoredSignal, create_storage
 
 _BODY = msgspec.json.encode({"kind": "clicks", "count": 1}).decode()
 

@@ -38,7 +38,7 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-from client_py.schema import EXPRESSIONS
+from .schema import EXPRESSIONS
 
 __all__ = [
     "CIRCUMPLEX",

@@ -35,23 +35,23 @@ import json
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from client_py.affect import AffectTracker, WindowAggregate, from_model_order
-from client_py.camera_pace import CameraPace, Pace
-from client_py.events import ChatText, parse_events
-from client_py.features import DEFAULT_RULES, FeatureRules, SessionFeatures
-from client_py.identity import VISITOR_KEY_PATTERN
-from client_py.patterns import (
+from .affect import AffectTracker, WindowAggregate, from_model_order
+from .camera_pace import CameraPace, Pace
+from .events import ChatText, parse_events
+from .features import DEFAULT_RULES, FeatureRules, SessionFeatures
+from .identity import VISITOR_KEY_PATTERN
+from .patterns import (
     PATTERN_WEIGHTS,
     PatternScore,
     Term,
     score_all,
     weights_with_overrides,
 )
-from client_py.schema import ID_PATTERN, SITE_KEY_PATTERN
-from client_py.section_view import SectionView
-from client_py.sender import Batch, Outbox
-from client_py.signals import SignalDiffer, current_signals, hint_relevant
-from client_py.tone import ToneSession
+from .schema import ID_PATTERN, SITE_KEY_PATTERN
+from .section_view import SectionView
+from .sender import Batch, Outbox
+from .signals import SignalDiffer, current_signals, hint_relevant
+from .tone import ToneSession
 
 __all__ = ["Agent", "AgentConfig"]
 

@@ -11,7 +11,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Final
 
-from client_py.schema import ACTION_NAME_PATTERN, ITEM_PATTERN, SECTIONS, Key, Number
+from .schema import ACTION_NAME_PATTERN, ITEM_PATTERN, SECTIONS, Key, Number
 
 __all__ = [
     "EVENT_CODES",

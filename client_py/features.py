@@ -24,7 +24,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, fields
 from typing import Any, Final
 
-from client_py.events import (
+from .events import (
     Action,
     Activity,
     Change,
@@ -43,7 +43,7 @@ from client_py.events import (
     Submit,
     Visibility,
 )
-from client_py.schema import (
+from .schema import (
     COUNTERS,
     CURRENCY_PATTERN,
     DAYPARTS,

@@ -20,9 +20,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Final
 
-from client_py.features import COMMITTING_ACTIONS, SessionFeatures
-from client_py.schema import EVIDENCE_FEATURES, PATTERNS
-from client_py.tone import ToneSession
+from .features import COMMITTING_ACTIONS, SessionFeatures
+from .schema import EVIDENCE_FEATURES, PATTERNS
+from .tone import ToneSession
 
 __all__ = [
     "DEFINING_EVIDENCE",

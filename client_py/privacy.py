@@ -12,8 +12,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from client_py.identity import VISITOR_KEY_PATTERN
-from client_py.schema import ID_PATTERN, SIGNALS, SITE_KEY_PATTERN
+from .identity import VISITOR_KEY_PATTERN
+from .schema import ID_PATTERN, SIGNALS, SITE_KEY_PATTERN
 
 __all__ = ["allowed_envelope", "allowed_signal", "filter_signals"]
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from client_py.events import Event, PageEnd, PageView, SectionIn, SectionOut, Visibility
+from .events import Event, PageEnd, PageView, SectionIn, SectionOut, Visibility
 
 __all__ = ["SectionView"]
 

@@ -17,8 +17,8 @@ import secrets
 from dataclasses import dataclass, field
 from typing import Any, Final
 
-from client_py.privacy import allowed_envelope, filter_signals
-from client_py.schema import MAX_SIGNALS_PER_BATCH
+from .privacy import allowed_envelope, filter_signals
+from .schema import MAX_SIGNALS_PER_BATCH
 
 __all__ = ["Batch", "Outbox", "new_id"]
 

@@ -13,10 +13,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Final
 
-from client_py.features import SessionFeatures
-from client_py.patterns import PatternScore
-from client_py.schema import COUNTERS, EVIDENCE_FEATURES
-from client_py.tone import ToneSession
+from .features import SessionFeatures
+from .patterns import PatternScore
+from .schema import COUNTERS, EVIDENCE_FEATURES
+from .tone import ToneSession
 
 __all__ = ["HINT_THRESHOLDS", "SignalDiffer", "current_signals", "hint_relevant"]
 

@@ -21,8 +21,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Final
 
-from client_py import tone_model
-from client_py.schema import TONES, TOPICS
+from . import tone_model
+from .schema import TONES, TOPICS
 
 __all__ = [
     "LABELS",

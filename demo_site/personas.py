@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Final
 
-from server.testing.runs import Script, at
+from rapport.server.testing.runs import Script, at
 
 __all__ = ["DEMO_PAGES", "PERSONAS"]
 

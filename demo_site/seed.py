@@ -35,9 +35,9 @@ def simulate_visitors(shop: str, api: str, seeds: list[int], parallel: int) -> i
     how many visits ran. Raises what the visits raised."""
     from playwright.async_api import async_playwright
 
-    from demo_site.personas import PERSONAS
-    from server.testing.browser import CHROMIUM_FLAGS, chromium_executable
-    from server.testing.runs import run_personas
+    from rapport.demo_site.personas import PERSONAS
+    from rapport.server.testing.browser import CHROMIUM_FLAGS, chromium_executable
+    from rapport.server.testing.runs import run_personas
 
     async def simulate() -> int:
         async with async_playwright() as pw:
@@ -74,7 +74,7 @@ def seed_in_background(
     try:
         import playwright.async_api  # noqa: F401
 
-        import server.testing.runs  # noqa: F401
+        import rapport.server.testing.runs  # noqa: F401
     except ImportError as exc:
         echo(f"Simulated visitors: not started ({exc}; run `make install-dev system-test`)")
         return None

@@ -16,9 +16,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from demo_site.server import ROOT, serve_demo
-from server.testing.browser import CHROMIUM_FLAGS, chromium_executable
-from server.testing.server import free_port
+from rapport.demo_site.server import ROOT, serve_demo
+from rapport.server.testing.browser import CHROMIUM_FLAGS, chromium_executable
+from rapport.server.testing.server import free_port
 
 __all__ = [
     "CHROMIUM_FLAGS",
@@ -50,7 +50,7 @@ def _wait_http(url: str, timeout: float = 30.0) -> None:
 
 def _rapport(*args: str) -> str:
     done = subprocess.run(
-        [sys.executable, "-m", "server", *args],
+        [sys.executable, "-m", "rapport.server", *args],
         check=True,
         capture_output=True,
         text=True,
@@ -90,7 +90,7 @@ def running_stack(
     with log.open("w") as log_file:
         server = subprocess.Popen(
             [
-                sys.executable, "-m", "server", "serve",
+                sys.executable, "-m", "rapport.server", "serve",
                 "--host", "127.0.0.1", "--port", str(api_port),
                 "--database", database, "--sdk-dir", str(DIST),
             ],

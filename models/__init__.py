@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from client_py.affect import MODEL_ORDER
-from client_py.schema import EXPRESSIONS
+from rapport.client_py.affect import MODEL_ORDER
+from rapport.client_py.schema import EXPRESSIONS
 
 MODELS_DIR = Path(__file__).resolve().parent
 ONNX_DIR = MODELS_DIR / "onnx"

@@ -47,7 +47,7 @@ from typing import Any
 
 import numpy as np
 
-from models import (
+from rapport.models import (
     DETECTOR_FILE,
     EXPRESSION_FILE,
     EXPRESSION_LABELS,
@@ -434,8 +434,8 @@ def synthetic_inputs() -> np.ndarray:
 
 def reference_crops() -> list[tuple[str, np.ndarray]]:
     """(name, 112×112 float32 crop) of the real test faces, made with models.infer."""
-    from models import testdata
-    from models.infer import FaceAnalyzer, crop_box, crop_rect
+    from rapport.models import testdata
+    from rapport.models.infer import FaceAnalyzer, crop_box, crop_rect
 
     analyzer = FaceAnalyzer()
     crops: list[tuple[str, np.ndarray]] = []
@@ -589,7 +589,12 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if os.environ.get("PYTHONHASHSEED") != "0":  # tf2onnx iterates sets: fix the hash seed
         env = {**os.environ, "PYTHONHASHSEED": "0"}
-        cmd = [sys.executable, "-m", "models.build", *(argv if argv is not None else sys.argv[1:])]
+        cmd = [
+            sys.executable,
+            "-m",
+            "rapport.models.build",
+            *(argv if argv is not None else sys.argv[1:]),
+        ]
         return subprocess.run(cmd, env=env, check=False).returncode
 
     _shim_numpy()

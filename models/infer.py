@@ -46,7 +46,7 @@ import numpy.typing as npt
 import onnxruntime as ort  # type: ignore[import-untyped, unused-ignore]
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from models import DETECTOR_FILE, EMOTION_KEYS, EXPRESSION_FILE, EXPRESSION_LABELS, ONNX_DIR
+from rapport.models import DETECTOR_FILE, EMOTION_KEYS, EXPRESSION_FILE, EXPRESSION_LABELS, ONNX_DIR
 
 __all__ = [
     "DEFAULT_MARGIN",

@@ -70,7 +70,7 @@ def fetch(python: str = sys.executable) -> Path:
 
 
 def _read(path: Path) -> npt.NDArray[np.uint8]:
-    from models.infer import load_image
+    from rapport.models.infer import load_image
 
     return load_image(path)
 

@@ -1,6 +1,6 @@
 """``python -m server`` is the same as the ``rapport`` command."""
 
-from server.cli import main
+from rapport.server.cli import main
 
 if __name__ == "__main__":
     main()

@@ -16,33 +16,33 @@ from importlib.metadata import PackageNotFoundError, version
 from litestar import Litestar
 from litestar.di import Provide
 
-from server.admin import AdminController
-from server.config import Settings
-from server.cors import SiteCorsMiddleware
-from server.dashboard import DashboardController
-from server.dashboard.assets import DashboardAssets, default_assets_dir
-from server.errors import exception_handlers
-from server.exports.controller import ExportsController
-from server.feedback.controller import FeedbackController
-from server.guard import RequestGuardMiddleware, add_response_headers
-from server.health import HealthController
-from server.hints.controller import HintsController
-from server.hints.engine import HintEngine
-from server.ingest.controller import CollectController
-from server.limits import TokenBuckets
-from server.metrics import Metrics
-from server.openapi import add_collect_schemas, openapi_config
-from server.ops import MetricsController, OpsMiddleware
-from server.report.controller import ReportController
-from server.sdk.controller import SdkController
-from server.services import Services
-from server.sites.directory import SiteDirectory
-from server.storage import Storage, create_storage
-from server.storage.base import HintLogRow
-from server.visitors.controller import VisitorsController
-from server.visitors.limits import RightsLimits
-from server.webhooks import WebhookDispatcher, enqueue_events, enqueue_hot_leads
-from server.webhooks.events import HotLead
+from rapport.server.admin import AdminController
+from rapport.server.config import Settings
+from rapport.server.cors import SiteCorsMiddleware
+from rapport.server.dashboard import DashboardController
+from rapport.server.dashboard.assets import DashboardAssets, default_assets_dir
+from rapport.server.errors import exception_handlers
+from rapport.server.exports.controller import ExportsController
+from rapport.server.feedback.controller import FeedbackController
+from rapport.server.guard import RequestGuardMiddleware, add_response_headers
+from rapport.server.health import HealthController
+from rapport.server.hints.controller import HintsController
+from rapport.server.hints.engine import HintEngine
+from rapport.server.ingest.controller import CollectController
+from rapport.server.limits import TokenBuckets
+from rapport.server.metrics import Metrics
+from rapport.server.openapi import add_collect_schemas, openapi_config
+from rapport.server.ops import MetricsController, OpsMiddleware
+from rapport.server.report.controller import ReportController
+from rapport.server.sdk.controller import SdkController
+from rapport.server.services import Services
+from rapport.server.sites.directory import SiteDirectory
+from rapport.server.storage import Storage, create_storage
+from rapport.server.storage.base import HintLogRow
+from rapport.server.visitors.controller import VisitorsController
+from rapport.server.visitors.limits import RightsLimits
+from rapport.server.webhooks import WebhookDispatcher, enqueue_events, enqueue_hot_leads
+from rapport.server.webhooks.events import HotLead
 
 __all__ = ["create_app", "package_version", "run_retention"]
 
@@ -199,7 +199,7 @@ async def _retention_loop(services: Services) -> None:
 
 async def _retrain_loop(services: Services, interval: float = 86_400.0) -> None:
     """Retrain every site's predictive scores daily (``rapport model train`` on demand)."""
-    from server.scoring.train import train_site
+    from rapport.server.scoring.train import train_site
 
     while True:
         await asyncio.sleep(interval)

@@ -26,7 +26,7 @@ from litestar.enums import ScopeType
 from litestar.middleware import ASGIMiddleware
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
-from server.sites.directory import SiteDirectory
+from rapport.server.sites.directory import SiteDirectory
 
 __all__ = ["ALLOWED_HEADERS", "ALLOWED_METHODS", "SiteCorsMiddleware"]
 

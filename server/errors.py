@@ -21,8 +21,8 @@ from litestar.status_codes import (
 )
 from litestar.types import ExceptionHandlersMap
 
-from server.storage import StorageBusy, StorageError
-from server.storage.outage import OUTAGE_RETRY_AFTER, OutageLog, is_outage
+from rapport.server.storage import StorageBusy, StorageError
+from rapport.server.storage.outage import OUTAGE_RETRY_AFTER, OutageLog, is_outage
 
 __all__ = [
     "ApiError",

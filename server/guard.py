@@ -29,7 +29,7 @@ from litestar.enums import ScopeType
 from litestar.middleware import ASGIMiddleware
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
-from server.errors import ErrorBody
+from rapport.server.errors import ErrorBody
 
 __all__ = [
     "DEFAULT_MAX_HEADER_BYTES",

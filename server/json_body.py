@@ -31,7 +31,7 @@ from typing import Any, Final, TypeVar
 import msgspec
 from litestar.status_codes import HTTP_400_BAD_REQUEST
 
-from server.errors import ApiError, decode_error, validation_error
+from rapport.server.errors import ApiError, decode_error, validation_error
 
 __all__ = ["DuplicateKey", "decode_body", "duplicate_key", "invalid_utf8"]
 

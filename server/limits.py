@@ -19,7 +19,7 @@ from typing import Final
 
 from litestar.status_codes import HTTP_429_TOO_MANY_REQUESTS
 
-from server.errors import ApiError
+from rapport.server.errors import ApiError
 
 __all__ = ["DEFAULT_MAX_KEYS", "TokenBuckets", "rate_limited"]
 

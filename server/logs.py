@@ -84,7 +84,7 @@ def logging_config(
     if access_log_ip not in ACCESS_LOG_IPS:
         raise ValueError(f"access-log ip mode must be one of {ACCESS_LOG_IPS}")
     formatter: dict[str, Any] = (
-        {"()": "server.logs.JsonFormatter"} if log_format == "json" else {"format": _TEXT_FORMAT}
+        {"()": f"{__name__}.JsonFormatter"} if log_format == "json" else {"format": _TEXT_FORMAT}
     )
     return {
         "version": 1,
@@ -98,7 +98,7 @@ def logging_config(
             }
         },
         "filters": {
-            "access_client": {"()": "server.logs.AccessLogClientFilter", "mode": access_log_ip},
+            "access_client": {"()": f"{__name__}.AccessLogClientFilter", "mode": access_log_ip},
         },
         "root": {"handlers": ["default"], "level": level.upper()},
         "loggers": {

@@ -17,8 +17,8 @@ from litestar.openapi.spec import (
 )
 from litestar.params import PathParameter, QueryParameter
 
-from server.errors import ErrorBody
-from server.ingest.schema import collect_json_schema
+from rapport.server.errors import ErrorBody
+from rapport.server.ingest.schema import collect_json_schema
 
 __all__ = [
     "ERROR_RESPONSES",

@@ -23,10 +23,10 @@ from litestar.middleware import ASGIMiddleware
 from litestar.status_codes import HTTP_401_UNAUTHORIZED, HTTP_403_FORBIDDEN
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
-from server.errors import ApiError, ErrorBody
-from server.limits import rate_limited
-from server.metrics import MEDIA_TYPE
-from server.services import Services
+from rapport.server.errors import ApiError, ErrorBody
+from rapport.server.limits import rate_limited
+from rapport.server.metrics import MEDIA_TYPE
+from rapport.server.services import Services
 
 __all__ = ["MetricsController", "OpsMiddleware", "check_site_limit"]
 

@@ -5,13 +5,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from server.config import Settings
-from server.hints.engine import HintEngine
-from server.limits import TokenBuckets
-from server.metrics import Metrics
-from server.sites.directory import SiteDirectory
-from server.storage.base import Storage
-from server.visitors.limits import RightsLimits
+from rapport.server.config import Settings
+from rapport.server.hints.engine import HintEngine
+from rapport.server.limits import TokenBuckets
+from rapport.server.metrics import Metrics
+from rapport.server.sites.directory import SiteDirectory
+from rapport.server.storage.base import Storage
+from rapport.server.visitors.limits import RightsLimits
 
 __all__ = ["Services"]
 

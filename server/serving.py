@@ -35,8 +35,8 @@ import threading
 from multiprocessing.process import BaseProcess
 from typing import TYPE_CHECKING, Any
 
-from server.config import Settings
-from server.logs import logging_config
+from rapport.server.config import Settings
+from rapport.server.logs import logging_config
 
 if TYPE_CHECKING:
     from litestar import Litestar
@@ -52,7 +52,7 @@ def freeze_startup_objects() -> None:
 
 def app_factory() -> Litestar:
     """What each worker process runs: the app from the environment, startup objects frozen."""
-    from server.app import create_app
+    from rapport.server.app import create_app
 
     app = create_app()
     freeze_startup_objects()
@@ -90,7 +90,7 @@ def run_server(
     """
     import uvicorn
 
-    from server.app import create_app
+    from rapport.server.app import create_app
 
     log_config = logging_config(log_level, log_format, access_log_ip=access_log_ip)
     common: dict[str, Any] = {
@@ -138,7 +138,7 @@ def _worker_main(common: dict[str, Any]) -> None:
 
     logging.config.dictConfig(common["log_config"])
     sock = bind_tcp_socket(common["host"], common["port"], reuse_port=True)
-    config = uvicorn.Config("server.serving:app_factory", factory=True, **common)
+    config = uvicorn.Config("rapport.server.serving:app_factory", factory=True, **common)
     uvicorn.Server(config).run(sockets=[sock])
 
 

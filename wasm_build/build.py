@@ -43,7 +43,7 @@ from typing import Any, Final
 
 import brotli
 
-from wasm_build import budget, cross_language
+from rapport.wasm_build import budget, cross_language
 
 __all__ = ["LOADER_BUDGET_BYTES_BR", "BuildError", "build_sdk", "client_wheel"]
 

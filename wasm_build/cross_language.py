@@ -24,7 +24,7 @@ import re
 from pathlib import Path
 from typing import Final
 
-from client_py.events import EVENT_CODES
+from rapport.client_py.events import EVENT_CODES
 
 __all__ = [
     "FACE_CONSTANTS",

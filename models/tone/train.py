@@ -22,10 +22,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from client_py import tone_model
-from client_py.schema import TONES
-from client_py.tone import LABELS, analyse_lexicon
-from models.tone.dataset import MESSAGES, Message, build, load, save
+from rapport.client_py import tone_model
+from rapport.client_py.schema import TONES
+from rapport.client_py.tone import LABELS, analyse_lexicon
+from rapport.models.tone.dataset import MESSAGES, Message, build, load, save
 
 __all__ = ["Config", "evaluate", "main", "train"]
 

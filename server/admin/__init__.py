@@ -1,5 +1,5 @@
 """Site owners' API, authenticated by the site's admin token (``sk_…``)."""
 
-from server.admin.controller import AdminController
+from rapport.server.admin.controller import AdminController
 
 __all__ = ["AdminController"]

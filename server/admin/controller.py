@@ -18,13 +18,13 @@ from litestar.status_codes import (
     HTTP_422_UNPROCESSABLE_ENTITY,
 )
 
-from client_py.schema import SITE_KEY_PATTERN
-from server.errors import ApiError
-from server.openapi import SiteKeyPath, error_responses
-from server.services import Services
-from server.sites.keys import admin_token_matches
-from server.sites.model import Site
-from server.visitors.controller import bearer_token
+from rapport.client_py.schema import SITE_KEY_PATTERN
+from rapport.server.errors import ApiError
+from rapport.server.openapi import SiteKeyPath, error_responses
+from rapport.server.services import Services
+from rapport.server.sites.keys import admin_token_matches
+from rapport.server.sites.model import Site
+from rapport.server.visitors.controller import bearer_token
 
 __all__ = ["AdminController", "SiteStatsReply"]
 

@@ -1,7 +1,7 @@
 """The ``rapport`` command (``server/cli/main.py``) and its sub-commands (``commands/``)."""
 
-from server.cli.commands.demo import ensure_demo_site
-from server.cli.commands.site import add_site
-from server.cli.main import main
+from rapport.server.cli.commands.demo import ensure_demo_site
+from rapport.server.cli.commands.site import add_site
+from rapport.server.cli.main import main
 
 __all__ = ["add_site", "ensure_demo_site", "main"]

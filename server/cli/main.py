@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import click
 
-from server.cli.commands.build_sdk import build_sdk_command
-from server.cli.commands.check import check_command
-from server.cli.commands.db import db
-from server.cli.commands.demo import demo
-from server.cli.commands.face import face_command
-from server.cli.commands.hints import (
+from rapport.server.cli.commands.build_sdk import build_sdk_command
+from rapport.server.cli.commands.check import check_command
+from rapport.server.cli.commands.db import db
+from rapport.server.cli.commands.demo import demo
+from rapport.server.cli.commands.face import face_command
+from rapport.server.cli.commands.hints import (
     login_command,
     model,
     playbook_command,
@@ -21,10 +21,10 @@ from server.cli.commands.hints import (
     report_settings_command,
     webhook,
 )
-from server.cli.commands.personas import personas_command
-from server.cli.commands.serve import serve
-from server.cli.commands.site import site
-from server.cli.commands.tone import tone_command, train_tone_command
+from rapport.server.cli.commands.personas import personas_command
+from rapport.server.cli.commands.serve import serve
+from rapport.server.cli.commands.site import site
+from rapport.server.cli.commands.tone import tone_command, train_tone_command
 
 __all__ = ["main"]
 

@@ -13,9 +13,9 @@ from typing import Any, TypeVar
 
 import click
 
-from server.config import DEFAULT_DATABASE_URL, SETTINGS_ENV, Settings
-from server.sites.model import Site
-from server.storage import InvalidDatabaseURL, Storage, create_storage, parse_database_url
+from rapport.server.config import DEFAULT_DATABASE_URL, SETTINGS_ENV, Settings
+from rapport.server.sites.model import Site
+from rapport.server.storage import InvalidDatabaseURL, Storage, create_storage, parse_database_url
 
 __all__ = [
     "check_database_url",

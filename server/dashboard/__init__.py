@@ -1,5 +1,5 @@
 """The site owner's dashboard at ``/dashboard/``: sign-in, pages, the report for the page."""
 
-from server.dashboard.controller import DashboardController
+from rapport.server.dashboard.controller import DashboardController
 
 __all__ = ["DashboardController"]

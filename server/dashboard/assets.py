@@ -12,7 +12,7 @@ from typing import Final
 
 import msgspec
 
-from server.config import REPO_ROOT
+from rapport.server.config import REPO_ROOT
 
 __all__ = ["ASSET_NAME", "DashboardAssets", "default_assets_dir"]
 

@@ -14,9 +14,9 @@ from dataclasses import dataclass
 from typing import Final
 from urllib.parse import urlsplit
 
-from server.sites.keys import hash_admin_token
-from server.sites.model import Site
-from server.storage.base import Storage
+from rapport.server.sites.keys import hash_admin_token
+from rapport.server.sites.model import Site
+from rapport.server.storage.base import Storage
 
 __all__ = [
     "COOKIE",

@@ -26,8 +26,8 @@ from litestar.status_codes import (
     HTTP_503_SERVICE_UNAVAILABLE,
 )
 
-from server.dashboard.assets import DashboardAssets
-from server.dashboard.auth import (
+from rapport.server.dashboard.assets import DashboardAssets
+from rapport.server.dashboard.auth import (
     COOKIE,
     SESSION_TTL,
     DashboardSession,
@@ -38,13 +38,13 @@ from server.dashboard.auth import (
     same_origin,
     site_for_admin_token,
 )
-from server.dashboard.pages import CSP, dashboard_page, missing_assets_page, sign_in_page
-from server.errors import ApiError
-from server.report.build import build_report
-from server.report.controller import DaysQuery, TableQuery, check_days, csv_response
-from server.report.model import Report
-from server.services import Services
-from server.sites.model import Site
+from rapport.server.dashboard.pages import CSP, dashboard_page, missing_assets_page, sign_in_page
+from rapport.server.errors import ApiError
+from rapport.server.report.build import build_report
+from rapport.server.report.controller import DaysQuery, TableQuery, check_days, csv_response
+from rapport.server.report.model import Report
+from rapport.server.services import Services
+from rapport.server.sites.model import Site
 
 __all__ = ["DashboardController"]
 

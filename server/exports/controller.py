@@ -13,17 +13,17 @@ from litestar import Controller, Request, Response, get, post
 from litestar.di import NamedDependency
 from litestar.params import QueryParameter
 
-from client_py.schema import ID_PATTERN, PATTERNS
-from server.admin.controller import authorise_admin
-from server.errors import ApiError
-from server.holdout import arm_of
-from server.json_body import decode_body
-from server.openapi import SiteKeyPath, error_responses
-from server.profiles import Observations, Profile
-from server.scoring import ScoreModel, prior_model, score_profile
-from server.services import Services
-from server.sites import config_store
-from server.storage.base import IngestBatch, StoredSignal
+from rapport.client_py.schema import ID_PATTERN, PATTERNS
+from rapport.server.admin.controller import authorise_admin
+from rapport.server.errors import ApiError
+from rapport.server.holdout import arm_of
+from rapport.server.json_body import decode_body
+from rapport.server.openapi import SiteKeyPath, error_responses
+from rapport.server.profiles import Observations, Profile
+from rapport.server.scoring import ScoreModel, prior_model, score_profile
+from rapport.server.services import Services
+from rapport.server.sites import config_store
+from rapport.server.storage.base import IngestBatch, StoredSignal
 
 __all__ = [
     "OUTCOME_BATCH_PREFIX",

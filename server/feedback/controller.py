@@ -13,13 +13,13 @@ import msgspec
 from litestar import Controller, Request, post
 from litestar.di import NamedDependency
 
-from client_py.identity import VISITOR_KEY_PATTERN, visitor_id_from_key
-from client_py.schema import SITE_KEY_PATTERN
-from server.hints import store as hint_store
-from server.json_body import decode_body
-from server.openapi import error_responses
-from server.services import Services
-from server.sites.access import require_origin, resolve_site
+from rapport.client_py.identity import VISITOR_KEY_PATTERN, visitor_id_from_key
+from rapport.client_py.schema import SITE_KEY_PATTERN
+from rapport.server.hints import store as hint_store
+from rapport.server.json_body import decode_body
+from rapport.server.openapi import error_responses
+from rapport.server.services import Services
+from rapport.server.sites.access import require_origin, resolve_site
 
 __all__ = ["FeedbackController", "FeedbackIn", "FeedbackReply"]
 

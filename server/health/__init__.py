@@ -1,5 +1,5 @@
 """Liveness and readiness: ``GET /healthz``."""
 
-from server.health.controller import HealthController, HealthReply
+from rapport.server.health.controller import HealthController, HealthReply
 
 __all__ = ["HealthController", "HealthReply"]

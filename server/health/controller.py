@@ -13,9 +13,9 @@ from litestar import Controller, Response, get
 from litestar.di import NamedDependency
 from litestar.status_codes import HTTP_200_OK, HTTP_503_SERVICE_UNAVAILABLE
 
-from server.services import Services
-from server.storage import StorageError
-from server.storage.outage import OUTAGE_RETRY_AFTER, is_outage
+from rapport.server.services import Services
+from rapport.server.storage import StorageError
+from rapport.server.storage.outage import OUTAGE_RETRY_AFTER, is_outage
 
 __all__ = ["HealthController", "HealthReply"]
 

@@ -1,6 +1,13 @@
 """Hints: what a site should adapt for a visitor, computed from the visitor's profile."""
 
-from server.hints.model import HINT_VERSION, ChatBlock, Evidence, Hint, HintsReply, Localized
-from server.hints.rules import hints_for
+from rapport.server.hints.model import (
+    HINT_VERSION,
+    ChatBlock,
+    Evidence,
+    Hint,
+    HintsReply,
+    Localized,
+)
+from rapport.server.hints.rules import hints_for
 
 __all__ = ["HINT_VERSION", "ChatBlock", "Evidence", "Hint", "HintsReply", "Localized", "hints_for"]

@@ -16,13 +16,13 @@ from litestar.di import NamedDependency
 from litestar.params import PathParameter
 from litestar.status_codes import HTTP_422_UNPROCESSABLE_ENTITY
 
-from client_py.schema import ID_PATTERN, SITE_KEY_PATTERN
-from server.errors import ApiError
-from server.hints.model import HintsReply
-from server.openapi import ERROR_RESPONSES, SiteKeyQuery, error_responses
-from server.services import Services
-from server.sites.access import resolve_site
-from server.visitors.proof import require_visitor_or_admin
+from rapport.client_py.schema import ID_PATTERN, SITE_KEY_PATTERN
+from rapport.server.errors import ApiError
+from rapport.server.hints.model import HintsReply
+from rapport.server.openapi import ERROR_RESPONSES, SiteKeyQuery, error_responses
+from rapport.server.services import Services
+from rapport.server.sites.access import resolve_site
+from rapport.server.visitors.proof import require_visitor_or_admin
 
 __all__ = ["HintsController"]
 

@@ -20,15 +20,15 @@ from typing import Final
 
 import msgspec
 
-from server.hints import store as hint_store
-from server.hints.model import Hint
-from server.holdout import in_control
-from server.playbook import FeedbackEntry, Playbook, PlaybookError, evaluate, site_playbook
-from server.profiles import Profile
-from server.scoring import ScoreModel, prior_model, score_profile
-from server.sites import config_store
-from server.storage.base import HintLogRow, Storage
-from server.webhooks.events import HotLead
+from rapport.server.hints import store as hint_store
+from rapport.server.hints.model import Hint
+from rapport.server.holdout import in_control
+from rapport.server.playbook import FeedbackEntry, Playbook, PlaybookError, evaluate, site_playbook
+from rapport.server.profiles import Profile
+from rapport.server.scoring import ScoreModel, prior_model, score_profile
+from rapport.server.sites import config_store
+from rapport.server.storage.base import HintLogRow, Storage
+from rapport.server.webhooks.events import HotLead
 
 __all__ = ["HintDecision", "HintEngine"]
 

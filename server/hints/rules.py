@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from server.hints.model import Hint
-from server.playbook import FeedbackEntry, Playbook, default_playbook, evaluate
-from server.profiles import Profile
+from rapport.server.hints.model import Hint
+from rapport.server.playbook import FeedbackEntry, Playbook, default_playbook, evaluate
+from rapport.server.profiles import Profile
 
 __all__ = ["hints_for"]
 

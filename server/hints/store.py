@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from server.storage.base import FeedbackRow, HintLogRow, Storage
+from rapport.server.storage.base import FeedbackRow, HintLogRow, Storage
 
 __all__ = ["add_feedback", "feedback", "hint_log", "log_hints"]
 

@@ -19,8 +19,8 @@ from dataclasses import dataclass
 import msgspec
 import numpy as np
 
-from server.profiles import Profile
-from server.storage.base import HintLogRow
+from rapport.server.profiles import Profile
+from rapport.server.storage.base import HintLogRow
 
 __all__ = [
     "Arm",

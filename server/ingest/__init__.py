@@ -4,8 +4,8 @@ The controller is imported from :mod:`server.ingest.controller` (it depends on t
 helpers, which depend on the schema exported here).
 """
 
-from server.ingest.extract import extract_observations, to_stored_signals
-from server.ingest.schema import BATCH_DECODER, SIGNAL_STRUCTS, CollectBatch
+from rapport.server.ingest.extract import extract_observations, to_stored_signals
+from rapport.server.ingest.schema import BATCH_DECODER, SIGNAL_STRUCTS, CollectBatch
 
 __all__ = [
     "BATCH_DECODER",

@@ -14,16 +14,16 @@ from litestar.status_codes import (
     HTTP_415_UNSUPPORTED_MEDIA_TYPE,
 )
 
-from client_py.identity import visitor_id_from_key
-from server.errors import ApiError
-from server.hints.model import Hint
-from server.ingest.extract import extract_observations, to_stored_signals
-from server.ingest.schema import BATCH_DECODER
-from server.json_body import decode_body
-from server.openapi import ERROR_RESPONSES, CollectOperation
-from server.services import Services
-from server.sites.access import require_origin, resolve_site
-from server.storage.base import IngestBatch
+from rapport.client_py.identity import visitor_id_from_key
+from rapport.server.errors import ApiError
+from rapport.server.hints.model import Hint
+from rapport.server.ingest.extract import extract_observations, to_stored_signals
+from rapport.server.ingest.schema import BATCH_DECODER
+from rapport.server.json_body import decode_body
+from rapport.server.openapi import ERROR_RESPONSES, CollectOperation
+from rapport.server.services import Services
+from rapport.server.sites.access import require_origin, resolve_site
+from rapport.server.storage.base import IngestBatch
 
 __all__ = ["CollectController", "CollectReply"]
 

@@ -6,11 +6,11 @@ from collections.abc import Iterable
 
 import msgspec
 
-from server.ingest.schema import kind_of
-from server.profiles import Observations
-from server.profiles.affect import AffectObservation
-from server.profiles.model import PURCHASE_ACTIONS
-from server.storage.base import StoredSignal
+from rapport.server.ingest.schema import kind_of
+from rapport.server.profiles import Observations
+from rapport.server.profiles.affect import AffectObservation
+from rapport.server.profiles.model import PURCHASE_ACTIONS
+from rapport.server.storage.base import StoredSignal
 
 __all__ = ["extract_observations", "to_stored_signals"]
 

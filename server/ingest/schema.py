@@ -22,8 +22,8 @@ from typing import TYPE_CHECKING, Annotated, Any, Final, Literal, Union
 
 import msgspec
 
-from client_py import schema as shared
-from client_py.identity import VISITOR_KEY_PATTERN
+from rapport.client_py import schema as shared
+from rapport.client_py.identity import VISITOR_KEY_PATTERN
 
 __all__ = [
     "BATCH_DECODER",

@@ -1,14 +1,14 @@
 """Playbooks: readable per-site rules (TOML) that turn visitor profiles into hints."""
 
-from server.playbook.engine import FeedbackEntry, evaluate, hint_ids
-from server.playbook.load import (
+from rapport.server.playbook.engine import FeedbackEntry, evaluate, hint_ids
+from rapport.server.playbook.load import (
     DEFAULT_PLAYBOOK_PATH,
     PlaybookError,
     default_playbook,
     parse_playbook,
     site_playbook,
 )
-from server.playbook.model import Playbook, Rule
+from rapport.server.playbook.model import Playbook, Rule
 
 __all__ = [
     "DEFAULT_PLAYBOOK_PATH",

@@ -9,11 +9,11 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Final
 
-from server.hints.model import ChatBlock, Evidence, Hint, Localized, Source
-from server.playbook.face import FaceReading, read_face
-from server.playbook.fusion import fuse
-from server.playbook.model import FeedbackPolicy, Playbook, Rule
-from server.profiles import Profile
+from rapport.server.hints.model import ChatBlock, Evidence, Hint, Localized, Source
+from rapport.server.playbook.face import FaceReading, read_face
+from rapport.server.playbook.fusion import fuse
+from rapport.server.playbook.model import FeedbackPolicy, Playbook, Rule
+from rapport.server.profiles import Profile
 
 __all__ = ["MISSES", "FeedbackEntry", "evaluate", "hint_ids", "rule_source"]
 

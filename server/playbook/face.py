@@ -12,10 +12,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Final
 
-from server.hints.model import Evidence
-from server.playbook.model import FaceCondition, Rule
-from server.profiles import Profile
-from server.profiles.affect import AffectWindow
+from rapport.server.hints.model import Evidence
+from rapport.server.playbook.model import FaceCondition, Rule
+from rapport.server.profiles import Profile
+from rapport.server.profiles.affect import AffectWindow
 
 __all__ = ["FaceReading", "read_face", "signed"]
 

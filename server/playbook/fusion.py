@@ -17,7 +17,7 @@ from typing import Final
 
 import msgspec
 
-from server.hints.model import Evidence, Hint
+from rapport.server.hints.model import Evidence, Hint
 
 __all__ = ["AGREE_BOOST", "fuse"]
 

@@ -10,8 +10,8 @@ from typing import Any, Final
 
 import msgspec
 
-from client_py.schema import COUNTERS, ITEM_PATTERN, PATTERNS, SECTIONS, TONES, TOPICS
-from server.playbook.model import FACE_STATES, Playbook, Rule
+from rapport.client_py.schema import COUNTERS, ITEM_PATTERN, PATTERNS, SECTIONS, TONES, TOPICS
+from rapport.server.playbook.model import FACE_STATES, Playbook, Rule
 
 __all__ = [
     "DEFAULT_PLAYBOOK_PATH",

@@ -6,7 +6,7 @@ from typing import Literal
 
 import msgspec
 
-from server.hints.model import Handoff, Localized, ReplyLength, Source, Tone
+from rapport.server.hints.model import Handoff, Localized, ReplyLength, Source, Tone
 
 __all__ = [
     "FACE_STATES",

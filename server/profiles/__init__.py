@@ -1,6 +1,6 @@
 """Visitor profiles: the small per-(site, visitor) summary that hints are computed from."""
 
-from server.profiles.model import (
+from rapport.server.profiles.model import (
     MAX_ACTIONS_PER_SESSION,
     MAX_SESSIONS_TRACKED,
     PROFILE_VERSION,

@@ -27,7 +27,7 @@ from typing import Final
 
 import msgspec
 
-from server.profiles.affect import (
+from rapport.server.profiles.affect import (
     AffectObservation,
     AffectSession,
     FaceHistory,

@@ -18,17 +18,17 @@ from typing import Any, Final
 
 import numpy as np
 
-from client_py.schema import EXPRESSIONS, PATTERNS, SECTIONS, TONES, TOPICS
-from server.hints import store as hint_store
-from server.holdout.uplift import UpliftReport, units_from, uplift
-from server.profiles import Profile, decode_profile
-from server.report.cells import CELLS, DAILY_MASK, SCORE_BUCKETS
-from server.report.model import Cell, KRule, Panel, Report, Table
-from server.report.rollup import FRICTION_COUNTERS, FUNNEL_STEPS
-from server.report.settings import report_settings
-from server.report.store import read_aggregates, read_reach
-from server.sites.model import Site
-from server.storage.base import HintLogRow, Storage
+from rapport.client_py.schema import EXPRESSIONS, PATTERNS, SECTIONS, TONES, TOPICS
+from rapport.server.hints import store as hint_store
+from rapport.server.holdout.uplift import UpliftReport, units_from, uplift
+from rapport.server.profiles import Profile, decode_profile
+from rapport.server.report.cells import CELLS, DAILY_MASK, SCORE_BUCKETS
+from rapport.server.report.model import Cell, KRule, Panel, Report, Table
+from rapport.server.report.rollup import FRICTION_COUNTERS, FUNNEL_STEPS
+from rapport.server.report.settings import report_settings
+from rapport.server.report.store import read_aggregates, read_reach
+from rapport.server.sites.model import Site
+from rapport.server.storage.base import HintLogRow, Storage
 
 __all__ = ["MAX_DAYS", "build_report"]
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from typing import Final
 
-from client_py.schema import EXPRESSIONS, PATTERNS, SECTIONS, TONES, TOPICS
+from rapport.client_py.schema import EXPRESSIONS, PATTERNS, SECTIONS, TONES, TOPICS
 
 __all__ = [
     "BIT",

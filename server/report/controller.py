@@ -14,14 +14,14 @@ from litestar.di import NamedDependency
 from litestar.params import QueryParameter
 from litestar.status_codes import HTTP_404_NOT_FOUND, HTTP_422_UNPROCESSABLE_ENTITY
 
-from server.admin.controller import authorise_admin
-from server.errors import ApiError
-from server.openapi import SiteKeyPath, error_responses
-from server.report.build import MAX_DAYS, build_report
-from server.report.csv import find_table, table_csv
-from server.report.model import Report
-from server.services import Services
-from server.sites.model import Site
+from rapport.server.admin.controller import authorise_admin
+from rapport.server.errors import ApiError
+from rapport.server.openapi import SiteKeyPath, error_responses
+from rapport.server.report.build import MAX_DAYS, build_report
+from rapport.server.report.csv import find_table, table_csv
+from rapport.server.report.model import Report
+from rapport.server.services import Services
+from rapport.server.sites.model import Site
 
 __all__ = ["DaysQuery", "ReportController", "TableQuery", "check_days", "csv_response"]
 

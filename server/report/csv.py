@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import io
 
-from server.report.model import Report, Table
+from rapport.server.report.model import Report, Table
 
 __all__ = ["find_table", "table_csv"]
 

@@ -24,12 +24,12 @@ from typing import Final
 
 import msgspec
 
-from client_py.schema import PATTERNS
-from server.profiles import Observations, Profile
-from server.profiles.model import PURCHASE_ACTIONS
-from server.report.cells import BIT, bucket
-from server.scoring.model import features_of, prior_model, probability
-from server.storage.base import IngestBatch
+from rapport.client_py.schema import PATTERNS
+from rapport.server.profiles import Observations, Profile
+from rapport.server.profiles.model import PURCHASE_ACTIONS
+from rapport.server.report.cells import BIT, bucket
+from rapport.server.scoring.model import features_of, prior_model, probability
+from rapport.server.storage.base import IngestBatch
 
 __all__ = [
     "FRICTION_COUNTERS",

@@ -11,8 +11,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import msgspec
 
-from server.sites import config_store
-from server.storage.base import Storage
+from rapport.server.sites import config_store
+from rapport.server.storage.base import Storage
 
 __all__ = [
     "DEFAULT_K",

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from typing import Any, Final
 
-from client_py.schema import PATTERNS
-from server.report.cells import to_words
-from server.report.rollup import RollupBuffer
-from server.storage.base import Storage
+from rapport.client_py.schema import PATTERNS
+from rapport.server.report.cells import to_words
+from rapport.server.report.rollup import RollupBuffer
+from rapport.server.storage.base import Storage
 
 __all__ = [
     "ROLLUP_SITE_TABLES",

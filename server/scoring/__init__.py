@@ -1,6 +1,6 @@
 """Predictive scores per site: conversion probability (lead score) and abandon risk."""
 
-from server.scoring.model import (
+from rapport.server.scoring.model import (
     FEATURES,
     MIN_TRAINING,
     ScoreModel,

@@ -14,7 +14,7 @@ from typing import Final, Literal
 import msgspec
 import numpy as np
 
-from server.profiles import Profile
+from rapport.server.profiles import Profile
 
 __all__ = ["FEATURES", "MIN_TRAINING", "ScoreModel", "Scores", "features_of", "prior_model",
            "probability", "score_profile", "train"]  # fmt: skip

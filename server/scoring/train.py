@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import msgspec
 
-from server.scoring.model import ScoreModel, train
-from server.sites import config_store
-from server.storage.base import Storage
+from rapport.server.scoring.model import ScoreModel, train
+from rapport.server.sites import config_store
+from rapport.server.storage.base import Storage
 
 __all__ = ["train_site"]
 

@@ -18,9 +18,9 @@ from litestar.response import File
 from litestar.response.file import ASGIFileResponse
 from litestar.status_codes import HTTP_304_NOT_MODIFIED, HTTP_404_NOT_FOUND
 
-from server.errors import ApiError
-from server.sdk.files import SdkFile, etag_matches, resolve_sdk_file
-from server.services import Services
+from rapport.server.errors import ApiError
+from rapport.server.sdk.files import SdkFile, etag_matches, resolve_sdk_file
+from rapport.server.services import Services
 
 __all__ = ["SdkController", "sdk_headers"]
 

@@ -4,9 +4,14 @@
 imported from their modules: they depend on storage, which depends on this package.
 """
 
-from server.sites.keys import admin_token_matches, hash_admin_token, new_admin_token, new_site_key
-from server.sites.model import NewSite, Site
-from server.sites.origins import InvalidOrigin, normalise_origin, normalise_origins
+from rapport.server.sites.keys import (
+    admin_token_matches,
+    hash_admin_token,
+    new_admin_token,
+    new_site_key,
+)
+from rapport.server.sites.model import NewSite, Site
+from rapport.server.sites.origins import InvalidOrigin, normalise_origin, normalise_origins
 
 __all__ = [
     "InvalidOrigin",

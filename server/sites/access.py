@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from litestar.status_codes import HTTP_403_FORBIDDEN, HTTP_404_NOT_FOUND
 
-from server.errors import ApiError
-from server.ops import check_site_limit
-from server.services import Services
-from server.sites.model import Site
+from rapport.server.errors import ApiError
+from rapport.server.ops import check_site_limit
+from rapport.server.services import Services
+from rapport.server.sites.model import Site
 
 __all__ = ["check_origin", "require_origin", "resolve_site"]
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from server.storage.base import Storage
+from rapport.server.storage.base import Storage
 
 __all__ = ["set_site_config", "site_config"]
 

@@ -13,8 +13,8 @@ import asyncio
 import time
 from collections.abc import Callable
 
-from server.sites.model import Site
-from server.storage.base import Storage
+from rapport.server.sites.model import Site
+from rapport.server.storage.base import Storage
 
 __all__ = ["SiteDirectory"]
 

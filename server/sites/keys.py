@@ -12,7 +12,7 @@ import hmac
 import re
 import secrets
 
-from client_py.schema import SITE_KEY_PATTERN
+from rapport.client_py.schema import SITE_KEY_PATTERN
 
 __all__ = ["admin_token_matches", "hash_admin_token", "new_admin_token", "new_site_key"]
 

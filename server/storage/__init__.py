@@ -1,6 +1,6 @@
 """Storage behind one interface (:class:`Storage`), chosen by a database URL."""
 
-from server.storage.base import (
+from rapport.server.storage.base import (
     FlushObserver,
     IngestBatch,
     IngestResult,
@@ -12,8 +12,8 @@ from server.storage.base import (
     StorageError,
     StoredSignal,
 )
-from server.storage.factory import create_storage
-from server.storage.urls import DatabaseURL, InvalidDatabaseURL, parse_database_url
+from rapport.server.storage.factory import create_storage
+from rapport.server.storage.urls import DatabaseURL, InvalidDatabaseURL, parse_database_url
 
 __all__ = [
     "DatabaseURL",

@@ -22,11 +22,11 @@ from typing import Any, ClassVar
 
 import msgspec
 
-from server.profiles import Observations, Profile
-from server.sites.model import NewSite, Site
-from server.storage.outage import OutageLog
-from server.storage.profile_cache import ProfileCache
-from server.storage.visitor_tables import VisitorTable
+from rapport.server.profiles import Observations, Profile
+from rapport.server.sites.model import NewSite, Site
+from rapport.server.storage.outage import OutageLog
+from rapport.server.storage.profile_cache import ProfileCache
+from rapport.server.storage.visitor_tables import VisitorTable
 
 __all__ = [
     "Delivery",

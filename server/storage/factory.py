@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from server.storage.base import Storage
-from server.storage.urls import parse_database_url
+from rapport.server.storage.base import Storage
+from rapport.server.storage.urls import parse_database_url
 
 __all__ = ["create_storage"]
 
@@ -17,13 +17,13 @@ def create_storage(
     """
     parsed = parse_database_url(url)
     if parsed.backend == "sqlite":
-        from server.storage.sqlite import SQLiteStorage
+        from rapport.server.storage.sqlite import SQLiteStorage
 
         assert parsed.path is not None
         return SQLiteStorage(
             parsed.path, max_queue=max_queue, max_group=max_group, enqueue_timeout=enqueue_timeout
         )
-    from server.storage.postgres import PostgresStorage
+    from rapport.server.storage.postgres import PostgresStorage
 
     assert parsed.dsn is not None
     return PostgresStorage(

@@ -11,10 +11,10 @@ from __future__ import annotations
 import abc
 from collections.abc import Sequence
 
-from server.report.rollup import ReachCache, RollupBuffer
-from server.storage.base import FlushObserver, IngestBatch, IngestResult, Storage
-from server.storage.profile_cache import ProfileCache
-from server.storage.writer import GroupCommitWriter
+from rapport.server.report.rollup import ReachCache, RollupBuffer
+from rapport.server.storage.base import FlushObserver, IngestBatch, IngestResult, Storage
+from rapport.server.storage.profile_cache import ProfileCache
+from rapport.server.storage.writer import GroupCommitWriter
 
 __all__ = ["GroupCommitStorage", "first_occurrences"]
 

@@ -33,9 +33,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
-from server.storage.base import StorageError
-from server.storage.migrations import SCRIPT_LOCATION, VERSIONS
-from server.storage.urls import parse_database_url
+from rapport.server.storage.base import StorageError
+from rapport.server.storage.migrations import SCRIPT_LOCATION, VERSIONS
+from rapport.server.storage.urls import parse_database_url
 
 if TYPE_CHECKING:
     import aiosqlite

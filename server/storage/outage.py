@@ -22,7 +22,7 @@ import asyncpg  # type: ignore[import-untyped]
 
 __all__ = ["OUTAGE_RETRY_AFTER", "OutageLog", "is_outage"]
 
-log = logging.getLogger("server.storage.outage")
+log = logging.getLogger("rapport.server.storage.outage")
 # asyncpg's pool logs a WARNING with a full traceback at every attempt to reconnect while the
 # database is down; the outage log says it once.
 logging.getLogger("asyncpg.pool").setLevel(logging.ERROR)

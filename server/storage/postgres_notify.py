@@ -24,7 +24,7 @@ from typing import Any, Final
 import asyncpg  # type: ignore[import-untyped]
 import msgspec
 
-from server.storage.profile_cache import ProfileCache
+from rapport.server.storage.profile_cache import ProfileCache
 
 __all__ = ["CHANNEL", "ProfileInvalidations", "notify_payloads", "send_notifications"]
 

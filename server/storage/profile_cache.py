@@ -23,7 +23,7 @@ from __future__ import annotations
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 
-from server.profiles import Profile
+from rapport.server.profiles import Profile
 
 __all__ = ["ProfileCache"]
 

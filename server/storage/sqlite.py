@@ -26,12 +26,12 @@ from typing import Any, ClassVar, Final
 import aiosqlite
 import msgspec
 
-from server.profiles import Profile, apply_observations, decode_profile, encode_profile
-from server.report.store import ROLLUP_SITE_TABLES
-from server.report.store import write_sqlite as write_sqlite_rollups
-from server.sites.keys import hash_admin_token, new_admin_token, new_site_key
-from server.sites.model import NewSite, Site
-from server.storage.base import (
+from rapport.server.profiles import Profile, apply_observations, decode_profile, encode_profile
+from rapport.server.report.store import ROLLUP_SITE_TABLES
+from rapport.server.report.store import write_sqlite as write_sqlite_rollups
+from rapport.server.sites.keys import hash_admin_token, new_admin_token, new_site_key
+from rapport.server.sites.model import NewSite, Site
+from rapport.server.storage.base import (
     SITE_TABLES,
     IngestBatch,
     IngestResult,
@@ -41,10 +41,10 @@ from server.storage.base import (
     StorageError,
     VisitorReader,
 )
-from server.storage.group_commit import GroupCommitStorage, first_occurrences
-from server.storage.migrate import ensure_sqlite_schema
-from server.storage.retention import RETAINED
-from server.storage.visitor_tables import VISITOR_TABLES, VisitorTable
+from rapport.server.storage.group_commit import GroupCommitStorage, first_occurrences
+from rapport.server.storage.migrate import ensure_sqlite_schema
+from rapport.server.storage.retention import RETAINED
+from rapport.server.storage.visitor_tables import VISITOR_TABLES, VisitorTable
 
 __all__ = ["SQLiteStorage"]
 

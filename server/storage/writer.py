@@ -18,8 +18,8 @@ import time
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Generic, TypeVar
 
-from server.storage.base import StorageBusy, StorageClosed
-from server.storage.outage import OutageLog, is_outage
+from rapport.server.storage.base import StorageBusy, StorageClosed
+from rapport.server.storage.outage import OutageLog, is_outage
 
 __all__ = ["GroupCommitWriter"]
 

@@ -23,7 +23,7 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from server.testing.assertions import (
+    from rapport.server.testing.assertions import (
         HintNotReceived,
         captured_signals,
         expect_hint,
@@ -33,23 +33,23 @@ if TYPE_CHECKING:
         sent_requests,
         watch,
     )
-    from server.testing.drive import (
+    from rapport.server.testing.drive import (
         Played,
         RapportNotReady,
         play,
         play_async,
     )
-    from server.testing.holdout import (
+    from rapport.server.testing.holdout import (
         holdout_script,
     )
-    from server.testing.journeys import (
+    from rapport.server.testing.journeys import (
         PERSONA_NAMES,
         MissingMarkup,
     )
-    from server.testing.pages import (
+    from rapport.server.testing.pages import (
         static_pages,
     )
-    from server.testing.personas import (
+    from rapport.server.testing.personas import (
         comparison_shopper,
         hesitant,
         irritated,
@@ -58,43 +58,43 @@ if TYPE_CHECKING:
         returning_with_problem,
         urgent,
     )
-    from server.testing.privacy import (
+    from rapport.server.testing.privacy import (
         assert_nothing_private,
     )
-    from server.testing.server import (
+    from rapport.server.testing.server import (
         RapportServer,
         TestSite,
         rapport_server,
     )
 
 _WHERE: dict[str, str] = {
-    "HintNotReceived": "server.testing.assertions",
-    "captured_signals": "server.testing.assertions",
-    "expect_hint": "server.testing.assertions",
-    "expect_holdout": "server.testing.assertions",
-    "expect_shown": "server.testing.assertions",
-    "hints_received": "server.testing.assertions",
-    "sent_requests": "server.testing.assertions",
-    "watch": "server.testing.assertions",
-    "Played": "server.testing.drive",
-    "RapportNotReady": "server.testing.drive",
-    "play": "server.testing.drive",
-    "play_async": "server.testing.drive",
-    "holdout_script": "server.testing.holdout",
-    "PERSONA_NAMES": "server.testing.journeys",
-    "MissingMarkup": "server.testing.journeys",
-    "static_pages": "server.testing.pages",
-    "assert_nothing_private": "server.testing.privacy",
-    "RapportServer": "server.testing.server",
-    "TestSite": "server.testing.server",
-    "rapport_server": "server.testing.server",
-    "comparison_shopper": "server.testing.personas",
-    "hesitant": "server.testing.personas",
-    "irritated": "server.testing.personas",
-    "neutral": "server.testing.personas",
-    "researcher": "server.testing.personas",
-    "returning_with_problem": "server.testing.personas",
-    "urgent": "server.testing.personas",
+    "HintNotReceived": "rapport.server.testing.assertions",
+    "captured_signals": "rapport.server.testing.assertions",
+    "expect_hint": "rapport.server.testing.assertions",
+    "expect_holdout": "rapport.server.testing.assertions",
+    "expect_shown": "rapport.server.testing.assertions",
+    "hints_received": "rapport.server.testing.assertions",
+    "sent_requests": "rapport.server.testing.assertions",
+    "watch": "rapport.server.testing.assertions",
+    "Played": "rapport.server.testing.drive",
+    "RapportNotReady": "rapport.server.testing.drive",
+    "play": "rapport.server.testing.drive",
+    "play_async": "rapport.server.testing.drive",
+    "holdout_script": "rapport.server.testing.holdout",
+    "PERSONA_NAMES": "rapport.server.testing.journeys",
+    "MissingMarkup": "rapport.server.testing.journeys",
+    "static_pages": "rapport.server.testing.pages",
+    "assert_nothing_private": "rapport.server.testing.privacy",
+    "RapportServer": "rapport.server.testing.server",
+    "TestSite": "rapport.server.testing.server",
+    "rapport_server": "rapport.server.testing.server",
+    "comparison_shopper": "rapport.server.testing.personas",
+    "hesitant": "rapport.server.testing.personas",
+    "irritated": "rapport.server.testing.personas",
+    "neutral": "rapport.server.testing.personas",
+    "researcher": "rapport.server.testing.personas",
+    "returning_with_problem": "rapport.server.testing.personas",
+    "urgent": "rapport.server.testing.personas",
 }
 __all__ = [
     "PERSONA_NAMES",
@@ -129,5 +129,5 @@ __all__ = [
 
 def __getattr__(name: str) -> Any:
     if name not in _WHERE:
-        raise AttributeError(f"module 'server.testing' has no attribute {name!r}")
+        raise AttributeError(f"module 'rapport.server.testing' has no attribute {name!r}")
     return getattr(importlib.import_module(_WHERE[name]), name)

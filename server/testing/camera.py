@@ -24,9 +24,9 @@ import numpy.typing as npt
 from PIL import Image
 from playwright.sync_api import Browser, BrowserContext, Page, Playwright, expect
 
-from client_py.privacy import allowed_signal
-from server.testing.browser import CHROMIUM_FLAGS, chromium_executable
-from server.testing.recording import Recorder
+from rapport.client_py.privacy import allowed_signal
+from rapport.server.testing.browser import CHROMIUM_FLAGS, chromium_executable
+from rapport.server.testing.recording import Recorder
 
 if TYPE_CHECKING:
     import pytest
@@ -250,7 +250,7 @@ def expression_rgb(expression: str) -> npt.NDArray[np.uint8]:
     if expression not in _PYFEAT:
         raise ValueError(f"no clip for {expression!r}: one of {', '.join(EXPRESSIONS)}")
     # models/ is a development tool of the repo, not typed as the server is: imported by name
-    testdata = importlib.import_module("models.testdata")
+    testdata = importlib.import_module("rapport.models.testdata")
     photo = Path(testdata.PYFEAT_DIR) / _PYFEAT[expression]
     if not photo.exists():
         raise FileNotFoundError(f"{photo} is missing: run `{testdata.INSTALL_STEP}` once")

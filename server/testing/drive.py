@@ -16,7 +16,7 @@ from typing import Any, Final
 from playwright.async_api import Page as AsyncPage
 from playwright.sync_api import Page
 
-from server.testing.journeys import JOURNEYS, MARKUP_SCRIPT, Journey, MissingMarkup, Step
+from rapport.server.testing.journeys import JOURNEYS, MARKUP_SCRIPT, Journey, MissingMarkup, Step
 
 __all__ = ["Played", "RapportNotReady", "journey_for", "play", "play_async", "run_steps_async"]
 
@@ -65,7 +65,7 @@ def play(
 ) -> Played:
     """Drive ``persona`` on a sync Playwright page (``url``: where to start, else the page's
     current address). Raises :class:`MissingMarkup` / :class:`RapportNotReady` with the reason."""
-    from server.testing.assertions import watch
+    from rapport.server.testing.assertions import watch
 
     watch(page)
     played = Played(persona, seed if isinstance(seed, int) else -1)

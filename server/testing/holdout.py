@@ -14,8 +14,8 @@ import json
 import secrets
 from typing import Protocol
 
-from client_py.identity import visitor_id_from_secret
-from server.holdout import in_control
+from rapport.client_py.identity import visitor_id_from_secret
+from rapport.server.holdout import in_control
 
 __all__ = ["holdout_script", "secret_for"]
 

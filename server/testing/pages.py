@@ -12,7 +12,7 @@ import threading
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 
-from server.testing.server import free_port
+from rapport.server.testing.server import free_port
 
 __all__ = ["static_pages"]
 

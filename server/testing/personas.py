@@ -10,7 +10,7 @@ import random
 
 from playwright.sync_api import Page
 
-from server.testing.drive import Played, play
+from rapport.server.testing.drive import Played, play
 
 __all__ = [
     "comparison_shopper",

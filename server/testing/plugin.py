@@ -22,9 +22,9 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from server.testing.pages import static_pages
-from server.testing.server import RapportServer, TestSite, free_port, script_tag
-from server.testing.server import rapport_server as _start
+from rapport.server.testing.pages import static_pages
+from rapport.server.testing.server import RapportServer, TestSite, free_port, script_tag
+from rapport.server.testing.server import rapport_server as _start
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, Page
@@ -103,7 +103,7 @@ def rapport_browser() -> Iterator[Browser]:
     """Headless Chromium (Debian's where installed; ``RAPPORT_CHROMIUM`` overrides)."""
     from playwright.sync_api import sync_playwright
 
-    from server.testing.browser import CHROMIUM_FLAGS, chromium_executable
+    from rapport.server.testing.browser import CHROMIUM_FLAGS, chromium_executable
 
     # Module scope, not session: sync Playwright keeps an asyncio loop running in this thread.
     with sync_playwright() as pw:
@@ -119,7 +119,7 @@ def rapport_browser() -> Iterator[Browser]:
 @pytest.fixture
 def rapport_page(rapport_browser: Browser) -> Iterator[Page]:
     """A page in a fresh context (a new visitor), watched by the kit's assertions."""
-    from server.testing.assertions import watch
+    from rapport.server.testing.assertions import watch
 
     context = rapport_browser.new_context(viewport={"width": 1280, "height": 720})
     page = context.new_page()

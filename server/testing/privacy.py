@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any, Final, Protocol
 from urllib.parse import urlsplit
 
-from client_py.privacy import allowed_signal
+from rapport.client_py.privacy import allowed_signal
 
 __all__ = ["SentRequest", "assert_nothing_private", "is_rapport_request", "private_findings"]
 

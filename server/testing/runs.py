@@ -21,12 +21,12 @@ from typing import Any, Final
 
 from playwright.async_api import Browser, Page, Request, Response, async_playwright
 
-from client_py.patterns import NEUTRAL_BELOW, top_pattern
-from client_py.privacy import allowed_signal
-from server.testing.browser import CHROMIUM_FLAGS, chromium_executable
-from server.testing.drive import Played, play_async
-from server.testing.journeys import JOURNEYS
-from server.testing.privacy import SentRequest, private_findings
+from rapport.client_py.patterns import NEUTRAL_BELOW, top_pattern
+from rapport.client_py.privacy import allowed_signal
+from rapport.server.testing.browser import CHROMIUM_FLAGS, chromium_executable
+from rapport.server.testing.drive import Played, play_async
+from rapport.server.testing.journeys import JOURNEYS
+from rapport.server.testing.privacy import SentRequest, private_findings
 
 __all__ = [
     "PersonaRun",

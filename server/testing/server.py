@@ -21,7 +21,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from server.config import default_sdk_dir
+from rapport.server.config import default_sdk_dir
 
 __all__ = ["RapportServer", "TestSite", "free_port", "rapport_server", "script_tag"]
 
@@ -72,7 +72,7 @@ class RapportServer:
     def cli(self, *args: str) -> str:
         """Run ``rapport ARGS --database <this server's>`` and return its output."""
         done = subprocess.run(
-            [sys.executable, "-m", "server", *args, "--database", self.database],
+            [sys.executable, "-m", "rapport.server", *args, "--database", self.database],
             capture_output=True,
             text=True,
         )
@@ -129,7 +129,7 @@ def rapport_server(
     with log.open("wb") as log_file:
         process = subprocess.Popen(
             [
-                sys.executable, "-m", "server", "serve", "--host", "127.0.0.1",
+                sys.executable, "-m", "rapport.server", "serve", "--host", "127.0.0.1",
                 "--port", str(port), "--database", database, "--sdk-dir", str(sdk),
             ],
             stdout=log_file,

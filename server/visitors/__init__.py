@@ -1,5 +1,5 @@
 """Visitor rights: see (export) and erase one's own data, authenticated by the visitor secret."""
 
-from server.visitors.identity import secret_matches, visitor_id_from_secret
+from rapport.server.visitors.identity import secret_matches, visitor_id_from_secret
 
 __all__ = ["secret_matches", "visitor_id_from_secret"]

@@ -25,14 +25,14 @@ from litestar.status_codes import (
     HTTP_422_UNPROCESSABLE_ENTITY,
 )
 
-from client_py.schema import ID_PATTERN, SITE_KEY_PATTERN
-from server.errors import ApiError
-from server.openapi import ERROR_RESPONSES, SiteKeyQuery, error_responses
-from server.services import Services
-from server.sites.access import resolve_site
-from server.sites.model import Site
-from server.visitors.export import export_document
-from server.visitors.identity import is_valid_secret, secret_matches
+from rapport.client_py.schema import ID_PATTERN, SITE_KEY_PATTERN
+from rapport.server.errors import ApiError
+from rapport.server.openapi import ERROR_RESPONSES, SiteKeyQuery, error_responses
+from rapport.server.services import Services
+from rapport.server.sites.access import resolve_site
+from rapport.server.sites.model import Site
+from rapport.server.visitors.export import export_document
+from rapport.server.visitors.identity import is_valid_secret, secret_matches
 
 __all__ = ["VisitorErased", "VisitorsController", "bearer_token"]
 

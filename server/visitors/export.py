@@ -45,8 +45,8 @@ from typing import Any, Final
 
 import msgspec
 
-from server.storage.base import Storage
-from server.storage.visitor_tables import VISITOR_TABLES, VisitorTable
+from rapport.server.storage.base import Storage
+from rapport.server.storage.visitor_tables import VISITOR_TABLES, VisitorTable
 
 __all__ = ["CHUNK_ROWS", "ExportTooSlow", "encode_rows", "export_document"]
 

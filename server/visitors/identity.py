@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import hmac
 
-from client_py.identity import (
+from rapport.client_py.identity import (
     SECRET_PATTERN,
     VISITOR_ID_LENGTH,
     is_valid_secret,

@@ -22,8 +22,8 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from server.errors import ApiError
-from server.limits import TokenBuckets, rate_limited
+from rapport.server.errors import ApiError
+from rapport.server.limits import TokenBuckets, rate_limited
 
 __all__ = ["ExportPace", "RightsLimits"]
 

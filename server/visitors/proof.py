@@ -14,12 +14,12 @@ from typing import Any
 from litestar import Request
 from litestar.status_codes import HTTP_403_FORBIDDEN
 
-from client_py.identity import is_valid_key, visitor_id_from_key
-from server.errors import ApiError
-from server.services import Services
-from server.sites.keys import admin_token_matches
-from server.sites.model import Site
-from server.visitors.controller import bearer_token
+from rapport.client_py.identity import is_valid_key, visitor_id_from_key
+from rapport.server.errors import ApiError
+from rapport.server.services import Services
+from rapport.server.sites.keys import admin_token_matches
+from rapport.server.sites.model import Site
+from rapport.server.visitors.controller import bearer_token
 
 __all__ = ["key_proves", "require_visitor_or_admin"]
 

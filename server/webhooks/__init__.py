@@ -1,6 +1,6 @@
 """CRM webhooks: signed POSTs of hint events, retried with exponential backoff."""
 
-from server.webhooks.dispatch import (
+from rapport.server.webhooks.dispatch import (
     SIGNATURE_HEADER,
     SIGNATURE_TOLERANCE,
     WebhookDispatcher,

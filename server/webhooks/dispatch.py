@@ -34,11 +34,11 @@ from typing import Final
 import httpx
 import msgspec
 
-from server.storage.base import Delivery, HintLogRow, Storage
-from server.storage.outage import is_outage
-from server.webhooks import store as webhook_store
-from server.webhooks.events import HotLead, events_for
-from server.webhooks.targets import Resolver, UnsafeWebhookURL, redact, resolve_target
+from rapport.server.storage.base import Delivery, HintLogRow, Storage
+from rapport.server.storage.outage import is_outage
+from rapport.server.webhooks import store as webhook_store
+from rapport.server.webhooks.events import HotLead, events_for
+from rapport.server.webhooks.targets import Resolver, UnsafeWebhookURL, redact, resolve_target
 
 __all__ = ["SIGNATURE_HEADER", "SIGNATURE_TOLERANCE", "WebhookDispatcher", "enqueue_events",
            "enqueue_hot_leads", "new_secret", "sign", "verify"]  # fmt: skip

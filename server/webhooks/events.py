@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Final
 
-from server.storage.base import HintLogRow
+from rapport.server.storage.base import HintLogRow
 
 __all__ = ["EVENTS", "HotLead", "events_for"]
 

@@ -8,7 +8,7 @@ from typing import Any
 
 import msgspec
 
-from server.storage.base import Delivery, Storage, Webhook
+from rapport.server.storage.base import Delivery, Storage, Webhook
 
 __all__ = [
     "add_webhook",

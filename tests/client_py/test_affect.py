@@ -9,7 +9,7 @@ import math
 
 import pytest
 
-from client_py.affect import (
+from rapport.client_py.affect import (
     CIRCUMPLEX,
     LABELS,
     MODEL_ORDER,

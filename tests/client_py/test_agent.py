@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from client_py.agent import Agent
+from rapport.client_py.agent import Agent
 
 T = 1_700_000_000_000.0
 CONFIG = json.dumps({"site": "pk_abcdefgh", "key": "k" * 43, "session": "s" * 22})

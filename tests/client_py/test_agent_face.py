@@ -3,10 +3,16 @@
 import json
 from typing import Any
 
-from client_py.affect import LABELS, MODEL_ORDER, AffectTracker, WindowAggregate, affect_signal
-from client_py.agent import Agent
-from client_py.privacy import allowed_signal
-from client_py.schema import EXPRESSIONS, SIGNALS
+from rapport.client_py.affect import (
+    LABELS,
+    MODEL_ORDER,
+    AffectTracker,
+    WindowAggregate,
+    affect_signal,
+)
+from rapport.client_py.agent import Agent
+from rapport.client_py.privacy import allowed_signal
+from rapport.client_py.schema import EXPRESSIONS, SIGNALS
 
 T = 1_700_000_000_000.0
 CONFIG = json.dumps({"site": "pk_abcdefgh", "key": "k" * 43, "session": "s" * 22})

@@ -10,9 +10,9 @@ import re
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from client_py.agent import Agent
-from client_py.privacy import allowed_envelope, allowed_signal
-from client_py.schema import ACTION_NAME_PATTERN, SECTIONS, SIGNALS
+from rapport.client_py.agent import Agent
+from rapport.client_py.privacy import allowed_envelope, allowed_signal
+from rapport.client_py.schema import ACTION_NAME_PATTERN, SECTIONS, SIGNALS
 
 T = 1_700_000_000_000.0
 CONFIG = json.dumps({"site": "pk_abcdefgh", "key": "k" * 43, "session": "s" * 22})

@@ -7,12 +7,12 @@ from __future__ import annotations
 
 import json
 
-from client_py.agent import Agent
-from client_py.events import parse_events
-from client_py.features import SessionFeatures
-from client_py.patterns import NEUTRAL_BELOW, score_all
-from client_py.signals import SignalDiffer, current_signals
-from client_py.tone import ToneSession
+from rapport.client_py.agent import Agent
+from rapport.client_py.events import parse_events
+from rapport.client_py.features import SessionFeatures
+from rapport.client_py.patterns import NEUTRAL_BELOW, score_all
+from rapport.client_py.signals import SignalDiffer, current_signals
+from rapport.client_py.tone import ToneSession
 
 T = 1_700_000_000_000.0
 SITE, KEY = "pk_test_0123456789", "k" * 43

@@ -1,6 +1,6 @@
 """The camera's pace: the site's rate while faces are seen, slow after 10 s without one."""
 
-from client_py.camera_pace import CameraPace
+from rapport.client_py.camera_pace import CameraPace
 
 T = 1_700_000_000_000.0
 

@@ -1,6 +1,6 @@
 """Raw page events are parsed defensively: the page is not ours to trust."""
 
-from client_py.events import (
+from rapport.client_py.events import (
     Action,
     Click,
     PageView,

@@ -1,7 +1,7 @@
 """Session features: attended dwell, scroll, clicks, revisits, and the price/returns loop."""
 
-from client_py.events import parse_events
-from client_py.features import (
+from rapport.client_py.events import parse_events
+from rapport.client_py.features import (
     ATTENTION_MS,
     FeatureRules,
     SessionFeatures,

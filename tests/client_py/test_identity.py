@@ -1,6 +1,6 @@
 """Secret → key → visitor id, derived the same way on both sides (the loader mirrors it)."""
 
-from client_py.identity import (
+from rapport.client_py.identity import (
     is_valid_key,
     is_valid_secret,
     visitor_id_from_key,

@@ -1,8 +1,8 @@
 """Patterns as live coordinates: every pattern scored at once, each with its evidence."""
 
-from client_py.events import parse_events
-from client_py.features import SessionFeatures
-from client_py.patterns import (
+from rapport.client_py.events import parse_events
+from rapport.client_py.features import SessionFeatures
+from rapport.client_py.patterns import (
     HESITANT,
     NEUTRAL_BELOW,
     PATTERN_WEIGHTS,
@@ -12,8 +12,8 @@ from client_py.patterns import (
     top_pattern,
     weights_with_overrides,
 )
-from client_py.schema import EVIDENCE_FEATURES, PATTERNS
-from client_py.tone import ToneSession
+from rapport.client_py.schema import EVIDENCE_FEATURES, PATTERNS
+from rapport.client_py.tone import ToneSession
 
 T = 1_700_000_000_000.0
 

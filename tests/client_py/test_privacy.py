@@ -5,8 +5,8 @@ import math
 from hypothesis import given
 from hypothesis import strategies as st
 
-from client_py.privacy import allowed_envelope, allowed_signal, filter_signals
-from client_py.schema import SIGNALS
+from rapport.client_py.privacy import allowed_envelope, allowed_signal, filter_signals
+from rapport.client_py.schema import SIGNALS
 
 
 def test_a_dwell_signal_in_schema_form_is_allowed() -> None:

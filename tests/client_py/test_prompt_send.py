@@ -4,8 +4,8 @@ outbox's pacing once); a visitor who just reads keeps the normal pace."""
 import itertools
 import json
 
-from client_py.agent import Agent
-from client_py.signals import HINT_THRESHOLDS, hint_relevant
+from rapport.client_py.agent import Agent
+from rapport.client_py.signals import HINT_THRESHOLDS, hint_relevant
 
 T = 1_700_000_000_000.0
 CONFIG = json.dumps(

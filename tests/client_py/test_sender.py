@@ -1,7 +1,7 @@
 """The outbox: ids made once, one batch in flight, retries with backoff, bounded memory."""
 
-from client_py.schema import MAX_SIGNALS_PER_BATCH
-from client_py.sender import BACKOFF_START_MS, MAX_ATTEMPTS, MAX_QUEUED, Outbox
+from rapport.client_py.schema import MAX_SIGNALS_PER_BATCH
+from rapport.client_py.sender import BACKOFF_START_MS, MAX_ATTEMPTS, MAX_QUEUED, Outbox
 
 SIGNAL = {"kind": "scroll", "depth": 0.5}
 

@@ -2,8 +2,8 @@
 
 from pathlib import Path
 
-from client_py.schema import TONES, TOPICS
-from client_py.tone import LABELS, ToneSession, analyse
+from rapport.client_py.schema import TONES, TOPICS
+from rapport.client_py.tone import LABELS, ToneSession, analyse
 
 PHRASES = Path(__file__).parent / "data" / "tone_phrases.tsv"
 

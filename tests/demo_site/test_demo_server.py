@@ -19,12 +19,12 @@ from pathlib import Path
 import pytest
 
 try:
-    from demo_site.server import ROOT, render_html, serve_demo
+    from rapport.demo_site.server import ROOT, render_html, serve_demo
 except ModuleNotFoundError:  # demo_site not (yet) in the editable install's package list
     sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
-    from demo_site.server import ROOT, render_html, serve_demo
+    from rapport.demo_site.server import ROOT, render_html, serve_demo
 
-from client_py.schema import ITEM_PATTERN, SECTIONS
+from rapport.client_py.schema import ITEM_PATTERN, SECTIONS
 
 SDK_BASE = "http://127.0.0.1:9/sdk"
 SITE_KEY = "pk_demo_test_0001"

@@ -1,6 +1,6 @@
 """Moved into the testing kit: ``server.testing.camera`` (kept so imports keep working)."""
 
-from server.testing.camera import (
+from rapport.server.testing.camera import (
     CAMERA_FLAGS,
     WATCH_CAMERA,
     _fit,

@@ -11,8 +11,8 @@ from collections.abc import Iterator
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, Playwright, sync_playwright
 
-from demo_site.stack import CHROMIUM_FLAGS, Stack, chromium_executable, running_stack
-from server.testing.recording import Recorder
+from rapport.demo_site.stack import CHROMIUM_FLAGS, Stack, chromium_executable, running_stack
+from rapport.server.testing.recording import Recorder
 
 
 @pytest.fixture(scope="session")

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
 
-from demo_site.stack import PLAYBOOK, REPO, Stack, free_port
+from rapport.demo_site.stack import PLAYBOOK, REPO, Stack, free_port
 
 __all__ = ["PAGES", "STUB_JS", "OwnerSite", "owner_site", "strict_csp"]
 
@@ -49,7 +49,7 @@ class OwnerSite:
 
 def _rapport(stack: Stack, *args: str) -> str:
     done = subprocess.run(
-        [sys.executable, "-m", "server", *args, "--database", stack.database],
+        [sys.executable, "-m", "rapport.server", *args, "--database", stack.database],
         check=True,
         capture_output=True,
         text=True,

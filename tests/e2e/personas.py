@@ -15,11 +15,11 @@ import random
 
 from playwright.async_api import Browser, Page
 
-from demo_site.personas import DEMO_PAGES, PERSONAS
-from server.testing import journeys
-from server.testing.drive import run_steps_async
-from server.testing.runs import PersonaRun, Script, chromium, run_persona, simulate
-from server.testing.runs import run_personas as _run_personas
+from rapport.demo_site.personas import DEMO_PAGES, PERSONAS
+from rapport.server.testing import journeys
+from rapport.server.testing.drive import run_steps_async
+from rapport.server.testing.runs import PersonaRun, Script, chromium, run_persona, simulate
+from rapport.server.testing.runs import run_personas as _run_personas
 
 __all__ = [
     "DEMO_PAGES",

@@ -1,5 +1,5 @@
 """Moved into the testing kit: ``server.testing.recording`` (kept so imports keep working)."""
 
-from server.testing.recording import Recorder
+from rapport.server.testing.recording import Recorder
 
 __all__ = ["Recorder"]

@@ -15,8 +15,8 @@ from typing import Any
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Playwright, expect
 
-from demo_site.stack import DIST, Stack
-from server.testing.camera import (
+from rapport.demo_site.stack import DIST, Stack
+from rapport.server.testing.camera import (
     WATCH_CAMERA,
     affect_signals,
     ask_for_camera,
@@ -26,7 +26,7 @@ from server.testing.camera import (
     wait_for,
     write_y4m,
 )
-from server.testing.recording import Recorder
+from rapport.server.testing.recording import Recorder
 
 pytestmark = pytest.mark.e2e
 

@@ -20,9 +20,9 @@ import pytest
 from PIL import Image
 from playwright.sync_api import Browser, Playwright
 
-from demo_site.stack import Stack
-from models.testdata import INSTALL_STEP, PYFEAT_DIR
-from server.testing.camera import (
+from rapport.demo_site.stack import Stack
+from rapport.models.testdata import INSTALL_STEP, PYFEAT_DIR
+from rapport.server.testing.camera import (
     affect_signals,
     astronaut_rgb,
     consented,

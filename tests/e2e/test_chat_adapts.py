@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 from playwright.async_api import async_playwright
 
-from demo_site.personas import PERSONAS
-from demo_site.stack import CHROMIUM_FLAGS, Stack, chromium_executable
+from rapport.demo_site.personas import PERSONAS
+from rapport.demo_site.stack import CHROMIUM_FLAGS, Stack, chromium_executable
 
 pytestmark = pytest.mark.e2e
 

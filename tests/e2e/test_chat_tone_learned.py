@@ -9,9 +9,9 @@ import re
 import pytest
 from playwright.sync_api import Page
 
-from client_py.tone import analyse_lexicon
-from demo_site.stack import Stack
-from server.testing.recording import Recorder
+from rapport.client_py.tone import analyse_lexicon
+from rapport.demo_site.stack import Stack
+from rapport.server.testing.recording import Recorder
 
 pytestmark = pytest.mark.e2e
 

@@ -22,8 +22,8 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, ConsoleMessage, Page, expect
 
-from demo_site.seed import simulate_visitors
-from demo_site.stack import REPO, Stack, running_stack
+from rapport.demo_site.seed import simulate_visitors
+from rapport.demo_site.stack import REPO, Stack, running_stack
 
 # The module's first test also waits for the six persona visits (about two minutes).
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(600)]
@@ -34,7 +34,7 @@ PANELS = ["traffic", "patterns", "friction", "emotions", "chat", "hints", "funne
 
 def rapport(stack: Stack, *args: str) -> str:
     return subprocess.run(
-        [sys.executable, "-m", "server", *args, "--database", stack.database],
+        [sys.executable, "-m", "rapport.server", *args, "--database", stack.database],
         cwd=REPO, check=True, capture_output=True, text=True,
     ).stdout  # fmt: skip
 

@@ -23,10 +23,10 @@ from typing import Any
 import pytest
 from playwright.sync_api import BrowserContext, ConsoleMessage, Page
 
-from client_py.identity import visitor_id_from_secret
-from demo_site.stack import REPO, Stack, free_port
-from server.holdout import in_control
-from server.testing.recording import Recorder
+from rapport.client_py.identity import visitor_id_from_secret
+from rapport.demo_site.stack import REPO, Stack, free_port
+from rapport.server.holdout import in_control
+from rapport.server.testing.recording import Recorder
 from tests.e2e.owner_site import PAGES, owner_site, strict_csp
 
 pytestmark = pytest.mark.e2e
@@ -239,7 +239,7 @@ def a_visitor_in_the_holdout(stack: Stack, site_key: str) -> str:
             [
                 sys.executable,
                 "-m",
-                "server",
+                "rapport.server",
                 "site",
                 "list",
                 "--json",

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 from playwright.async_api import Page
 
-from demo_site.stack import Stack, running_stack
+from rapport.demo_site.stack import Stack, running_stack
 from tests.e2e import elsewhere
 from tests.e2e.personas import PersonaRun, chromium, simulate
 

@@ -21,9 +21,15 @@ import pytest
 from PIL import Image
 from playwright.sync_api import Browser, Page, Playwright, expect
 
-from demo_site.stack import Stack
-from models.testdata import INSTALL_STEP, PYFEAT_DIR
-from server.testing.camera import affect_signals, check_no_image_left, consented, playing, wait_for
+from rapport.demo_site.stack import Stack
+from rapport.models.testdata import INSTALL_STEP, PYFEAT_DIR
+from rapport.server.testing.camera import (
+    affect_signals,
+    check_no_image_left,
+    consented,
+    playing,
+    wait_for,
+)
 
 pytestmark = pytest.mark.e2e
 

@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from server.testing import static_pages
-from server.testing.browser import chromium_executable
-from server.testing.server import RapportServer, free_port
+from rapport.server.testing import static_pages
+from rapport.server.testing.browser import chromium_executable
+from rapport.server.testing.server import RapportServer, free_port
 from tests.e2e.tea_shop import TEA_SHOP
 from tests.e2e.test_kit_plugin import docs_example
 

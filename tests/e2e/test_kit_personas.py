@@ -15,10 +15,10 @@ from collections.abc import Iterator
 
 import pytest
 
-from demo_site.stack import Stack
-from server.testing import static_pages
-from server.testing.runs import PersonaRun, at, simulate
-from server.testing.server import RapportServer, free_port
+from rapport.demo_site.stack import Stack
+from rapport.server.testing import static_pages
+from rapport.server.testing.runs import PersonaRun, at, simulate
+from rapport.server.testing.server import RapportServer, free_port
 from tests.e2e.tea_shop import TEA_PAGES, TEA_SHOP
 
 pytestmark = pytest.mark.e2e
@@ -54,7 +54,7 @@ def test_each_persona_gets_its_own_top_pattern_on_a_page_with_markup_of_its_own(
 
 def _personas(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "server", "personas", *args],
+        [sys.executable, "-m", "rapport.server", "personas", *args],
         capture_output=True,
         text=True,
         timeout=600,

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser
 
-from server.testing import expect_holdout, holdout_script, static_pages
-from server.testing.server import RapportServer, free_port
+from rapport.server.testing import expect_holdout, holdout_script, static_pages
+from rapport.server.testing.server import RapportServer, free_port
 from tests.e2e.tea_shop import LEAF
 
 pytestmark = pytest.mark.e2e

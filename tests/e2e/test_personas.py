@@ -11,9 +11,9 @@ import asyncio
 
 import pytest
 
-from demo_site.personas import PERSONAS
-from demo_site.stack import Stack
-from server.testing.runs import simulate
+from rapport.demo_site.personas import PERSONAS
+from rapport.demo_site.stack import Stack
+from rapport.server.testing.runs import simulate
 
 pytestmark = pytest.mark.e2e
 

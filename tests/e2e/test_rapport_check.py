@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from demo_site.stack import REPO, Stack, free_port
+from rapport.demo_site.stack import REPO, Stack, free_port
 from tests.e2e.owner_site import owner_site, strict_csp
 
 pytestmark = pytest.mark.e2e
@@ -17,7 +17,7 @@ pytestmark = pytest.mark.e2e
 
 def check(*args: str) -> tuple[int, dict[str, Any] | None, str]:
     done = subprocess.run(
-        [sys.executable, "-m", "server", "check", *args, "--json"],
+        [sys.executable, "-m", "rapport.server", "check", *args, "--json"],
         capture_output=True,
         text=True,
         cwd=REPO,

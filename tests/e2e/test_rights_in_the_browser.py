@@ -9,8 +9,8 @@ import urllib.request
 import pytest
 from playwright.sync_api import BrowserContext, Page
 
-from demo_site.stack import Stack
-from server.testing.recording import Recorder
+from rapport.demo_site.stack import Stack
+from rapport.server.testing.recording import Recorder
 
 pytestmark = pytest.mark.e2e
 

@@ -12,10 +12,10 @@ import json
 import pytest
 from playwright.sync_api import BrowserContext, Page
 
-from client_py.privacy import allowed_signal
-from demo_site.server import serve_demo
-from demo_site.stack import DIST, Stack
-from server.testing.recording import Recorder
+from rapport.client_py.privacy import allowed_signal
+from rapport.demo_site.server import serve_demo
+from rapport.demo_site.stack import DIST, Stack
+from rapport.server.testing.recording import Recorder
 
 pytestmark = pytest.mark.e2e
 

@@ -9,11 +9,11 @@ from typing import Any
 
 import pytest
 
-from client_py.identity import visitor_id_from_secret
-from server.holdout import in_control
-from server.testing.holdout import holdout_script, secret_for
-from server.testing.journeys import JOURNEYS, Journey, MissingMarkup
-from server.testing.privacy import SentRequest, private_findings
+from rapport.client_py.identity import visitor_id_from_secret
+from rapport.server.holdout import in_control
+from rapport.server.testing.holdout import holdout_script, secret_for
+from rapport.server.testing.journeys import JOURNEYS, Journey, MissingMarkup
+from rapport.server.testing.privacy import SentRequest, private_findings
 
 
 def _markup(*sections: tuple[str, str | None], chats: int = 0) -> dict[str, Any]:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from models import testdata
-from models.infer import FaceAnalyzer
+from rapport.models import testdata
+from rapport.models.infer import FaceAnalyzer
 
 Labelled = list[tuple[str, np.ndarray, str]]
 

@@ -18,8 +18,8 @@ from typing import Any
 import numpy as np
 import pytest
 
-from models import EXPRESSION_LABELS
-from models.infer import (
+from rapport.models import EXPRESSION_LABELS
+from rapport.models.infer import (
     CALIBRATION_EIGHTHS,
     FaceAnalyzer,
     calibrate,
@@ -27,8 +27,8 @@ from models.infer import (
     expose,
     resample,
 )
-from server.testing.camera import _fit as fit
-from server.testing.camera import astronaut_rgb
+from rapport.server.testing.camera import _fit as fit
+from rapport.server.testing.camera import astronaut_rgb
 
 SCRIPT = Path(__file__).resolve().parent / "face_agreement.mjs"
 REPO = Path(__file__).resolve().parents[2]

@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from models import EMOTION_KEYS, testdata
-from models.infer import FaceAnalyzer, ImageError, anchors, load_image, result_json
-from server.cli.commands.face import face_command
+from rapport.models import EMOTION_KEYS, testdata
+from rapport.models.infer import FaceAnalyzer, ImageError, anchors, load_image, result_json
+from rapport.server.cli.commands.face import face_command
 
 Labelled = list[tuple[str, np.ndarray, str]]
 

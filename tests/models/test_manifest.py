@@ -7,7 +7,7 @@ import json
 
 import onnx
 
-from models import EXPRESSION_LABELS, MANIFEST, MODELS_DIR, REFERENCE_DIR
+from rapport.models import EXPRESSION_LABELS, MANIFEST, MODELS_DIR, REFERENCE_DIR
 
 DOC = json.loads(MANIFEST.read_text())
 

@@ -16,8 +16,8 @@ import json
 import numpy as np
 import pytest
 
-from models import MANIFEST, REFERENCE_DIR
-from models.infer import FaceAnalyzer, crop_box, crop_rect, detector_input
+from rapport.models import MANIFEST, REFERENCE_DIR
+from rapport.models.infer import FaceAnalyzer, crop_box, crop_rect, detector_input
 
 Labelled = list[tuple[str, np.ndarray, str]]
 
@@ -79,7 +79,7 @@ def test_blazeface_matches_the_tflite_source(
 def test_expression_net_matches_the_reference_outputs(
     analyzer: FaceAnalyzer, labelled: Labelled
 ) -> None:
-    from models.build import synthetic_inputs  # numpy only at import time
+    from rapport.models.build import synthetic_inputs  # numpy only at import time
 
     ref = json.loads((REFERENCE_DIR / "face_expression.json").read_text())
     inputs = {f"synthetic-{i}": x for i, x in enumerate(synthetic_inputs())}

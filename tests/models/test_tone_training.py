@@ -3,10 +3,10 @@ fixed, grouped split; training is seeded (same data and seed, same bytes) and it
 
 from __future__ import annotations
 
-from client_py import tone_model
-from client_py.schema import TONES
-from models.tone.dataset import MESSAGES, build, load
-from models.tone.train import Config, train
+from rapport.client_py import tone_model
+from rapport.client_py.schema import TONES
+from rapport.models.tone.dataset import MESSAGES, build, load
+from rapport.models.tone.train import Config, train
 
 
 def test_the_committed_set_is_the_one_the_builder_writes() -> None:

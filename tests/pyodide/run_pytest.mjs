@@ -284,6 +284,10 @@ async function main() {
 
   const FS = pyodide.FS;
   let copied = copyIn(FS, path.join(opts.repo, "client_py"), `${ROOT}/client_py`);
+  // The tests import rapport.client_py (the installed layout): the same files.
+  FS.mkdirTree(`${ROOT}/rapport`);
+  FS.writeFile(`${ROOT}/rapport/__init__.py`, "");
+  copied += copyIn(FS, path.join(opts.repo, "client_py"), `${ROOT}/rapport/client_py`);
   FS.mkdirTree(`${ROOT}/tests`);
   const testsInit = path.join(opts.repo, "tests", "__init__.py");
   if (fs.existsSync(testsInit)) copied += copyIn(FS, testsInit, `${ROOT}/tests/__init__.py`);

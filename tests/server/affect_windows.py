@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from server.profiles.affect import AffectObservation
+from rapport.server.profiles.affect import AffectObservation
 
 
 def window(

@@ -20,12 +20,12 @@ from typing import Any, TypeVar
 import pytest
 from litestar.testing import TestClient
 
-from client_py.identity import visitor_id_from_key, visitor_key_from_secret
-from server.app import create_app
-from server.config import Settings
-from server.holdout import in_control
-from server.sites.model import NewSite
-from server.storage import Storage
+from rapport.client_py.identity import visitor_id_from_key, visitor_key_from_secret
+from rapport.server.app import create_app
+from rapport.server.config import Settings
+from rapport.server.holdout import in_control
+from rapport.server.sites.model import NewSite
+from rapport.server.storage import Storage
 from tests.server.pg_cluster import throwaway_cluster
 
 T = TypeVar("T")

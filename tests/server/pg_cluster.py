@@ -11,7 +11,7 @@ from contextlib import contextmanager
 
 import pytest
 
-from server.testing.postgres import PgCluster, cluster, free_port, pg_bin
+from rapport.server.testing.postgres import PgCluster, cluster, free_port, pg_bin
 
 __all__ = ["PgCluster", "free_port", "pg_bin", "rows_per_batch", "throwaway_cluster"]
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from client_py.schema import MAX_SIGNALS_PER_BATCH
+from rapport.client_py.schema import MAX_SIGNALS_PER_BATCH
 from tests.server.conftest import id_of, key_of
 
 OTHER_ORIGIN = "https://other.example"
@@ -215,8 +215,8 @@ def test_missing_origin_is_refused_with_403(api: Any, make_batch: MakeBatch) -> 
 def test_the_api_stores_and_hints_on_postgresql_too(postgres_url: str, tmp_path: Any) -> None:
     from litestar.testing import TestClient
 
-    from server.app import create_app
-    from server.config import Settings
+    from rapport.server.app import create_app
+    from rapport.server.config import Settings
 
     app = create_app(Settings(database_url=postgres_url, sdk_dir=tmp_path))
     with TestClient(app) as client:

@@ -26,7 +26,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from server.storage import create_storage
+from rapport.server.storage import create_storage
 from tests.server.pg_cluster import rows_per_batch
 
 ORIGIN = "https://crash.example"
@@ -52,7 +52,7 @@ class Server:
 
     def start(self) -> None:
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "server", "serve", "--port", str(self.port),
+            [sys.executable, "-m", "rapport.server", "serve", "--port", str(self.port),
              "--database", self.database_url, "--rate-per-ip", "0", "--rate-per-site", "0",
              "--no-access-log", "--log-level", "warning"],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,

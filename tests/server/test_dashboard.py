@@ -12,9 +12,9 @@ from typing import Any
 
 import pytest
 
-from server.cli import main
-from server.dashboard.auth import COOKIE, LINK_TTL, SESSION_TTL, create_link
-from server.sites.model import NewSite
+from rapport.server.cli import main
+from rapport.server.dashboard.auth import COOKIE, LINK_TTL, SESSION_TTL, create_link
+from rapport.server.sites.model import NewSite
 from tests.server.conftest import Api
 
 

@@ -12,10 +12,10 @@ from pathlib import Path
 
 import click
 
-from client_py.patterns import PATTERN_WEIGHTS
-from server import cli
-from server.app import create_app
-from server.config import REPO_ROOT, SETTINGS_ENV, Settings
+from rapport.client_py.patterns import PATTERN_WEIGHTS
+from rapport.server import cli
+from rapport.server.app import create_app
+from rapport.server.config import REPO_ROOT, SETTINGS_ENV, Settings
 
 DOC = (REPO_ROOT / "docs" / "server.md").read_text(encoding="utf-8")
 #: Documented by the engineers who own them.

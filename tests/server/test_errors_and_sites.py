@@ -6,11 +6,16 @@ import re
 
 import pytest
 
-from client_py.schema import SITE_KEY_PATTERN
-from server.errors import field_from_message
-from server.sites import admin_token_matches, hash_admin_token, new_admin_token, new_site_key
-from server.sites.directory import SiteDirectory
-from server.storage import create_storage
+from rapport.client_py.schema import SITE_KEY_PATTERN
+from rapport.server.errors import field_from_message
+from rapport.server.sites import (
+    admin_token_matches,
+    hash_admin_token,
+    new_admin_token,
+    new_site_key,
+)
+from rapport.server.sites.directory import SiteDirectory
+from rapport.server.storage import create_storage
 
 
 @pytest.mark.parametrize(

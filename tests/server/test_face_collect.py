@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 from litestar.testing import TestClient
 
-from server.app import create_app
-from server.config import Settings
+from rapport.server.app import create_app
+from rapport.server.config import Settings
 from tests.server.conftest import batch, id_of, key_of, secret_of, treated_visitor
 
 ORIGIN = "https://shop.example"

@@ -7,10 +7,10 @@ from typing import Any
 import msgspec
 import pytest
 
-from server.ingest.extract import extract_observations
-from server.ingest.schema import BATCH_DECODER
-from server.profiles import Observations, Profile, apply_observations
-from server.profiles.affect import HISTORY_HALF_LIFE_DAYS, RECENT, AffectObservation
+from rapport.server.ingest.extract import extract_observations
+from rapport.server.ingest.schema import BATCH_DECODER
+from rapport.server.profiles import Observations, Profile, apply_observations
+from rapport.server.profiles.affect import HISTORY_HALF_LIFE_DAYS, RECENT, AffectObservation
 from tests.server.affect_windows import window
 
 NOW = 1_800_000_000.0
@@ -98,7 +98,7 @@ def test_a_new_visit_keeps_only_a_coarse_decaying_summary_and_the_baseline() -> 
 
 
 def test_the_stored_profile_round_trips_with_its_affect() -> None:
-    from server.profiles import decode_profile, encode_profile
+    from rapport.server.profiles import decode_profile, encode_profile
 
     profile = observe(Profile(), window(-0.4), window(0.1, dominant="neutral"))
     assert decode_profile(encode_profile(profile)) == profile

@@ -9,12 +9,12 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from server.hints import Hint, hints_for
-from server.hints import store as hint_store
-from server.playbook import FeedbackEntry, default_playbook, site_playbook
-from server.playbook.load import PlaybookError, parse_playbook
-from server.profiles import Observations, Profile, apply_observations
-from server.profiles.affect import AffectObservation
+from rapport.server.hints import Hint, hints_for
+from rapport.server.hints import store as hint_store
+from rapport.server.playbook import FeedbackEntry, default_playbook, site_playbook
+from rapport.server.playbook.load import PlaybookError, parse_playbook
+from rapport.server.profiles import Observations, Profile, apply_observations
+from rapport.server.profiles.affect import AffectObservation
 from tests.server.affect_windows import window
 
 NOW = 1_800_000_000.0
@@ -234,9 +234,9 @@ def test_what_the_visitor_typed_outranks_the_face() -> None:
 
 
 def test_report_uplift_splits_by_source(tmp_path: Path) -> None:
-    from server import cli
-    from server.storage import create_storage
-    from server.storage.base import HintLogRow
+    from rapport.server import cli
+    from rapport.server.storage import create_storage
+    from rapport.server.storage.base import HintLogRow
 
     url = f"sqlite:///{tmp_path / 'u.db'}"
 

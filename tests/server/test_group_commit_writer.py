@@ -7,8 +7,8 @@ from collections.abc import Sequence
 
 import pytest
 
-from server.storage import StorageBusy, StorageClosed
-from server.storage.writer import GroupCommitWriter
+from rapport.server.storage import StorageBusy, StorageClosed
+from rapport.server.storage.writer import GroupCommitWriter
 
 pytestmark = pytest.mark.anyio
 

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from server.hints import HINT_VERSION, Hint, hints_for
-from server.playbook import FeedbackEntry, default_playbook
-from server.profiles import Observations, Profile, apply_observations
+from rapport.server.hints import HINT_VERSION, Hint, hints_for
+from rapport.server.playbook import FeedbackEntry, default_playbook
+from rapport.server.profiles import Observations, Profile, apply_observations
 
 NOW = 1_800_000_000.0
 EVIDENCE = {"hesitant": {"dwell_price": 0.3, "price_returns_loops": 0.25}}

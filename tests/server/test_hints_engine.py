@@ -17,17 +17,17 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-from server import cli
-from server.hints import store as hint_store
-from server.holdout import in_control
-from server.holdout.uplift import Unit, newcombe, uplift, wilson
-from server.playbook import PlaybookError, parse_playbook, site_playbook
-from server.profiles import Observations, Profile, apply_observations
-from server.scoring import features_of, train
-from server.storage import create_storage
-from server.storage.base import HintLogRow
-from server.webhooks import WebhookDispatcher, enqueue_events, sign
-from server.webhooks import store as webhook_store
+from rapport.server import cli
+from rapport.server.hints import store as hint_store
+from rapport.server.holdout import in_control
+from rapport.server.holdout.uplift import Unit, newcombe, uplift, wilson
+from rapport.server.playbook import PlaybookError, parse_playbook, site_playbook
+from rapport.server.profiles import Observations, Profile, apply_observations
+from rapport.server.scoring import features_of, train
+from rapport.server.storage import create_storage
+from rapport.server.storage.base import HintLogRow
+from rapport.server.webhooks import WebhookDispatcher, enqueue_events, sign
+from rapport.server.webhooks import store as webhook_store
 from tests.server.conftest import id_of, key_of, treated_visitor
 from tests.server.webhook_receiver import Receiver, running_receiver
 

@@ -14,13 +14,13 @@ from typing import Any
 import pytest
 from litestar.testing import TestClient
 
-from server.app import create_app
-from server.config import Settings
-from server.holdout import in_control
-from server.playbook import PlaybookError, site_playbook
-from server.sites import config_store
-from server.webhooks import store as webhook_store
-from server.webhooks import verify
+from rapport.server.app import create_app
+from rapport.server.config import Settings
+from rapport.server.holdout import in_control
+from rapport.server.playbook import PlaybookError, site_playbook
+from rapport.server.sites import config_store
+from rapport.server.webhooks import store as webhook_store
+from rapport.server.webhooks import verify
 from tests.server.conftest import id_of, key_of
 from tests.server.webhook_receiver import Receiver, running_receiver
 

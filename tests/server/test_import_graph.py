@@ -9,7 +9,7 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
-from server import config as _anchor
+from rapport.server import config as _anchor
 
 ROOT = Path(__file__).resolve().parents[2]
 FOLDER = ROOT / "server"

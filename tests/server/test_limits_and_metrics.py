@@ -11,12 +11,12 @@ from typing import Any
 import pytest
 from litestar.testing import TestClient
 
-from client_py.schema import MAX_SIGNALS_PER_BATCH
-from server.app import create_app
-from server.config import Settings
-from server.limits import TokenBuckets
-from server.logs import JsonFormatter, logging_config
-from server.metrics import Counter, Histogram
+from rapport.client_py.schema import MAX_SIGNALS_PER_BATCH
+from rapport.server.app import create_app
+from rapport.server.config import Settings
+from rapport.server.limits import TokenBuckets
+from rapport.server.logs import JsonFormatter, logging_config
+from rapport.server.metrics import Counter, Histogram
 from tests.server.conftest import METRICS_AUTH, METRICS_TOKEN, Api, FakeClock, batch
 
 CLICKS = {"kind": "clicks", "count": 1}
@@ -194,6 +194,6 @@ def test_json_log_lines(capsys: pytest.CaptureFixture[str]) -> None:
     assert entry["logger"] == "rapport.test" and entry["batch"] == "batch-1"
     assert "\n" not in line
     config = logging_config("info", "json")
-    assert config["formatters"]["default"] == {"()": "server.logs.JsonFormatter"}
+    assert config["formatters"]["default"] == {"()": "rapport.server.logs.JsonFormatter"}
     with pytest.raises(ValueError):
         logging_config("info", "xml")

@@ -15,11 +15,11 @@ import asyncpg  # type: ignore[import-untyped]
 import pytest
 from click.testing import CliRunner
 
-from server import cli
-from server.config import REPO_ROOT
-from server.storage import StorageError, create_storage, parse_database_url
-from server.storage.migrate import head_revision, schema_state
-from server.storage.migrations import SCRIPT_LOCATION, VERSIONS
+from rapport.server import cli
+from rapport.server.config import REPO_ROOT
+from rapport.server.storage import StorageError, create_storage, parse_database_url
+from rapport.server.storage.migrate import head_revision, schema_state
+from rapport.server.storage.migrations import SCRIPT_LOCATION, VERSIONS
 from tests.server.legacy_migrations import create_legacy_postgres, create_legacy_sqlite
 
 TABLES = {
@@ -282,7 +282,7 @@ async def test_concurrent_upgrades_of_a_fresh_database_apply_it_once(database_ur
 
 def test_server_processes_starting_at_once_on_postgresql_migrate_once(postgres_url: str) -> None:
     """Separate processes race to the advisory lock; all finish at head, none fails."""
-    command = [sys.executable, "-m", "server", "db", "upgrade", "--database", postgres_url]
+    command = [sys.executable, "-m", "rapport.server", "db", "upgrade", "--database", postgres_url]
     env = {**os.environ, "PYTHONPATH": str(REPO_ROOT)}
     processes = [
         subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
@@ -320,8 +320,8 @@ def test_0006_turns_reach_rows_per_cell_into_one_bitmap_per_visitor_hour(tmp_pat
     import sqlalchemy as sa
     from alembic import command
 
-    from server.report.cells import BIT, from_words
-    from server.storage.migrate import _alembic_config
+    from rapport.server.report.cells import BIT, from_words
+    from rapport.server.storage.migrate import _alembic_config
 
     path = tmp_path / "reach.db"
     engine = sa.create_engine(f"sqlite:///{path}")

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from client_py.schema import SIGNALS
-from server.storage.migrate import head_revision
+from rapport.client_py.schema import SIGNALS
+from rapport.server.storage.migrate import head_revision
 
 
 def test_health_reports_ok_with_the_database(api: Any) -> None:

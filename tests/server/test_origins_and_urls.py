@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from server.sites import InvalidOrigin, normalise_origin, normalise_origins
-from server.storage import InvalidDatabaseURL, parse_database_url
+from rapport.server.sites import InvalidOrigin, normalise_origin, normalise_origins
+from rapport.server.storage import InvalidDatabaseURL, parse_database_url
 
 
 @pytest.mark.parametrize(

@@ -10,9 +10,9 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 
 import pytest
 
-from server.profiles import Observations, Profile
-from server.storage import IngestBatch, Storage, StoredSignal, create_storage
-from server.storage.postgres_notify import notify_payloads
+from rapport.server.profiles import Observations, Profile
+from rapport.server.storage import IngestBatch, Storage, StoredSignal, create_storage
+from rapport.server.storage.postgres_notify import notify_payloads
 
 pytestmark = pytest.mark.anyio
 
@@ -122,7 +122,7 @@ async def test_the_same_batches_reaching_two_processes_at_once_do_not_deadlock(
     """Both groups insert the shared batches, in whatever order they arrived."""
     import asyncpg  # type: ignore[import-untyped]
 
-    from server.storage.postgres import _write_group
+    from rapport.server.storage.postgres import _write_group
 
     async with create_storage(postgres_url) as storage:
         site = (await storage.create_site("Shop", ["https://shop.example"], now=1.0)).site

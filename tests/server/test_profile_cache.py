@@ -8,10 +8,10 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from server.profiles import Observations, Profile, decode_profile
-from server.storage import IngestBatch, Storage, StoredSignal, create_storage
-from server.storage.profile_cache import ProfileCache
-from server.storage.visitor_tables import visitor_table
+from rapport.server.profiles import Observations, Profile, decode_profile
+from rapport.server.storage import IngestBatch, Storage, StoredSignal, create_storage
+from rapport.server.storage.profile_cache import ProfileCache
+from rapport.server.storage.visitor_tables import visitor_table
 
 pytestmark = pytest.mark.anyio
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from server.profiles import (
+from rapport.server.profiles import (
     MAX_SESSIONS_TRACKED,
     Observations,
     Profile,

@@ -14,12 +14,12 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-from client_py.schema import SITE_KEY_PATTERN
-from server import cli
-from server.cli.commands import demo as demo_command
-from server.config import SETTINGS_ENV, Settings
-from server.sites import hash_admin_token
-from server.storage import create_storage
+from rapport.client_py.schema import SITE_KEY_PATTERN
+from rapport.server import cli
+from rapport.server.cli.commands import demo as demo_command
+from rapport.server.config import SETTINGS_ENV, Settings
+from rapport.server.sites import hash_admin_token
+from rapport.server.storage import create_storage
 
 
 @pytest.fixture
@@ -114,7 +114,9 @@ def test_build_sdk_calls_the_builder(monkeypatch: pytest.MonkeyPatch, tmp_path: 
         calls.append(out_dir)
         return out_dir / "manifest.json"
 
-    monkeypatch.setitem(sys.modules, "wasm_build.build", types.SimpleNamespace(build_sdk=build_sdk))
+    monkeypatch.setitem(
+        sys.modules, "rapport.wasm_build.build", types.SimpleNamespace(build_sdk=build_sdk)
+    )
     result = run("build-sdk", "--out", str(tmp_path / "out"))
     assert result.exit_code == 0, result.output
     assert calls == [tmp_path / "out"]
@@ -146,7 +148,7 @@ def test_demo_wires_the_demo_shop_to_the_api(
         return fake
 
     monkeypatch.setitem(
-        sys.modules, "demo_site.server", types.SimpleNamespace(serve_demo=serve_demo)
+        sys.modules, "rapport.demo_site.server", types.SimpleNamespace(serve_demo=serve_demo)
     )
     monkeypatch.setattr(demo_command, "default_sdk_dir", lambda: dist)
     monkeypatch.setattr(

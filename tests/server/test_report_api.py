@@ -17,13 +17,13 @@ from typing import Any
 import pytest
 from litestar.testing import TestClient
 
-from client_py.schema import PATTERNS
-from server.app import create_app
-from server.config import Settings
-from server.hints import store as hint_store
-from server.report.settings import InvalidReportSettings, set_report_settings
-from server.sites.model import NewSite
-from server.storage.base import HintLogRow
+from rapport.client_py.schema import PATTERNS
+from rapport.server.app import create_app
+from rapport.server.config import Settings
+from rapport.server.hints import store as hint_store
+from rapport.server.report.settings import InvalidReportSettings, set_report_settings
+from rapport.server.sites.model import NewSite
+from rapport.server.storage.base import HintLogRow
 from tests.server.conftest import ORIGIN, Api, FakeClock, batch, id_of
 
 AFFECT = {"kind": "affect", "seconds": 3, "frames": 9, "presence": 1, "attention": 1,

@@ -15,9 +15,9 @@ import httpx
 import pytest
 from litestar.testing import TestClient
 
-from server.app import create_app
-from server.config import Settings
-from server.json_body import duplicate_key
+from rapport.server.app import create_app
+from rapport.server.config import Settings
+from rapport.server.json_body import duplicate_key
 from tests.server.conftest import (
     METRICS_AUTH,
     METRICS_TOKEN,
@@ -289,7 +289,7 @@ def _serve(tmp_path: Path, name: str, *flags: str) -> tuple[str, str]:
     log_path = tmp_path / f"{name}.log"
     with log_path.open("wb") as log_file:
         process = subprocess.Popen(
-            [sys.executable, "-m", "server", "serve", "--port", str(port), "--database",
+            [sys.executable, "-m", "rapport.server", "serve", "--port", str(port), "--database",
              f"sqlite:///{tmp_path / (name + '.db')}", "--log-level", "info", *flags],
             stdout=log_file, stderr=subprocess.STDOUT,
         )  # fmt: skip

@@ -21,7 +21,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis.errors import Unsatisfiable
 from schemathesis import GenerationMode
 
-from server.storage import create_storage
+from rapport.server.storage import create_storage
 
 ORIGIN = "https://fuzz.example"
 
@@ -47,7 +47,7 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     (sdk / "rapport.js").write_text("// sdk\n")
     port = _free_port()
     process = subprocess.Popen(
-        [sys.executable, "-m", "server", "serve", "--port", str(port), "--database", url,
+        [sys.executable, "-m", "rapport.server", "serve", "--port", str(port), "--database", url,
          "--sdk-dir", str(sdk), "--rate-per-ip", "0", "--rate-per-site", "0",
          "--no-access-log", "--log-level", "warning"],
         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
@@ -75,8 +75,8 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 def _document() -> dict[str, Any]:
     """The app's OpenAPI document, built without a server (the one ``/schema`` serves)."""
-    from server.app import create_app
-    from server.config import Settings
+    from rapport.server.app import create_app
+    from rapport.server.config import Settings
 
     app = create_app(Settings(database_url="sqlite:///unused.db"))
     return dict(app.openapi_schema.to_schema())

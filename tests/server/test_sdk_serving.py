@@ -9,7 +9,7 @@ from typing import Any
 import brotli
 import pytest
 
-from server.sdk.files import (
+from rapport.server.sdk.files import (
     IMMUTABLE_CACHE,
     SHORT_CACHE,
     accepted_encodings,

@@ -29,14 +29,27 @@ def served(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[str], str, str]]:
     """A running ``rapport serve`` on a free port, its base URL and a site key."""
     db = f"sqlite:///{tmp_path / 'serve.db'}"
     added = subprocess.run(
-        [sys.executable, "-m", "server", "site", "add", "Shop", "--origin", ORIGIN, "--json",
-         "--database", db],
-        check=True, capture_output=True, text=True,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "rapport.server",
+            "site",
+            "add",
+            "Shop",
+            "--origin",
+            ORIGIN,
+            "--json",
+            "--database",
+            db,
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
     site_key = json.loads(added.stdout)["site_key"]
     port = free_port()
     process = subprocess.Popen(
-        [sys.executable, "-m", "server", "serve", "--port", str(port), "--database", db,
+        [sys.executable, "-m", "rapport.server", "serve", "--port", str(port), "--database", db,
          "--sdk-dir", str(tmp_path / "no-sdk"), "--log-level", "info"],
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )  # fmt: skip

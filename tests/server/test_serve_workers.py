@@ -20,7 +20,7 @@ import httpx
 import pytest
 from test_serve_process import free_port
 
-from server.storage import create_storage
+from rapport.server.storage import create_storage
 
 ORIGIN = "http://localhost:8001"
 Served = tuple[subprocess.Popen[str], str, str]
@@ -66,16 +66,45 @@ def healthy(base: str) -> bool:
 @pytest.fixture
 def two_workers(postgres_url: str, tmp_path: Path) -> Iterator[Served]:
     added = subprocess.run(
-        [sys.executable, "-m", "server", "site", "add", "Shop", "--origin", ORIGIN, "--json",
-         "--database", postgres_url],
-        check=True, capture_output=True, text=True,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "rapport.server",
+            "site",
+            "add",
+            "Shop",
+            "--origin",
+            ORIGIN,
+            "--json",
+            "--database",
+            postgres_url,
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
     port = free_port()
     process = subprocess.Popen(
-        [sys.executable, "-m", "server", "serve", "--port", str(port), "--database", postgres_url,
-         "--workers", "2", "--sdk-dir", str(tmp_path / "no-sdk"), "--log-level", "info"],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "rapport.server",
+            "serve",
+            "--port",
+            str(port),
+            "--database",
+            postgres_url,
+            "--workers",
+            "2",
+            "--sdk-dir",
+            str(tmp_path / "no-sdk"),
+            "--log-level",
+            "info",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     base = f"http://127.0.0.1:{port}"
     if not wait_until(lambda: healthy(base) and len(workers_of(process.pid)) == 2):
         process.kill()

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from server.serving import app_factory, bind_tcp_socket
+from rapport.server.serving import app_factory, bind_tcp_socket
 
 
 async def _nodelay_of_accepted_connection(listening: socket.socket) -> int:

@@ -16,9 +16,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from client_py import schema as shared
-from server.ingest.extract import extract_observations, to_stored_signals
-from server.ingest.schema import BATCH_DECODER, SIGNAL_STRUCTS, kind_of
+from rapport.client_py import schema as shared
+from rapport.server.ingest.extract import extract_observations, to_stored_signals
+from rapport.server.ingest.schema import BATCH_DECODER, SIGNAL_STRUCTS, kind_of
 
 SITE = "pk_test-site-key"
 ENVELOPE = {"site": SITE, "key": "k" * 43, "session": "session-0001", "batch": "b-000001"}
@@ -142,7 +142,7 @@ def test_server_and_shared_schema_agree_on_random_values(kind: str, data: st.Dat
 
 
 def test_the_clients_privacy_filter_agrees_with_the_server() -> None:
-    privacy = pytest.importorskip("client_py.privacy")
+    privacy = pytest.importorskip("rapport.client_py.privacy")
     for kind, name, value in CASES:
         signal = valid_signal(kind) | {name: value}
         assert privacy.allowed_signal(signal) == server_accepts(signal), (kind, name, value)

@@ -12,11 +12,11 @@ import pytest
 from click.testing import CliRunner
 from litestar.testing import TestClient
 
-from server import cli
-from server.app import create_app, run_retention
-from server.config import Settings
-from server.profiles import Observations
-from server.storage import IngestBatch, StoredSignal, create_storage
+from rapport.server import cli
+from rapport.server.app import create_app, run_retention
+from rapport.server.config import Settings
+from rapport.server.profiles import Observations
+from rapport.server.storage import IngestBatch, StoredSignal, create_storage
 from tests.server.conftest import METRICS_AUTH, METRICS_TOKEN, ORIGIN, Api, FakeClock, batch
 
 

@@ -7,8 +7,8 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from server.profiles import Observations, Profile
-from server.storage import (
+from rapport.server.profiles import Observations, Profile
+from rapport.server.storage import (
     IngestBatch,
     SiteNameTaken,
     Storage,
@@ -16,7 +16,7 @@ from server.storage import (
     StoredSignal,
     create_storage,
 )
-from server.storage.migrate import head_revision
+from rapport.server.storage.migrate import head_revision
 
 pytestmark = pytest.mark.anyio
 

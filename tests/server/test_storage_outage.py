@@ -27,10 +27,10 @@ import httpx
 import pytest
 from litestar.testing import TestClient
 
-from server.app import create_app
-from server.config import Settings
-from server.storage import create_storage
-from server.storage.sqlite import SQLiteStorage
+from rapport.server.app import create_app
+from rapport.server.config import Settings
+from rapport.server.storage import create_storage
+from rapport.server.storage.sqlite import SQLiteStorage
 from tests.server.conftest import ORIGIN, batch, key_of
 from tests.server.pg_cluster import PgCluster, free_port, rows_per_batch, throwaway_cluster
 
@@ -96,8 +96,8 @@ def test_finding_11_disk_full_locked_and_lost_connections_count_as_outages() -> 
 
     import asyncpg  # type: ignore[import-untyped]
 
-    from server.storage import StorageError
-    from server.storage.outage import is_outage
+    from rapport.server.storage import StorageError
+    from rapport.server.storage.outage import is_outage
 
     def caused(exc: BaseException) -> StorageError:
         try:
@@ -159,11 +159,28 @@ def test_finding_11_postgres_stopped_under_load_answers_503_loses_nothing_logs_o
     log_path = tmp_path / "serve.log"
     with log_path.open("wb") as log_file:
         server = subprocess.Popen(
-            [sys.executable, "-m", "server", "serve", "--port", str(port), "--database", url,
-             "--workers", "2", "--rate-per-ip", "0", "--rate-per-site", "0", "--no-access-log",
-             "--log-level", "info"],
-            stdout=log_file, stderr=subprocess.STDOUT,
-        )  # fmt: skip
+            [
+                sys.executable,
+                "-m",
+                "rapport.server",
+                "serve",
+                "--port",
+                str(port),
+                "--database",
+                url,
+                "--workers",
+                "2",
+                "--rate-per-ip",
+                "0",
+                "--rate-per-site",
+                "0",
+                "--no-access-log",
+                "--log-level",
+                "info",
+            ],
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
+        )
     numbers = itertools.count()
     lock = threading.Lock()
     acked: dict[str, int] = {}

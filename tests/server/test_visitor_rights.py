@@ -10,10 +10,10 @@ from typing import Any
 import pytest
 from litestar.testing import TestClient
 
-from client_py.identity import visitor_key_from_secret
-from server.app import create_app
-from server.config import Settings
-from server.visitors.identity import is_valid_secret, secret_matches, visitor_id_from_secret
+from rapport.client_py.identity import visitor_key_from_secret
+from rapport.server.app import create_app
+from rapport.server.config import Settings
+from rapport.server.visitors.identity import is_valid_secret, secret_matches, visitor_id_from_secret
 from tests.server.conftest import ORIGIN, Api, FakeClock, batch
 
 #: The vector the client's mirror of the derivation must reproduce.
@@ -33,7 +33,7 @@ def test_visitor_id_derivation_test_vector() -> None:
 def test_derived_ids_are_valid_visitor_ids_and_secrets_are_checked() -> None:
     import re
 
-    from client_py.schema import ID_PATTERN
+    from rapport.client_py.schema import ID_PATTERN
 
     for _ in range(50):
         secret = secrets.token_urlsafe(16)

@@ -12,17 +12,17 @@ from typing import Any
 import pytest
 from litestar.testing import TestClient
 
-from client_py.identity import visitor_key_from_secret
-from server.app import create_app
-from server.config import Settings
-from server.hints import store as hint_store
-from server.storage import Storage, create_storage
-from server.storage.base import HintLogRow
-from server.storage.visitor_tables import VISITOR_TABLES
-from server.visitors.identity import visitor_id_from_secret
-from server.visitors.limits import ExportPace
-from server.webhooks import enqueue_events
-from server.webhooks import store as webhook_store
+from rapport.client_py.identity import visitor_key_from_secret
+from rapport.server.app import create_app
+from rapport.server.config import Settings
+from rapport.server.hints import store as hint_store
+from rapport.server.storage import Storage, create_storage
+from rapport.server.storage.base import HintLogRow
+from rapport.server.storage.visitor_tables import VISITOR_TABLES
+from rapport.server.visitors.identity import visitor_id_from_secret
+from rapport.server.visitors.limits import ExportPace
+from rapport.server.webhooks import enqueue_events
+from rapport.server.webhooks import store as webhook_store
 from tests.server.conftest import (
     ORIGIN,
     Api,

@@ -17,12 +17,12 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-from server.cli import main
-from server.config import REPO_ROOT
-from server.storage import Storage, create_storage
-from server.webhooks import WebhookDispatcher, sign, verify
-from server.webhooks import store as webhook_store
-from server.webhooks.targets import UnsafeWebhookURL, check_url, resolve_target
+from rapport.server.cli import main
+from rapport.server.config import REPO_ROOT
+from rapport.server.storage import Storage, create_storage
+from rapport.server.webhooks import WebhookDispatcher, sign, verify
+from rapport.server.webhooks import store as webhook_store
+from rapport.server.webhooks.targets import UnsafeWebhookURL, check_url, resolve_target
 from tests.server.conftest import ORIGIN
 from tests.server.webhook_receiver import running_receiver
 

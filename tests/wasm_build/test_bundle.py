@@ -12,8 +12,8 @@ from typing import Any
 import brotli
 import pytest
 
-from wasm_build import budget
-from wasm_build.build import LOADER_BUDGET_BYTES_BR
+from rapport.wasm_build import budget
+from rapport.wasm_build.build import LOADER_BUDGET_BYTES_BR
 
 DIST = Path(__file__).resolve().parents[2] / "wasm_build" / "dist"
 

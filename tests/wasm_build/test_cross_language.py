@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from client_py.events import EVENT_CODES
-from wasm_build import cross_language
+from rapport.client_py.events import EVENT_CODES
+from rapport.wasm_build import cross_language
 
 REPO = Path(__file__).resolve().parents[2]
 FACE = (REPO / "wasm_build" / "src" / "face.mjs").read_text()

@@ -7,14 +7,14 @@ from pathlib import Path
 
 import click
 
-from server.cli.options import load
-from server.config import default_sdk_dir
+from rapport.server.cli.options import load
+from rapport.server.config import default_sdk_dir
 
 __all__ = ["build_bundle", "build_sdk_command"]
 
 
 def build_bundle(out_dir: Path) -> Path:
-    build_sdk: Callable[[Path], Path] = load("wasm_build.build", "build_sdk")
+    build_sdk: Callable[[Path], Path] = load("rapport.wasm_build.build", "build_sdk")
     try:
         return Path(build_sdk(out_dir))
     except Exception as exc:  # the builder's own errors say what to fix (npm ci, …)

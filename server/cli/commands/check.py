@@ -21,8 +21,8 @@ from urllib.parse import urlsplit
 
 import click
 
-from client_py.schema import PATTERNS, SITE_KEY_PATTERN
-from server.cli.commands.page_probe import PageProbe, ProbeError, probe_page
+from rapport.client_py.schema import PATTERNS, SITE_KEY_PATTERN
+from rapport.server.cli.commands.page_probe import PageProbe, ProbeError, probe_page
 
 __all__ = ["Finding", "check_command", "findings_for"]
 
@@ -47,8 +47,8 @@ SECTION_PATTERNS: Final[dict[str, tuple[str, ...]]] = {
 def box_names() -> frozenset[str]:
     """Names a box may show on: the patterns, and the default playbook's hint kinds (main and
     ``also``)."""
-    import server.hints  # noqa: F401 - server.playbook is importable only after server.hints
-    from server.playbook import default_playbook
+    import rapport.server.hints  # noqa: F401 - server.playbook is importable only after server.hints
+    from rapport.server.playbook import default_playbook
 
     rules = default_playbook().rules
     return frozenset(PATTERNS) | {r.kind for r in rules} | {k for r in rules for k in r.also}

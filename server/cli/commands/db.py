@@ -8,9 +8,9 @@ import time
 
 import click
 
-from server.cli.options import check_database_url, database_option, retention_option
-from server.storage import create_storage
-from server.storage.migrate import SchemaState, schema_state
+from rapport.server.cli.options import check_database_url, database_option, retention_option
+from rapport.server.storage import create_storage
+from rapport.server.storage.migrate import SchemaState, schema_state
 
 __all__ = ["db"]
 

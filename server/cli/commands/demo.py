@@ -7,16 +7,16 @@ import time
 
 import click
 
-from server.cli.commands.build_sdk import build_bundle
-from server.cli.commands.hints import dashboard_link
-from server.cli.options import check_database_url, database_option, load
-from server.config import DEFAULT_DEMO_DATABASE_URL, REPO_ROOT, Settings, default_sdk_dir
-from server.playbook.load import site_playbook
-from server.serving import run_server
-from server.sites import config_store
-from server.sites.model import Site
-from server.sites.origins import normalise_origin
-from server.storage import create_storage, parse_database_url
+from rapport.server.cli.commands.build_sdk import build_bundle
+from rapport.server.cli.commands.hints import dashboard_link
+from rapport.server.cli.options import check_database_url, database_option, load
+from rapport.server.config import DEFAULT_DEMO_DATABASE_URL, REPO_ROOT, Settings, default_sdk_dir
+from rapport.server.playbook.load import site_playbook
+from rapport.server.serving import run_server
+from rapport.server.sites import config_store
+from rapport.server.sites.model import Site
+from rapport.server.sites.origins import normalise_origin
+from rapport.server.storage import create_storage, parse_database_url
 
 __all__ = ["demo", "ensure_demo_site"]
 
@@ -70,7 +70,7 @@ def demo(port: int, demo_port: int, database_url: str, seed: bool) -> None:
     check_database_url(database_url)
     if port == demo_port:
         raise click.BadParameter("must differ from --port", param_hint="--demo-port")
-    serve_demo = load("demo_site.server", "serve_demo")
+    serve_demo = load("rapport.demo_site.server", "serve_demo")
 
     sdk_dir = default_sdk_dir()
     if not (sdk_dir / "manifest.json").is_file():
@@ -94,7 +94,7 @@ def demo(port: int, demo_port: int, database_url: str, seed: bool) -> None:
         "            (signed in: a one-time link, valid 10 minutes; later: rapport site login)"
     )
     if seed:
-        load("demo_site.seed", "seed_in_background")(
+        load("rapport.demo_site.seed", "seed_in_background")(
             f"http://localhost:{demo_port}", api, echo=click.echo
         )
     click.echo("Ctrl+C stops both.")

@@ -47,7 +47,13 @@ def face_command(
 ) -> None:
     """Detect faces and their expression (7 classes) in still images."""
     try:
-        from models.infer import DEFAULT_MARGIN, FaceAnalyzer, ImageError, load_image, result_json
+        from rapport.models.infer import (
+            DEFAULT_MARGIN,
+            FaceAnalyzer,
+            ImageError,
+            load_image,
+            result_json,
+        )
     except ImportError as exc:  # pragma: no cover - depends on the install
         raise click.ClickException(
             f"face analysis needs numpy, onnxruntime and pillow ({exc.name} is missing)"

@@ -15,16 +15,16 @@ from typing import Any
 import click
 import msgspec
 
-from server.cli.options import database_option, with_site
-from server.dashboard.auth import LINK_TTL, create_link
-from server.hints import store as hint_store
-from server.playbook import PlaybookError, site_playbook
-from server.report.settings import InvalidReportSettings, set_report_settings
-from server.sites import config_store
-from server.sites.model import Site
-from server.storage import Storage
-from server.webhooks import store as webhook_store
-from server.webhooks.events import EVENTS
+from rapport.server.cli.options import database_option, with_site
+from rapport.server.dashboard.auth import LINK_TTL, create_link
+from rapport.server.hints import store as hint_store
+from rapport.server.playbook import PlaybookError, site_playbook
+from rapport.server.report.settings import InvalidReportSettings, set_report_settings
+from rapport.server.sites import config_store
+from rapport.server.sites.model import Site
+from rapport.server.storage import Storage
+from rapport.server.webhooks import store as webhook_store
+from rapport.server.webhooks.events import EVENTS
 
 __all__ = [
     "dashboard_link",
@@ -105,8 +105,8 @@ def webhook_add(
     name: str, url: str, events: str, as_json: bool, allow_private: bool, database_url: str
 ) -> None:
     """Add a webhook; prints its signing secret once."""
-    from server.webhooks import new_secret
-    from server.webhooks.targets import UnsafeWebhookURL, check_url
+    from rapport.server.webhooks import new_secret
+    from rapport.server.webhooks.targets import UnsafeWebhookURL, check_url
 
     try:
         check_url(url, allow_private=allow_private)
@@ -186,9 +186,9 @@ def report() -> None:
 @database_option()
 def report_uplift(name: str, as_json: bool, by_source: bool, database_url: str) -> None:
     """Treated vs control: conversion, time to conversion, irritation guardrail (95 % CIs)."""
-    from server.holdout.uplift import units_from, uplift, uplift_by_source
-    from server.playbook import site_playbook
-    from server.playbook.engine import rule_source
+    from rapport.server.holdout.uplift import units_from, uplift, uplift_by_source
+    from rapport.server.playbook import site_playbook
+    from rapport.server.playbook.engine import rule_source
 
     async def load(storage: Storage, site: Site) -> Any:
         log = await hint_store.hint_log(storage, site.id)
@@ -245,7 +245,7 @@ def model() -> None:
 def model_train(name: str, as_json: bool, database_url: str) -> None:
     """Train the site's conversion and abandon models on its own profiles (priors until
     there is enough data); servers also retrain daily."""
-    from server.scoring.train import train_site
+    from rapport.server.scoring.train import train_site
 
     async def fit(storage: Storage, site: Site) -> Any:
         return await train_site(storage, site.id, now=time.time())

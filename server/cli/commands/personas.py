@@ -23,12 +23,12 @@ from typing import TYPE_CHECKING, Any, Final
 
 import click
 
-from server.testing.journeys import PERSONA_NAMES
+from rapport.server.testing.journeys import PERSONA_NAMES
 
 if TYPE_CHECKING:
     from playwright.async_api import Browser
 
-    from server.testing.runs import PersonaRun
+    from rapport.server.testing.runs import PersonaRun
 
 __all__ = ["personas_command"]
 
@@ -169,7 +169,7 @@ def _progress(done: list[int], total: int) -> Any:
 async def _run_all(
     url: str, site_key: str, personas: list[str], seeds: int, parallel: int
 ) -> tuple[str, list[PersonaRun]]:
-    from server.testing.runs import at, chromium, run_personas
+    from rapport.server.testing.runs import at, chromium, run_personas
 
     async with chromium() as browser:
         api = await _preflight(browser, url, site_key)

@@ -8,16 +8,16 @@ from typing import Any
 
 import click
 
-from server.cli.options import (
+from rapport.server.cli.options import (
     check_database_url,
     database_option,
     retention_option,
     setting_option,
 )
-from server.config import Settings
-from server.logs import ACCESS_LOG_IPS, LOG_FORMATS
-from server.serving import run_server
-from server.storage import parse_database_url
+from rapport.server.config import Settings
+from rapport.server.logs import ACCESS_LOG_IPS, LOG_FORMATS
+from rapport.server.serving import run_server
+from rapport.server.storage import parse_database_url
 
 __all__ = ["serve"]
 

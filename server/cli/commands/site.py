@@ -14,10 +14,10 @@ from datetime import UTC, datetime
 
 import click
 
-from server.cli.options import check_database_url, database_option
-from server.sites.model import NewSite, Site
-from server.sites.origins import InvalidOrigin, normalise_origins
-from server.storage import SiteNameTaken, create_storage
+from rapport.server.cli.options import check_database_url, database_option
+from rapport.server.sites.model import NewSite, Site
+from rapport.server.sites.origins import InvalidOrigin, normalise_origins
+from rapport.server.storage import SiteNameTaken, create_storage
 
 __all__ = ["add_site", "site"]
 

@@ -17,7 +17,7 @@ from collections.abc import Iterable, Iterator
 
 import click
 
-from client_py.tone import analyse
+from rapport.client_py.tone import analyse
 
 __all__ = ["tone_command", "train_tone_command"]
 
@@ -60,8 +60,8 @@ def tone_command(text: tuple[str, ...], as_json: bool) -> None:
 def train_tone_command(seed: int, epochs: int, rebuild_data: bool) -> None:
     """Train the learned chat-tone model on models/tone/data; writes client_py/tone_model.bin and
     models/tone/MODEL_CARD.md (run `make sdk` afterwards to ship it)."""
-    from models.tone.dataset import build, save
-    from models.tone.train import Config, main
+    from rapport.models.tone.dataset import build, save
+    from rapport.models.tone.train import Config, main
 
     if rebuild_data:
         save(build())

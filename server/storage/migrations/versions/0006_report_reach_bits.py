@@ -19,7 +19,7 @@ from collections import defaultdict
 import sqlalchemy as sa
 from alembic import op
 
-from server.report.cells import BIT, to_words
+from rapport.server.report.cells import BIT, to_words
 
 revision = "0006"
 down_revision: str | None = "0005"
