@@ -43,7 +43,7 @@ from bench import face_dev
 from rapport.client_py.affect import AffectConfig, AffectTracker, valence
 from rapport.models import EXPRESSION_LABELS, testdata
 from rapport.models.infer import Detection, FaceAnalyzer, crop_face
-from tests.e2e.camera import _fit, astronaut_rgb
+from rapport.server.testing.camera import _fit, astronaut_rgb
 
 W, H = 320, 240
 FPS = 5

@@ -22,7 +22,7 @@ DOCS = Path(__file__).resolve().parents[2] / "docs" / "testing.md"
 MISSING = """
 from pathlib import Path
 
-from server.testing import expect_hint, hesitant
+from rapport.server.testing import expect_hint, hesitant
 
 PAGES = {"/product.html": Path(__file__).with_name("product.html").read_text()}
 

@@ -301,7 +301,7 @@ def test_opening_an_up_to_date_database_does_not_import_alembic(tmp_path: Path) 
     assert run("db", "upgrade", "--database", url).exit_code == 0
     script = (
         "import asyncio, sys\n"
-        "from server.storage import create_storage\n"
+        "from rapport.server.storage import create_storage\n"
         "async def main():\n"
         f"    async with create_storage({url!r}) as storage:\n"
         "        print(await storage.schema_version())\n"

@@ -75,7 +75,7 @@ def test_finding_6_invalid_utf8_is_400_with_one_log_line_on_every_json_route(
             reply = api.client.post(path, content=bad, headers=headers)
         assert reply.status_code == 400, (path, reply.text)
         assert "not valid UTF-8" in reply.json()["error"] and reply.json()["field"] == "$"
-        ours = [r for r in caplog.records if r.name.startswith("server")]
+        ours = [r for r in caplog.records if r.name.startswith("rapport.server")]
         assert len(ours) == 1, (path, [r.getMessage() for r in ours])
         assert ours[0].exc_info is None and "UTF-8" in ours[0].getMessage()
     # Bytes that are not UTF-8 in a query string: 400 as well, not a 500.
