@@ -103,15 +103,11 @@ def rapport_browser() -> Iterator[Browser]:
     """Headless Chromium (Debian's where installed; ``RAPPORT_CHROMIUM`` overrides)."""
     from playwright.sync_api import sync_playwright
 
-    from rapport.server.testing.browser import CHROMIUM_FLAGS, chromium_executable
+    from rapport.server.testing.browser import launch_options
 
     # Module scope, not session: sync Playwright keeps an asyncio loop running in this thread.
     with sync_playwright() as pw:
-        browser = pw.chromium.launch(
-            executable_path=os.environ.get("RAPPORT_CHROMIUM") or chromium_executable(),
-            args=CHROMIUM_FLAGS,
-            headless=True,
-        )
+        browser = pw.chromium.launch(**launch_options())
         yield browser
         browser.close()
 

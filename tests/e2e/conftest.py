@@ -5,13 +5,13 @@ installed, Playwright's own browser elsewhere; ``RAPPORT_CHROMIUM`` overrides).
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, Playwright, sync_playwright
 
-from rapport.demo_site.stack import CHROMIUM_FLAGS, Stack, chromium_executable, running_stack
+from rapport.demo_site.stack import Stack, running_stack
+from rapport.server.testing.browser import launch_options
 from rapport.server.testing.recording import Recorder
 
 
@@ -31,11 +31,7 @@ def playwright() -> Iterator[Playwright]:
 
 @pytest.fixture(scope="module")
 def browser(playwright: Playwright) -> Iterator[Browser]:
-    browser = playwright.chromium.launch(
-        executable_path=os.environ.get("RAPPORT_CHROMIUM") or chromium_executable(),
-        args=CHROMIUM_FLAGS,
-        headless=True,
-    )
+    browser = playwright.chromium.launch(**launch_options())
     yield browser
     browser.close()
 
