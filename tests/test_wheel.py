@@ -60,7 +60,8 @@ def test_the_wheel_holds_one_top_level_package_rapport(wheel: Path) -> None:
                  "server/testing/sample_sites/tea_shop.py",
                  "server/testing/sample_sites/fjellstad/help.html",
                  "server/testing/sample_sites/fjellstad/fjell.js",
-                 "server/testing/sample_sites/fjellstad/fjell.css"):  # fmt: skip
+                 "server/testing/sample_sites/fjellstad/fjell.css",
+                 "server/testing/sample_sites/fjellstad/partials/card.html"):  # fmt: skip
         assert f"rapport/{path}" in names, path
 
 
