@@ -3,15 +3,16 @@
     python -m bench.client_personas [--seeds 5] [--parallel 6] [--site demo|elsewhere]
 
 Starts the real stack (``demo_site.stack``: `rapport serve` on a new SQLite file + the demo
-shop), runs every persona of tests/e2e/personas.py once per seed in headless Chromium (own
+shop), runs every persona of demo_site/personas.py once per seed in headless Chromium (own
 context each, ``--parallel`` at a time), and reads each run's verdict from what the client
 *sent*: the last score per pattern, top-1 = the highest, "neutral" when all are below 0.5.
 Prints top-1 accuracy and a confusion table (rows: persona played, columns: top-1).
 
-``--site elsewhere`` runs the journeys of tests/e2e/elsewhere.py on Fjellstad Outdoor, a site
-nobody tuned the patterns for, and scores what the server *answered*: per persona, runs whose
-own hint came back (the passive visitor: no hint and neutral), the seconds from the journey's
-start to that hint, and "came back with a problem" hints for first-time visitors.
+``--site elsewhere`` runs the personas of server/testing/sample_sites/fjellstad/ on Fjellstad
+Outdoor, a site nobody tuned the patterns for, and scores what the server *answered*: per
+persona, runs whose own hint came back (the passive visitor: no hint and neutral), the seconds
+from the journey's start to that hint, and "came back with a problem" hints for first-time
+visitors.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from pathlib import Path
 from rapport.demo_site.personas import PERSONAS
 from rapport.demo_site.stack import running_stack
 from rapport.server.testing.runs import PersonaRun, simulate
-from tests.e2e import elsewhere
+from rapport.server.testing.sample_sites import fjellstad as elsewhere
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -82,8 +83,8 @@ def main(argv: list[str] | None = None) -> int:
 def report_elsewhere(runs: list[PersonaRun], seeds: int, elapsed: float, *, verbose: bool) -> int:
     """The generalisation table of issue 17 (bench/README.md keeps the last one)."""
     print(f"{len(runs)} runs ({seeds} seeds × {len(runs) // seeds} personas) on "
-          f"Fjellstad Outdoor (tests/e2e/elsewhere/), no control group, in {elapsed:.0f} s, "
-          f"parallel browser contexts on this machine")  # fmt: skip
+          f"Fjellstad Outdoor (server/testing/sample_sites/fjellstad/), no control group, "
+          f"in {elapsed:.0f} s, parallel browser contexts on this machine")  # fmt: skip
     print(f"\n{'persona':<24} {'own hint':>9} {'s to 1st hint (min/median/max)':>32}  top-1")
     for persona in sorted({r.persona for r in runs}, key=list(elsewhere.PERSONAS).index):
         mine = [r for r in runs if r.persona == persona]

@@ -2,7 +2,7 @@
 
     python -m bench.face_video [--frames 4] [--json FILE]
 
-The fake-camera clips of the e2e tests (``tests/e2e/camera.py``: a still repeated) give the
+The fake-camera clips of the e2e tests (``server/testing/camera.py``: a still repeated) give the
 worker identical frames, so every frame, window, smoothing and baseline gives the same answer
 there; what a webcam adds is frame-to-frame change. So every clip here is a still turned into
 webcam-like frames: fitted into 320×240 as the fake camera does, then per frame a small random

@@ -18,28 +18,20 @@ import asyncio
 import os
 import re
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-import httpx
-
 from rapport.client_py.identity import visitor_id_from_key
 from rapport.server.storage import create_storage
+from rapport.server.testing.server import free_port, serve_process, wait_until_serving
 
 ORIGIN = "https://bench.example"
 LUA = Path(__file__).with_name("ingest_collect.lua")
 SIGNALS_PER_BATCH = 20
 _THROWAWAY = "throwaway"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def parse_wrk(output: str) -> dict[str, float]:
@@ -240,19 +232,12 @@ def run_once(url: str, args: argparse.Namespace, backend: str) -> None:
 
     port = free_port()
     base = f"http://127.0.0.1:{port}"
-    server = subprocess.Popen(
-        [sys.executable, "-m", "rapport.server", "serve", "--port", str(port), "--database", url,
-         "--workers", str(args.workers), "--rate-per-ip", "0", "--rate-per-site", "0",
-         "--no-access-log", "--log-level", "warning"],
+    server = serve_process(
+        url, port, "--workers", str(args.workers), "--rate-per-ip", "0", "--rate-per-site", "0",
+        "--no-access-log", "--log-level", "warning",
     )  # fmt: skip
     try:
-        for _ in range(300):
-            try:
-                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            time.sleep(0.1)
+        wait_until_serving(base, server, timeout=30)
         time.sleep(1.0 if args.workers > 1 else 0.2)
         env = {"SITE": site_key, "ORIGIN": ORIGIN, "RUN": str(int(time.time()))}
         common = {

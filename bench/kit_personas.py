@@ -4,12 +4,13 @@
 
 Runs every persona of the kit (server/testing/journeys.py: generic, driven only by the
 ``data-rapport-*`` markup) once per seed on the demo shop (``demo_site.personas``: where each
-persona goes there) and on the tea shop of tests/e2e/tea_shop.py (markup of its own, no demo
-class or id), each on its own real stack (``rapport serve`` on SQLite), ``--parallel`` browser
-contexts at a time in one headless Chromium. Prints, per site and persona, how many runs had the
-persona's own pattern as the client's top-1 (issue 14: ≥ 4 of 5), the hints and errors, and the
-throughput: persona runs per minute of wall time. Absolute times are pessimistic on a shared
-machine (the load average is printed); the journeys themselves take 15–40 s of scripted dwell.
+persona goes there) and on the tea shop of server/testing/sample_sites/tea_shop.py (markup of
+its own, no demo class or id), each on its own real stack (``rapport serve`` on SQLite),
+``--parallel`` browser contexts at a time in one headless Chromium. Prints, per site and
+persona, how many runs had the persona's own pattern as the client's top-1 (issue 14: ≥ 4 of 5),
+the hints and errors, and the throughput: persona runs per minute of wall time. Absolute times
+are pessimistic on a shared machine (the load average is printed); the journeys themselves take
+15–40 s of scripted dwell.
 """
 
 from __future__ import annotations
@@ -26,8 +27,8 @@ from rapport.demo_site.personas import PERSONAS as DEMO_PERSONAS
 from rapport.demo_site.stack import running_stack
 from rapport.server.testing.pages import static_pages
 from rapport.server.testing.runs import PersonaRun, Script, at, chromium, run_personas
+from rapport.server.testing.sample_sites.tea_shop import TEA_PAGES, TEA_SHOP
 from rapport.server.testing.server import free_port, rapport_server
-from tests.e2e.tea_shop import TEA_PAGES, TEA_SHOP
 
 
 async def _sweep(

@@ -31,10 +31,7 @@ import multiprocessing as mp
 import os
 import queue
 import secrets
-import socket
 import statistics
-import subprocess
-import sys
 import tempfile
 import threading
 import time
@@ -47,6 +44,7 @@ import msgspec
 from rapport.client_py.identity import visitor_id_from_secret, visitor_key_from_secret
 from rapport.server.profiles import Observations
 from rapport.server.storage import IngestBatch, StoredSignal, create_storage
+from rapport.server.testing.server import free_port, serve_process, wait_until_serving
 
 ORIGIN = "https://bench.example"
 HESITANT = [
@@ -54,12 +52,6 @@ HESITANT = [
     {"kind": "evidence", "pattern": "hesitant", "feature": "dwell_price", "points": 0.3},
     {"kind": "evidence", "pattern": "hesitant", "feature": "revisits", "points": 0.2},
 ]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 async def seed(
@@ -238,35 +230,15 @@ def main() -> None:
               f"{args.erase_signals:,} signals in {took:.1f} s", flush=True)  # fmt: skip
         port = free_port()
         base = f"http://127.0.0.1:{port}"
-        server = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "rapport.server",
-                "serve",
-                "--port",
-                str(port),
-                "--database",
-                url,
-                "--rate-per-ip",
-                "0",
-                "--log-level",
-                "warning",
-                "--no-access-log",
-            ],
+        server = serve_process(
+            url, port, "--rate-per-ip", "0", "--log-level", "warning", "--no-access-log",
             env={**os.environ, "RAPPORT_SDK_DIR": tmp},
-        )
+        )  # fmt: skip
         quiet: list[float] = []
         loaded: list[float] = []
         hammered = [0, 0, 0]
         try:
-            for _ in range(300):
-                try:
-                    if httpx.get(f"{base}/healthz").status_code == 200:
-                        break
-                except httpx.HTTPError:
-                    pass
-                time.sleep(0.1)
+            wait_until_serving(base, server, timeout=30)
             # Site B's visitor, with a hint, proven by its key.
             b_secret = secrets.token_urlsafe(16)
             b_key = visitor_key_from_secret(b_secret)

@@ -1,5 +1,5 @@
 """Where the testing kit's personas go on the demo shop (the journeys themselves are generic:
-server/testing/journeys.py). Used by demo_site/seed.py, tests/e2e/personas.py and the benches."""
+server/testing/journeys.py). Used by demo_site/seed.py, tests/e2e and the benches."""
 
 from __future__ import annotations
 

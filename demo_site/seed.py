@@ -9,7 +9,6 @@ Playwright or a Chromium (``make install-dev system-test``) it says so and does 
 from __future__ import annotations
 
 import asyncio
-import os
 import threading
 import time
 import urllib.request
@@ -33,23 +32,12 @@ def simulate_visitors(shop: str, api: str, seeds: list[int], parallel: int) -> i
     """Run every persona once per seed against the shop, in headless Chromium, in a thread of
     its own (with its own event loop, so a caller's sync Playwright does not mind); returns
     how many visits ran. Raises what the visits raised."""
-    from playwright.async_api import async_playwright
-
     from rapport.demo_site.personas import PERSONAS
-    from rapport.server.testing.browser import CHROMIUM_FLAGS, chromium_executable
-    from rapport.server.testing.runs import run_personas
+    from rapport.server.testing.runs import chromium, run_personas
 
     async def simulate() -> int:
-        async with async_playwright() as pw:
-            browser = await pw.chromium.launch(
-                executable_path=os.environ.get("RAPPORT_CHROMIUM") or chromium_executable(),
-                args=CHROMIUM_FLAGS,
-                headless=True,
-            )
-            try:
-                return len(await run_personas(browser, shop, api, seeds, parallel, PERSONAS))
-            finally:
-                await browser.close()
+        async with chromium() as browser:
+            return len(await run_personas(browser, shop, api, seeds, parallel, PERSONAS))
 
     outcome: list[int | BaseException] = []
 

@@ -55,7 +55,7 @@ _SDK_TAG: Final = re.compile(
     r"[ \t]*<script\b[^>]*\{\{RAPPORT_SDK\}\}[^>]*>\s*</script>[ \t]*(?:\r?\n)?"
 )
 #: ``{{header}}`` / ``{{header:/faq.html}}`` (that nav link is the current page) / ``{{footer}}``:
-#: the parts every page shares, kept once in ``partials/``.
+#: the parts every page shares, kept once in ``partials/`` of the served folder.
 _PARTIAL: Final = re.compile(r"\{\{(header|footer)(?::([^}\s]+))?\}\}")
 #: ``{{product-buying sku="sku-nova-01" price="89" …}}``: a shared block with per-page values,
 #: which fill its ``{{sku}}``, ``{{price}}``… (HTML-escaped). Every placeholder must be given.
@@ -71,10 +71,10 @@ _FALLBACK_404: Final = (
 )
 
 
-def _expand_partials(text: str) -> str:
+def _expand_partials(text: str, partials: Path) -> str:
     def partial(match: re.Match[str]) -> str:
         name, current = match.group(1), match.group(2)
-        part = (PARTIALS_DIR / f"{name}.html").read_text(encoding="utf-8").strip()
+        part = (partials / f"{name}.html").read_text(encoding="utf-8").strip()
         if current:
             link = f'href="{html.escape(current, quote=True)}"'
             part = part.replace(link, f'{link} aria-current="page"', 1)
@@ -83,7 +83,7 @@ def _expand_partials(text: str) -> str:
     def block(match: re.Match[str]) -> str:
         name = match.group(1)
         values = {k: html.escape(v, quote=True) for k, v in _BLOCK_ARG.findall(match.group(2))}
-        part = (PARTIALS_DIR / f"{name}.html").read_text(encoding="utf-8").strip()
+        part = (partials / f"{name}.html").read_text(encoding="utf-8").strip()
         missing = sorted(set(_BLOCK_SLOT.findall(part)) - set(values))
         if missing:
             raise ValueError(f"partial {name!r} needs {', '.join(missing)}")
@@ -92,10 +92,13 @@ def _expand_partials(text: str) -> str:
     return _BLOCK.sub(block, _PARTIAL.sub(partial, text))
 
 
-def render_html(text: str, sdk_base: str, site_key: str, *, omit_sdk: bool = False) -> str:
-    """Expand the shared header and footer, then fill in (or, with ``omit_sdk``, remove) the
-    Rapport script tag of one page."""
-    text = _expand_partials(text)
+def render_html(
+    text: str, sdk_base: str, site_key: str, *, omit_sdk: bool = False,
+    partials: Path = PARTIALS_DIR,
+) -> str:  # fmt: skip
+    """Expand the shared header and footer (from ``partials``: the served folder's own), then
+    fill in (or, with ``omit_sdk``, remove) the Rapport script tag of one page."""
+    text = _expand_partials(text, partials)
     if omit_sdk:
         text = _SDK_TAG.sub("", text)
     return text.replace(_SDK_PLACEHOLDER, html.escape(sdk_base, quote=True)).replace(
@@ -173,7 +176,8 @@ class _DemoServer(http.server.ThreadingHTTPServer):
         self.server_port = int(port)
 
     def render(self, text: str) -> str:
-        return render_html(text, self.sdk_base, self.site_key, omit_sdk=self.omit_sdk)
+        return render_html(text, self.sdk_base, self.site_key, omit_sdk=self.omit_sdk,
+                           partials=self.root / "partials")  # fmt: skip
 
     def handle_error(self, request: object, client_address: object) -> None:
         if isinstance(sys.exception(), ConnectionError | TimeoutError):

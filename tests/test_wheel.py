@@ -56,7 +56,12 @@ def test_the_wheel_holds_one_top_level_package_rapport(wheel: Path) -> None:
         "rapport"
     }
     for path in ("server/app.py", "client_py/schema.py", "models/infer.py",
-                 "server/storage/migrations/script.py.mako", "demo_site/index.html"):  # fmt: skip
+                 "server/storage/migrations/script.py.mako", "demo_site/index.html",
+                 "server/testing/sample_sites/tea_shop.py",
+                 "server/testing/sample_sites/fjellstad/help.html",
+                 "server/testing/sample_sites/fjellstad/fjell.js",
+                 "server/testing/sample_sites/fjellstad/fjell.css",
+                 "server/testing/sample_sites/fjellstad/partials/card.html"):  # fmt: skip
         assert f"rapport/{path}" in names, path
 
 

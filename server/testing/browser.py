@@ -1,12 +1,17 @@
 """How the kit launches Chromium: Debian's ``chromium`` where installed (``RAPPORT_CHROMIUM``
-overrides it), else Playwright's own browser, with flags that work headless on CI machines."""
+overrides it), else Playwright's own browser, with flags that work headless on CI machines.
+
+The kit's fixtures, its persona runner and fake camera, the e2e suite and the benches all launch
+with :func:`launch_options`, so a flag or an override is changed in one place.
+"""
 
 from __future__ import annotations
 
+import os
 import shutil
-from typing import Final
+from typing import Final, TypedDict
 
-__all__ = ["CHROMIUM_FLAGS", "chromium_executable"]
+__all__ = ["CHROMIUM_FLAGS", "LaunchOptions", "chromium_executable", "launch_options"]
 
 #: Flags that work for headless Chromium on these machines (no sandbox as root, no Google hosts).
 CHROMIUM_FLAGS: Final = [
@@ -20,6 +25,24 @@ CHROMIUM_FLAGS: Final = [
 ]
 
 
+class LaunchOptions(TypedDict):
+    """Keyword arguments of ``BrowserType.launch`` (sync and async Playwright alike)."""
+
+    executable_path: str | None
+    args: list[str]
+    headless: bool
+
+
 def chromium_executable() -> str | None:
     """Debian's chromium where installed; None lets Playwright use its own browser."""
     return shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+def launch_options(*extra_args: str) -> LaunchOptions:
+    """``playwright.chromium.launch(**launch_options())``: headless, ``RAPPORT_CHROMIUM`` or the
+    system's Chromium, the kit's flags and ``extra_args`` (a fake camera's, say)."""
+    return {
+        "executable_path": os.environ.get("RAPPORT_CHROMIUM") or chromium_executable(),
+        "args": [*CHROMIUM_FLAGS, *extra_args],
+        "headless": True,
+    }

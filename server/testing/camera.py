@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import importlib
 import json
-import os
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -25,7 +24,7 @@ from PIL import Image
 from playwright.sync_api import Browser, BrowserContext, Page, Playwright, expect
 
 from rapport.client_py.privacy import allowed_signal
-from rapport.server.testing.browser import CHROMIUM_FLAGS, chromium_executable
+from rapport.server.testing.browser import launch_options
 from rapport.server.testing.recording import Recorder
 
 if TYPE_CHECKING:
@@ -85,11 +84,7 @@ def camera_flags(y4m: Path) -> list[str]:
 
 def launch_playing(playwright: Playwright, y4m: Path) -> Browser:
     """Headless Chromium (``RAPPORT_CHROMIUM`` or the system's) whose camera plays ``y4m``."""
-    return playwright.chromium.launch(
-        executable_path=os.environ.get("RAPPORT_CHROMIUM") or chromium_executable(),
-        args=[*CHROMIUM_FLAGS, *camera_flags(y4m)],
-        headless=True,
-    )
+    return playwright.chromium.launch(**launch_options(*camera_flags(y4m)))
 
 
 def astronaut_rgb() -> npt.NDArray[np.uint8]:

@@ -6,8 +6,9 @@
   ``RAPPORT_ENDPOINT`` / ``RAPPORT_SITE_KEY`` variables), the given endpoint and key;
 * ``rapport_pages({path: html})`` (factory): serves pages on a new ``localhost`` origin with
   ``{{RAPPORT}}`` replaced by the script tag of a site registered for that origin;
-* ``rapport_browser`` (module) and ``rapport_page``: headless Chromium as the kit launches it,
-  for suites without pytest-playwright (whose ``page`` works with the kit too).
+* ``rapport_browser`` (module, on ``rapport_playwright``) and ``rapport_page``: headless
+  Chromium as the kit launches it, for suites without pytest-playwright (whose ``page`` works
+  with the kit too).
 
 Playwright is imported only by the fixtures that need it, so installing the package never
 breaks a suite that does not use the kit.
@@ -27,7 +28,7 @@ from rapport.server.testing.server import RapportServer, TestSite, free_port, sc
 from rapport.server.testing.server import rapport_server as _start
 
 if TYPE_CHECKING:
-    from playwright.sync_api import Browser, Page
+    from playwright.sync_api import Browser, Page, Playwright
 
 __all__ = ["PagesFactory", "SiteFactory"]
 
@@ -99,21 +100,23 @@ def rapport_pages(rapport_site: SiteFactory, rapport_endpoint: str) -> Iterator[
 
 
 @pytest.fixture(scope="module")
-def rapport_browser() -> Iterator[Browser]:
-    """Headless Chromium (Debian's where installed; ``RAPPORT_CHROMIUM`` overrides)."""
+def rapport_playwright() -> Iterator[Playwright]:
+    """Sync Playwright for the module (the kit's browser and a suite's own launches share it)."""
     from playwright.sync_api import sync_playwright
-
-    from rapport.server.testing.browser import CHROMIUM_FLAGS, chromium_executable
 
     # Module scope, not session: sync Playwright keeps an asyncio loop running in this thread.
     with sync_playwright() as pw:
-        browser = pw.chromium.launch(
-            executable_path=os.environ.get("RAPPORT_CHROMIUM") or chromium_executable(),
-            args=CHROMIUM_FLAGS,
-            headless=True,
-        )
-        yield browser
-        browser.close()
+        yield pw
+
+
+@pytest.fixture(scope="module")
+def rapport_browser(rapport_playwright: Playwright) -> Iterator[Browser]:
+    """Headless Chromium (Debian's where installed; ``RAPPORT_CHROMIUM`` overrides)."""
+    from rapport.server.testing.browser import launch_options
+
+    browser = rapport_playwright.chromium.launch(**launch_options())
+    yield browser
+    browser.close()
 
 
 @pytest.fixture

@@ -13,12 +13,13 @@ import glob
 import os
 import pwd
 import shutil
-import socket
 import subprocess
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+
+from rapport.server.testing.server import free_port
 
 __all__ = ["PgCluster", "cluster", "free_port", "pg_bin"]
 
@@ -27,12 +28,6 @@ def pg_bin() -> Path | None:
     """The newest installed PostgreSQL's binary directory, if any."""
     found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))
     return Path(found[-1]).parent if found else None
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 class PgCluster:

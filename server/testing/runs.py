@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import random
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
@@ -23,7 +22,7 @@ from playwright.async_api import Browser, Page, Request, Response, async_playwri
 
 from rapport.client_py.patterns import NEUTRAL_BELOW, top_pattern
 from rapport.client_py.privacy import allowed_signal
-from rapport.server.testing.browser import CHROMIUM_FLAGS, chromium_executable
+from rapport.server.testing.browser import launch_options
 from rapport.server.testing.drive import Played, play_async
 from rapport.server.testing.journeys import JOURNEYS
 from rapport.server.testing.privacy import SentRequest, private_findings
@@ -223,11 +222,7 @@ async def run_personas(
 async def chromium(extra_args: Sequence[str] = ()) -> AsyncIterator[Browser]:
     """Headless Chromium as the e2e tests and benches launch it (``RAPPORT_CHROMIUM`` wins)."""
     async with async_playwright() as pw:
-        browser = await pw.chromium.launch(
-            executable_path=os.environ.get("RAPPORT_CHROMIUM") or chromium_executable(),
-            args=[*CHROMIUM_FLAGS, *extra_args],
-            headless=True,
-        )
+        browser = await pw.chromium.launch(**launch_options(*extra_args))
         try:
             yield browser
         finally:

@@ -8,6 +8,7 @@ puts a visitor in or out of the control group on purpose.
 
 from __future__ import annotations
 
+import http.client
 import json
 import socket
 import subprocess
@@ -16,14 +17,24 @@ import tempfile
 import time
 import urllib.request
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from rapport.server.config import default_sdk_dir
 
-__all__ = ["RapportServer", "TestSite", "free_port", "rapport_server", "script_tag"]
+__all__ = [
+    "RapportServer",
+    "TestSite",
+    "free_port",
+    "rapport_cli",
+    "rapport_server",
+    "script_tag",
+    "serve_process",
+    "wait_until_serving",
+]
 
 
 def script_tag(endpoint: str, site_key: str) -> str:
@@ -71,14 +82,7 @@ class RapportServer:
 
     def cli(self, *args: str) -> str:
         """Run ``rapport ARGS --database <this server's>`` and return its output."""
-        done = subprocess.run(
-            [sys.executable, "-m", "rapport.server", *args, "--database", self.database],
-            capture_output=True,
-            text=True,
-        )
-        if done.returncode != 0:
-            raise RuntimeError(f"rapport {' '.join(args)} failed: {done.stderr.strip()}")
-        return done.stdout
+        return rapport_cli(self.database, *args)
 
     def add_site(self, origin: str, *, holdout: float = 0.0, name: str | None = None) -> TestSite:
         """Register a site for ``origin`` (``http://localhost:8001``) with a ``holdout`` share."""
@@ -101,18 +105,62 @@ class RapportServer:
             Path(toml.name).unlink()
 
 
-def _wait_http(url: str, process: subprocess.Popen[bytes], log: Path, timeout: float) -> None:
+def rapport_cli(database: str, *args: str) -> str:
+    """Run ``rapport ARGS --database DATABASE`` as the CLI user would (a process of its own) and
+    return its output; a ``RuntimeError`` with its stderr when it fails."""
+    done = subprocess.run(
+        [sys.executable, "-m", "rapport.server", *args, "--database", database],
+        capture_output=True,
+        text=True,
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"rapport {' '.join(args)} failed: {done.stderr.strip()}")
+    return done.stdout
+
+
+def _healthy(endpoint: str) -> bool:
+    try:
+        with urllib.request.urlopen(endpoint + "/healthz", timeout=2) as answer:
+            return int(answer.status) == 200
+    except (OSError, http.client.HTTPException):  # refused, reset, timed out, a 503
+        return False
+
+
+def serve_process(database: str, port: int, *options: str, **popen: Any) -> subprocess.Popen[Any]:
+    """Start ``rapport serve --host 127.0.0.1 --port PORT --database DATABASE OPTIONS…`` as a
+    process of its own (``popen``: ``subprocess.Popen``'s keywords, e.g. where its output goes).
+    The kit's server, the suite's process tests and the benches start it this way."""
+    command = [
+        sys.executable, "-m", "rapport.server", "serve", "--host", "127.0.0.1",
+        "--port", str(port), "--database", database, *options,
+    ]  # fmt: skip
+    return subprocess.Popen(command, **popen)
+
+
+def wait_until_serving(
+    endpoint: str,
+    process: subprocess.Popen[Any],
+    *,
+    timeout: float = 60.0,
+    log: Path | None = None,
+    ready: Callable[[], bool] | None = None,
+) -> None:
+    """Return once ``rapport serve`` (``process``) answers 200 on ``endpoint``/healthz and
+    ``ready()`` (if given: all workers up, say) is true. If the process exits first or
+    ``timeout`` seconds pass, it is killed and a ``RuntimeError`` carries the end of what it
+    printed: ``log``, or its output when piped."""
     deadline = time.monotonic() + timeout
-    while True:
-        try:
-            with urllib.request.urlopen(url, timeout=2):
-                return
-        except OSError:
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(
-                    f"rapport serve did not come up at {url}: {log.read_text()[-2000:]}"
-                ) from None
-            time.sleep(0.1)
+    while not (_healthy(endpoint) and (ready is None or ready())):
+        if process.poll() is not None or time.monotonic() > deadline:
+            state = "exited" if process.poll() is not None else f"not up after {timeout:.0f} s"
+            process.kill()  # its workers follow it (PR_SET_PDEATHSIG)
+            printed: str | bytes = process.communicate(timeout=60)[0] or ""
+            if log is not None:
+                printed = log.read_bytes()
+            if isinstance(printed, bytes):
+                printed = printed.decode(errors="replace")
+            raise RuntimeError(f"rapport serve at {endpoint} {state}:\n{printed[-3000:]}")
+        time.sleep(0.1)
 
 
 @contextmanager
@@ -127,17 +175,12 @@ def rapport_server(
     port = free_port()
     log = workdir / "rapport-server.log"
     with log.open("wb") as log_file:
-        process = subprocess.Popen(
-            [
-                sys.executable, "-m", "rapport.server", "serve", "--host", "127.0.0.1",
-                "--port", str(port), "--database", database, "--sdk-dir", str(sdk),
-            ],
-            stdout=log_file,
-            stderr=subprocess.STDOUT,
-        )  # fmt: skip
+        process = serve_process(
+            database, port, "--sdk-dir", str(sdk), stdout=log_file, stderr=subprocess.STDOUT
+        )
     try:
         endpoint = f"http://127.0.0.1:{port}"
-        _wait_http(endpoint + "/healthz", process, log, startup_timeout)
+        wait_until_serving(endpoint, process, timeout=startup_timeout, log=log)
         yield RapportServer(endpoint, database, log)
     finally:
         process.terminate()

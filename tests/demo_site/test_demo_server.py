@@ -366,3 +366,15 @@ def test_a_shared_block_fills_its_slots_escaped() -> None:
 def test_a_shared_block_missing_a_value_is_an_error_not_a_half_page() -> None:
     with pytest.raises(ValueError, match="needs image, name"):
         render_html('{{product-buying sku="s" price="5" short="X"}}', "", "")
+
+
+def test_another_folder_of_pages_expands_its_own_partials(tmp_path: Path) -> None:
+    (tmp_path / "partials").mkdir()
+    (tmp_path / "partials" / "header.html").write_text("<nav>Mine</nav>\n")
+    (tmp_path / "index.html").write_text("{{header}}<p>Hello</p>")
+    server = serve_demo("127.0.0.1", 0, SDK_BASE, SITE_KEY, root=tmp_path)
+    try:
+        assert fetch(server, "/").body == "<nav>Mine</nav><p>Hello</p>"
+        assert fetch(server, "/partials/header.html").status == 404
+    finally:
+        server.shutdown()

@@ -5,13 +5,12 @@ installed, Playwright's own browser elsewhere; ``RAPPORT_CHROMIUM`` overrides).
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Page, Playwright, sync_playwright
+from playwright.sync_api import Browser, BrowserContext, Page, Playwright
 
-from rapport.demo_site.stack import CHROMIUM_FLAGS, Stack, chromium_executable, running_stack
+from rapport.demo_site.stack import Stack, running_stack
 from rapport.server.testing.recording import Recorder
 
 
@@ -21,23 +20,16 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         yield running
 
 
-# Module scope, not session: sync Playwright keeps an asyncio loop running in this thread while it
-# is open, and later (non-browser) tests that call asyncio.run() would fail.
+# The kit's fixtures (module scope: sync Playwright keeps an asyncio loop running in this thread
+# while it is open, and later tests that call asyncio.run() would fail).
 @pytest.fixture(scope="module")
-def playwright() -> Iterator[Playwright]:
-    with sync_playwright() as pw:
-        yield pw
+def playwright(rapport_playwright: Playwright) -> Playwright:
+    return rapport_playwright
 
 
 @pytest.fixture(scope="module")
-def browser(playwright: Playwright) -> Iterator[Browser]:
-    browser = playwright.chromium.launch(
-        executable_path=os.environ.get("RAPPORT_CHROMIUM") or chromium_executable(),
-        args=CHROMIUM_FLAGS,
-        headless=True,
-    )
-    yield browser
-    browser.close()
+def browser(rapport_browser: Browser) -> Browser:
+    return rapport_browser
 
 
 @pytest.fixture

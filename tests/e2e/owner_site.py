@@ -10,11 +10,7 @@ external script so a strict CSP allows it) and ``{{PLACE}}`` (the boxes' data-ra
 from __future__ import annotations
 
 import html
-import http.server
 import json
-import subprocess
-import sys
-import threading
 import uuid
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -23,6 +19,8 @@ from pathlib import Path
 from typing import Final
 
 from rapport.demo_site.stack import PLAYBOOK, REPO, Stack, free_port
+from rapport.server.testing.pages import Reply, serve_origin
+from rapport.server.testing.server import rapport_cli
 
 __all__ = ["PAGES", "STUB_JS", "OwnerSite", "owner_site", "strict_csp"]
 
@@ -47,17 +45,6 @@ class OwnerSite:
     site_key: str
 
 
-def _rapport(stack: Stack, *args: str) -> str:
-    done = subprocess.run(
-        [sys.executable, "-m", "rapport.server", *args, "--database", stack.database],
-        check=True,
-        capture_output=True,
-        text=True,
-        cwd=REPO,
-    )
-    return done.stdout
-
-
 @contextmanager
 def owner_site(
     stack: Stack,
@@ -79,9 +66,11 @@ def owner_site(
     site_key = "pk_unregistered" + uuid.uuid4().hex[:12]
     if register:
         name = f"Owner {uuid.uuid4().hex[:8]}"
-        keys = json.loads(_rapport(stack, "site", "add", name, "--origin", origin, "--json"))
+        keys = json.loads(
+            rapport_cli(stack.database, "site", "add", name, "--origin", origin, "--json")
+        )
         site_key = keys["site_key"]
-        _rapport(stack, "site", "playbook", name, str(playbook))
+        rapport_cli(stack.database, "site", "playbook", name, str(playbook))
     fill = {
         "{{SDK}}": html.escape(sdk if sdk is not None else stack.api + "/sdk"),
         "{{KEY}}": html.escape(site_key),
@@ -90,48 +79,21 @@ def owner_site(
         "{{PLACE}}": html.escape(place),
     }
     extra = dict(pages or {})
-    page_headers = dict(headers or {})
 
-    class Handler(http.server.BaseHTTPRequestHandler):
-        def log_message(self, format: str, *args: object) -> None:
-            """Quiet."""
+    def respond(path: str) -> Reply | None:
+        if path in extra:
+            body, suffix = extra[path], Path(path).suffix or ".html"
+        elif path == "/stub.js":
+            body, suffix = STUB_JS.read_text(), ".js"
+        else:
+            file = PAGES / path.lstrip("/")
+            if not path[1:] or "/" in path[1:] or not file.is_file():
+                return None
+            body, suffix = file.read_text(), file.suffix
+        for key, value in fill.items():
+            body = body.replace(key, value)
+        page_headers = dict(headers or {}) if suffix == ".html" else {}
+        return Reply(body.encode(), _TYPES.get(suffix, "text/plain"), page_headers)
 
-        def do_GET(self) -> None:
-            path = self.path.split("?")[0]
-            if path == "/favicon.ico":  # no icon, and no 404 line in the console either
-                self.send_response(204)
-                self.end_headers()
-                return
-            if path in extra:
-                body, suffix = extra[path], Path(path).suffix or ".html"
-            elif path == "/stub.js":
-                body, suffix = STUB_JS.read_text(), ".js"
-            else:
-                file = PAGES / path.lstrip("/")
-                if not path[1:] or "/" in path[1:] or not file.is_file():
-                    self.send_error(404)
-                    return
-                body, suffix = file.read_text(), file.suffix
-            for key, value in fill.items():
-                body = body.replace(key, value)
-            data = body.encode()
-            self.send_response(200)
-            self.send_header("Content-Type", _TYPES.get(suffix, "text/plain"))
-            self.send_header("Content-Length", str(len(data)))
-            self.send_header("Cache-Control", "no-store")
-            if suffix == ".html":
-                for name, value in page_headers.items():
-                    self.send_header(name, value)
-            self.end_headers()
-            self.wfile.write(data)
-
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", port), Handler)
-    server.daemon_threads = True
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.1})
-    thread.daemon = True
-    thread.start()
-    try:
+    with serve_origin(respond, port=port):
         yield OwnerSite(origin, site_key)
-    finally:
-        server.shutdown()
-        server.server_close()

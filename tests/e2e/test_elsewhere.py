@@ -1,8 +1,8 @@
 """Patterns on a site nobody tuned them for (issue 17), in real Chromium with the real stack.
 
-The pages are Fjellstad Outdoor (tests/e2e/elsewhere/), not the demo shop. One seeded journey
-per persona here; the full matrix (5 seeds per persona, seconds to the first hint) is
-``python -m bench.client_personas --site elsewhere`` (bench/README.md).
+The pages are Fjellstad Outdoor (server/testing/sample_sites/fjellstad/), not the demo shop. One
+seeded journey per persona here; the full matrix (5 seeds per persona, seconds to the first
+hint) is ``python -m bench.client_personas --site elsewhere`` (bench/README.md).
 """
 
 from __future__ import annotations
@@ -17,8 +17,8 @@ import pytest
 from playwright.async_api import Page
 
 from rapport.demo_site.stack import Stack, running_stack
-from tests.e2e import elsewhere
-from tests.e2e.personas import PersonaRun, chromium, simulate
+from rapport.server.testing.runs import PersonaRun, chromium, simulate
+from rapport.server.testing.sample_sites import fjellstad as elsewhere
 
 pytestmark = pytest.mark.e2e
 

@@ -13,8 +13,8 @@ import pytest
 
 from rapport.server.testing import static_pages
 from rapport.server.testing.browser import chromium_executable
+from rapport.server.testing.sample_sites.tea_shop import TEA_SHOP
 from rapport.server.testing.server import RapportServer, free_port
-from tests.e2e.tea_shop import TEA_SHOP
 from tests.e2e.test_kit_plugin import docs_example
 
 pytestmark = pytest.mark.e2e

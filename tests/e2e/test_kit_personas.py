@@ -18,8 +18,8 @@ import pytest
 from rapport.demo_site.stack import Stack
 from rapport.server.testing import static_pages
 from rapport.server.testing.runs import PersonaRun, at, simulate
+from rapport.server.testing.sample_sites.tea_shop import TEA_PAGES, TEA_SHOP
 from rapport.server.testing.server import RapportServer, free_port
-from tests.e2e.tea_shop import TEA_PAGES, TEA_SHOP
 
 pytestmark = pytest.mark.e2e
 

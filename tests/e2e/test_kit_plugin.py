@@ -11,8 +11,8 @@ import pytest
 from playwright.sync_api import Browser
 
 from rapport.server.testing import expect_holdout, holdout_script, static_pages
+from rapport.server.testing.sample_sites.tea_shop import LEAF
 from rapport.server.testing.server import RapportServer, free_port
-from tests.e2e.tea_shop import LEAF
 
 pytestmark = pytest.mark.e2e
 pytest_plugins = ["pytester"]

@@ -14,29 +14,21 @@ import itertools
 import json
 import random
 import signal
-import socket
 import sqlite3
 import subprocess
-import sys
 import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
 
 import httpx
-import pytest
 
 from rapport.server.storage import create_storage
+from rapport.server.testing.server import free_port, serve_process, wait_until_serving
 from tests.server.pg_cluster import rows_per_batch
 
 ORIGIN = "https://crash.example"
 CLIENTS = 6
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def signals_in(number: int) -> int:
@@ -51,23 +43,12 @@ class Server:
         self.process: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "rapport.server", "serve", "--port", str(self.port),
-             "--database", self.database_url, "--rate-per-ip", "0", "--rate-per-site", "0",
-             "--no-access-log", "--log-level", "warning"],
+        self.process = serve_process(
+            self.database_url, self.port, "--rate-per-ip", "0", "--rate-per-site", "0",
+            "--no-access-log", "--log-level", "warning",
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         )  # fmt: skip
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"{self.base}/healthz", timeout=1).status_code == 200:
-                    return
-            except httpx.TransportError:
-                pass
-            if self.process.poll() is not None:
-                break
-            time.sleep(0.05)
-        pytest.fail("server did not start")
+        wait_until_serving(self.base, self.process, timeout=30)
 
     def kill(self) -> None:
         if self.process is not None and self.process.poll() is None:

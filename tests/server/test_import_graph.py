@@ -96,3 +96,40 @@ def test_server_modules_import_each_other_without_a_cycle() -> None:
 
 def test_the_cycle_finder_sees_a_cycle_through_a_function_level_import() -> None:
     assert _cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
+
+
+#: Folders whose code ships or runs on its own: none may lean on the test suite.
+NOT_TESTS = ("bench", "server", "demo_site", "client_py", "models", "wasm_build")
+
+
+def _imports_of_tests(path: Path) -> list[str]:
+    """The ``tests`` modules that ``path`` imports anywhere in its body (absolute imports)."""
+    found = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        names = (
+            [alias.name for alias in node.names]
+            if isinstance(node, ast.Import)
+            else [node.module or ""]
+            if isinstance(node, ast.ImportFrom) and not node.level
+            else []
+        )
+        found += [n for n in names if n == "tests" or n.startswith("tests.")]
+    return found
+
+
+def test_nothing_outside_tests_imports_the_test_suite() -> None:
+    """Shared helpers live in the package (``rapport.server.testing``), so ``bench/`` and the
+    demo can use them without the suite on the path, and a test can change freely."""
+    leaks = {
+        str(path.relative_to(ROOT)): found
+        for folder in NOT_TESTS
+        for path in sorted((ROOT / folder).rglob("*.py"))
+        if "node_modules" not in path.parts and (found := _imports_of_tests(path))
+    }
+    assert leaks == {}
+
+
+def test_the_tests_import_finder_sees_a_lazy_import(tmp_path: Path) -> None:
+    module = tmp_path / "bench_like.py"
+    module.write_text("import json\n\ndef run():\n    from tests.e2e import helpers\n")
+    assert _imports_of_tests(module) == ["tests.e2e"]

@@ -4,67 +4,32 @@ from __future__ import annotations
 
 import json
 import signal
-import socket
 import sqlite3
 import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 
+from rapport.server.testing.server import free_port, rapport_cli, serve_process, wait_until_serving
+
 ORIGIN = "http://localhost:8001"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @pytest.fixture
 def served(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[str], str, str]]:
     """A running ``rapport serve`` on a free port, its base URL and a site key."""
     db = f"sqlite:///{tmp_path / 'serve.db'}"
-    added = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "rapport.server",
-            "site",
-            "add",
-            "Shop",
-            "--origin",
-            ORIGIN,
-            "--json",
-            "--database",
-            db,
-        ],
-        check=True,
-        capture_output=True,
-        text=True,
-    )
-    site_key = json.loads(added.stdout)["site_key"]
+    added = rapport_cli(db, "site", "add", "Shop", "--origin", ORIGIN, "--json")
+    site_key = json.loads(added)["site_key"]
     port = free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "rapport.server", "serve", "--port", str(port), "--database", db,
-         "--sdk-dir", str(tmp_path / "no-sdk"), "--log-level", "info"],
+    process = serve_process(
+        db, port, "--sdk-dir", str(tmp_path / "no-sdk"), "--log-level", "info",
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )  # fmt: skip
     base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 20
-    while True:
-        try:
-            if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                break
-        except httpx.TransportError:
-            pass
-        if process.poll() is not None or time.monotonic() > deadline:
-            process.kill()
-            pytest.fail(f"server did not start:\n{process.communicate()[0]}")
-        time.sleep(0.1)
+    wait_until_serving(base, process, timeout=20)
     try:
         yield process, base, site_key
     finally:

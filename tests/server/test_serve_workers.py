@@ -9,7 +9,6 @@ import json
 import os
 import signal
 import subprocess
-import sys
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -18,9 +17,9 @@ from pathlib import Path
 
 import httpx
 import pytest
-from test_serve_process import free_port
 
 from rapport.server.storage import create_storage
+from rapport.server.testing.server import free_port, rapport_cli, serve_process, wait_until_serving
 
 ORIGIN = "http://localhost:8001"
 Served = tuple[subprocess.Popen[str], str, str]
@@ -65,52 +64,16 @@ def healthy(base: str) -> bool:
 
 @pytest.fixture
 def two_workers(postgres_url: str, tmp_path: Path) -> Iterator[Served]:
-    added = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "rapport.server",
-            "site",
-            "add",
-            "Shop",
-            "--origin",
-            ORIGIN,
-            "--json",
-            "--database",
-            postgres_url,
-        ],
-        check=True,
-        capture_output=True,
-        text=True,
-    )
+    added = rapport_cli(postgres_url, "site", "add", "Shop", "--origin", ORIGIN, "--json")
     port = free_port()
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "rapport.server",
-            "serve",
-            "--port",
-            str(port),
-            "--database",
-            postgres_url,
-            "--workers",
-            "2",
-            "--sdk-dir",
-            str(tmp_path / "no-sdk"),
-            "--log-level",
-            "info",
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
+    process = serve_process(
+        postgres_url, port, "--workers", "2", "--sdk-dir", str(tmp_path / "no-sdk"),
+        "--log-level", "info", stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )  # fmt: skip
     base = f"http://127.0.0.1:{port}"
-    if not wait_until(lambda: healthy(base) and len(workers_of(process.pid)) == 2):
-        process.kill()
-        pytest.fail(f"server did not start:\n{process.communicate(timeout=60)[0]}")
+    wait_until_serving(base, process, timeout=30, ready=lambda: len(workers_of(process.pid)) == 2)
     try:
-        yield process, base, json.loads(added.stdout)["site_key"]
+        yield process, base, json.loads(added)["site_key"]
     finally:
         if process.poll() is None:
             process.kill()  # its workers follow it (PR_SET_PDEATHSIG)

@@ -16,7 +16,6 @@ import logging
 import os
 import sqlite3
 import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -31,6 +30,7 @@ from rapport.server.app import create_app
 from rapport.server.config import Settings
 from rapport.server.storage import create_storage
 from rapport.server.storage.sqlite import SQLiteStorage
+from rapport.server.testing.server import serve_process, wait_until_serving
 from tests.server.conftest import ORIGIN, batch, key_of
 from tests.server.pg_cluster import PgCluster, free_port, rows_per_batch, throwaway_cluster
 
@@ -131,19 +131,6 @@ def own_cluster() -> Iterator[PgCluster]:
         yield cluster
 
 
-def _wait_healthy(base: str, process: subprocess.Popen[bytes]) -> None:
-    for _ in range(600):
-        try:
-            if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        if process.poll() is not None:
-            break
-        time.sleep(0.05)
-    pytest.fail("server did not start")
-
-
 def test_finding_11_postgres_stopped_under_load_answers_503_loses_nothing_logs_once(
     own_cluster: PgCluster, tmp_path: Path
 ) -> None:
@@ -158,29 +145,10 @@ def test_finding_11_postgres_stopped_under_load_answers_503_loses_nothing_logs_o
     base = f"http://127.0.0.1:{port}"
     log_path = tmp_path / "serve.log"
     with log_path.open("wb") as log_file:
-        server = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "rapport.server",
-                "serve",
-                "--port",
-                str(port),
-                "--database",
-                url,
-                "--workers",
-                "2",
-                "--rate-per-ip",
-                "0",
-                "--rate-per-site",
-                "0",
-                "--no-access-log",
-                "--log-level",
-                "info",
-            ],
-            stdout=log_file,
-            stderr=subprocess.STDOUT,
-        )
+        server = serve_process(
+            url, port, "--workers", "2", "--rate-per-ip", "0", "--rate-per-site", "0",
+            "--no-access-log", "--log-level", "info", stdout=log_file, stderr=subprocess.STDOUT,
+        )  # fmt: skip
     numbers = itertools.count()
     lock = threading.Lock()
     acked: dict[str, int] = {}
@@ -217,7 +185,7 @@ def test_finding_11_postgres_stopped_under_load_answers_503_loses_nothing_logs_o
     threads = [threading.Thread(target=client, daemon=True) for _ in range(CLIENTS)]
     health_during: list[int] = []
     try:
-        _wait_healthy(base, server)
+        wait_until_serving(base, server, timeout=30, log=log_path)
         for thread in threads:
             thread.start()
         for _ in range(400):  # load before the outage

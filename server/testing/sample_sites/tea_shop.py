@@ -1,6 +1,6 @@
-"""A second site for the testing kit's drivers, written here with markup of its own: no class, id
-or wording of the demo shop or of Fjellstad. Only the ``data-rapport-*`` attributes say what is
-what, so the kit's generic journeys find everything through them.
+"""Kettle & Leaf, a second site for the testing kit's drivers, with markup of its own: no
+class, id or wording of the demo shop or of Fjellstad. Only the ``data-rapport-*`` attributes
+say what is what, so the kit's generic journeys find everything through them.
 
 ``{{RAPPORT}}`` is the script tag (``RapportServer.tag(site)``). Where each persona goes is
 ``TEA_PAGES``.
