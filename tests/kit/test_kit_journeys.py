@@ -69,6 +69,38 @@ def test_the_same_seed_makes_the_same_visitor() -> None:
     assert first == again and first[:2] == ["goto", "markup"]
 
 
+def _glances(journey: Journey, markup: dict[str, Any]) -> list[tuple[int, float]]:
+    """The sections a journey brought into view (by index) and the ms it waited on each."""
+    glances: list[tuple[int, float]] = []
+    reply: Any = None
+    try:
+        while True:
+            step = journey.send(reply)
+            reply = markup if step.kind == "markup" else None
+            if step.kind == "eval" and "scrollIntoView" in step.args[0]:
+                glances.append((step.args[1], 0.0))
+            elif step.kind == "wait" and glances:
+                index, ms = glances[-1]
+                glances[-1] = (index, ms + step.args[0])
+    except StopIteration:
+        return glances
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_a_neutral_visitor_glances_briefly_in_page_order_and_never_at_the_returns(
+    seed: int,
+) -> None:
+    """Going back up to the price after the returns, or a look long enough to read a short
+    section through (6 s), is what hesitation or research looks like, not a neutral visit."""
+    page = _markup(("price", "a"), ("returns", None), ("warranty", None), ("delivery", None),
+                   ("specs", "a"), ("reviews", "a"), chats=1)  # fmt: skip
+    glances = _glances(JOURNEYS["neutral"]("http://shop.test/p", random.Random(seed)), page)
+    indexes = [index for index, _ in glances]
+    assert 1 <= len(glances) <= 2 and indexes == sorted(set(indexes))
+    assert not {1, 2} & set(indexes)  # returns and warranty
+    assert all(ms <= 2_500 for _, ms in glances)
+
+
 def test_typed_text_and_query_strings_are_found_in_requests_to_rapport() -> None:
     batch = {"site": "pk_x", "signals": [{"kind": "tone", "text": "Where is my order now"}]}
     requests = [
