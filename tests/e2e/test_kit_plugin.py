@@ -5,6 +5,9 @@ that did not come, and the holdout control."""
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -43,6 +46,26 @@ def docs_example(heading: str, language: str) -> str:
     return match.group(1)
 
 
+def _pytest_started(pytester: pytest.Pytester, test_file: str) -> subprocess.Popen[str]:
+    """A site owner's pytest run of one file, started now: each run has its own Rapport server
+    and browser, so the two files' journeys go on at the same time."""
+    basetemp = f"--basetemp={pytester.path / ('tmp-' + test_file)}"
+    run: subprocess.Popen[str] = pytester.popen(
+        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", basetemp, test_file],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    return run
+
+
+def _finished(run: subprocess.Popen[str]) -> pytest.RunResult:
+    started = time.monotonic()
+    out, err = run.communicate(timeout=900)
+    took = time.monotonic() - started
+    return pytest.RunResult(run.returncode, out.splitlines(), err.splitlines(), took)
+
+
 def test_the_docs_example_passes_and_a_missing_hint_lists_the_hints_and_reasons(
     pytester: pytest.Pytester,
 ) -> None:
@@ -50,9 +73,11 @@ def test_the_docs_example_passes_and_a_missing_hint_lists_the_hints_and_reasons(
     assert len(example.strip().splitlines()) <= 16
     pytester.makepyfile(test_adapts=example, test_missing=MISSING)
     (pytester.path / "product.html").write_text(LEAF)
-    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", timeout=900)
-    result.assert_outcomes(passed=1, failed=1)
-    result.stdout.fnmatch_lines(
+    runs = [_pytest_started(pytester, name) for name in ("test_adapts.py", "test_missing.py")]
+    adapts, missing = (_finished(run) for run in runs)
+    adapts.assert_outcomes(passed=1)
+    missing.assert_outcomes(failed=1)
+    missing.stdout.fnmatch_lines(
         [
             "*HintNotReceived: no hint with kind 'escalate_to_human' within 5 s on http*",
             "*hints received:*",
@@ -67,16 +92,20 @@ def test_a_visitor_is_put_in_or_out_of_the_control_group(
 ) -> None:
     port = free_port()
     site = rapport_server.add_site(f"http://localhost:{port}", holdout=0.5)
-    with static_pages({"/leaf.html": LEAF}, rapport_server.tag(site), port=port) as origin:
-        for control in (True, False):
-            context = rapport_browser.new_context()
-            try:
+    contexts = {control: rapport_browser.new_context() for control in (True, False)}
+    try:
+        with static_pages({"/leaf.html": LEAF}, rapport_server.tag(site), port=port) as origin:
+            pages = {}
+            for control, context in contexts.items():  # both visitors' Rapport boots at once
                 context.add_init_script(holdout_script(site, control=control))
-                page = context.new_page()
-                page.goto(origin + "/leaf.html")
+                pages[control] = context.new_page()
+                pages[control].goto(origin + "/leaf.html")
+            for page in pages.values():
                 page.evaluate("() => window.rapport.ready")
                 page.mouse.move(300, 300)
                 page.mouse.wheel(0, 400)
+            for control, page in pages.items():
                 expect_holdout(page, control, within=60)
-            finally:
-                context.close()
+    finally:
+        for context in contexts.values():
+            context.close()
