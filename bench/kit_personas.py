@@ -4,16 +4,16 @@
 [--personas a,b]``
 
 Runs every persona of the kit (server/testing/journeys.py: generic, driven only by the
-``data-rapport-*`` markup) once per seed on the demo shop (``demo_site.personas``: where each persona goes
-there) and on the tea shop of tests/e2e/tea_shop.py (markup of its own, no demo class or id), each
-on its own real stack (``rapport serve`` on SQLite), ``--parallel`` browser contexts at a time in
-one headless Chromium (``--boots N``: at most N page loads, Pyodide boots, at a time among them, as
-the suite runs them with ``--parallel 7 --boots 3``). Prints, per site and persona, how many runs
-had the persona's own pattern as the client's top-1 (issue 14: ≥ 4 of 5), the hints and errors, and
-the throughput: persona runs per minute of wall time. A run whose top-1 is another pattern prints
-that pattern's evidence (feature → points) as the client last sent it, to say why. Absolute times
-are pessimistic on a shared machine (the load average is printed); the journeys themselves take
-15–40 s of scripted dwell.
+``data-rapport-*`` markup) once per seed on the demo shop (``demo_site.personas``: where each
+persona goes there) and on the tea shop of tests/e2e/tea_shop.py (markup of its own, no demo class
+or id), each on its own real stack (``rapport serve`` on SQLite), ``--parallel`` browser contexts
+at a time in one headless Chromium (``--boots N``: at most N page loads, Pyodide boots, at a time
+among them, as the suite runs them with ``--parallel 7 --boots 3``). Prints, per site and persona,
+how many runs had the persona's own pattern as the client's top-1 (issue 14: ≥ 4 of 5), the hints
+and errors, and the throughput: persona runs per minute of wall time. A run whose top-1 is another
+pattern prints that pattern's evidence (feature → points) as the client last sent it, to say why.
+Absolute times are pessimistic on a shared machine (the load average is printed); the journeys
+themselves take 15–40 s of scripted dwell.
 """
 
 from __future__ import annotations
