@@ -54,6 +54,7 @@ def _pytest_started(pytester: pytest.Pytester, test_file: str) -> subprocess.Pop
         [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", basetemp, test_file],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
+        stdin=subprocess.DEVNULL,  # pytester's default closes a pipe that communicate() flushes
         text=True,
     )
     return run
