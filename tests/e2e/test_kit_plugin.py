@@ -93,20 +93,16 @@ def test_a_visitor_is_put_in_or_out_of_the_control_group(
 ) -> None:
     port = free_port()
     site = rapport_server.add_site(f"http://localhost:{port}", holdout=0.5)
-    contexts = {control: rapport_browser.new_context() for control in (True, False)}
-    try:
-        with static_pages({"/leaf.html": LEAF}, rapport_server.tag(site), port=port) as origin:
-            pages = {}
-            for control, context in contexts.items():  # both visitors' Rapport boots at once
+    with static_pages({"/leaf.html": LEAF}, rapport_server.tag(site), port=port) as origin:
+        for control in (True, False):
+            context = rapport_browser.new_context()
+            try:
                 context.add_init_script(holdout_script(site, control=control))
-                pages[control] = context.new_page()
-                pages[control].goto(origin + "/leaf.html")
-            for page in pages.values():
+                page = context.new_page()
+                page.goto(origin + "/leaf.html")
                 page.evaluate("() => window.rapport.ready")
                 page.mouse.move(300, 300)
                 page.mouse.wheel(0, 400)
-            for control, page in pages.items():
                 expect_holdout(page, control, within=60)
-    finally:
-        for context in contexts.values():
-            context.close()
+            finally:
+                context.close()
