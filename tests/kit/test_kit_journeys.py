@@ -3,16 +3,18 @@ on recorded requests, and the holdout control's choice of visitor."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import random
-from typing import Any
+from typing import Any, cast
 
 import pytest
 
 from rapport.client_py.identity import visitor_id_from_secret
 from rapport.server.holdout import in_control
+from rapport.server.testing.drive import BOOT_SLOTS, run_steps_async
 from rapport.server.testing.holdout import holdout_script, secret_for
-from rapport.server.testing.journeys import JOURNEYS, Journey, MissingMarkup
+from rapport.server.testing.journeys import JOURNEYS, Journey, MissingMarkup, Step
 from rapport.server.testing.privacy import SentRequest, private_findings
 
 
@@ -135,3 +137,34 @@ def test_no_visitor_can_be_in_the_control_group_of_a_site_without_one() -> None:
 
     with pytest.raises(ValueError, match="no control group"):
         holdout_script(Site(), control=True)
+
+
+def test_page_loads_wait_for_a_boot_slot_when_the_runner_sets_them() -> None:
+    """Six journeys at once, two Rapport boots at a time: a page load holds its slot until
+    ``rapport.ready`` has settled."""
+    loading = 0
+    most = 0
+
+    class Page:
+        async def goto(self, url: str) -> None:
+            nonlocal loading, most
+            loading += 1
+            most = max(most, loading)
+            await asyncio.sleep(0.01)
+
+        async def evaluate(self, script: str, *args: object) -> bool:
+            nonlocal loading
+            await asyncio.sleep(0.01)  # the boot
+            loading -= 1
+            return True
+
+    def load(url: str) -> Journey:
+        yield Step("goto", (url,))
+
+    async def six() -> None:
+        BOOT_SLOTS.set(asyncio.Semaphore(2))
+        pages = [cast(Any, Page()) for _ in range(6)]
+        await asyncio.gather(*(run_steps_async(page, load("http://shop.test/p")) for page in pages))
+
+    asyncio.run(six())
+    assert most == 2
