@@ -8,8 +8,12 @@ once, in the journeys.
 
 from __future__ import annotations
 
+import asyncio
 import random
 import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any, Final
 
@@ -18,13 +22,37 @@ from playwright.sync_api import Page
 
 from rapport.server.testing.journeys import JOURNEYS, MARKUP_SCRIPT, Journey, MissingMarkup, Step
 
-__all__ = ["Played", "RapportNotReady", "journey_for", "play", "play_async", "run_steps_async"]
+__all__ = [
+    "BOOT_SLOTS",
+    "Played",
+    "RapportNotReady",
+    "journey_for",
+    "play",
+    "play_async",
+    "run_steps_async",
+]
 
 _FIELD: Final = ":is(input[type=text], input:not([type])):not([data-rapport-chat]) >> visible=true"
 _READY: Final = "() => window.rapport ? window.rapport.ready : null"
 _HEARD: Final = (
     "() => !!window.rapport && window.rapport.holdout && window.rapport.holdout() !== null"
 )
+
+
+#: When set (by the persona runner), a page load and Rapport's boot on it wait for one of these
+#: slots. Journeys spend most of their time in scripted dwell, so many can run at once; what a
+#: 2-core machine cannot take is many Pyodide boots at once (six outwaited the loader).
+BOOT_SLOTS: ContextVar[asyncio.Semaphore | None] = ContextVar("rapport_boot_slots", default=None)
+
+
+@asynccontextmanager
+async def _boot_slot() -> AsyncIterator[None]:
+    slots = BOOT_SLOTS.get()
+    if slots is None:
+        yield
+        return
+    async with slots:
+        yield
 
 
 class RapportNotReady(Exception):
@@ -153,8 +181,9 @@ async def _async_step(pages: list[AsyncPage], step: Step, played: Played) -> Any
     args = step.args
     match step.kind:
         case "goto":
-            await page.goto(args[0])
-            ready = await page.evaluate(_READY)
+            async with _boot_slot():
+                await page.goto(args[0])
+                ready = await page.evaluate(_READY)
             if ready is not True:
                 raise _not_ready(args[0], ready)
         case "markup":

@@ -402,19 +402,20 @@ CALMING: Final = frozenset({"returns", "warranty", "order-status", "contacts"})
 
 
 def neutral(url: str, rng: random.Random) -> Journey:
-    """Scrolls a little and glances at a section or two: nothing in particular."""
+    """Skims the page: a little scrolling, then a brief glance at a section or two, in page order.
+    Nothing in particular: no section long enough to read it through (a short one reads in 6 s),
+    and no going back to a section passed (back to the price after the returns came into view is
+    what hesitation looks like)."""
     page = yield from open_page(url)
     if not page.sections:
         raise MissingMarkup(f"neutral needs at least one data-rapport-section on {url}")
-    for _ in range(rng.randint(2, 3)):
-        yield Step("wheel", (rng.randint(200, 500),))
+    for _ in range(rng.randint(1, 2)):
+        yield Step("wheel", (rng.randint(150, 350),))
         yield _wait(rng.randint(600, 1_200))
     # Not the reassurance or support sections: price then returns is what hesitation looks like.
     calm = [s for s in page.sections if s.name not in CALMING] or list(page.sections)
-    glances = rng.sample(calm, min(2, len(calm)))
-    yield from read(glances[0], rng.uniform(3, 5), rng)
-    for section in glances[1:]:
-        yield from read(section, rng.uniform(2, 3), rng)
+    for section in sorted(rng.sample(calm, min(2, len(calm))), key=lambda s: s.index):
+        yield from read(section, rng.uniform(1.5, 2.5), rng)
 
 
 JOURNEYS: Final[dict[str, JourneyFn]] = {

@@ -23,7 +23,7 @@ from playwright.async_api import Browser, Page, Request, Response, async_playwri
 from rapport.client_py.patterns import NEUTRAL_BELOW, top_pattern
 from rapport.client_py.privacy import allowed_signal
 from rapport.server.testing.browser import launch_options
-from rapport.server.testing.drive import Played, play_async
+from rapport.server.testing.drive import BOOT_SLOTS, Played, play_async
 from rapport.server.testing.journeys import JOURNEYS
 from rapport.server.testing.privacy import SentRequest, private_findings
 
@@ -202,10 +202,13 @@ async def run_personas(
     scripts: dict[str, Script] | None = None,
     personas: Sequence[str] | None = None,
     progress: Callable[[PersonaRun], None] | None = None,
+    boots: int | None = None,
 ) -> list[PersonaRun]:
-    """Every persona (of ``scripts``, or ``personas``) for every seed, ``parallel`` at a time."""
+    """Every persona (of ``scripts``, or ``personas``) for every seed, ``parallel`` at a time;
+    with ``boots``, at most that many page loads (Rapport booting on them) at once."""
     limit = asyncio.Semaphore(parallel)
     names = list(personas or (scripts or JOURNEYS))
+    token = BOOT_SLOTS.set(asyncio.Semaphore(boots) if boots else None)  # tasks copy it
 
     async def one(persona: str, seed: int) -> PersonaRun:
         async with limit:
@@ -214,8 +217,11 @@ async def run_personas(
             progress(run)
         return run
 
-    jobs = [one(persona, seed) for seed in seeds for persona in names]
-    return list(await asyncio.gather(*jobs))
+    try:
+        jobs = [one(persona, seed) for seed in seeds for persona in names]
+        return list(await asyncio.gather(*jobs))
+    finally:
+        BOOT_SLOTS.reset(token)
 
 
 @asynccontextmanager
@@ -235,7 +241,8 @@ async def simulate(
     seeds: Sequence[int],
     parallel: int = 6,
     scripts: dict[str, Script] | None = None,
+    boots: int | None = None,
 ) -> list[PersonaRun]:
     """:func:`run_personas` in a browser of its own."""
     async with chromium() as browser:
-        return await run_personas(browser, shop, api, seeds, parallel, scripts)
+        return await run_personas(browser, shop, api, seeds, parallel, scripts, boots=boots)

@@ -1,7 +1,7 @@
 """The testing kit's JavaScript module under @playwright/test (server/testing/js/): its example
 spec — the one docs/testing.md shows a site owner — runs under Node against a page with markup
-of its own (tests/e2e/tea_shop.py) on the kit's ``rapport_server``, Debian's chromium as the
-browser."""
+of its own (server/testing/sample_sites/tea_shop.py) on the kit's ``rapport_server``, Debian's
+chromium as the browser."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
-"""The testing kit's generic personas on a site with markup of its own (tests/e2e/tea_shop.py: no
-demo class, id or wording), against the kit's own ``rapport_server``; and ``rapport personas``.
+"""The testing kit's generic personas on a site with markup of its own
+(server/testing/sample_sites/tea_shop.py: no demo class, id or wording), against the kit's own ``rapport_server``; and ``rapport personas``.
 
 One seeded run per persona here; the 5-seed sweep on both this site and the demo shop, with
 persona runs per minute, is ``python -m bench.kit_personas`` (bench/README.md).
@@ -36,14 +36,15 @@ def _report(runs: list[PersonaRun]) -> dict[str, object]:
     return {r.persona: (r.predicted, r.scores, r.errors) for r in runs}
 
 
-@pytest.mark.timeout(
-    900
-)  # seven journeys of 15–40 s, four at a time (Pyodide boots share the CPUs)
+@pytest.mark.timeout(600)  # seven journeys of 15–40 s at once, three Pyodide boots at a time
+@pytest.mark.usefixtures("personas_cli")  # the CLI's runs below go on during this one
 def test_each_persona_gets_its_own_top_pattern_on_a_page_with_markup_of_its_own(
     tea_shop: str,
 ) -> None:
     scripts = {name: at(path, name) for name, path in TEA_PAGES.items()}
-    runs = asyncio.run(simulate(tea_shop, None, [1], parallel=4, scripts=scripts))
+    runs = asyncio.run(
+        simulate(tea_shop, None, [1], parallel=len(scripts), scripts=scripts, boots=3)
+    )
     assert [r.persona for r in runs] == list(TEA_PAGES)
     for run in runs:
         assert run.bodies, (run.persona, _report(runs))
@@ -52,22 +53,45 @@ def test_each_persona_gets_its_own_top_pattern_on_a_page_with_markup_of_its_own(
     assert right >= len(runs) - 1, _report(runs)
 
 
-def _personas(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "rapport.server", "personas", *args],
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
+class Background:
+    """A ``rapport personas`` run started now, read when a test needs its outcome."""
+
+    def __init__(self, *args: str) -> None:
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "rapport.server", "personas", *args],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+
+    def result(self) -> subprocess.CompletedProcess[str]:
+        out, err = self.process.communicate(timeout=600)
+        return subprocess.CompletedProcess(self.process.args, self.process.returncode, out, err)
+
+
+@pytest.fixture(scope="module")
+def personas_cli(stack: Stack) -> Iterator[dict[str, Background]]:
+    """Both ``rapport personas`` runs of this module, started together at its first test: their
+    browsers and journeys overlap the tea shop's (a journey is mostly scripted waiting)."""
+    with static_pages({"/": "<!doctype html><title>Plain</title><p>No tag here.</p>"}) as plain:
+        demo = [f"{stack.shop}/product/aria-headphones.html", "--site", stack.site_key]
+        expect = ["--personas", "hesitant", "--expect", "hesitant=reassure", "--json"]
+        runs = {
+            "demo": Background(*demo, *expect),
+            "plain": Background(plain + "/", "--site", "pk_whatever", "--json"),
+        }
+        try:
+            yield runs
+        finally:
+            for run in runs.values():
+                run.process.kill()
+                run.process.communicate()
 
 
 def test_rapport_personas_reports_what_a_hesitant_visitor_got_on_the_demo_shop(
-    stack: Stack,
+    stack: Stack, personas_cli: dict[str, Background]
 ) -> None:
-    done = _personas(
-        f"{stack.shop}/product/aria-headphones.html", "--site", stack.site_key,
-        "--personas", "hesitant", "--expect", "hesitant=reassure", "--json",
-    )  # fmt: skip
+    done = personas_cli["demo"].result()
     assert done.returncode == 0, done.stderr
     report = json.loads(done.stdout)
     hesitant = report["personas"]["hesitant"]
@@ -82,9 +106,8 @@ def test_rapport_personas_reports_what_a_hesitant_visitor_got_on_the_demo_shop(
     assert "[1/1] hesitant seed 1: top hesitant" in done.stderr
 
 
-def test_rapport_personas_says_a_page_has_no_rapport() -> None:
-    with static_pages({"/": "<!doctype html><title>Plain</title><p>No tag here.</p>"}) as origin:
-        done = _personas(origin + "/", "--site", "pk_whatever", "--json")
+def test_rapport_personas_says_a_page_has_no_rapport(personas_cli: dict[str, Background]) -> None:
+    done = personas_cli["plain"].result()
     assert done.returncode == 2
     assert "has no Rapport script tag" in done.stderr and "data-site=" in done.stderr
     assert done.stdout == ""

@@ -5,6 +5,9 @@ that did not come, and the holdout control."""
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -43,6 +46,27 @@ def docs_example(heading: str, language: str) -> str:
     return match.group(1)
 
 
+def _pytest_started(pytester: pytest.Pytester, test_file: str) -> subprocess.Popen[str]:
+    """A site owner's pytest run of one file, started now: each run has its own Rapport server
+    and browser, so the two files' journeys go on at the same time."""
+    basetemp = f"--basetemp={pytester.path / ('tmp-' + test_file)}"
+    run: subprocess.Popen[str] = pytester.popen(
+        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", basetemp, test_file],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        stdin=subprocess.DEVNULL,  # pytester's default closes a pipe that communicate() flushes
+        text=True,
+    )
+    return run
+
+
+def _finished(run: subprocess.Popen[str]) -> pytest.RunResult:
+    started = time.monotonic()
+    out, err = run.communicate(timeout=900)
+    took = time.monotonic() - started
+    return pytest.RunResult(run.returncode, out.splitlines(), err.splitlines(), took)
+
+
 def test_the_docs_example_passes_and_a_missing_hint_lists_the_hints_and_reasons(
     pytester: pytest.Pytester,
 ) -> None:
@@ -50,9 +74,11 @@ def test_the_docs_example_passes_and_a_missing_hint_lists_the_hints_and_reasons(
     assert len(example.strip().splitlines()) <= 16
     pytester.makepyfile(test_adapts=example, test_missing=MISSING)
     (pytester.path / "product.html").write_text(LEAF)
-    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", timeout=900)
-    result.assert_outcomes(passed=1, failed=1)
-    result.stdout.fnmatch_lines(
+    runs = [_pytest_started(pytester, name) for name in ("test_adapts.py", "test_missing.py")]
+    adapts, missing = (_finished(run) for run in runs)
+    adapts.assert_outcomes(passed=1)
+    missing.assert_outcomes(failed=1)
+    missing.stdout.fnmatch_lines(
         [
             "*HintNotReceived: no hint with kind 'escalate_to_human' within 5 s on http*",
             "*hints received:*",

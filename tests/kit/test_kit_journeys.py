@@ -3,16 +3,18 @@ on recorded requests, and the holdout control's choice of visitor."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import random
-from typing import Any
+from typing import Any, cast
 
 import pytest
 
 from rapport.client_py.identity import visitor_id_from_secret
 from rapport.server.holdout import in_control
+from rapport.server.testing.drive import BOOT_SLOTS, run_steps_async
 from rapport.server.testing.holdout import holdout_script, secret_for
-from rapport.server.testing.journeys import JOURNEYS, Journey, MissingMarkup
+from rapport.server.testing.journeys import JOURNEYS, Journey, MissingMarkup, Step
 from rapport.server.testing.privacy import SentRequest, private_findings
 
 
@@ -69,6 +71,38 @@ def test_the_same_seed_makes_the_same_visitor() -> None:
     assert first == again and first[:2] == ["goto", "markup"]
 
 
+def _glances(journey: Journey, markup: dict[str, Any]) -> list[tuple[int, float]]:
+    """The sections a journey brought into view (by index) and the ms it waited on each."""
+    glances: list[tuple[int, float]] = []
+    reply: Any = None
+    try:
+        while True:
+            step = journey.send(reply)
+            reply = markup if step.kind == "markup" else None
+            if step.kind == "eval" and "scrollIntoView" in step.args[0]:
+                glances.append((step.args[1], 0.0))
+            elif step.kind == "wait" and glances:
+                index, ms = glances[-1]
+                glances[-1] = (index, ms + step.args[0])
+    except StopIteration:
+        return glances
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_a_neutral_visitor_glances_briefly_in_page_order_and_never_at_the_returns(
+    seed: int,
+) -> None:
+    """Going back up to the price after the returns, or a look long enough to read a short
+    section through (6 s), is what hesitation or research looks like, not a neutral visit."""
+    page = _markup(("price", "a"), ("returns", None), ("warranty", None), ("delivery", None),
+                   ("specs", "a"), ("reviews", "a"), chats=1)  # fmt: skip
+    glances = _glances(JOURNEYS["neutral"]("http://shop.test/p", random.Random(seed)), page)
+    indexes = [index for index, _ in glances]
+    assert 1 <= len(glances) <= 2 and indexes == sorted(set(indexes))
+    assert not {1, 2} & set(indexes)  # returns and warranty
+    assert all(ms <= 2_500 for _, ms in glances)
+
+
 def test_typed_text_and_query_strings_are_found_in_requests_to_rapport() -> None:
     batch = {"site": "pk_x", "signals": [{"kind": "tone", "text": "Where is my order now"}]}
     requests = [
@@ -103,3 +137,34 @@ def test_no_visitor_can_be_in_the_control_group_of_a_site_without_one() -> None:
 
     with pytest.raises(ValueError, match="no control group"):
         holdout_script(Site(), control=True)
+
+
+def test_page_loads_wait_for_a_boot_slot_when_the_runner_sets_them() -> None:
+    """Six journeys at once, two Rapport boots at a time: a page load holds its slot until
+    ``rapport.ready`` has settled."""
+    loading = 0
+    most = 0
+
+    class Page:
+        async def goto(self, url: str) -> None:
+            nonlocal loading, most
+            loading += 1
+            most = max(most, loading)
+            await asyncio.sleep(0.01)
+
+        async def evaluate(self, script: str, *args: object) -> bool:
+            nonlocal loading
+            await asyncio.sleep(0.01)  # the boot
+            loading -= 1
+            return True
+
+    def load(url: str) -> Journey:
+        yield Step("goto", (url,))
+
+    async def six() -> None:
+        BOOT_SLOTS.set(asyncio.Semaphore(2))
+        pages = [cast(Any, Page()) for _ in range(6)]
+        await asyncio.gather(*(run_steps_async(page, load("http://shop.test/p")) for page in pages))
+
+    asyncio.run(six())
+    assert most == 2

@@ -148,12 +148,12 @@ const JOURNEYS = {
   async neutral(page, url, rng) {
     const m = await open(page, url);
     if (!m.sections.length) throw new MissingMarkup(`neutral needs at least one data-rapport-section on ${url}`);
-    for (let i = rng.randint(2, 3); i > 0; i--) { await page.mouse.wheel(0, rng.randint(200, 500)); await page.waitForTimeout(rng.randint(600, 1200)); }
+    for (let i = rng.randint(1, 2); i > 0; i--) { await page.mouse.wheel(0, rng.randint(150, 350)); await page.waitForTimeout(rng.randint(600, 1200)); }
     const quiet = m.sections.filter((s) => !["returns", "warranty", "order-status", "contacts"].includes(s.name));
     const pool = quiet.length ? quiet : m.sections;
-    const glances = rng.sample(pool, Math.min(2, pool.length));
-    await read(page, glances[0].index, rng.uniform(3, 5), rng);
-    for (const s of glances.slice(1)) await read(page, s.index, rng.uniform(2, 3), rng);
+    // Brief glances in page order: long reads or going back up to the price look like intent.
+    const glances = rng.sample(pool, Math.min(2, pool.length)).sort((a, b) => a.index - b.index);
+    for (const s of glances) await read(page, s.index, rng.uniform(1.5, 2.5), rng);
   },
 };
 export const PERSONAS = Object.keys(JOURNEYS);
