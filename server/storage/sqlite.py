@@ -57,7 +57,10 @@ _PRUNE_CHUNK = 5000
 # Erasure deletes a visitor's signals this many at a time (a few batches; about a ms), each
 # step a short write of its own, with a pause between steps: the writer's turn.
 _ERASE_CHUNK = 250
-_ERASE_PAUSE = 0.005  # seconds
+_ERASE_PAUSE = 0.005  # seconds, at least
+# ... and at least this many times the step's own time: an erase keeps SQLite (and the GIL)
+# busy at most a quarter of the time, so a loaded machine slows the erase, not the hints.
+_ERASE_PAUSE_FACTOR = 3.0
 # A visitor's batches in signal order (index batches_visitor), with the span of their signals.
 _VISITOR_BATCHES = (
     "SELECT batch_id, first_signal, last_signal, signal_count FROM batches "
@@ -232,16 +235,19 @@ class SQLiteStorage(GroupCommitStorage):
         # write lock for as long, and run on the shared reader connection (and its WAL
         # checkpoint after the commit) every hints read queued behind it. So everything runs
         # on a connection of its own: first a few batches at a time (their signals, then the
-        # batch rows, each statement committed by itself, with a pause for the writer in
-        # between), then one short transaction over the small tables and whatever the writer
-        # added meanwhile; only then is the profile forgotten and the erase acknowledged.
+        # batch rows, each statement committed by itself, with a pause for the writer and the
+        # readers in between), then one short transaction over the small tables and whatever
+        # the writer added meanwhile; only then is the profile forgotten and the erase
+        # acknowledged.
         # Each step is idempotent: after a crash anywhere the remaining rows are still found
         # (a batch row goes only after its signals), and the next erase removes them.
         removed = dict.fromkeys((t.name for t in VISITOR_TABLES), 0)
         async with self._own_connection() as conn:
-            while spans := await _fetchall(
-                conn, _VISITOR_BATCHES, (site_id, visitor, _ERASE_CHUNK)
-            ):
+            while True:
+                started = time.monotonic()
+                spans = await _fetchall(conn, _VISITOR_BATCHES, (site_id, visitor, _ERASE_CHUNK))
+                if not spans:
+                    break
                 taken, signals = [], 0
                 for span in spans:
                     taken.append(span)
@@ -250,7 +256,8 @@ class SQLiteStorage(GroupCommitStorage):
                         break
                 for table, count in (await _erase_batches(conn, site_id, visitor, taken)).items():
                     removed[table] += count
-                await asyncio.sleep(_ERASE_PAUSE)
+                took = time.monotonic() - started
+                await asyncio.sleep(max(_ERASE_PAUSE, took * _ERASE_PAUSE_FACTOR))
             async with self._admin_lock:
                 await _execute(conn, "BEGIN IMMEDIATE")
                 try:
@@ -259,11 +266,11 @@ class SQLiteStorage(GroupCommitStorage):
                         await _erase_batches(conn, site_id, visitor, late)
                     ).items():
                         removed[table] += count
-                    for table in VISITOR_TABLES:
-                        if table.name not in ("signals", "batches"):
-                            removed[table.name] += await _execute_count(
+                    for small in VISITOR_TABLES:
+                        if small.name not in ("signals", "batches"):
+                            removed[small.name] += await _execute_count(
                                 conn,
-                                f"DELETE FROM {table.name} WHERE site_id = ? AND visitor = ?",
+                                f"DELETE FROM {small.name} WHERE site_id = ? AND visitor = ?",
                                 (site_id, visitor),
                             )
                 except BaseException:

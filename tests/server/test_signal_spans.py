@@ -204,7 +204,7 @@ async def execute(url: str, statements: list[str]) -> None:
 
     parsed = parse_database_url(url)
     if parsed.backend == "sqlite":
-        async with aiosqlite.connect(parsed.path) as db:
+        async with aiosqlite.connect(str(parsed.path)) as db:
             for statement in statements:
                 await db.execute(statement)
             await db.commit()
