@@ -18,7 +18,7 @@ from rapport.server.storage import IngestBatch, Storage, StoredSignal, create_st
 from rapport.server.storage import sqlite as sqlite_backend
 from rapport.server.storage.base import StorageError
 from rapport.server.storage.visitor_tables import visitor_table
-from tests.server.test_migrations import query
+from tests.server.test_migrations import execute, query
 
 pytestmark = pytest.mark.anyio
 ORIGIN = "https://shop.example"
@@ -97,6 +97,26 @@ async def test_erase_and_export_find_every_signal_when_spans_interleave(
         assert await stored(storage, site.id, "b") == 0
 
 
+async def test_two_postgres_processes_writing_one_visitor_lose_no_signal_to_erase(
+    database_url: str,
+) -> None:
+    """Two storages (two processes) take ids from one sequence at once, so their groups'
+    spans interleave; the visitor's export and erase still see each signal exactly once."""
+    if database_url.startswith("sqlite"):
+        pytest.skip("one process per SQLite file")
+    async with create_storage(database_url) as one, create_storage(database_url) as two:
+        site = (await one.create_site("S", [ORIGIN], now=time.time())).site
+        await asyncio.gather(*(
+            (one, two)[n % 2].ingest(batch(site.id, "ab"[n % 3 % 2], f"c-{n}", 7))
+            for n in range(120)
+        ))  # fmt: skip
+        a_signals = await stored(one, site.id, "a")
+        assert len(await exported(two, site.id, "a")) == a_signals == 7 * 80
+        assert (await two.erase_visitor(site.id, "a"))["signals"] == a_signals
+        assert await stored(one, site.id, "a") == 0
+        assert len(await exported(one, site.id, "b")) == await stored(one, site.id, "b") == 7 * 40
+
+
 async def test_an_erase_that_dies_midway_is_finished_by_the_next(tmp_path: Path) -> None:
     """SQLite erases a few batches at a time, each step committed by itself. A crash between
     deleting a step's signals and its batch rows (the worst place) leaves batch rows whose
@@ -144,7 +164,7 @@ async def test_an_erase_that_dies_midway_is_finished_by_the_next(tmp_path: Path)
 async def test_0007_backfills_the_spans_of_existing_batches(database_url: str) -> None:
     await upgrade_to(database_url, "0006")
     signal = "'{}'" if database_url.startswith("sqlite") else "'{}'::jsonb"
-    await execute(database_url, [
+    await execute(database_url, *[
         "INSERT INTO sites (id, name, site_key, admin_token_hash, origins, created_at) "
         "VALUES (1, 'S', 'key', 'hash', '[]', 0)",
         *(f"INSERT INTO batches VALUES (1, '{b}', '{v}', 's', {n}, 0)"
@@ -192,26 +212,3 @@ async def upgrade_to(url: str, revision: str) -> None:
     async with async_engine.begin() as conn:
         await conn.run_sync(lambda c: command.upgrade(_alembic_config(c), revision))
     await async_engine.dispose()
-
-
-async def execute(url: str, statements: list[str]) -> None:
-    """Run and commit ``statements`` outside the storage (a database the storage would
-    migrate on opening)."""
-    import aiosqlite
-    import asyncpg
-
-    from rapport.server.storage import parse_database_url
-
-    parsed = parse_database_url(url)
-    if parsed.backend == "sqlite":
-        async with aiosqlite.connect(str(parsed.path)) as db:
-            for statement in statements:
-                await db.execute(statement)
-            await db.commit()
-        return
-    conn = await asyncpg.connect(parsed.dsn)
-    try:
-        for statement in statements:
-            await conn.execute(statement)
-    finally:
-        await conn.close()
