@@ -324,7 +324,7 @@ class _PostgresVisitorReader(VisitorReader):
             f"{prefix}{c}::text" if c in table.json_columns else prefix + c for c in table.columns
         )
         source = (
-            f"batches b, signals s WHERE {_SIGNALS_OF_BATCHES}"
+            f"{_SIGNALS_OF_BATCHES} WHERE b.site_id = $1 AND b.visitor = $2"
             if table.through_batches
             else f"{table.name} WHERE site_id = $1 AND visitor = $2"
         )
@@ -343,16 +343,21 @@ class _PostgresVisitorReader(VisitorReader):
 _TAKE_SIGNAL_IDS: Final = (
     "SELECT array_agg(nextval('signals_id_seq')) FROM generate_series(1, $1::int)"
 )
-# A visitor's signals: those in the id span of one of the visitor's batches (b) that belong to
-# that batch (spans of concurrent processes interleave). $1 = site_id, $2 = visitor; the
-# condition over ``batches b`` and ``signals s``.
+# A visitor's signals (aliased s, beside their batch b): those in the id span of one of the
+# visitor's batches that belong to that batch (spans of concurrent processes interleave).
+# Each batch's span is read by its own range scan of the primary key: ``OFFSET 0`` keeps
+# the planner from flattening the subquery into a join, which it planned as a scan of the
+# whole table (its row estimates for a range between two columns are guesses).
 _SIGNALS_OF_BATCHES: Final = (
-    "b.site_id = $1 AND b.visitor = $2 "
-    "AND s.id BETWEEN b.first_signal AND b.last_signal "
-    "AND s.site_id = $1 AND s.visitor = $2 AND s.batch_id = b.batch_id"
+    "batches b CROSS JOIN LATERAL (SELECT * FROM signals s "
+    "WHERE s.id BETWEEN b.first_signal AND b.last_signal AND s.site_id = b.site_id "
+    "AND s.visitor = b.visitor AND s.batch_id = b.batch_id OFFSET 0) s"
 )
-
-_ERASE_SIGNALS: Final = f"DELETE FROM signals s USING batches b WHERE {_SIGNALS_OF_BATCHES}"
+# The same ids, then one delete by primary key ($1 = site_id, $2 = visitor).
+_ERASE_SIGNALS: Final = (
+    f"DELETE FROM signals WHERE id = ANY(ARRAY(SELECT s.id FROM {_SIGNALS_OF_BATCHES} "
+    "WHERE b.site_id = $1 AND b.visitor = $2))"
+)
 
 
 async def _write_group(
