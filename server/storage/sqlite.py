@@ -109,6 +109,11 @@ class SQLiteStorage(GroupCommitStorage):
             self._writer_conn, self.path, busy_timeout=self._busy_timeout_ms / 1000
         )
         self._reader_conn = await self._connect()
+        # A commit on a connection runs the WAL checkpoint when the WAL is long (after an
+        # erase: 13 ms median, 28 ms max with an export's snapshot open, measured), and every
+        # read queued on that connection waits for it. The shared reader carries the hints
+        # reads, so it leaves checkpoints to the writer's and the erase's connections.
+        await _execute(self._reader_conn, "PRAGMA wal_autocheckpoint=0")
 
     async def _close_connections(self) -> None:
         for conn in (self._reader_conn, self._writer_conn):

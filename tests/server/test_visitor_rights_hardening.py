@@ -201,6 +201,18 @@ def test_finding_1_a_visitor_with_more_rows_than_one_erase_chunk_is_erased_compl
     assert left == [(0,)]
 
 
+def test_finding_1_the_sqlite_connection_hints_read_on_never_runs_a_checkpoint(
+    make_api: MakeApi,
+) -> None:
+    """A commit runs the WAL checkpoint when the WAL is long (after an erase), and reads queued
+    on that connection wait for it: the shared reader leaves checkpoints to the writer's and
+    the erase's own connections (which still run them)."""
+    api = make_api()
+    if api.storage.backend != "sqlite":
+        pytest.skip("SQLite's WAL")
+    assert api.run(lambda: api.storage.sql_fetch("PRAGMA wal_autocheckpoint")) == [(0,)]
+
+
 def test_finding_1_exports_of_a_process_share_one_duty_cycle() -> None:
     """Each export chunk books the time it took; together the exports stay busy at most
     ``share`` of the time, so a slow machine slows the export, not other requests."""
