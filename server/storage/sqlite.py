@@ -237,15 +237,16 @@ class SQLiteStorage(GroupCommitStorage):
 
     async def erase_visitor(self, site_id: int, visitor: str) -> dict[str, int]:
         # A visitor's signals can number hundreds of thousands. One DELETE of them held the
-        # write lock for as long, and run on the shared reader connection (and its WAL
-        # checkpoint after the commit) every hints read queued behind it. So everything runs
-        # on a connection of its own: first a few batches at a time (their signals, then the
+        # write lock for as long; and whatever ran on the shared reader connection (the last
+        # transaction, with the WAL checkpoint its commit ran) made every hints read queue
+        # behind it (bench/README.md, rights_load). So everything runs on a connection of its
+        # own: first a few batches at a time (their signals, then the
         # batch rows, each statement committed by itself, with a pause for the writer and the
         # readers in between), then one short transaction over the small tables and whatever
         # the writer added meanwhile; only then is the profile forgotten and the erase
-        # acknowledged.
-        # Each step is idempotent: after a crash anywhere the remaining rows are still found
-        # (a batch row goes only after its signals), and the next erase removes them.
+        # acknowledged. Each step is idempotent: after a crash anywhere the remaining rows
+        # are still found (a batch row goes only after its signals), and the next erase
+        # removes them.
         removed = dict.fromkeys((t.name for t in VISITOR_TABLES), 0)
         async with self._own_connection() as conn:
             while True:
