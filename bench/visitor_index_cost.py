@@ -1,11 +1,15 @@
-"""What migration 0004's ``signals (site_id, visitor)`` index costs ingest (issue 18).
+"""What finding a visitor's signals costs ingest: 0004's index vs 0007's batch spans (issue 18).
 
 The original design kept ``signals`` free of secondary indexes (a secondary index on the raw
-table made bulk inserts much slower in its measurements); visitor export and erase now need
-one. This measures the storage's group-commit ingest (the path ``/v1/collect`` takes, without
-HTTP) into a fresh database **with** the index and **without** it (dropped after migrating),
-interleaved A/B/A/B so a shared machine's drift falls on both, and prints signals/s and the
-ratio. ``bench/ingest.py`` measures the whole HTTP path (it needs ``make bench-tools``).
+table made bulk inserts much slower in its measurements). Migration 0004 added a ``signals
+(site_id, visitor)`` index for visitor export and erase, which halved storage-level ingest;
+migration 0007 replaced it: each ``batches`` row records the id span of its signals (on
+PostgreSQL an ``id`` from a sequence with a primary key, on SQLite the rowid). This measures
+the storage's group-commit ingest (the path ``/v1/collect`` takes, without HTTP) into a fresh
+database as migrated (**spans**) and with 0004's index created again on top (**index**, the
+layout before 0007 plus the span bookkeeping), interleaved A/B/A/B so a shared machine's drift
+falls on both, and prints signals/s and the ratio. ``bench/ingest.py`` measures the whole HTTP
+path (it needs ``make bench-tools``).
 
 ``--visitors`` visitors send ``--batch`` signals per batch, ``--concurrency`` batches in
 flight (so the writer commits groups as under load); ``--signals`` in all per run. SQLite on a
@@ -60,12 +64,15 @@ async def _drop(args: argparse.Namespace, name: str | None) -> None:
 
 
 async def one_run(args: argparse.Namespace, tmp: Path, *, index: bool) -> float:
-    """Signals per second ingested into a fresh database, with or without the index."""
+    """Signals per second ingested into a fresh database, with or without 0004's index."""
     url, name = await _fresh_url(args, tmp)
     try:
         async with create_storage(url) as storage:
-            if not index:
-                await storage.sql_execute("DROP INDEX signals_visitor")
+            if index:
+                columns = "site_id, visitor" + (
+                    "" if storage.backend == "sqlite" else ", received_at"
+                )
+                await storage.sql_execute(f"CREATE INDEX signals_visitor ON signals ({columns})")
             site = (await storage.create_site("S", ["https://b.example"], now=time.time())).site
             visitors = [uuid.uuid4().hex[:22] for _ in range(args.visitors)]
             batches = args.signals // args.batch
@@ -94,7 +101,7 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=20, help="signals per batch")
     parser.add_argument("--visitors", type=int, default=2_000)
     parser.add_argument("--concurrency", type=int, default=64, help="batches in flight")
-    parser.add_argument("--rounds", type=int, default=3, help="with/without pairs")
+    parser.add_argument("--rounds", type=int, default=3, help="(index, spans) pairs")
     args = parser.parse_args()
     rates: dict[bool, list[float]] = {True: [], False: []}
     with tempfile.TemporaryDirectory() as tmp:
@@ -103,17 +110,17 @@ def main() -> None:
                 rate = asyncio.run(one_run(args, Path(tmp), index=index))
                 rates[index].append(rate)
                 load = "{:.1f} {:.1f} {:.1f}".format(*os.getloadavg())
-                print(f"{'with' if index else 'without':8} index: {rate:10,.0f} signals/s"
+                print(f"{'index' if index else 'spans':8}: {rate:10,.0f} signals/s"
                       f"   load average {load}", flush=True)  # fmt: skip
     with_, without = statistics.median(rates[True]), statistics.median(rates[False])
     backend = "PostgreSQL" if args.postgres else "SQLite"
     print(f"run: {backend}, storage ingest (group commit, no HTTP), {args.signals:,} signals per "
           f"run in batches of {args.batch} from {args.visitors:,} visitors, {args.concurrency} "
-          f"in flight, {args.rounds} x (with, without) interleaved; {os.cpu_count()} cores, "
+          f"in flight, {args.rounds} x (index, spans) interleaved; {os.cpu_count()} cores, "
           "shared")  # fmt: skip
     print(
-        f"median signals/s: with index {with_:,.0f}, without {without:,.0f}; "
-        f"with/without = {with_ / without:.2f}x"
+        f"median signals/s: 0004's index {with_:,.0f}, 0007's spans {without:,.0f}; "
+        f"spans/index = {without / with_:.2f}x"
     )
 
 

@@ -190,10 +190,13 @@ class PostgresStorage(GroupCommitStorage):
     # -- visitor rights, site administration, retention -----------------------------------
 
     async def erase_visitor(self, site_id: int, visitor: str) -> dict[str, int]:
+        # One transaction (readers are never blocked by it); the signals through the batches
+        # first, which must still be there to find them.
         where = "WHERE site_id = $1 AND visitor = $2"
         return await self._delete_in_transaction(
-            [(t.name, f"DELETE FROM {t.name} {where}", (site_id, visitor))
-             for t in VISITOR_TABLES],
+            [("signals", _ERASE_SIGNALS, (site_id, visitor))]
+            + [(t.name, f"DELETE FROM {t.name} {where}", (site_id, visitor))
+               for t in VISITOR_TABLES if t.name != "signals"],
             notify=notify_payloads([(site_id, visitor)]),
             after_commit=lambda: self._forget_visitor(site_id, visitor),
         )  # fmt: skip
@@ -316,10 +319,17 @@ class _PostgresVisitorReader(VisitorReader):
     async def rows(
         self, table: VisitorTable, *, offset: int, limit: int, chunk: int
     ) -> AsyncIterator[list[tuple[Any, ...]]]:
-        columns = ", ".join(f"{c}::text" if c in table.json_columns else c for c in table.columns)
+        prefix = "s." if table.through_batches else ""
+        columns = ", ".join(
+            f"{prefix}{c}::text" if c in table.json_columns else prefix + c for c in table.columns
+        )
+        source = (
+            f"{_SIGNALS_OF_BATCHES} WHERE b.site_id = $1 AND b.visitor = $2"
+            if table.through_batches
+            else f"{table.name} WHERE site_id = $1 AND visitor = $2"
+        )
         cursor = await self._conn.cursor(
-            f"SELECT {columns} FROM {table.name} WHERE site_id = $1 AND visitor = $2 "
-            f"ORDER BY {table.order} LIMIT $3 OFFSET $4",
+            f"SELECT {columns} FROM {source} ORDER BY {table.order} LIMIT $3 OFFSET $4",
             self._site_id,
             self._visitor,
             limit,
@@ -329,6 +339,27 @@ class _PostgresVisitorReader(VisitorReader):
             yield [tuple(r) for r in rows]
 
 
+# The ids of $1 new signals, in one round trip.
+_TAKE_SIGNAL_IDS: Final = (
+    "SELECT array_agg(nextval('signals_id_seq')) FROM generate_series(1, $1::int)"
+)
+# A visitor's signals (aliased s, beside their batch b): those in the id span of one of the
+# visitor's batches that belong to that batch (spans of concurrent processes interleave).
+# Each batch's span is read by its own range scan of the primary key: ``OFFSET 0`` keeps
+# the planner from flattening the subquery into a join, which it planned as a scan of the
+# whole table (its row estimates for a range between two columns are guesses).
+_SIGNALS_OF_BATCHES: Final = (
+    "batches b CROSS JOIN LATERAL (SELECT * FROM signals s "
+    "WHERE s.id BETWEEN b.first_signal AND b.last_signal AND s.site_id = b.site_id "
+    "AND s.visitor = b.visitor AND s.batch_id = b.batch_id OFFSET 0) s"
+)
+# The same ids, then one delete by primary key ($1 = site_id, $2 = visitor).
+_ERASE_SIGNALS: Final = (
+    f"DELETE FROM signals WHERE id = ANY(ARRAY(SELECT s.id FROM {_SIGNALS_OF_BATCHES} "
+    "WHERE b.site_id = $1 AND b.visitor = $2))"
+)
+
+
 async def _write_group(
     conn: Any, batches: Sequence[IngestBatch], rollups: RollupBuffer | None = None
 ) -> tuple[list[IngestResult], dict[tuple[int, str], Profile], list[tuple[int, str]]]:
@@ -336,11 +367,24 @@ async def _write_group(
     # Insert in key order: a batch retried to two processes at once is inserted by both
     # groups, and in differing orders each would wait for the other's uncommitted row
     # (measured: "deadlock detected" under load, the group answered 503).
-    ordered = sorted(batches, key=lambda b: (b.site_id, b.batch_id))
+    # Every signal's id is taken from the sequence first and each batch records the span of
+    # its ids, so that export and erase find a visitor's signals through the batches
+    # (migration 0007). Ids taken by other processes at the same time may interleave with a
+    # batch's span, so lookups also match the batch id; a duplicate's ids stay unused.
+    total = sum(len(b.signals) for b in batches)
+    ids: list[int] = list(await conn.fetchval(_TAKE_SIGNAL_IDS, total)) if total else []
+    signal_ids: dict[int, list[int]] = {}  # by position in ``batches``
+    taken = 0
+    for n, b in enumerate(batches):
+        signal_ids[n] = ids[taken : taken + len(b.signals)]
+        taken += len(b.signals)
+    order = sorted(range(len(batches)), key=lambda n: (batches[n].site_id, batches[n].batch_id))
+    ordered = [batches[n] for n in order]
     rows = await conn.fetch(
-        "INSERT INTO batches (site_id, batch_id, visitor, session, signal_count, received_at) "
+        "INSERT INTO batches (site_id, batch_id, visitor, session, signal_count, received_at, "
+        "first_signal, last_signal) "
         "SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], "
-        "$5::int[], $6::float8[]) "
+        "$5::int[], $6::float8[], $7::bigint[], $8::bigint[]) "
         "ON CONFLICT DO NOTHING RETURNING site_id, batch_id",
         [b.site_id for b in ordered],
         [b.batch_id for b in ordered],
@@ -348,22 +392,26 @@ async def _write_group(
         [b.session for b in ordered],
         [len(b.signals) for b in ordered],
         [b.received_at for b in ordered],
+        [min(signal_ids[n], default=None) for n in order],
+        [max(signal_ids[n], default=None) for n in order],
     )
     inserted = {(int(r["site_id"]), str(r["batch_id"])) for r in rows}
     is_new = first_occurrences(batches, inserted)
 
     records = [
-        (b.site_id, b.visitor, b.session, b.batch_id, s.kind, s.body, b.received_at)
-        for b, new in zip(batches, is_new, strict=True)
+        (i, b.site_id, b.visitor, b.session, b.batch_id, s.kind, s.body, b.received_at)
+        for n, (b, new) in enumerate(zip(batches, is_new, strict=True))
         if new
-        for s in b.signals
+        for i, s in zip(signal_ids[n], b.signals, strict=True)
     ]
     if records:
         await conn.copy_records_to_table(
             "signals",
             records=records,
-            columns=["site_id", "visitor", "session", "batch_id", "kind", "body", "received_at"],
-        )
+            columns=[
+                "id", "site_id", "visitor", "session", "batch_id", "kind", "body", "received_at"
+            ],
+        )  # fmt: skip
 
     keys = sorted({(b.site_id, b.visitor) for b in batches})
     updating = sorted(

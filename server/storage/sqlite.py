@@ -54,15 +54,18 @@ _SITE_COLUMNS = "id, name, site_key, origins, created_at"
 _PROFILE_CHUNK = 500
 # Retention deletes this many signals per statement, so the writer never waits long.
 _PRUNE_CHUNK = 5000
-# Erasure deletes a visitor's signals and batches this many per statement (about a ms each).
+# Erasure deletes a visitor's signals this many at a time (a few batches; about a ms), each
+# step a short write of its own, with a pause between steps: the writer's turn.
 _ERASE_CHUNK = 250
-_ERASE_PAUSE = 0.005  # seconds between erase chunks: the writer's turn
-_ERASE_IN_CHUNKS = (
-    ("signals", "DELETE FROM signals WHERE rowid IN (SELECT rowid FROM signals "
-                f"WHERE site_id = ?1 AND visitor = ?2 LIMIT {_ERASE_CHUNK})"),
-    ("batches", "DELETE FROM batches WHERE site_id = ?1 AND batch_id IN (SELECT batch_id "
-                f"FROM batches WHERE site_id = ?1 AND visitor = ?2 LIMIT {_ERASE_CHUNK})"),
-)  # fmt: skip
+_ERASE_PAUSE = 0.005  # seconds, at least
+# ... and at least this many times the step's own time: an erase keeps SQLite (and the GIL)
+# busy at most a quarter of the time, so a loaded machine slows the erase, not the hints.
+_ERASE_PAUSE_FACTOR = 3.0
+# A visitor's batches in signal order (index batches_visitor), with the span of their signals.
+_VISITOR_BATCHES = (
+    "SELECT batch_id, first_signal, last_signal, signal_count FROM batches "
+    "WHERE site_id = ?1 AND visitor = ?2 ORDER BY first_signal LIMIT ?3"
+)
 
 
 class SQLiteStorage(GroupCommitStorage):
@@ -106,6 +109,11 @@ class SQLiteStorage(GroupCommitStorage):
             self._writer_conn, self.path, busy_timeout=self._busy_timeout_ms / 1000
         )
         self._reader_conn = await self._connect()
+        # A commit on a connection runs the WAL checkpoint when the WAL is long (after an
+        # erase: 13 ms median, 28 ms max with an export's snapshot open, measured), and every
+        # read queued on that connection waits for it. The shared reader carries the hints
+        # reads, so it leaves checkpoints to the writer's and the erase's connections.
+        await _execute(self._reader_conn, "PRAGMA wal_autocheckpoint=0")
 
     async def _close_connections(self) -> None:
         for conn in (self._reader_conn, self._writer_conn):
@@ -228,45 +236,79 @@ class SQLiteStorage(GroupCommitStorage):
     # -- visitor rights, site administration, retention -----------------------------------
 
     async def erase_visitor(self, site_id: int, visitor: str) -> dict[str, int]:
-        # A visitor's signals and batches can number hundreds of thousands, and one DELETE of
-        # them held the shared reader connection and the write lock for as long (every hints
-        # request waited behind it). So they go first in small autocommit chunks, the lock
-        # released between chunks; then one transaction over every table removes the rest
-        # (and anything written meanwhile) and only then is the profile forgotten. A crash in
-        # between leaves part of the rows, which the visitor's next erase removes.
-        where = "WHERE site_id = ? AND visitor = ?"
+        # A visitor's signals can number hundreds of thousands. One DELETE of them held the
+        # write lock for as long; and whatever ran on the shared reader connection (the last
+        # transaction, with the WAL checkpoint its commit ran) made every hints read queue
+        # behind it (bench/README.md, rights_load). So everything runs on a connection of its
+        # own: first a few batches at a time (their signals, then the
+        # batch rows, each statement committed by itself, with a pause for the writer and the
+        # readers in between), then one short transaction over the small tables and whatever
+        # the writer added meanwhile; only then is the profile forgotten and the erase
+        # acknowledged. Each step is idempotent: after a crash anywhere the remaining rows
+        # are still found (a batch row goes only after its signals), and the next erase
+        # removes them.
         removed = dict.fromkeys((t.name for t in VISITOR_TABLES), 0)
-        # The chunks run on a connection of their own, so reads queued on the shared reader
-        # (hints) never wait behind them, and a short pause between chunks lets the writer
-        # take the write lock (bench/rights_load.py).
-        conn = await aiosqlite.connect(self.path, isolation_level=None)
-        try:
-            await _execute(conn, f"PRAGMA busy_timeout={int(self._busy_timeout_ms)}")
-            for table, sql in _ERASE_IN_CHUNKS:
-                while True:
-                    count = await _execute_count(conn, sql, (site_id, visitor))
-                    removed[table] += count
-                    if count < _ERASE_CHUNK:
+        async with self._own_connection() as conn:
+            while True:
+                started = time.monotonic()
+                spans = await _fetchall(conn, _VISITOR_BATCHES, (site_id, visitor, _ERASE_CHUNK))
+                if not spans:
+                    break
+                taken, signals = [], 0
+                for span in spans:
+                    taken.append(span)
+                    signals += int(span[3])
+                    if signals >= _ERASE_CHUNK:
                         break
-                    await asyncio.sleep(_ERASE_PAUSE)
-        finally:
-            await conn.close()
-        rest = await self._delete_in_transaction(
-            [(t.name, f"DELETE FROM {t.name} {where}", (site_id, visitor))
-             for t in VISITOR_TABLES],
-            after_commit=lambda: self._forget_visitor(site_id, visitor),
-        )  # fmt: skip
-        return {table: removed[table] + count for table, count in rest.items()}
+                for table, count in (await _erase_batches(conn, site_id, visitor, taken)).items():
+                    removed[table] += count
+                took = time.monotonic() - started
+                await asyncio.sleep(max(_ERASE_PAUSE, took * _ERASE_PAUSE_FACTOR))
+            async with self._admin_lock:
+                await _execute(conn, "BEGIN IMMEDIATE")
+                try:
+                    late = await _fetchall(conn, _VISITOR_BATCHES, (site_id, visitor, -1))
+                    for table, count in (
+                        await _erase_batches(conn, site_id, visitor, late)
+                    ).items():
+                        removed[table] += count
+                    for small in VISITOR_TABLES:
+                        if small.name not in ("signals", "batches"):
+                            removed[small.name] += await _execute_count(
+                                conn,
+                                f"DELETE FROM {small.name} WHERE site_id = ? AND visitor = ?",
+                                (site_id, visitor),
+                            )
+                except BaseException:
+                    with contextlib.suppress(Exception):
+                        await _execute(conn, "ROLLBACK")
+                    raise
+                await _execute(conn, "COMMIT")
+                self._forget_visitor(site_id, visitor)
+        return removed
 
     @contextlib.asynccontextmanager
     async def visitor_reader(self, site_id: int, visitor: str) -> AsyncIterator[VisitorReader]:
         # Its own read-only connection: one read transaction (a consistent snapshot) for the
         # whole export, without holding the shared reader connection or the admin lock.
-        conn = await aiosqlite.connect(f"{self.path.resolve().as_uri()}?mode=ro", uri=True)
-        try:
-            await _execute(conn, f"PRAGMA busy_timeout={int(self._busy_timeout_ms)}")
+        async with self._own_connection(read_only=True) as conn:
             await _execute(conn, "BEGIN")
             yield _SQLiteVisitorReader(conn, site_id, visitor)
+
+    @contextlib.asynccontextmanager
+    async def _own_connection(
+        self, *, read_only: bool = False
+    ) -> AsyncIterator[aiosqlite.Connection]:
+        """A connection of its own for a long job (an export, an erase), so that reads queued
+        on the shared reader connection (hints) never wait behind it; autocommit."""
+        if read_only:
+            target = f"{self.path.resolve().as_uri()}?mode=ro"
+            conn = await aiosqlite.connect(target, uri=True, isolation_level=None)
+        else:
+            conn = await aiosqlite.connect(self.path, isolation_level=None)
+        try:
+            await _execute(conn, f"PRAGMA busy_timeout={int(self._busy_timeout_ms)}")
+            yield conn
         finally:
             await conn.close()
 
@@ -395,16 +437,26 @@ class SQLiteStorage(GroupCommitStorage):
         self, conn: aiosqlite.Connection, batches: Sequence[IngestBatch]
     ) -> tuple[list[IngestResult], dict[tuple[int, str], Profile]]:
         """Write one group; also return every profile it touched, as committed."""
-        values = ",".join(["(?, ?, ?, ?, ?, ?)"] * len(batches))
+        # Each batch's signals get the next rowids, recorded in its batches row: export and
+        # erase find a visitor's signals through the batches (migration 0007). Only this
+        # writer inserts signals, inside this transaction, so the ids cannot be taken meanwhile;
+        # a duplicate's span stays unused.
+        first = int((await _fetchall(conn, "SELECT coalesce(max(rowid), 0) FROM signals"))[0][0])
+        firsts: list[int] = []
+        values = ",".join(["(?, ?, ?, ?, ?, ?, ?, ?)"] * len(batches))
         params: list[Any] = []
         for b in batches:
-            params += (b.site_id, b.batch_id, b.visitor, b.session, len(b.signals), b.received_at)
+            n = len(b.signals)
+            firsts.append(first + 1)
+            span = (first + 1, first + n) if n else (None, None)
+            params += (b.site_id, b.batch_id, b.visitor, b.session, n, b.received_at, *span)
+            first += n
         inserted = {
             (int(row[0]), str(row[1]))
             for row in await _fetchall(
                 conn,
-                "INSERT INTO batches "
-                "(site_id, batch_id, visitor, session, signal_count, received_at) "
+                "INSERT INTO batches (site_id, batch_id, visitor, session, signal_count, "
+                "received_at, first_signal, last_signal) "
                 f"VALUES {values} ON CONFLICT DO NOTHING RETURNING site_id, batch_id",
                 params,
             )
@@ -412,10 +464,10 @@ class SQLiteStorage(GroupCommitStorage):
         is_new = first_occurrences(batches, inserted)
 
         signal_rows = [
-            (b.site_id, b.visitor, b.session, b.batch_id, s.kind, s.body, b.received_at)
-            for b, new in zip(batches, is_new, strict=True)
+            (rowid + i, b.site_id, b.visitor, b.session, b.batch_id, s.kind, s.body, b.received_at)
+            for b, new, rowid in zip(batches, is_new, firsts, strict=True)
             if new
-            for s in b.signals
+            for i, s in enumerate(b.signals)
         ]
 
         profiles: dict[tuple[int, str], Profile] = {}
@@ -472,11 +524,18 @@ class _SQLiteVisitorReader(VisitorReader):
     async def rows(
         self, table: VisitorTable, *, offset: int, limit: int, chunk: int
     ) -> AsyncIterator[list[tuple[Any, ...]]]:
-        sql = (
-            f"SELECT {', '.join(table.columns)} FROM {table.name} "
-            f"WHERE site_id = ? AND visitor = ? "
-            f"ORDER BY {table.sqlite_order or table.order} LIMIT ? OFFSET ?"
-        )
+        if table.through_batches:
+            sql = (
+                f"SELECT {', '.join('s.' + c for c in table.columns)} "
+                f"FROM batches b CROSS JOIN {_SIGNALS_OF_BATCHES} "
+                f"ORDER BY {table.sqlite_order} LIMIT ?3 OFFSET ?4"
+            )
+        else:
+            sql = (
+                f"SELECT {', '.join(table.columns)} FROM {table.name} "
+                f"WHERE site_id = ?1 AND visitor = ?2 "
+                f"ORDER BY {table.sqlite_order or table.order} LIMIT ?3 OFFSET ?4"
+            )
         async with self._conn.execute(sql, (*self._key, limit, offset)) as cursor:
             while rows := await cursor.fetchmany(chunk):
                 yield [tuple(r) for r in rows]
@@ -502,6 +561,38 @@ async def _load_profiles(
     return found
 
 
+# A visitor's signals: those in the span of one of the visitor's batches (aliased b) that
+# belong to that batch (a span may hold other batches' ids). ?1 = site_id, ?2 = visitor.
+_SIGNALS_OF_BATCHES: Final = (
+    "signals s ON s.rowid BETWEEN b.first_signal AND b.last_signal "
+    "WHERE b.site_id = ?1 AND b.visitor = ?2 "
+    "AND s.site_id = ?1 AND s.visitor = ?2 AND s.batch_id = b.batch_id"
+)
+
+
+async def _erase_batches(
+    conn: aiosqlite.Connection, site_id: int, visitor: str, spans: Sequence[Sequence[Any]]
+) -> dict[str, int]:
+    """Delete these batches of the visitor (rows of :data:`_VISITOR_BATCHES`): their signals
+    first, then the batch rows, so that a crash in between leaves the batches to find them."""
+    if not spans:
+        return {"signals": 0, "batches": 0}
+    ids = [str(span[0]) for span in spans]
+    marks = ",".join("?" * len(ids))
+    signals = await _execute_count(
+        conn,
+        "DELETE FROM signals WHERE rowid IN (SELECT s.rowid FROM batches b "
+        f"CROSS JOIN {_SIGNALS_OF_BATCHES} AND b.batch_id IN ({marks}))",
+        (site_id, visitor, *ids),
+    )
+    batches = await _execute_count(
+        conn,
+        f"DELETE FROM batches WHERE site_id = ?1 AND visitor = ?2 AND batch_id IN ({marks})",
+        (site_id, visitor, *ids),
+    )
+    return {"signals": signals, "batches": batches}
+
+
 def _site_from_row(row: Sequence[Any]) -> Site:
     return Site(
         id=int(row[0]),
@@ -513,8 +604,8 @@ def _site_from_row(row: Sequence[Any]) -> Site:
 
 
 _INSERT_SIGNALS: Final = (
-    "INSERT INTO signals (site_id, visitor, session, batch_id, kind, body, received_at) "
-    "VALUES (?, ?, ?, ?, ?, ?, ?)"
+    "INSERT INTO signals (rowid, site_id, visitor, session, batch_id, kind, body, received_at) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
 )
 _UPSERT_PROFILES: Final = (
     "INSERT INTO profiles (site_id, visitor, data, updated_at) VALUES (?, ?, ?, ?) "
