@@ -171,6 +171,31 @@ def _label(day: int) -> str:
 # -- panels ----------------------------------------------------------------------------------
 
 
+#: Every table of the report: id → (chart, title). One catalogue; each panel gives its columns
+#: next to the rows it builds.
+_TABLES: Final[dict[str, tuple[str, str]]] = {
+    "traffic": ("line", "Visitors and sessions per day"),
+    "patterns": ("line", "Share of sessions with each pattern, per day"),
+    "overlap": ("bar", "Patterns seen together in one session"),
+    "friction": ("bar", "Friction in sessions"),
+    "sections": ("bar", "Visitors per declared section"),
+    "emotions": ("bar", "Emotions per section, next to its friction"),
+    "tones": ("bar", "Sessions by chat tone"),
+    "topics": ("bar", "Chat topics"),
+    "funnel": ("bar", "View → add to cart → purchase, by pattern"),
+    "scores": ("bar", "Visitors by lead score and by abandon risk"),
+    "hints_shown": ("bar", "Hints per rule and kind (visitors)"),
+    "feedback": ("bar", "Feedback on hints (visitors)"),
+    "uplift": ("interval", "Conversion uplift, treated − control (95 %)"),
+    "guardrail": ("interval", "Irritation guardrail, treated − control (95 %)"),
+}
+
+
+def _table(table_id: str, columns: Sequence[str], rows: list[list[Cell]], note: str = "") -> Table:
+    chart, title = _TABLES[table_id]
+    return Table(id=table_id, title=title, chart=chart, columns=list(columns), rows=rows, note=note)
+
+
 def _traffic(data: _Rollups, rule: KRule, day_list: Sequence[int]) -> Panel:
     rows: list[list[Cell]] = [
         [
@@ -192,12 +217,10 @@ def _traffic(data: _Rollups, rule: KRule, day_list: Sequence[int]) -> Panel:
         note="Visitors whose browser sends Global Privacy Control or Do Not Track send "
         "nothing at all, so they appear nowhere in this report.",
         tables=[
-            Table(
-                id="traffic",
-                title="Visitors and sessions per day",
-                chart="line",
-                columns=["day", "visitors", "sessions", "camera consent (share of sessions)"],
-                rows=rows,
+            _table(
+                "traffic",
+                ["day", "visitors", "sessions", "camera consent (share of sessions)"],
+                rows,
             )
         ],
     )
@@ -234,20 +257,8 @@ def _patterns(data: _Rollups, rule: KRule, day_list: Sequence[int]) -> Panel:
         title="Patterns",
         note="A session counts once for a pattern when its score first reaches 0.5.",
         tables=[
-            Table(
-                id="patterns",
-                title="Share of sessions with each pattern, per day",
-                chart="line",
-                columns=["day", *PATTERNS],
-                rows=daily,
-            ),
-            Table(
-                id="overlap",
-                title="Patterns seen together in one session",
-                chart="bar",
-                columns=["patterns", "sessions", "share of sessions"],
-                rows=overlap,
-            ),
+            _table("patterns", ["day", *PATTERNS], daily),
+            _table("overlap", ["patterns", "sessions", "share of sessions"], overlap),
         ],
     )
 
@@ -268,21 +279,17 @@ def _friction(data: _Rollups, rule: KRule) -> Panel:
         id="friction",
         title="Friction",
         tables=[
-            Table(
-                id="friction",
-                title="Friction in sessions",
-                chart="bar",
-                columns=["friction", "sessions", "times"],
-                rows=counters,
+            _table(
+                "friction",
+                ["friction", "sessions", "times"],
+                counters,
                 note="Price↔returns loops count sessions that went back and forth between "
                 "the price and the returns policy.",
             ),
-            Table(
-                id="sections",
-                title="Visitors per declared section",
-                chart="bar",
-                columns=["section", "read it", "hovered without a click", "copied from it"],
-                rows=sections,
+            _table(
+                "sections",
+                ["section", "read it", "hovered without a click", "copied from it"],
+                sections,
             ),
         ],
     )
@@ -322,18 +329,16 @@ def _emotions(data: _Rollups, rule: KRule) -> Panel:
         note="Only from visitors who allowed the camera; expressions are averaged on the device "
         "over a few seconds and never leave it as images.",
         tables=[
-            Table(
-                id="emotions",
-                title="Emotions per section, next to its friction",
-                chart="bar",
-                columns=[
+            _table(
+                "emotions",
+                [
                     "section",
                     "camera windows",
                     "mean valence",
                     "dominant expressions",
                     "visitors hovering without a click",
                 ],
-                rows=rows,
+                rows,
             )
         ],
     )
@@ -356,20 +361,8 @@ def _chat(data: _Rollups, rule: KRule) -> Panel:
         title="Chat",
         note="Tone and topics are recognised on the device; the text never leaves it.",
         tables=[
-            Table(
-                id="tones",
-                title="Sessions by chat tone",
-                chart="bar",
-                columns=["tone", "sessions"],
-                rows=tones,
-            ),
-            Table(
-                id="topics",
-                title="Chat topics",
-                chart="bar",
-                columns=["topic", "sessions", "messages"],
-                rows=topics,
-            ),
+            _table("tones", ["tone", "sessions"], tones),
+            _table("topics", ["topic", "sessions", "messages"], topics),
         ],
     )
 
@@ -386,15 +379,7 @@ def _funnel(data: _Rollups, rule: KRule) -> Panel:
         id="funnel",
         title="Funnel",
         note="Sessions reaching each step; split by the patterns the session showed.",
-        tables=[
-            Table(
-                id="funnel",
-                title="View → add to cart → purchase, by pattern",
-                chart="bar",
-                columns=["sessions", *FUNNEL_STEPS],
-                rows=rows,
-            )
-        ],
+        tables=[_table("funnel", ["sessions", *FUNNEL_STEPS], rows)],
     )
 
 
@@ -413,13 +398,7 @@ def _scores(data: _Rollups, rule: KRule) -> Panel:
         "time), taken when the visitor arrives in an hour and when they add to cart or a "
         "pattern crosses 0.5.",
         tables=[
-            Table(
-                id="scores",
-                title="Visitors by lead score and by abandon risk",
-                chart="bar",
-                columns=["score", "lead score (visitors)", "abandon risk (visitors)"],
-                rows=rows,
-            )
+            _table("scores", ["score", "lead score (visitors)", "abandon risk (visitors)"], rows)
         ],
     )
 
@@ -480,25 +459,11 @@ async def _hints(storage: Storage, site_id: int, rule: KRule, since: float, unti
         "was not (control): conversion after the first hint, 95 % intervals (Newcombe). The "
         "guardrail fails when treated visitors are significantly more often irritated.",
         tables=[
-            Table(
-                id="hints_shown",
-                title="Hints per rule and kind (visitors)",
-                chart="bar",
-                columns=["rule", "kind", "shown", "held out"],
-                rows=shown,
-            ),
-            Table(
-                id="feedback",
-                title="Feedback on hints (visitors)",
-                chart="bar",
-                columns=["rule", *_OUTCOMES],
-                rows=feedback,
-            ),
-            Table(
-                id="uplift",
-                title="Conversion uplift, treated − control (95 %)",
-                chart="interval",
-                columns=[
+            _table("hints_shown", ["rule", "kind", "shown", "held out"], shown),
+            _table("feedback", ["rule", *_OUTCOMES], feedback),
+            _table(
+                "uplift",
+                [
                     "rule",
                     "treated visitors",
                     "control visitors",
@@ -508,13 +473,11 @@ async def _hints(storage: Storage, site_id: int, rule: KRule, since: float, unti
                     "low",
                     "high",
                 ],
-                rows=uplift_rows,
+                uplift_rows,
             ),
-            Table(
-                id="guardrail",
-                title="Irritation guardrail, treated − control (95 %)",
-                chart="interval",
-                columns=[
+            _table(
+                "guardrail",
+                [
                     "rule",
                     "treated irritated",
                     "control irritated",
@@ -523,7 +486,7 @@ async def _hints(storage: Storage, site_id: int, rule: KRule, since: float, unti
                     "high",
                     "ok",
                 ],
-                rows=guardrail_rows,
+                guardrail_rows,
             ),
         ],
     )

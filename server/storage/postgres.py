@@ -26,7 +26,7 @@ from typing import Any, ClassVar, Final
 import asyncpg  # type: ignore[import-untyped]
 import msgspec
 
-from rapport.server.profiles import Profile, apply_observations, decode_profile, encode_profile
+from rapport.server.profiles import Profile, decode_profile, encode_profile
 from rapport.server.report.rollup import RollupBuffer
 from rapport.server.report.store import ROLLUP_SITE_TABLES
 from rapport.server.report.store import write_postgres as write_postgres_rollups
@@ -42,7 +42,11 @@ from rapport.server.storage.base import (
     StorageError,
     VisitorReader,
 )
-from rapport.server.storage.group_commit import GroupCommitStorage, first_occurrences
+from rapport.server.storage.group_commit import (
+    GroupCommitStorage,
+    apply_group,
+    first_occurrences,
+)
 from rapport.server.storage.migrate import ensure_postgres_schema
 from rapport.server.storage.postgres_notify import (
     ProfileInvalidations,
@@ -396,34 +400,18 @@ async def _write_group(
         (int(r["site_id"]), str(r["visitor"])): decode_profile(r["data"]) for r in profile_rows
     }
 
-    changed: dict[tuple[int, str], float] = {}
-    results: list[IngestResult] = []
-    stored: list[tuple[IngestBatch, Profile, Profile]] = []
-    for b, new in zip(batches, is_new, strict=True):
-        key = (b.site_id, b.visitor)
-        profile = before = profiles.get(key) or Profile()
-        if new and b.observations:
-            profile = apply_observations(
-                profile, session=b.session, at=b.received_at, observations=b.observations
-            )
-            profiles[key] = profile
-            changed[key] = b.received_at
-        if new:
-            stored.append((b, before, profile))
-        results.append(IngestResult(duplicate=not new, profile=profile))
+    applied = apply_group(batches, is_new, profiles)
     # The profiles go to PostgreSQL now; the report's rollups are computed on this loop while
     # the server writes them (bench/report.py: the overlap keeps their cost out of ingest).
-    upserted = asyncio.ensure_future(_upsert_profiles(conn, profiles, changed))
+    upserted = asyncio.ensure_future(_upsert_profiles(conn, profiles, applied.changed))
     try:
         await asyncio.sleep(0)
-        if rollups is not None:
-            for b, before, profile in stored:
-                rollups.add(b, before, profile)
+        applied.add_rollups(rollups)
     finally:
         await upserted
     if rollups:
         await write_postgres_rollups(conn, rollups)
-    return results, profiles, list(changed)
+    return applied.results, profiles, list(applied.changed)
 
 
 async def _upsert_profiles(
