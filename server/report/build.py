@@ -22,11 +22,11 @@ from rapport.client_py.schema import EXPRESSIONS, PATTERNS, SECTIONS, TONES, TOP
 from rapport.server.hints import store as hint_store
 from rapport.server.holdout.uplift import UpliftReport, units_from, uplift
 from rapport.server.profiles import Profile, decode_profile
+from rapport.server.report.cache import Slice, or_per_visitor_day, read_rollups
 from rapport.server.report.cells import CELLS, DAILY_MASK, SCORE_BUCKETS
 from rapport.server.report.model import Cell, KRule, Panel, Report, Table
 from rapport.server.report.rollup import FRICTION_COUNTERS, FUNNEL_STEPS
 from rapport.server.report.settings import report_settings
-from rapport.server.report.store import read_aggregates, read_reach
 from rapport.server.sites.model import Site
 from rapport.server.storage.base import HintLogRow, Storage
 
@@ -39,14 +39,6 @@ _SECTIONS_SHOWN: Final = (*SECTIONS, "page")
 _OUTCOMES: Final = ("helpful", "ignored", "dismissed")
 
 
-def _or_groups(keys: np.ndarray, words: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The distinct ``keys`` (sorted) and the OR of the ``words`` rows of each."""
-    order = np.argsort(keys, kind="stable")
-    keys, words = keys[order], words[order]
-    starts = np.flatnonzero(np.r_[True, keys[1:] != keys[:-1]])
-    return keys[starts], np.bitwise_or.reduceat(words, starts, axis=0)
-
-
 def _bits(words: np.ndarray) -> np.ndarray:
     """Rows of words → rows of 0/1, column ``i`` being cell ``CELLS[i]``."""
     little = np.ascontiguousarray(words.astype("<u8"))
@@ -54,21 +46,22 @@ def _bits(words: np.ndarray) -> np.ndarray:
 
 
 def _reach_counts(
-    rows: Sequence[tuple[Any, ...]],
+    slices: Sequence[Slice],
 ) -> tuple[dict[str, int], dict[tuple[str, int], int]]:
     """Distinct visitors per cell over the range, and per (cell, day) for the daily cells.
 
-    One row per visitor-hour: a visitor counts once for a cell when any of their rows (of the
-    range, of the day) has its bit. Vectorised: a 30-day report over 10 k visitors reads tens
-    of thousands of rows and must stay well under the 300 ms goal.
+    A visitor counts once for a cell when any of their rows (of the range, of the day) has its
+    bit. Vectorised: a 30-day report over 10 k visitors ORs tens of thousands of rows and must
+    stay well under the 300 ms goal.
     """
-    if not rows:
+    visitor, day, words = or_per_visitor_day(
+        np.concatenate([s.visitor for s in slices]),
+        np.concatenate([s.day for s in slices]),
+        np.concatenate([s.words for s in slices]),
+    )
+    if not len(visitor):
         return {}, {}
-    ids: dict[str, int] = {}
-    visitor = np.fromiter((ids.setdefault(r[0], len(ids)) for r in rows), np.int64, len(rows))
-    day = np.fromiter((r[1] for r in rows), np.int64, len(rows))
-    words = np.array([r[2:] for r in rows], dtype=np.int64).view(np.uint64)
-    _, per_visitor = _or_groups(visitor, words)
+    *_, per_visitor = or_per_visitor_day(visitor, np.zeros_like(day), words)
     visitor_bits = _bits(per_visitor)
     totals = visitor_bits.sum(axis=0, dtype=np.int64)
     total = {CELLS[i]: int(v) for i, v in enumerate(totals[: len(CELLS)]) if v}
@@ -79,13 +72,10 @@ def _reach_counts(
         for i, v in enumerate(np.bincount(peak[scored], minlength=_BUCKETS)):
             total[f"{score}_peak:{i}"] = int(v)
 
-    first = int(day.min())
-    keys, per_day = _or_groups((day - first) * len(ids) + visitor, words)
-    days = keys // len(ids) + first
-    starts = np.flatnonzero(np.r_[True, days[1:] != days[:-1]])
-    daily = np.add.reduceat(_bits(per_day)[:, _DAILY], starts, axis=0, dtype=np.int64)
+    starts = np.flatnonzero(np.r_[True, day[1:] != day[:-1]])
+    daily = np.add.reduceat(_bits(words)[:, _DAILY], starts, axis=0, dtype=np.int64)
     by_day = {
-        (CELLS[c], int(days[s])): int(daily[row, j])
+        (CELLS[c], int(day[s])): int(daily[row, j])
         for row, s in enumerate(starts)
         for j, c in enumerate(_DAILY)
         if daily[row, j]
@@ -98,21 +88,19 @@ _DAILY: Final = [i for i in range(len(CELLS)) if DAILY_MASK >> i & 1]
 
 
 class _Rollups:
-    """The rollup reads, indexed by cell (and local day); distinct visitors from the bitmaps."""
+    """The rollups of the range, indexed by cell (and local day); distinct visitors from the
+    bitmaps."""
 
-    def __init__(
-        self,
-        aggregates: tuple[list[tuple[str, int, float]], list[tuple[str, int, int, float]]],
-        reach: Sequence[tuple[Any, ...]],
-    ) -> None:
+    def __init__(self, slices: Sequence[Slice]) -> None:
         self.by_day: dict[tuple[str, int], tuple[int, float]] = {}
         self.total: dict[str, tuple[int, float]] = defaultdict(lambda: (0, 0.0))
-        totals, daily = aggregates
-        for cell, n, total in totals:
-            self.total[cell] = (n, total)
-        for cell, day, n, total in daily:
-            self.by_day[(cell, day)] = (n, total)
-        self.reach, self.reach_day = _reach_counts(reach)
+        for piece in slices:
+            for (cell, day), (n, total) in piece.aggregates.items():
+                was = self.by_day.get((cell, day), (0, 0.0))
+                self.by_day[(cell, day)] = (was[0] + n, was[1] + total)
+                was = self.total[cell]
+                self.total[cell] = (was[0] + n, was[1] + total)
+        self.reach, self.reach_day = _reach_counts(slices)
 
     def n(self, cell: str, day: int | None = None) -> int:
         return (self.total[cell] if day is None else self.by_day.get((cell, day), (0, 0.0)))[0]
@@ -133,8 +121,9 @@ async def build_report(storage: Storage, site: Site, *, days: int, now: float) -
     last_hour = int(now // 3600)
     first_hour = last_hour - 24 * days + 1
     data = _Rollups(
-        await read_aggregates(storage, site.id, first_hour, last_hour, offset),
-        await read_reach(storage, site.id, first_hour, last_hour, offset),
+        await read_rollups(
+            storage, storage.report_cache, site.id, first_hour, last_hour, offset, now
+        )
     )
     first_day = (first_hour * 3600 + offset) // 86400
     last_day = (last_hour * 3600 + offset) // 86400

@@ -147,6 +147,10 @@ class RollupBuffer:
                 rows.append((*key, new))
         return rows
 
+    def hours(self) -> set[tuple[int, int]]:
+        """``(site_id, hour)`` of every row this group writes."""
+        return {k[:2] for k in self._agg} | {k[:2] for k in self._reach}
+
     def mark_written(self) -> None:
         """Tell the cache that this group's reach rows are committed."""
         if self._cache is not None:

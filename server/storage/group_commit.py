@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from rapport.server.profiles import Profile, apply_observations
+from rapport.server.report.cache import RollupCache
 from rapport.server.report.rollup import ReachCache, RollupBuffer
 from rapport.server.storage.base import FlushObserver, IngestBatch, IngestResult, Storage
 from rapport.server.storage.profile_cache import ProfileCache
@@ -49,11 +50,23 @@ class GroupCommitStorage(Storage):
         """Keep the report's rollups in the writer's transaction (``bench/`` turns it off)."""
         self._reach_cache = ReachCache()
         self._pending_rollups: RollupBuffer | None = None
+        self._report_cache = RollupCache()
+
+    @property
+    def report_cache(self) -> RollupCache:
+        return self._report_cache
 
     def _forget_visitor(self, site_id: int, visitor: str) -> None:
-        """After an erase commits: drop the visitor from this process's caches."""
+        """After an erase commits: drop the visitor from this process's caches (the report's
+        closed days counted them)."""
         self._profiles.discard((site_id, visitor))
         self._reach_cache.forget(site_id, visitor)
+        self._report_cache.forget_site(site_id)
+
+    def _forget_site(self, site_id: int) -> None:
+        """After a site's deletion commits: drop it from this process's caches."""
+        self._profiles.discard_site(site_id)
+        self._report_cache.forget_site(site_id)
 
     def _new_rollups(self) -> RollupBuffer | None:
         """A buffer for one group's report rollups, or ``None`` when they are off."""
@@ -71,6 +84,8 @@ class GroupCommitStorage(Storage):
             raise
         if self._pending_rollups is not None:
             self._pending_rollups.mark_written()
+            if self._report_cache:  # a batch received in a closed hour (an import, a test)
+                self._report_cache.written(self._pending_rollups.hours())
             self._pending_rollups = None
         return results
 

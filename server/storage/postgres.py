@@ -228,7 +228,7 @@ class PostgresStorage(GroupCommitStorage):
              for table in ("signals", "batches", "profiles", *SITE_TABLES, *ROLLUP_SITE_TABLES)]
             + [("sites", "DELETE FROM sites WHERE id = $1", (site_id,))],
             notify=notify_payloads(site=site_id),
-            after_commit=lambda: self._profiles.discard_site(site_id),
+            after_commit=lambda: self._forget_site(site_id),
         )  # fmt: skip
         return {
             k: v

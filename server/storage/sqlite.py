@@ -293,7 +293,7 @@ class SQLiteStorage(GroupCommitStorage):
             [(table, f"DELETE FROM {table} WHERE site_id = ?", (site_id,))
              for table in ("signals", "batches", "profiles", *SITE_TABLES, *ROLLUP_SITE_TABLES)]
             + [("sites", "DELETE FROM sites WHERE id = ?", (site_id,))],
-            after_commit=lambda: self._profiles.discard_site(site_id),
+            after_commit=lambda: self._forget_site(site_id),
         )  # fmt: skip
         return {
             k: v
