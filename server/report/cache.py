@@ -33,11 +33,13 @@ from rapport.server.report.cells import WORDS
 if TYPE_CHECKING:
     from rapport.server.storage.base import Storage
 
-__all__ = ["GRACE", "RollupCache", "Slice", "read_rollups"]
+__all__ = ["GRACE", "KEEP_DAYS", "RollupCache", "Slice", "read_rollups"]
 
 #: Seconds after its end before a day counts as closed (a batch received just before midnight
 #: may commit a moment after it).
 GRACE: Final = 600.0
+#: Days before the first day of a report that stay cached (a report covers at most 90).
+KEEP_DAYS: Final = 90
 Aggregates = dict[tuple[str, int], tuple[int, float]]
 """``(cell, local day) → (n, total)``."""
 
@@ -148,6 +150,8 @@ async def read_rollups(
             block = await _read(storage, entry, site_id, lo, hi, offset)
             for d in range(missing[0], missing[-1] + 1):
                 entry.days[(offset, d)] = _part(block, d, offset)
+            for key in [k for k in entry.days if k[1] < whole[0] - KEEP_DAYS]:
+                del entry.days[key]  # older than any report's range
         slices = [entry.days[(offset, d)] for d in whole]
     else:
         start, end = last_hour + 1, last_hour

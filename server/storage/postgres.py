@@ -49,6 +49,7 @@ from rapport.server.storage.group_commit import (
 )
 from rapport.server.storage.migrate import ensure_postgres_schema
 from rapport.server.storage.postgres_notify import (
+    CHANNEL,
     ProfileInvalidations,
     notify_payloads,
     send_notifications,
@@ -300,8 +301,13 @@ class PostgresStorage(GroupCommitStorage):
             if conn.is_closed():
                 conn = self._writer_conn = await asyncpg.connect(self._dsn)
             async with conn.transaction():
-                results, profiles, changed = await _write_group(conn, batches, self._new_rollups())
-                await send_notifications(conn, notify_payloads(changed))
+                rollups = self._new_rollups()
+                results, profiles, changed = await _write_group(conn, batches, rollups)
+                payloads = notify_payloads(changed)
+                if rollups:  # the NOTIFY rides on the rollups' statement
+                    await write_postgres_rollups(conn, rollups, notify=(CHANNEL, payloads))
+                else:
+                    await send_notifications(conn, payloads)
             for key, profile in profiles.items():
                 self._profiles.store(key, profile, unless_changed_since=began)
             return results
@@ -336,7 +342,10 @@ class _PostgresVisitorReader(VisitorReader):
 async def _write_group(
     conn: Any, batches: Sequence[IngestBatch], rollups: RollupBuffer | None = None
 ) -> tuple[list[IngestResult], dict[tuple[int, str], Profile], list[tuple[int, str]]]:
-    """Write one group; also return the profiles it read or wrote and the keys it changed."""
+    """Write one group; also return the profiles it read or wrote and the keys it changed.
+
+    The group's rollups are only counted into ``rollups`` here: the caller writes them in the
+    statement that sends the group's NOTIFY (one round trip for both)."""
     # Insert in key order: a batch retried to two processes at once is inserted by both
     # groups, and in differing orders each would wait for the other's uncommitted row
     # (measured: "deadlock detected" under load, the group answered 503).
@@ -409,8 +418,6 @@ async def _write_group(
         applied.add_rollups(rollups)
     finally:
         await upserted
-    if rollups:
-        await write_postgres_rollups(conn, rollups)
     return applied.results, profiles, list(applied.changed)
 
 
