@@ -74,6 +74,9 @@ class RollupCache:
 
     def __init__(self, *, max_sites: int = 256, max_visitors: int = 1_000_000) -> None:
         self._sites: dict[int, _Site] = {}
+        self.generation = 0
+        """Moves on every invalidation: a report that read a day while one happened does not
+        keep what it read (it may predate the change)."""
         self._max_sites = max_sites
         self._max_visitors = max_visitors
 
@@ -90,6 +93,7 @@ class RollupCache:
 
     def forget_site(self, site_id: int) -> None:
         """Drop a site's days (after an erasure or the site's deletion commits)."""
+        self.generation += 1
         self._sites.pop(site_id, None)
 
     def written(self, hours: Iterable[tuple[int, int]]) -> None:
@@ -99,6 +103,7 @@ class RollupCache:
             if entry is None:
                 continue
             stale = [k for k, s in entry.days.items() if s.first_hour <= hour <= s.last_hour]
+            self.generation += bool(stale)
             for key in stale:
                 del entry.days[key]
 
@@ -134,25 +139,28 @@ async def read_rollups(
     slices: list[Slice] = []
     if whole and cache is not None:
         start, end = _first_hour(whole[0], offset), _first_hour(whole[-1] + 1, offset) - 1
+        generation = cache.generation
         cached = [entry.days.get((offset, d)) for d in whole]
-        if all(s is not None for s in cached):
-            # Another process may have erased a visitor: its reach rows are gone there.
-            rows = await storage.sql_fetch(
-                "SELECT COUNT(*) FROM report_reach WHERE site_id = ? AND hour BETWEEN ? AND ?",
-                (site_id, start, end),
-            )
-            if int(rows[0][0]) != sum(sum(s.reach_rows.values()) for s in cached if s is not None):
-                entry.days.clear()
-                cached = [None] * len(whole)
         missing = [d for d, s in zip(whole, cached, strict=True) if s is None]
-        if missing:
-            lo, hi = _first_hour(missing[0], offset), _first_hour(missing[-1] + 1, offset) - 1
-            block = await _read(storage, entry, site_id, lo, hi, offset)
-            for d in range(missing[0], missing[-1] + 1):
-                entry.days[(offset, d)] = _part(block, d, offset)
+        parts = await _read_days(storage, entry, site_id, missing, offset)
+        # Another process may have erased a visitor: its reach rows are gone there.
+        rows = await storage.sql_fetch(
+            "SELECT COUNT(*) FROM report_reach WHERE site_id = ? AND hour BETWEEN ? AND ?",
+            (site_id, start, end),
+        )
+        held = [s if s is not None else parts[d] for d, s in zip(whole, cached, strict=True)]
+        if int(rows[0][0]) != sum(sum(s.reach_rows.values()) for s in held):
+            entry.days.clear()
+            parts = await _read_days(storage, entry, site_id, whole, offset)
+            held = [parts[d] for d in whole]
+        # Kept only when nothing was invalidated meanwhile (what was read may predate it);
+        # served either way, like a report that started just before the change.
+        if parts and cache.generation == generation:
+            for d, part in parts.items():
+                entry.days[(offset, d)] = part
             for key in [k for k in entry.days if k[1] < whole[0] - KEEP_DAYS]:
                 del entry.days[key]  # older than any report's range
-        slices = [entry.days[(offset, d)] for d in whole]
+        slices = held
     else:
         start, end = last_hour + 1, last_hour
     if first_hour < start:
@@ -160,6 +168,17 @@ async def read_rollups(
     if end < last_hour:
         slices.append(await _read(storage, entry, site_id, end + 1, last_hour, offset))
     return slices
+
+
+async def _read_days(
+    storage: Storage, entry: _Site, site_id: int, days: list[int], offset: int
+) -> dict[int, Slice]:
+    """Whole local ``days`` (ascending) from the database, in one read, a slice per day."""
+    if not days:
+        return {}
+    lo, hi = _first_hour(days[0], offset), _first_hour(days[-1] + 1, offset) - 1
+    block = await _read(storage, entry, site_id, lo, hi, offset)
+    return {d: _part(block, d, offset) for d in days}
 
 
 async def _read(
