@@ -84,9 +84,10 @@ class RollupCache:
         return bool(self._sites)
 
     def site(self, site_id: int) -> _Site:
+        """The site's entry; a new one past ``max_visitors`` (the oldest site makes room)."""
         entry = self._sites.get(site_id)
         if entry is None or len(entry.visitors) > self._max_visitors:
-            if len(self._sites) >= self._max_sites:
+            if entry is None and len(self._sites) >= self._max_sites:
                 self._sites.pop(next(iter(self._sites)))
             entry = self._sites[site_id] = _Site()
         return entry
