@@ -433,21 +433,22 @@ class SQLiteStorage(GroupCommitStorage):
                 missing.add(key)
         if missing:
             profiles.update(await _load_profiles(conn, missing))
-        # The signal rows go to SQLite's thread now; the profiles and the report's rollups
-        # are computed on this loop meanwhile (bench/report.py: this overlap is what keeps
-        # the rollups' cost out of the ingest rate).
+        # The signal rows go to SQLite's thread now; the profiles are computed on this loop
+        # meanwhile. The report's rollups come after the insert: computed during it, they kept
+        # the GIL from the thread between its rows and slowed the insert by more than their
+        # own cost (bench/report.py: on/off 0.77-0.78 overlapped, 0.83-0.86 after, load 4-7).
         signals_written = asyncio.ensure_future(_executemany(conn, _INSERT_SIGNALS, signal_rows))
         try:
             await asyncio.sleep(0)  # let the insert reach the thread before computing
             applied = apply_group(batches, is_new, profiles)
-            rollups = self._new_rollups()
-            applied.add_rollups(rollups)
             profile_rows = [
                 (site_id, visitor, encode_profile(profiles[(site_id, visitor)]), at)
                 for (site_id, visitor), at in applied.changed.items()
             ]
         finally:
             await signals_written
+        rollups = self._new_rollups()
+        applied.add_rollups(rollups)
         if rollups:
             await write_sqlite_rollups(conn, rollups)
         if profile_rows:
