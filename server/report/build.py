@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
-from typing import Any, Final
+from typing import Final
 
 import numpy as np
 
@@ -22,11 +22,11 @@ from rapport.client_py.schema import EXPRESSIONS, PATTERNS, SECTIONS, TONES, TOP
 from rapport.server.hints import store as hint_store
 from rapport.server.holdout.uplift import UpliftReport, units_from, uplift
 from rapport.server.profiles import Profile, decode_profile
+from rapport.server.report.cache import Slice, or_per_visitor_day, read_rollups
 from rapport.server.report.cells import CELLS, DAILY_MASK, SCORE_BUCKETS
 from rapport.server.report.model import Cell, KRule, Panel, Report, Table
 from rapport.server.report.rollup import FRICTION_COUNTERS, FUNNEL_STEPS
 from rapport.server.report.settings import report_settings
-from rapport.server.report.store import read_aggregates, read_reach
 from rapport.server.sites.model import Site
 from rapport.server.storage.base import HintLogRow, Storage
 
@@ -39,14 +39,6 @@ _SECTIONS_SHOWN: Final = (*SECTIONS, "page")
 _OUTCOMES: Final = ("helpful", "ignored", "dismissed")
 
 
-def _or_groups(keys: np.ndarray, words: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The distinct ``keys`` (sorted) and the OR of the ``words`` rows of each."""
-    order = np.argsort(keys, kind="stable")
-    keys, words = keys[order], words[order]
-    starts = np.flatnonzero(np.r_[True, keys[1:] != keys[:-1]])
-    return keys[starts], np.bitwise_or.reduceat(words, starts, axis=0)
-
-
 def _bits(words: np.ndarray) -> np.ndarray:
     """Rows of words → rows of 0/1, column ``i`` being cell ``CELLS[i]``."""
     little = np.ascontiguousarray(words.astype("<u8"))
@@ -54,21 +46,22 @@ def _bits(words: np.ndarray) -> np.ndarray:
 
 
 def _reach_counts(
-    rows: Sequence[tuple[Any, ...]],
+    slices: Sequence[Slice],
 ) -> tuple[dict[str, int], dict[tuple[str, int], int]]:
     """Distinct visitors per cell over the range, and per (cell, day) for the daily cells.
 
-    One row per visitor-hour: a visitor counts once for a cell when any of their rows (of the
-    range, of the day) has its bit. Vectorised: a 30-day report over 10 k visitors reads tens
-    of thousands of rows and must stay well under the 300 ms goal.
+    A visitor counts once for a cell when any of their rows (of the range, of the day) has its
+    bit. Vectorised: a 30-day report over 10 k visitors ORs tens of thousands of rows and must
+    stay well under the 300 ms goal.
     """
-    if not rows:
+    visitor, day, words = or_per_visitor_day(
+        np.concatenate([s.visitor for s in slices]),
+        np.concatenate([s.day for s in slices]),
+        np.concatenate([s.words for s in slices]),
+    )
+    if not len(visitor):
         return {}, {}
-    ids: dict[str, int] = {}
-    visitor = np.fromiter((ids.setdefault(r[0], len(ids)) for r in rows), np.int64, len(rows))
-    day = np.fromiter((r[1] for r in rows), np.int64, len(rows))
-    words = np.array([r[2:] for r in rows], dtype=np.int64).view(np.uint64)
-    _, per_visitor = _or_groups(visitor, words)
+    *_, per_visitor = or_per_visitor_day(visitor, np.zeros_like(day), words)
     visitor_bits = _bits(per_visitor)
     totals = visitor_bits.sum(axis=0, dtype=np.int64)
     total = {CELLS[i]: int(v) for i, v in enumerate(totals[: len(CELLS)]) if v}
@@ -79,13 +72,10 @@ def _reach_counts(
         for i, v in enumerate(np.bincount(peak[scored], minlength=_BUCKETS)):
             total[f"{score}_peak:{i}"] = int(v)
 
-    first = int(day.min())
-    keys, per_day = _or_groups((day - first) * len(ids) + visitor, words)
-    days = keys // len(ids) + first
-    starts = np.flatnonzero(np.r_[True, days[1:] != days[:-1]])
-    daily = np.add.reduceat(_bits(per_day)[:, _DAILY], starts, axis=0, dtype=np.int64)
+    starts = np.flatnonzero(np.r_[True, day[1:] != day[:-1]])
+    daily = np.add.reduceat(_bits(words)[:, _DAILY], starts, axis=0, dtype=np.int64)
     by_day = {
-        (CELLS[c], int(days[s])): int(daily[row, j])
+        (CELLS[c], int(day[s])): int(daily[row, j])
         for row, s in enumerate(starts)
         for j, c in enumerate(_DAILY)
         if daily[row, j]
@@ -98,21 +88,19 @@ _DAILY: Final = [i for i in range(len(CELLS)) if DAILY_MASK >> i & 1]
 
 
 class _Rollups:
-    """The rollup reads, indexed by cell (and local day); distinct visitors from the bitmaps."""
+    """The rollups of the range, indexed by cell (and local day); distinct visitors from the
+    bitmaps."""
 
-    def __init__(
-        self,
-        aggregates: tuple[list[tuple[str, int, float]], list[tuple[str, int, int, float]]],
-        reach: Sequence[tuple[Any, ...]],
-    ) -> None:
+    def __init__(self, slices: Sequence[Slice]) -> None:
         self.by_day: dict[tuple[str, int], tuple[int, float]] = {}
         self.total: dict[str, tuple[int, float]] = defaultdict(lambda: (0, 0.0))
-        totals, daily = aggregates
-        for cell, n, total in totals:
-            self.total[cell] = (n, total)
-        for cell, day, n, total in daily:
-            self.by_day[(cell, day)] = (n, total)
-        self.reach, self.reach_day = _reach_counts(reach)
+        for piece in slices:
+            for (cell, day), (n, total) in piece.aggregates.items():
+                was = self.by_day.get((cell, day), (0, 0.0))
+                self.by_day[(cell, day)] = (was[0] + n, was[1] + total)
+                was = self.total[cell]
+                self.total[cell] = (was[0] + n, was[1] + total)
+        self.reach, self.reach_day = _reach_counts(slices)
 
     def n(self, cell: str, day: int | None = None) -> int:
         return (self.total[cell] if day is None else self.by_day.get((cell, day), (0, 0.0)))[0]
@@ -133,8 +121,9 @@ async def build_report(storage: Storage, site: Site, *, days: int, now: float) -
     last_hour = int(now // 3600)
     first_hour = last_hour - 24 * days + 1
     data = _Rollups(
-        await read_aggregates(storage, site.id, first_hour, last_hour, offset),
-        await read_reach(storage, site.id, first_hour, last_hour, offset),
+        await read_rollups(
+            storage, storage.report_cache, site.id, first_hour, last_hour, offset, now
+        )
     )
     first_day = (first_hour * 3600 + offset) // 86400
     last_day = (last_hour * 3600 + offset) // 86400
@@ -171,6 +160,31 @@ def _label(day: int) -> str:
 # -- panels ----------------------------------------------------------------------------------
 
 
+#: Every table of the report: id → (chart, title). One catalogue; each panel gives its columns
+#: next to the rows it builds.
+_TABLES: Final[dict[str, tuple[str, str]]] = {
+    "traffic": ("line", "Visitors and sessions per day"),
+    "patterns": ("line", "Share of sessions with each pattern, per day"),
+    "overlap": ("bar", "Patterns seen together in one session"),
+    "friction": ("bar", "Friction in sessions"),
+    "sections": ("bar", "Visitors per declared section"),
+    "emotions": ("bar", "Emotions per section, next to its friction"),
+    "tones": ("bar", "Sessions by chat tone"),
+    "topics": ("bar", "Chat topics"),
+    "funnel": ("bar", "View → add to cart → purchase, by pattern"),
+    "scores": ("bar", "Visitors by lead score and by abandon risk"),
+    "hints_shown": ("bar", "Hints per rule and kind (visitors)"),
+    "feedback": ("bar", "Feedback on hints (visitors)"),
+    "uplift": ("interval", "Conversion uplift, treated − control (95 %)"),
+    "guardrail": ("interval", "Irritation guardrail, treated − control (95 %)"),
+}
+
+
+def _table(table_id: str, columns: Sequence[str], rows: list[list[Cell]], note: str = "") -> Table:
+    chart, title = _TABLES[table_id]
+    return Table(id=table_id, title=title, chart=chart, columns=list(columns), rows=rows, note=note)
+
+
 def _traffic(data: _Rollups, rule: KRule, day_list: Sequence[int]) -> Panel:
     rows: list[list[Cell]] = [
         [
@@ -192,12 +206,10 @@ def _traffic(data: _Rollups, rule: KRule, day_list: Sequence[int]) -> Panel:
         note="Visitors whose browser sends Global Privacy Control or Do Not Track send "
         "nothing at all, so they appear nowhere in this report.",
         tables=[
-            Table(
-                id="traffic",
-                title="Visitors and sessions per day",
-                chart="line",
-                columns=["day", "visitors", "sessions", "camera consent (share of sessions)"],
-                rows=rows,
+            _table(
+                "traffic",
+                ["day", "visitors", "sessions", "camera consent (share of sessions)"],
+                rows,
             )
         ],
     )
@@ -234,20 +246,8 @@ def _patterns(data: _Rollups, rule: KRule, day_list: Sequence[int]) -> Panel:
         title="Patterns",
         note="A session counts once for a pattern when its score first reaches 0.5.",
         tables=[
-            Table(
-                id="patterns",
-                title="Share of sessions with each pattern, per day",
-                chart="line",
-                columns=["day", *PATTERNS],
-                rows=daily,
-            ),
-            Table(
-                id="overlap",
-                title="Patterns seen together in one session",
-                chart="bar",
-                columns=["patterns", "sessions", "share of sessions"],
-                rows=overlap,
-            ),
+            _table("patterns", ["day", *PATTERNS], daily),
+            _table("overlap", ["patterns", "sessions", "share of sessions"], overlap),
         ],
     )
 
@@ -268,21 +268,17 @@ def _friction(data: _Rollups, rule: KRule) -> Panel:
         id="friction",
         title="Friction",
         tables=[
-            Table(
-                id="friction",
-                title="Friction in sessions",
-                chart="bar",
-                columns=["friction", "sessions", "times"],
-                rows=counters,
+            _table(
+                "friction",
+                ["friction", "sessions", "times"],
+                counters,
                 note="Price↔returns loops count sessions that went back and forth between "
                 "the price and the returns policy.",
             ),
-            Table(
-                id="sections",
-                title="Visitors per declared section",
-                chart="bar",
-                columns=["section", "read it", "hovered without a click", "copied from it"],
-                rows=sections,
+            _table(
+                "sections",
+                ["section", "read it", "hovered without a click", "copied from it"],
+                sections,
             ),
         ],
     )
@@ -322,18 +318,16 @@ def _emotions(data: _Rollups, rule: KRule) -> Panel:
         note="Only from visitors who allowed the camera; expressions are averaged on the device "
         "over a few seconds and never leave it as images.",
         tables=[
-            Table(
-                id="emotions",
-                title="Emotions per section, next to its friction",
-                chart="bar",
-                columns=[
+            _table(
+                "emotions",
+                [
                     "section",
                     "camera windows",
                     "mean valence",
                     "dominant expressions",
                     "visitors hovering without a click",
                 ],
-                rows=rows,
+                rows,
             )
         ],
     )
@@ -356,20 +350,8 @@ def _chat(data: _Rollups, rule: KRule) -> Panel:
         title="Chat",
         note="Tone and topics are recognised on the device; the text never leaves it.",
         tables=[
-            Table(
-                id="tones",
-                title="Sessions by chat tone",
-                chart="bar",
-                columns=["tone", "sessions"],
-                rows=tones,
-            ),
-            Table(
-                id="topics",
-                title="Chat topics",
-                chart="bar",
-                columns=["topic", "sessions", "messages"],
-                rows=topics,
-            ),
+            _table("tones", ["tone", "sessions"], tones),
+            _table("topics", ["topic", "sessions", "messages"], topics),
         ],
     )
 
@@ -386,15 +368,7 @@ def _funnel(data: _Rollups, rule: KRule) -> Panel:
         id="funnel",
         title="Funnel",
         note="Sessions reaching each step; split by the patterns the session showed.",
-        tables=[
-            Table(
-                id="funnel",
-                title="View → add to cart → purchase, by pattern",
-                chart="bar",
-                columns=["sessions", *FUNNEL_STEPS],
-                rows=rows,
-            )
-        ],
+        tables=[_table("funnel", ["sessions", *FUNNEL_STEPS], rows)],
     )
 
 
@@ -413,13 +387,7 @@ def _scores(data: _Rollups, rule: KRule) -> Panel:
         "time), taken when the visitor arrives in an hour and when they add to cart or a "
         "pattern crosses 0.5.",
         tables=[
-            Table(
-                id="scores",
-                title="Visitors by lead score and by abandon risk",
-                chart="bar",
-                columns=["score", "lead score (visitors)", "abandon risk (visitors)"],
-                rows=rows,
-            )
+            _table("scores", ["score", "lead score (visitors)", "abandon risk (visitors)"], rows)
         ],
     )
 
@@ -480,25 +448,11 @@ async def _hints(storage: Storage, site_id: int, rule: KRule, since: float, unti
         "was not (control): conversion after the first hint, 95 % intervals (Newcombe). The "
         "guardrail fails when treated visitors are significantly more often irritated.",
         tables=[
-            Table(
-                id="hints_shown",
-                title="Hints per rule and kind (visitors)",
-                chart="bar",
-                columns=["rule", "kind", "shown", "held out"],
-                rows=shown,
-            ),
-            Table(
-                id="feedback",
-                title="Feedback on hints (visitors)",
-                chart="bar",
-                columns=["rule", *_OUTCOMES],
-                rows=feedback,
-            ),
-            Table(
-                id="uplift",
-                title="Conversion uplift, treated − control (95 %)",
-                chart="interval",
-                columns=[
+            _table("hints_shown", ["rule", "kind", "shown", "held out"], shown),
+            _table("feedback", ["rule", *_OUTCOMES], feedback),
+            _table(
+                "uplift",
+                [
                     "rule",
                     "treated visitors",
                     "control visitors",
@@ -508,13 +462,11 @@ async def _hints(storage: Storage, site_id: int, rule: KRule, since: float, unti
                     "low",
                     "high",
                 ],
-                rows=uplift_rows,
+                uplift_rows,
             ),
-            Table(
-                id="guardrail",
-                title="Irritation guardrail, treated − control (95 %)",
-                chart="interval",
-                columns=[
+            _table(
+                "guardrail",
+                [
                     "rule",
                     "treated irritated",
                     "control irritated",
@@ -523,7 +475,7 @@ async def _hints(storage: Storage, site_id: int, rule: KRule, since: float, unti
                     "high",
                     "ok",
                 ],
-                rows=guardrail_rows,
+                guardrail_rows,
             ),
         ],
     )

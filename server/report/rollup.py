@@ -24,11 +24,11 @@ from typing import Final
 
 import msgspec
 
-from rapport.client_py.schema import PATTERNS
+from rapport.client_py.schema import PATTERNS, SECTIONS
 from rapport.server.profiles import Observations, Profile
 from rapport.server.profiles.model import PURCHASE_ACTIONS
 from rapport.server.report.cells import BIT, bucket
-from rapport.server.scoring.model import features_of, prior_model, probability
+from rapport.server.scoring.model import features_of, prior_model, probability, weighed
 from rapport.server.storage.base import IngestBatch
 
 __all__ = [
@@ -53,6 +53,8 @@ _LOOPS: Final = "price_returns_loops"
 #: time: a site's retrained model changes its hints, not the history of this panel.
 _LEAD: Final = prior_model("conversion")
 _ABANDON: Final = prior_model("abandon")
+#: Only the features the two priors weigh are read (the other five cost as much again).
+_SCORED: Final = weighed(_LEAD, _ABANDON)
 _LEAD_BITS: Final = tuple(BIT[f"lead:{i}"] for i in range(5))
 _ABANDON_BITS: Final = tuple(BIT[f"abandon:{i}"] for i in range(5))
 ReachKey = tuple[int, int, str]
@@ -66,16 +68,28 @@ def _field(body: str, name: str) -> str | None:
     """A string field of a signal body as the server encoded it (msgspec: no spaces), found
     without decoding the JSON — a dozen such bodies per batch made decoding the rollup's
     biggest cost. Anything unusual (an escape) is decoded properly."""
-    start = body.find(f'"{name}":"')
+    needle = _NEEDLES[name]
+    start = body.find(needle)
     if start < 0:
         return None
-    start += len(name) + 4
+    start += len(needle)
     end = body.find('"', start)
     value = body[start:end]
     if "\\" in value or end < 0:
         decoded = _decoder.decode(body).get(name)
         return decoded if isinstance(decoded, str) else None
     return value
+
+
+_NEEDLES: Final = {name: f'"{name}":"' for name in ("section", "name")}
+#: The reach bit of a dwell in a section, and of a section event (section, name): looked up
+#: once per signal, so built once here.
+_DWELL_BIT: Final = {s: BIT.get(f"section:{s}:dwell", 0) for s in (*SECTIONS, "page")}
+_EVENT_BIT: Final = {
+    (cell.split(":")[1], cell.split(":")[2]): bit
+    for cell, bit in BIT.items()
+    if cell.startswith("section:")
+}
 
 
 class ReachCache:
@@ -147,6 +161,10 @@ class RollupBuffer:
                 rows.append((*key, new))
         return rows
 
+    def hours(self) -> set[tuple[int, int]]:
+        """``(site_id, hour)`` of every row this group writes."""
+        return {k[:2] for k in self._agg} | {k[:2] for k in self._reach}
+
     def mark_written(self) -> None:
         """Tell the cache that this group's reach rows are committed."""
         if self._cache is not None:
@@ -193,7 +211,7 @@ class RollupBuffer:
             # Scored when the visitor arrives in an hour and when what moves a score most
             # happens (a pattern crossing, add to cart): two model evaluations per batch
             # would cost as much as the profile update itself (bench/report.py).
-            features = features_of(after, batch.received_at)
+            features = features_of(after, batch.received_at, _SCORED)
             bits |= _LEAD_BITS[bucket(probability(_LEAD, features))]
             bits |= _ABANDON_BITS[bucket(probability(_ABANDON, features))]
         self._reach[key] = self._reach.get(key, 0) | bits
@@ -285,10 +303,10 @@ class RollupBuffer:
         for signal in batch.signals:
             kind = signal.kind
             if kind == "dwell":
-                bits |= BIT.get(f"section:{_field(signal.body, 'section') or 'page'}:dwell", 0)
+                bits |= _DWELL_BIT.get(_field(signal.body, "section") or "page", 0)
             elif kind == "section_event":
                 section = _field(signal.body, "section") or "page"
-                bits |= BIT.get(f"section:{section}:{_field(signal.body, 'name')}", 0)
+                bits |= _EVENT_BIT.get((section, _field(signal.body, "name") or ""), 0)
         if not batch.observations.affect:
             return bits
         site = batch.site_id

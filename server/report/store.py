@@ -7,6 +7,7 @@ one query text serves both backends.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any, Final
 
 from rapport.client_py.schema import PATTERNS
@@ -72,12 +73,19 @@ _PG_REACH: Final = (
     "ON CONFLICT (site_id, hour, visitor) DO UPDATE SET w0 = r.w0 | EXCLUDED.w0, "
     "w1 = r.w1 | EXCLUDED.w1, w2 = r.w2 | EXCLUDED.w2, w3 = r.w3 | EXCLUDED.w3"
 )
-#: Both upserts in one statement (one round trip per group).
-_PG_BOTH: Final = f"WITH aggregates AS ({_PG_AGG}) {_PG_REACH}"
+#: Both upserts and the group's NOTIFY in one statement: the rollups cost the writer no round
+#: trip of their own (bench/report.py).
+_PG_ALL: Final = (
+    f"WITH aggregates AS ({_PG_AGG}), reach AS ({_PG_REACH}) "
+    "SELECT pg_notify($13, p) FROM unnest($14::text[]) AS p"
+)
 
 
-async def write_postgres(conn: Any, rollups: RollupBuffer) -> None:
-    """Write one group's rollups on the writer's asyncpg connection (in its transaction), in
+async def write_postgres(
+    conn: Any, rollups: RollupBuffer, *, notify: tuple[str, Sequence[str]]
+) -> None:
+    """Write one group's rollups on the writer's asyncpg connection (in its transaction),
+    with the ``pg_notify`` calls the writer sends anyway (``notify``: channel and payloads):
     one round trip.
 
     Rows are upserted in key order, like the batches, so that two processes' groups never
@@ -85,11 +93,10 @@ async def write_postgres(conn: Any, rollups: RollupBuffer) -> None:
     """
     aggregates = sorted(rollups.aggregate_rows())
     reach = _reach_params(rollups)
-    if not aggregates and not reach:
-        return
     columns = [list(c) for c in zip(*aggregates, strict=True)] or [[]] * 5
     columns += [list(c) for c in zip(*reach, strict=True)] or [[]] * 7
-    await conn.execute(_PG_BOTH, *columns)
+    channel, payloads = notify
+    await conn.execute(_PG_ALL, *columns, channel, list(payloads))
 
 
 async def read_aggregates(

@@ -8,7 +8,7 @@ purchased). Features are the profile's, without the label itself.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Final, Literal
 
 import msgspec
@@ -17,7 +17,7 @@ import numpy as np
 from rapport.server.profiles import Profile
 
 __all__ = ["FEATURES", "MIN_TRAINING", "ScoreModel", "Scores", "features_of", "prior_model",
-           "probability", "score_profile", "train"]  # fmt: skip
+           "probability", "score_profile", "train", "weighed"]  # fmt: skip
 
 Target = Literal["conversion", "abandon"]
 FEATURES: Final = (
@@ -72,23 +72,43 @@ class Scores(msgspec.Struct, frozen=True, kw_only=True):
     source: str
 
 
-def features_of(profile: Profile, now: float) -> dict[str, float]:
-    """The model's features of one profile."""
-    cur = profile.current
-    history = profile.pattern_history
-    best = {p: max(history.get(p, [0.0]) or [0.0]) for p in FEATURES}
+def _best_score(pattern: str) -> Callable[[Profile, float], float]:
+    def best(profile: Profile, _now: float) -> float:
+        return max(profile.pattern_history.get(pattern, [0.0]) or [0.0])
+
+    return best
+
+
+def _recency(profile: Profile, now: float) -> float:
     recency = profile.recency_days(now)
-    added = any("add_to_cart" in names for names in profile.actions.values())
-    return {
-        "visits_log": math.log1p(profile.visits),
-        "session_minutes": min(cur.seconds / 60, 120.0),
-        "recency_days": min(recency if recency is not None else 0.0, 365.0),
-        **{p: best[p] for p in ("hesitant", "urgent", "researcher", "comparison_shopper",
-                                "price_sensitive", "irritated", "returning_with_problem")},
-        "chat_topics": float(sum(cur.topics.values())),
-        "support_contacts": float(profile.support_contacts),
-        "added_to_cart": 1.0 if added else 0.0,
-    }  # fmt: skip
+    return min(recency if recency is not None else 0.0, 365.0)
+
+
+def _added_to_cart(profile: Profile, _now: float) -> float:
+    return 1.0 if any("add_to_cart" in names for names in profile.actions.values()) else 0.0
+
+
+#: How each feature is read from a profile (``now``: the time of scoring).
+_FEATURE: Final[dict[str, Callable[[Profile, float], float]]] = {
+    "visits_log": lambda profile, _now: math.log1p(profile.visits),
+    "session_minutes": lambda profile, _now: min(profile.current.seconds / 60, 120.0),
+    "recency_days": _recency,
+    **{p: _best_score(p) for p in ("hesitant", "urgent", "researcher", "comparison_shopper",
+                                   "price_sensitive", "irritated", "returning_with_problem")},
+    "chat_topics": lambda profile, _now: float(sum(profile.current.topics.values())),
+    "support_contacts": lambda profile, _now: float(profile.support_contacts),
+    "added_to_cart": _added_to_cart,
+}  # fmt: skip
+
+
+def features_of(profile: Profile, now: float, names: Sequence[str] = FEATURES) -> dict[str, float]:
+    """The model's features of one profile (only ``names``, when a caller needs fewer)."""
+    return {name: _FEATURE[name](profile, now) for name in names}
+
+
+def weighed(*models: ScoreModel) -> tuple[str, ...]:
+    """The features some of ``models`` give a weight: all that :func:`probability` reads."""
+    return tuple(f for f in FEATURES if any(m.weights.get(f) for m in models))
 
 
 def label_of(profile: Profile, target: str) -> int:

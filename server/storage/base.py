@@ -18,7 +18,7 @@ import abc
 import contextlib
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import msgspec
 
@@ -27,6 +27,9 @@ from rapport.server.sites.model import NewSite, Site
 from rapport.server.storage.outage import OutageLog
 from rapport.server.storage.profile_cache import ProfileCache
 from rapport.server.storage.visitor_tables import VisitorTable
+
+if TYPE_CHECKING:
+    from rapport.server.report.cache import RollupCache
 
 __all__ = [
     "Delivery",
@@ -324,6 +327,12 @@ class Storage(abc.ABC):
     @property
     def profile_cache(self) -> ProfileCache | None:
         """The process's hot-profile cache, if the backend keeps one (for ``/metrics``)."""
+        return None
+
+    @property
+    def report_cache(self) -> RollupCache | None:
+        """The process's cache of the report's closed days, if the backend keeps one (the
+        backend keeps it coherent with its writes and erasures: ``server/report/cache.py``)."""
         return None
 
     @abc.abstractmethod

@@ -10,13 +10,16 @@ from __future__ import annotations
 
 import abc
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 
+from rapport.server.profiles import Profile, apply_observations
+from rapport.server.report.cache import RollupCache
 from rapport.server.report.rollup import ReachCache, RollupBuffer
 from rapport.server.storage.base import FlushObserver, IngestBatch, IngestResult, Storage
 from rapport.server.storage.profile_cache import ProfileCache
 from rapport.server.storage.writer import GroupCommitWriter
 
-__all__ = ["GroupCommitStorage", "first_occurrences"]
+__all__ = ["AppliedGroup", "GroupCommitStorage", "apply_group", "first_occurrences"]
 
 
 class GroupCommitStorage(Storage):
@@ -47,11 +50,23 @@ class GroupCommitStorage(Storage):
         """Keep the report's rollups in the writer's transaction (``bench/`` turns it off)."""
         self._reach_cache = ReachCache()
         self._pending_rollups: RollupBuffer | None = None
+        self._report_cache = RollupCache()
+
+    @property
+    def report_cache(self) -> RollupCache:
+        return self._report_cache
 
     def _forget_visitor(self, site_id: int, visitor: str) -> None:
-        """After an erase commits: drop the visitor from this process's caches."""
+        """After an erase commits: drop the visitor from this process's caches (the report's
+        closed days counted them)."""
         self._profiles.discard((site_id, visitor))
         self._reach_cache.forget(site_id, visitor)
+        self._report_cache.forget_site(site_id)
+
+    def _forget_site(self, site_id: int) -> None:
+        """After a site's deletion commits: drop it from this process's caches."""
+        self._profiles.discard_site(site_id)
+        self._report_cache.forget_site(site_id)
 
     def _new_rollups(self) -> RollupBuffer | None:
         """A buffer for one group's report rollups, or ``None`` when they are off."""
@@ -69,6 +84,8 @@ class GroupCommitStorage(Storage):
             raise
         if self._pending_rollups is not None:
             self._pending_rollups.mark_written()
+            if self._report_cache:  # a batch received in a closed hour (an import, a test)
+                self._report_cache.written(self._pending_rollups.hours())
             self._pending_rollups = None
         return results
 
@@ -130,3 +147,51 @@ def first_occurrences(batches: Sequence[IngestBatch], inserted: set[tuple[int, s
         flags.append(key in inserted and key not in seen)
         seen.add(key)
     return flags
+
+
+ProfileKey = tuple[int, str]
+"""``(site_id, visitor)``."""
+
+
+@dataclass(slots=True)
+class AppliedGroup:
+    """What :func:`apply_group` made of one group, for the backend to write."""
+
+    results: list[IngestResult] = field(default_factory=list)
+    """One per batch, in order."""
+    changed: dict[ProfileKey, float] = field(default_factory=dict)
+    """The profiles to upsert, with their ``updated_at`` (the last batch's receive time)."""
+    stored: list[tuple[IngestBatch, Profile, Profile]] = field(default_factory=list)
+    """Each newly stored batch with its visitor's profile before and after it (rollups)."""
+
+    def add_rollups(self, rollups: RollupBuffer | None) -> None:
+        """Count the stored batches into ``rollups`` (none when the rollups are off)."""
+        if rollups is not None:
+            for batch, before, after in self.stored:
+                rollups.add(batch, before, after)
+
+
+def apply_group(
+    batches: Sequence[IngestBatch], is_new: Sequence[bool], profiles: dict[ProfileKey, Profile]
+) -> AppliedGroup:
+    """Apply each new batch's observations to its visitor's profile, in order.
+
+    ``profiles`` holds the group's profiles as last committed and is updated in place; a
+    duplicate batch changes nothing and is answered with the profile as it stands. Both
+    backends' writers call this between reading and writing the profiles, so a visitor's
+    profile evolves the same way whichever database holds it.
+    """
+    applied = AppliedGroup()
+    for b, new in zip(batches, is_new, strict=True):
+        key = (b.site_id, b.visitor)
+        profile = before = profiles.get(key) or Profile()
+        if new and b.observations:
+            profile = apply_observations(
+                profile, session=b.session, at=b.received_at, observations=b.observations
+            )
+            profiles[key] = profile
+            applied.changed[key] = b.received_at
+        if new:
+            applied.stored.append((b, before, profile))
+        applied.results.append(IngestResult(duplicate=not new, profile=profile))
+    return applied

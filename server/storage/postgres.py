@@ -26,7 +26,7 @@ from typing import Any, ClassVar, Final
 import asyncpg  # type: ignore[import-untyped]
 import msgspec
 
-from rapport.server.profiles import Profile, apply_observations, decode_profile, encode_profile
+from rapport.server.profiles import Profile, decode_profile, encode_profile
 from rapport.server.report.rollup import RollupBuffer
 from rapport.server.report.store import ROLLUP_SITE_TABLES
 from rapport.server.report.store import write_postgres as write_postgres_rollups
@@ -42,9 +42,14 @@ from rapport.server.storage.base import (
     StorageError,
     VisitorReader,
 )
-from rapport.server.storage.group_commit import GroupCommitStorage, first_occurrences
+from rapport.server.storage.group_commit import (
+    GroupCommitStorage,
+    apply_group,
+    first_occurrences,
+)
 from rapport.server.storage.migrate import ensure_postgres_schema
 from rapport.server.storage.postgres_notify import (
+    CHANNEL,
     ProfileInvalidations,
     notify_payloads,
     send_notifications,
@@ -227,7 +232,7 @@ class PostgresStorage(GroupCommitStorage):
              for table in ("signals", "batches", "profiles", *SITE_TABLES, *ROLLUP_SITE_TABLES)]
             + [("sites", "DELETE FROM sites WHERE id = $1", (site_id,))],
             notify=notify_payloads(site=site_id),
-            after_commit=lambda: self._profiles.discard_site(site_id),
+            after_commit=lambda: self._forget_site(site_id),
         )  # fmt: skip
         return {
             k: v
@@ -299,8 +304,13 @@ class PostgresStorage(GroupCommitStorage):
             if conn.is_closed():
                 conn = self._writer_conn = await asyncpg.connect(self._dsn)
             async with conn.transaction():
-                results, profiles, changed = await _write_group(conn, batches, self._new_rollups())
-                await send_notifications(conn, notify_payloads(changed))
+                rollups = self._new_rollups()
+                results, profiles, changed = await _write_group(conn, batches, rollups)
+                payloads = notify_payloads(changed)
+                if rollups:  # the NOTIFY rides on the rollups' statement
+                    await write_postgres_rollups(conn, rollups, notify=(CHANNEL, payloads))
+                else:
+                    await send_notifications(conn, payloads)
             for key, profile in profiles.items():
                 self._profiles.store(key, profile, unless_changed_since=began)
             return results
@@ -363,7 +373,10 @@ _ERASE_SIGNALS: Final = (
 async def _write_group(
     conn: Any, batches: Sequence[IngestBatch], rollups: RollupBuffer | None = None
 ) -> tuple[list[IngestResult], dict[tuple[int, str], Profile], list[tuple[int, str]]]:
-    """Write one group; also return the profiles it read or wrote and the keys it changed."""
+    """Write one group; also return the profiles it read or wrote and the keys it changed.
+
+    The group's rollups are only counted into ``rollups`` here: the caller writes them in the
+    statement that sends the group's NOTIFY (one round trip for both)."""
     # Insert in key order: a batch retried to two processes at once is inserted by both
     # groups, and in differing orders each would wait for the other's uncommitted row
     # (measured: "deadlock detected" under load, the group answered 503).
@@ -444,34 +457,16 @@ async def _write_group(
         (int(r["site_id"]), str(r["visitor"])): decode_profile(r["data"]) for r in profile_rows
     }
 
-    changed: dict[tuple[int, str], float] = {}
-    results: list[IngestResult] = []
-    stored: list[tuple[IngestBatch, Profile, Profile]] = []
-    for b, new in zip(batches, is_new, strict=True):
-        key = (b.site_id, b.visitor)
-        profile = before = profiles.get(key) or Profile()
-        if new and b.observations:
-            profile = apply_observations(
-                profile, session=b.session, at=b.received_at, observations=b.observations
-            )
-            profiles[key] = profile
-            changed[key] = b.received_at
-        if new:
-            stored.append((b, before, profile))
-        results.append(IngestResult(duplicate=not new, profile=profile))
+    applied = apply_group(batches, is_new, profiles)
     # The profiles go to PostgreSQL now; the report's rollups are computed on this loop while
     # the server writes them (bench/report.py: the overlap keeps their cost out of ingest).
-    upserted = asyncio.ensure_future(_upsert_profiles(conn, profiles, changed))
+    upserted = asyncio.ensure_future(_upsert_profiles(conn, profiles, applied.changed))
     try:
         await asyncio.sleep(0)
-        if rollups is not None:
-            for b, before, profile in stored:
-                rollups.add(b, before, profile)
+        applied.add_rollups(rollups)
     finally:
         await upserted
-    if rollups:
-        await write_postgres_rollups(conn, rollups)
-    return results, profiles, list(changed)
+    return applied.results, profiles, list(applied.changed)
 
 
 async def _upsert_profiles(

@@ -26,7 +26,7 @@ from typing import Any, ClassVar, Final
 import aiosqlite
 import msgspec
 
-from rapport.server.profiles import Profile, apply_observations, decode_profile, encode_profile
+from rapport.server.profiles import Profile, decode_profile, encode_profile
 from rapport.server.report.store import ROLLUP_SITE_TABLES
 from rapport.server.report.store import write_sqlite as write_sqlite_rollups
 from rapport.server.sites.keys import hash_admin_token, new_admin_token, new_site_key
@@ -41,7 +41,11 @@ from rapport.server.storage.base import (
     StorageError,
     VisitorReader,
 )
-from rapport.server.storage.group_commit import GroupCommitStorage, first_occurrences
+from rapport.server.storage.group_commit import (
+    GroupCommitStorage,
+    apply_group,
+    first_occurrences,
+)
 from rapport.server.storage.migrate import ensure_sqlite_schema
 from rapport.server.storage.retention import RETAINED
 from rapport.server.storage.visitor_tables import VISITOR_TABLES, VisitorTable
@@ -331,7 +335,7 @@ class SQLiteStorage(GroupCommitStorage):
             [(table, f"DELETE FROM {table} WHERE site_id = ?", (site_id,))
              for table in ("signals", "batches", "profiles", *SITE_TABLES, *ROLLUP_SITE_TABLES)]
             + [("sites", "DELETE FROM sites WHERE id = ?", (site_id,))],
-            after_commit=lambda: self._profiles.discard_site(site_id),
+            after_commit=lambda: self._forget_site(site_id),
         )  # fmt: skip
         return {
             k: v
@@ -481,38 +485,27 @@ class SQLiteStorage(GroupCommitStorage):
                 missing.add(key)
         if missing:
             profiles.update(await _load_profiles(conn, missing))
-        # The signal rows go to SQLite's thread now; the profiles and the report's rollups
-        # are computed on this loop meanwhile (bench/report.py: this overlap is what keeps
-        # the rollups' cost out of the ingest rate).
+        # The signal rows go to SQLite's thread now; the profiles are computed on this loop
+        # meanwhile. The report's rollups come after the insert: computed during it, they kept
+        # the GIL from the thread between its rows and slowed the insert by more than their
+        # own cost (bench/report.py: on/off 0.77-0.78 overlapped, 0.83-0.86 after, load 4-7).
         signals_written = asyncio.ensure_future(_executemany(conn, _INSERT_SIGNALS, signal_rows))
         try:
             await asyncio.sleep(0)  # let the insert reach the thread before computing
-            changed: dict[tuple[int, str], float] = {}
-            results: list[IngestResult] = []
-            rollups = self._new_rollups()
-            for b, new in zip(batches, is_new, strict=True):
-                key = (b.site_id, b.visitor)
-                profile = before = profiles.get(key) or Profile()
-                if new and b.observations:
-                    profile = apply_observations(
-                        profile, session=b.session, at=b.received_at, observations=b.observations
-                    )
-                    profiles[key] = profile
-                    changed[key] = b.received_at
-                if new and rollups is not None:
-                    rollups.add(b, before, profile)
-                results.append(IngestResult(duplicate=not new, profile=profile))
+            applied = apply_group(batches, is_new, profiles)
             profile_rows = [
                 (site_id, visitor, encode_profile(profiles[(site_id, visitor)]), at)
-                for (site_id, visitor), at in changed.items()
+                for (site_id, visitor), at in applied.changed.items()
             ]
         finally:
             await signals_written
+        rollups = self._new_rollups()
+        applied.add_rollups(rollups)
         if rollups:
             await write_sqlite_rollups(conn, rollups)
         if profile_rows:
             await _executemany(conn, _UPSERT_PROFILES, profile_rows)
-        return results, profiles
+        return applied.results, profiles
 
 
 class _SQLiteVisitorReader(VisitorReader):

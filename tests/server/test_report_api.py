@@ -294,3 +294,96 @@ def test_report_of_an_empty_site_has_every_panel(api: Api) -> None:
     assert [p["id"] for p in body["panels"]] == ["traffic", "patterns", "friction", "emotions",
                                                  "chat", "hints", "funnel", "scores"]  # fmt: skip
     assert len(tables(body, "traffic")[0]["rows"]) in (30, 31)
+
+
+# -- past days come from the process's cache (server/report/cache.py) --------------------------
+
+DAY = 86_400.0
+
+
+def past_day_report(api: Api, site: NewSite, visitors: int) -> tuple[list[str], dict[str, Any]]:
+    """``visitors`` visit today; two days later their day is closed and the report (read twice,
+    the second time from the cache) counts them."""
+    ids = visit(api, site, visitors, EVERYTHING)
+    api.clock.advance(2 * DAY)
+    first = report(api, site).json()
+    second = report(api, site).json()
+    assert first["visitors"] == second["visitors"]
+    return ids, second
+
+
+def from_rollups(body: dict[str, Any]) -> dict[str, Any]:
+    """The report without what is not read from the rollups: the time, and the hints panel
+    (read from the hint log on every report, which the hints engine fills as it goes and
+    retention prunes)."""
+    panels = [p for p in body["panels"] if p["id"] != "hints"]
+    return {k: v for k, v in body.items() if k != "generated_at"} | {"panels": panels}
+
+
+@pytest.mark.parametrize("zone", ["UTC", "Asia/Kolkata"])  # Kolkata: a half-hour offset
+def test_a_cached_past_day_gives_the_same_report_as_the_database(
+    report_api: Api, zone: str
+) -> None:
+    site = report_api.add_site()
+    storage, now = report_api.storage, report_api.clock()
+    report_api.run(lambda: set_report_settings(storage, site.site.id, timezone=zone, now=now))
+    visit(report_api, site, 5, EVERYTHING)
+    report_api.clock.advance(DAY)  # a second day, half of it in the range's first local day
+    _, cached = past_day_report(report_api, site, 5)
+    cache = report_api.storage.report_cache
+    assert cache is not None and cache  # the closed day is held
+    cache.forget_site(site.site.id)
+    assert from_rollups(report(report_api, site).json()) == from_rollups(cached)
+
+
+def test_erasing_a_visitor_of_a_cached_day_applies_the_k_rule_again(report_api: Api) -> None:
+    site = report_api.add_site()
+    ids, cached = past_day_report(report_api, site, 5)
+    assert cached["visitors"] == 5
+    report_api.run(lambda: report_api.storage.erase_visitor(site.site.id, ids[0]))
+    body = report(report_api, site).json()
+    assert body["visitors"] is None  # 4 visitors left: under k
+    day = [row for row in tables(body, "traffic")[0]["rows"] if row[1:] != [None, None, None]]
+    assert day == []
+
+
+def test_an_erasure_by_another_process_reaches_the_cached_days(report_api: Api) -> None:
+    """Several servers on one PostgreSQL: another process's erase deletes the reach rows
+    without this process's hooks; the report notices the rows it cached are gone."""
+    site = report_api.add_site()
+    ids, cached = past_day_report(report_api, site, 6)
+    assert cached["visitors"] == 6
+    sql = "DELETE FROM report_reach WHERE site_id = ? AND visitor = ?"
+    report_api.run(lambda: report_api.storage.sql_execute(sql, (site.site.id, ids[0])))
+    assert report(report_api, site).json()["visitors"] == 5
+
+
+def test_a_batch_stored_in_a_cached_hour_shows_in_the_report(report_api: Api) -> None:
+    """A visitor of the cached day starts another session back then (an import): their
+    reach row is ORed in place, so only the writer can tell the cache."""
+    site = report_api.add_site()
+    names = [f"visitor-{uuid.uuid4().hex[:10]}" for _ in range(5)]
+    for name in names:
+        body = batch(site.site.site_key, EVERYTHING, visitor=name, session="s1-" + name)
+        assert report_api.collect(body).status_code == 200
+    report_api.clock.advance(2 * DAY)
+    assert report(report_api, site).json()["sessions"] == 5
+    report_api.clock.advance(-2 * DAY)
+    body = batch(site.site.site_key, EVERYTHING, visitor=names[0], session="s2-" + names[0])
+    assert report_api.collect(body).status_code == 200
+    report_api.clock.advance(2 * DAY)
+    assert report(report_api, site).json()["sessions"] == 6
+
+
+def test_pruning_raw_signals_keeps_the_cached_history(report_api: Api) -> None:
+    site = report_api.add_site()
+    _, cached = past_day_report(report_api, site, 5)
+    assert cached["visitors"] == 5
+    storage = report_api.storage
+    report_api.run(lambda: storage.prune(report_api.clock() - DAY))
+    assert report_api.count_signals(site.site.id) == 0
+    assert from_rollups(report(report_api, site).json()) == from_rollups(cached)
+    cache = storage.report_cache
+    assert cache is not None
+    cache.forget_site(site.site.id)  # and from the database alone: the rollups were kept
+    assert from_rollups(report(report_api, site).json()) == from_rollups(cached)
