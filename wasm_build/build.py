@@ -7,7 +7,7 @@ Everything comes from the repo and from npm packages pinned in ``wasm_build/pack
 2. inside Pyodide under Node: .pyc-compile that wheel and the stdlib, trim the stdlib to what the
    worker's flow imports, then boot again from the result and re-run the flow to prove it works;
 3. content-hashed names for everything but the stable entry point ``rapport.js``;
-4. the loader minified with terser; ``.br`` and ``.gz`` siblings for every file;
+4. the loader and the worker minified with terser; ``.br`` and ``.gz`` siblings for every file;
 5. ``manifest.json``: names, sizes (raw, brotli, gzip), sha256, versions, and each file's role
    and brotli budget (``wasm_build/budget.py``): the build fails when a file, or the cold
    download of a first visit, outgrows its budget.
@@ -226,7 +226,7 @@ def build_sdk(out_dir: Path) -> Path:
         built += addons.values()
 
         lock_info = json.loads((PYODIDE_DIR / "pyodide-lock.json").read_text())["info"]
-        worker_src = (
+        worker_text = (
             (ROOT / "src" / "worker.mjs")
             .read_text()
             .replace("__PYODIDE_DIR__", core_dir)
@@ -234,7 +234,11 @@ def build_sdk(out_dir: Path) -> Path:
             .replace("__WHEEL__", wheel_name)
             .replace("__LOCK_INFO__", json.dumps(lock_info))
             .replace("__FACE__", camera["face"])
-        ).encode()
+        )
+        # Minified like the add-ons: every visitor downloads it before Python can start.
+        (tmp / "worker.mjs").write_text(worker_text)
+        _node("minify.mjs", tmp / "worker.mjs", tmp / "worker.min.mjs", "module")
+        worker_src = (tmp / "worker.min.mjs").read_bytes()
         worker_name = f"worker.{_hash(worker_src)}.mjs"
         built.append(_Built(worker_name, worker_src))
 
