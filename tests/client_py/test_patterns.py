@@ -6,14 +6,16 @@ from rapport.client_py.patterns import (
     HESITANT,
     NEUTRAL_BELOW,
     PATTERN_WEIGHTS,
+    PatternScore,
     Term,
+    feature_values,
     score_all,
-    score_hesitant,
-    top_pattern,
+    score_pattern,
     weights_with_overrides,
 )
 from rapport.client_py.schema import EVIDENCE_FEATURES, PATTERNS
 from rapport.client_py.tone import ToneSession
+from rapport.server.testing.runs import top_pattern
 
 T = 1_700_000_000_000.0
 
@@ -25,6 +27,10 @@ def features_of(*raw: list[object], until: float | None = None) -> SessionFeatur
     if until is not None:
         features.advance(until)
     return features
+
+
+def score_hesitant(features: SessionFeatures, weights: tuple[Term, ...] = HESITANT) -> PatternScore:
+    return score_pattern("hesitant", weights, feature_values(features))
 
 
 def session(price_s: float, returns_s: float, *extra: list[object]) -> SessionFeatures:

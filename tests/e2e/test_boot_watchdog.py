@@ -65,7 +65,11 @@ class _WasmProxy:
                 try:
                     self.send_response(answer.status)
                     for name, value in answer.headers.items():
-                        if name.lower() not in ("connection", "transfer-encoding", "content-length"):
+                        if name.lower() not in (
+                            "connection",
+                            "transfer-encoding",
+                            "content-length",
+                        ):
                             self.send_header(name, value)
                     self.send_header("Content-Length", str(len(data)))
                     self.end_headers()
