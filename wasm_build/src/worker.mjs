@@ -6,6 +6,7 @@ const BUILD = {
   pyodide: "__PYODIDE_DIR__/",
   stdlib: "__STDLIB__",
   wheel: "__WHEEL__",
+  tone: "__TONE__", // the chat-tone weights: fetched on the page's first chat message only
   lock: __LOCK_INFO__,
   face: "__FACE__", // the camera add-on's worker half: imported only after camera consent
 };
@@ -93,6 +94,9 @@ function stop(reason) {
 }
 
 let agent = null;
+let py = null;
+let tone = null; // the chat-tone weights' download: started by the first chat text, once
+let toneBusy = false; // while they download, messages wait in order behind the chat text
 let endpoint = "";
 let debug = false; // the owner's debug mode: the page also sees each batch sent
 let holdout = null; // in the site's control group? null until the server answered
@@ -109,8 +113,13 @@ function post(message) {
 }
 
 function run(message) {
-  if (!agent) {
+  if (!agent || toneBusy) {
     pending.push(message);
+    return;
+  }
+  if (!tone && message.t === "ev" && Array.isArray(message.e) && message.e.some((e) => e && e[0] === "txt")) {
+    pending.push(message);
+    loadTone();
     return;
   }
   // Answered in order after everything posted before it: lets a page (or a bench) know the
@@ -155,6 +164,23 @@ async function send(item) {
   if (body && status >= 200 && status < 300) holdout = !!body.holdout;
   post({ t: "sent", h: holdout, s: status, b: debug ? item.body : undefined });
   if (!item.keepalive) run({ t: "result", batch: item.batch, status, body });
+}
+
+// Sites without chat never download the weights (≈ 44 KB); without them (a failed download)
+// the lexicon scores the tone alone (client_py/tone_model.py load()).
+function loadTone() {
+  toneBusy = true;
+  tone = fetch(new URL(BUILD.tone, import.meta.url))
+    .then((r) => {
+      if (!r.ok) throw new Error("tone " + r.status);
+      return r.arrayBuffer();
+    })
+    .then((data) => py.FS.writeFile(py.pyimport("client_py.tone_model").MODEL_FILE, new Uint8Array(data)))
+    .catch(() => {})
+    .finally(() => {
+      toneBusy = false;
+      for (const message of pending.splice(0)) run(message);
+    });
 }
 
 function serial(task) {
@@ -238,7 +264,7 @@ async function init({ cfg, state }) {
     if (!r.ok) throw new Error("wheel " + r.status);
     return r.arrayBuffer();
   });
-  const py = await loadPyodide({
+  py = await loadPyodide({
     indexURL,
     createPyodideModule: asm.then((m) => m.default),
     stdLibURL: new URL(BUILD.stdlib, base).href,
