@@ -15,7 +15,6 @@ from rapport.client_py.patterns import (
 )
 from rapport.client_py.schema import EVIDENCE_FEATURES, PATTERNS
 from rapport.client_py.tone import ToneSession
-from rapport.server.testing.runs import top_pattern
 
 T = 1_700_000_000_000.0
 
@@ -27,6 +26,13 @@ def features_of(*raw: list[object], until: float | None = None) -> SessionFeatur
     if until is not None:
         features.advance(until)
     return features
+
+
+def top_pattern(scores: dict[str, float], threshold: float = NEUTRAL_BELOW) -> str:
+    """The highest-scoring pattern, or "neutral" (the kit's reading, ``server/testing/runs.py``;
+    not imported from there: these tests also run inside Pyodide, where only client_py is)."""
+    best = max(scores.items(), key=lambda kv: kv[1], default=("neutral", 0.0))
+    return best[0] if best[1] >= threshold else "neutral"
 
 
 def score_hesitant(features: SessionFeatures, weights: tuple[Term, ...] = HESITANT) -> PatternScore:
