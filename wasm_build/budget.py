@@ -25,7 +25,7 @@ FILE_BUDGETS_BR: Final[Mapping[str, int]] = {
     "pyodide.mjs": 7 * 1024,
     "pyodide.asm.mjs": 212 * 1024,
     "pyodide.asm.wasm": 2_760_000,
-    "stdlib": 480 * 1024,
+    "stdlib": 470 * 1024,
     "wheel": 46 * 1024,
     "tone_model": 46 * 1024,
     "debug": 2 * 1024,
