@@ -4,7 +4,9 @@ first download of each ``.wasm`` file held back in one of three ways (``mode``):
 * ``"delay"``: nothing for ``delay`` s, then the whole answer (a slow server);
 * ``"stall"``: headers and a first chunk, then nothing until the proxy closes (a connection that
   hangs without an error);
-* ``"dribble"``: ``pieces`` chunks ``gap`` s apart (a slow link whose bytes keep coming).
+* ``"dribble"``: ``pieces`` chunks ``gap`` s apart (a slow link whose bytes keep coming);
+* ``"corrupt"``: at once, but every byte after the 8-byte header inverted (a broken cache or
+  proxy: the download completes, the WebAssembly does not compile).
 
 ``requests`` lists every path asked for, ``done`` the answers fully written, ``seconds`` how
 long each held-back download took.
@@ -47,9 +49,10 @@ class SlowLink:
                 link.requests.append(self.path)
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length) if length else None
-                headers = {
-                    k: v for k, v in self.headers.items() if k.lower() not in ("host", "connection")
-                }
+                held = self.path.endswith(".wasm") and link.requests.count(self.path) == 1
+                # Corrupted plain bytes, so the WebAssembly arrives whole and fails to compile.
+                skip = ("host", "connection") + (("accept-encoding",) if mode == "corrupt" else ())
+                headers = {k: v for k, v in self.headers.items() if k.lower() not in skip}
                 request = urllib.request.Request(
                     api + self.path, data=body, headers=headers, method=self.command
                 )
@@ -58,7 +61,8 @@ class SlowLink:
                 except urllib.error.HTTPError as exc:
                     answer = exc
                 data = answer.read()
-                held = self.path.endswith(".wasm") and link.requests.count(self.path) == 1
+                if held and mode == "corrupt":
+                    data = data[:8] + bytes(255 - b for b in data[8:])
                 started = time.monotonic()
                 if held and mode == "delay":
                     link.closed.wait(delay)

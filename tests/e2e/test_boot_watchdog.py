@@ -65,3 +65,14 @@ def test_a_slow_download_that_keeps_moving_still_boots(
     # The premise: the wasm alone took longer than the stall bound to arrive.
     assert link.seconds and link.seconds[0] * 1000 > STALL_MS
     assert errors == []
+
+
+def test_a_wasm_that_does_not_compile_settles_ready_false(
+    stack: Stack, context: BrowserContext
+) -> None:
+    """Pyodide only logs a failed instantiation and waits forever, with no download pending for
+    the watchdog to judge: the worker turns the failure into ``ready`` false."""
+    _, link, ready, errors = visit(stack, context, "corrupt")
+    assert ready is False
+    assert [p for p in link.requests if p.endswith(".wasm")]
+    assert errors == []
