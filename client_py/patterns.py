@@ -34,9 +34,7 @@ __all__ = [
     "Term",
     "feature_values",
     "score_all",
-    "score_hesitant",
     "score_pattern",
-    "top_pattern",
     "weights_with_overrides",
 ]
 
@@ -219,16 +217,6 @@ def score_all(
     """Every pattern's score, in the schema's order."""
     values = feature_values(features, tone, returning=returning)
     return [score_pattern(name, tuple(weights.get(name, ())), values) for name in PATTERNS]
-
-
-def score_hesitant(features: SessionFeatures, weights: tuple[Term, ...] = HESITANT) -> PatternScore:
-    return score_pattern("hesitant", weights, feature_values(features))
-
-
-def top_pattern(scores: Mapping[str, float], threshold: float = NEUTRAL_BELOW) -> str:
-    """The highest-scoring pattern, or "neutral" when every score is below ``threshold``."""
-    best = max(scores.items(), key=lambda kv: kv[1], default=("neutral", 0.0))
-    return best[0] if best[1] >= threshold else "neutral"
 
 
 def weights_with_overrides(

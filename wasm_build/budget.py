@@ -21,12 +21,13 @@ __all__ = ["COLD_BUDGET_BR", "COLD_ROLES", "FILE_BUDGETS_BR", "check", "cold_tot
 #: main thread); the others are today's sizes plus a few per cent.
 FILE_BUDGETS_BR: Final[Mapping[str, int]] = {
     "loader": 3 * 1024,
-    "worker": 3 * 1024,
+    "worker": 2 * 1024,
     "pyodide.mjs": 7 * 1024,
     "pyodide.asm.mjs": 212 * 1024,
     "pyodide.asm.wasm": 2_760_000,
-    "stdlib": 480 * 1024,
-    "wheel": 92 * 1024,
+    "stdlib": 470 * 1024,
+    "wheel": 46 * 1024,
+    "tone_model": 46 * 1024,
     "debug": 2 * 1024,
     "rights": 1024,
     "prompt": 4 * 1024,
@@ -47,9 +48,10 @@ COLD_ROLES: Final = (
     "stdlib",
     "wheel",
 )
-#: The cold download, brotli: today's 3.52 MB and a little room. Issue 19 asks for 3.4 MB; Pyodide's
-#: own share (its WebAssembly, its JS and the stdlib modules its boot imports) is ≈ 3.42 MB of it.
-COLD_BUDGET_BR: Final = 3_540_000
+#: The cold download, brotli: today's 3.48 MB (3.52 before the chat-tone weights left it and the
+#: worker was minified) and a little room. Issue 19 asks for 3.4 MB; Pyodide's own share (its
+#: WebAssembly, its JS and the stdlib modules its boot imports) is ≈ 3.42 MB of it.
+COLD_BUDGET_BR: Final = 3_495_000
 
 
 def cold_total(roles: Mapping[str, str], files: Mapping[str, Mapping[str, Any]]) -> dict[str, int]:

@@ -7,7 +7,7 @@ Everything comes from the repo and from npm packages pinned in ``wasm_build/pack
 2. inside Pyodide under Node: .pyc-compile that wheel and the stdlib, trim the stdlib to what the
    worker's flow imports, then boot again from the result and re-run the flow to prove it works;
 3. content-hashed names for everything but the stable entry point ``rapport.js``;
-4. the loader minified with terser; ``.br`` and ``.gz`` siblings for every file;
+4. the loader and the worker minified with terser; ``.br`` and ``.gz`` siblings for every file;
 5. ``manifest.json``: names, sizes (raw, brotli, gzip), sha256, versions, and each file's role
    and brotli budget (``wasm_build/budget.py``): the build fails when a file, or the cold
    download of a first visit, outgrows its budget.
@@ -22,6 +22,10 @@ The camera add-on is separate and is downloaded only where it is used: ``camera.
 face pipeline), onnxruntime-web's WASM build and the two models of ``models/onnx``. The manifest
 lists them under ``camera`` with their bytes.
 
+The chat-tone weights (``tone_model.<hash>.bin``) leave the wheel after the compile step has
+traced and proved the flow with them: the worker fetches them on the page's first chat message,
+so a site without chat never downloads them.
+
 Two more add-ons are imported by the loader only when used, so they never weigh on an ordinary
 page: ``rights.<hash>.mjs`` (the visitor's export/erase, on the first such call) and
 ``debug.<hash>.mjs`` (the owner's debug panel: ``data-debug`` or ``?rapport-debug=1``). The
@@ -32,6 +36,7 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import io
 import json
 import shutil
 import subprocess
@@ -68,8 +73,11 @@ MODEL_FILES: Final = ("blazeface_short_range.onnx", "face_expression.onnx")
 #: The loader runs on the host's main thread; Plausible's whole tracker is 2.5 KB gz.
 LOADER_BUDGET_BYTES_BR: Final = budget.FILE_BUDGETS_BR["loader"]
 CLIENT_VERSION: Final = "0.1.0"
-#: Non-Python files of client_py that ship in the wheel (read by the worker at run time).
+#: Non-Python files of client_py that the compile step's wheel carries (read at run time).
 CLIENT_DATA: Final = ("*.bin",)
+#: The chat-tone weights (≈ 44 KB brotli): traced and proved inside the compile step's wheel,
+#: then shipped beside it, fetched by the worker on the page's first chat message only.
+TONE_MEMBER: Final = "client_py/tone_model.bin"
 _EPOCH: Final = (2020, 1, 1, 0, 0, 0)
 
 
@@ -117,6 +125,22 @@ def client_wheel(dest_dir: Path) -> Path:
         for name, data in files.items():
             whl.writestr(_zip_member(name), data)
     return path
+
+
+def _split_member(wheel: bytes, member: str) -> tuple[bytes, bytes]:
+    """``wheel`` without ``member`` (and its RECORD line), and ``member``'s bytes."""
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(wheel)) as source, zipfile.ZipFile(out, "w") as dest:
+        data = source.read(member)
+        for info in source.infolist():
+            if info.filename == member:
+                continue
+            body = source.read(info)
+            if info.filename.endswith(".dist-info/RECORD"):
+                lines = body.decode().splitlines(keepends=True)
+                body = "".join(x for x in lines if not x.startswith(member + ",")).encode()
+            dest.writestr(info, body)
+    return out.getvalue(), data
 
 
 def _node(script: str, *args: str | Path) -> str:
@@ -211,14 +235,19 @@ def build_sdk(out_dir: Path) -> Path:
             _node("compile_python.mjs", PYODIDE_DIR, wheel, ROOT, tmp).strip().splitlines()[-1]
         )
         stdlib = (tmp / "python_stdlib.zip").read_bytes()
-        compiled_wheel = (tmp / "client.whl").read_bytes()
+        compiled_wheel, tone = _split_member((tmp / "client.whl").read_bytes(), TONE_MEMBER)
+        tone_name = f"tone_model.{_hash(tone)}.bin"
 
         core = {name: (PYODIDE_DIR / name).read_bytes() for name in PYODIDE_CORE}
         core_dir = f"pyodide-{_hash(b''.join(hashlib.sha256(d).digest() for d in core.values()))}"
         built = [_Built(f"{core_dir}/{name}", data) for name, data in core.items()]
         stdlib_name = f"python_stdlib.{_hash(stdlib)}.zip"
         wheel_name = f"rapport_client-{CLIENT_VERSION}.{_hash(compiled_wheel)}.whl"
-        built += [_Built(stdlib_name, stdlib), _Built(wheel_name, compiled_wheel)]
+        built += [
+            _Built(stdlib_name, stdlib),
+            _Built(wheel_name, compiled_wheel),
+            _Built(tone_name, tone),
+        ]
 
         camera_built, camera = _camera_files(tmp)
         built += camera_built
@@ -226,15 +255,20 @@ def build_sdk(out_dir: Path) -> Path:
         built += addons.values()
 
         lock_info = json.loads((PYODIDE_DIR / "pyodide-lock.json").read_text())["info"]
-        worker_src = (
+        worker_text = (
             (ROOT / "src" / "worker.mjs")
             .read_text()
             .replace("__PYODIDE_DIR__", core_dir)
             .replace("__STDLIB__", stdlib_name)
             .replace("__WHEEL__", wheel_name)
+            .replace("__TONE__", tone_name)
             .replace("__LOCK_INFO__", json.dumps(lock_info))
             .replace("__FACE__", camera["face"])
-        ).encode()
+        )
+        # Minified like the add-ons: every visitor downloads it before Python can start.
+        (tmp / "worker.mjs").write_text(worker_text)
+        _node("minify.mjs", tmp / "worker.mjs", tmp / "worker.min.mjs", "module")
+        worker_src = (tmp / "worker.min.mjs").read_bytes()
         worker_name = f"worker.{_hash(worker_src)}.mjs"
         built.append(_Built(worker_name, worker_src))
 
@@ -264,6 +298,7 @@ def build_sdk(out_dir: Path) -> Path:
         **{name: f"{core_dir}/{name}" for name in PYODIDE_CORE},
         "stdlib": stdlib_name,
         "wheel": wheel_name,
+        "tone_model": tone_name,
         **{key: item.name for key, item in addons.items()},
         **{key: camera[key] for key in CAMERA_KEYS},
     }
@@ -303,6 +338,7 @@ def build_sdk(out_dir: Path) -> Path:
             "worker": worker_name,
             "stdlib": stdlib_name,
             "wheel": wheel_name,
+            "tone_model": tone_name,
             "pyodide_dir": core_dir,
         },
         "files": files,

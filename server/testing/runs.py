@@ -20,7 +20,7 @@ from typing import Any, Final
 
 from playwright.async_api import Browser, Page, Request, Response, async_playwright
 
-from rapport.client_py.patterns import NEUTRAL_BELOW, top_pattern
+from rapport.client_py.patterns import NEUTRAL_BELOW
 from rapport.client_py.privacy import allowed_signal
 from rapport.server.testing.browser import launch_options
 from rapport.server.testing.drive import BOOT_SLOTS, Played, play_async
@@ -35,6 +35,7 @@ __all__ = [
     "run_persona",
     "run_personas",
     "simulate",
+    "top_pattern",
 ]
 
 #: A journey as the runner calls it: (page, base URL, rng); it may return what it ``Played``.
@@ -67,6 +68,13 @@ _WATCHED: Final = (
 #: The text of the marked sections (what must never leave): trimmed lines of 12+ characters.
 _SECTION_TEXT: Final = """() => [...document.querySelectorAll('[data-rapport-section]')]
   .flatMap((e) => e.innerText.split('\\n')).map((t) => t.trim()).filter((t) => t.length >= 12)"""
+
+
+def top_pattern(scores: dict[str, float], threshold: float = NEUTRAL_BELOW) -> str:
+    """The highest-scoring pattern, or "neutral" when every score is below ``threshold``: how a
+    run reads the client's scores (the browser never needs it, so it is not in the wheel)."""
+    best = max(scores.items(), key=lambda kv: kv[1], default=("neutral", 0.0))
+    return best[0] if best[1] >= threshold else "neutral"
 
 
 @dataclass

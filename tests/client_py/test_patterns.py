@@ -6,10 +6,11 @@ from rapport.client_py.patterns import (
     HESITANT,
     NEUTRAL_BELOW,
     PATTERN_WEIGHTS,
+    PatternScore,
     Term,
+    feature_values,
     score_all,
-    score_hesitant,
-    top_pattern,
+    score_pattern,
     weights_with_overrides,
 )
 from rapport.client_py.schema import EVIDENCE_FEATURES, PATTERNS
@@ -25,6 +26,17 @@ def features_of(*raw: list[object], until: float | None = None) -> SessionFeatur
     if until is not None:
         features.advance(until)
     return features
+
+
+def top_pattern(scores: dict[str, float], threshold: float = NEUTRAL_BELOW) -> str:
+    """The highest-scoring pattern, or "neutral" (the kit's reading, ``server/testing/runs.py``;
+    not imported from there: these tests also run inside Pyodide, where only client_py is)."""
+    best = max(scores.items(), key=lambda kv: kv[1], default=("neutral", 0.0))
+    return best[0] if best[1] >= threshold else "neutral"
+
+
+def score_hesitant(features: SessionFeatures, weights: tuple[Term, ...] = HESITANT) -> PatternScore:
+    return score_pattern("hesitant", weights, feature_values(features))
 
 
 def session(price_s: float, returns_s: float, *extra: list[object]) -> SessionFeatures:

@@ -8,15 +8,11 @@ box lacks ``hidden``. They run with and without a strict Content-Security-Policy
 from __future__ import annotations
 
 import base64
-import http.server
 import json
 import os
 import re
 import subprocess
 import sys
-import threading
-import urllib.error
-import urllib.request
 from pathlib import Path
 from typing import Any
 
@@ -24,10 +20,11 @@ import pytest
 from playwright.sync_api import BrowserContext, ConsoleMessage, Page
 
 from rapport.client_py.identity import visitor_id_from_secret
-from rapport.demo_site.stack import REPO, Stack, free_port
+from rapport.demo_site.stack import REPO, Stack
 from rapport.server.holdout import in_control
 from rapport.server.testing.recording import Recorder
 from tests.e2e.owner_site import PAGES, owner_site, strict_csp
+from tests.e2e.slow_link import slow_link
 
 pytestmark = pytest.mark.e2e
 
@@ -334,83 +331,25 @@ def test_finding_18_10_an_inline_loader_without_data_endpoint_does_not_throw(
         assert errors == []
 
 
-class _SlowProxy:
-    """The API behind a slow link: every request forwarded, the first download of each
-    ``.wasm`` file held back ``delay`` s; ``done`` lists the responses fully written."""
-
-    def __init__(self, api: str, delay: float) -> None:
-        self.requests: list[str] = []
-        self.done: list[str] = []
-        proxy = self
-
-        class Handler(http.server.BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, format: str, *args: object) -> None:
-                """Quiet."""
-
-            def forward(self) -> None:
-                proxy.requests.append(self.path)
-                length = int(self.headers.get("Content-Length") or 0)
-                body = self.rfile.read(length) if length else None
-                skip = ("host", "connection")
-                headers = {k: v for k, v in self.headers.items() if k.lower() not in skip}
-                request = urllib.request.Request(
-                    api + self.path, data=body, headers=headers, method=self.command
-                )
-                try:
-                    answer = urllib.request.urlopen(request, timeout=60)
-                except urllib.error.HTTPError as exc:
-                    answer = exc
-                data = answer.read()
-                if self.path.endswith(".wasm") and proxy.requests.count(self.path) == 1:
-                    threading.Event().wait(delay)
-                try:
-                    self.send_response(answer.status)
-                    for name, value in answer.headers.items():
-                        if name.lower() not in (
-                            "connection",
-                            "transfer-encoding",
-                            "content-length",
-                        ):
-                            self.send_header(name, value)
-                    self.send_header("Content-Length", str(len(data)))
-                    self.end_headers()
-                    self.wfile.write(data)
-                    self.wfile.flush()
-                    proxy.done.append(self.path)
-                except OSError:
-                    pass  # the browser gave up on this download
-
-            do_GET = do_POST = do_OPTIONS = forward
-
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", free_port()), Handler)
-        self.server.daemon_threads = True
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-
-
 def test_finding_18_10_a_slow_link_keeps_what_it_downloaded_and_finishes_on_the_next_page(
     stack: Stack, context: BrowserContext
 ) -> None:
     """Python's WebAssembly takes 40 s to arrive: the loader used to kill the worker after 30 s,
     throwing the download away, so every page started it again."""
-    proxy = _SlowProxy(stack.api, delay=40)
-    try:
-        with owner_site(stack, sdk=proxy.url + "/sdk") as site:
-            page = context.new_page()
-            page.goto(site.url + "/product.html")
-            for i in range(120):  # the slow download completes while the visitor reads
-                if any(p.startswith("/v1/collect") for p in proxy.done):
-                    break
-                page.mouse.move(200 + i % 7, 200)
-                page.wait_for_timeout(1_000)
-            # The worker was not cut off: it finished booting on this page and sent a batch.
-            assert any(p.startswith("/v1/collect") for p in proxy.done), "the worker gave up"
-            page.goto(site.url + "/listing.html")
-            assert probe(page)["ready"] is True
-            wasm = [p for p in proxy.requests if p.endswith(".wasm")]
-            assert len(wasm) == 1  # the next page found it in the HTTP cache
-    finally:
-        proxy.server.shutdown()
-        proxy.server.server_close()
+    with (
+        slow_link(stack.api, mode="delay", delay=40) as proxy,
+        owner_site(stack, sdk=proxy.url + "/sdk") as site,
+    ):
+        page = context.new_page()
+        page.goto(site.url + "/product.html")
+        for i in range(120):  # the slow download completes while the visitor reads
+            if any(p.startswith("/v1/collect") for p in proxy.done):
+                break
+            page.mouse.move(200 + i % 7, 200)
+            page.wait_for_timeout(1_000)
+        # The worker was not cut off: it finished booting on this page and sent a batch.
+        assert any(p.startswith("/v1/collect") for p in proxy.done), "the worker gave up"
+        page.goto(site.url + "/listing.html")
+        assert probe(page)["ready"] is True
+        wasm = [p for p in proxy.requests if p.endswith(".wasm")]
+        assert len(wasm) == 1  # the next page found it in the HTTP cache

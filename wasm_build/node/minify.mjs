@@ -1,5 +1,5 @@
 // Minify with terser (pinned in package-lock.json): the loader (a classic script) or, with
-// "module", an ES module (the camera add-on). usage: node minify.mjs <in> <out> [module]
+// "module", an ES module (the worker, the add-ons). usage: node minify.mjs <in> <out> [module]
 import { readFileSync, writeFileSync } from "node:fs";
 import { minify } from "terser";
 

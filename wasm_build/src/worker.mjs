@@ -6,6 +6,7 @@ const BUILD = {
   pyodide: "__PYODIDE_DIR__/",
   stdlib: "__STDLIB__",
   wheel: "__WHEEL__",
+  tone: "__TONE__", // the chat-tone weights: fetched on the page's first chat message only
   lock: __LOCK_INFO__,
   face: "__FACE__", // the camera add-on's worker half: imported only after camera consent
 };
@@ -14,9 +15,88 @@ const TICK_MS = 1000;
 // wheel) never compete with the host page's own requests: low fetch priority. The collect
 // requests go through the browser's fetch as it is.
 const netFetch = self.fetch.bind(self);
-self.fetch = (url, init) => netFetch(url, { priority: "low", ...init });
+self.fetch = (url, init) => {
+  const request = netFetch(url, { priority: "low", ...init });
+  return watchdog ? waitFor(request).then(watched) : request;
+};
+
+// Stall watchdog (issue 18): `ready` settles false when a boot download stops moving (no byte
+// for `stallMs`), never because one is merely slow: a slow link keeps downloading, and what it
+// got stays in the HTTP cache (hashed, immutable files) for the next page. Only waits on the
+// network are judged, never Python's own start-up work. A site (or a test) may change the
+// bound with data-rapport-config='{"stall_ms": …}'.
+let stallMs = 60_000;
+let watchdog = 0; // the interval while booting, 0 after
+let waiting = 0; // boot downloads in flight: fetches (headers, then body) and module imports
+let moved = 0; // when a boot download last started, received bytes or ended (epoch ms)
+const touch = () => (moved = Date.now());
+
+/** @template T @param {Promise<T>} promise @returns {Promise<T>} */
+function waitFor(promise) {
+  waiting += 1;
+  touch();
+  return promise.finally(() => {
+    waiting -= 1;
+    touch();
+  });
+}
+
+// Progress is read on a clone of the body: the Response itself goes to Pyodide untouched, so
+// WebAssembly.instantiateStreaming still sees its URL (the key of V8's code cache for the wasm).
+/** @param {Response} response */
+function watched(response) {
+  const reader = response.clone().body?.getReader();
+  if (!reader) return response;
+  waiting += 1;
+  const pump = () =>
+    reader.read().then(
+      ({ done }) => {
+        touch();
+        if (done || !watchdog) {
+          waiting -= 1;
+          if (!done) reader.cancel().catch(() => {});
+        } else pump();
+      },
+      () => (waiting -= 1),
+    );
+  pump();
+  return response;
+}
+
+function watch(config) {
+  for (const item of Array.isArray(config) ? config : [config]) {
+    if (item && item.stall_ms >= 500) stallMs = +item.stall_ms;
+  }
+  const period = Math.min(1000, stallMs / 4);
+  let last = touch();
+  watchdog = setInterval(() => {
+    const now = Date.now();
+    // A late timer means this thread was busy (compiling, starting Python): no judgement.
+    if (now - last > 2 * period) moved = now;
+    last = now;
+    if (waiting > 0 && now - moved > stallMs) stop("boot stalled: no byte for " + stallMs + " ms");
+  }, period);
+}
+
+// Pyodide only logs a failed instantiation and then waits forever: here it ends the boot.
+const instantiate = WebAssembly.instantiateStreaming;
+WebAssembly.instantiateStreaming = (source, imports) =>
+  instantiate(source, imports).catch((error) => {
+    stop("wasm: " + String(error).slice(0, 200));
+    throw error;
+  });
+
+function stop(reason) {
+  if (!watchdog) return;
+  clearInterval(watchdog);
+  watchdog = 0;
+  if (reason) post({ t: "err", m: reason }); // the loader settles ready false, ends this worker
+}
 
 let agent = null;
+let py = null;
+let tone = null; // the chat-tone weights' download: started by the first chat text, once
+let toneBusy = false; // while they download, messages wait in order behind the chat text
 let endpoint = "";
 let debug = false; // the owner's debug mode: the page also sees each batch sent
 let holdout = null; // in the site's control group? null until the server answered
@@ -33,8 +113,13 @@ function post(message) {
 }
 
 function run(message) {
-  if (!agent) {
+  if (!agent || toneBusy) {
     pending.push(message);
+    return;
+  }
+  if (!tone && message.t === "ev" && Array.isArray(message.e) && message.e.some((e) => e && e[0] === "txt")) {
+    pending.push(message);
+    loadTone();
     return;
   }
   // Answered in order after everything posted before it: lets a page (or a bench) know the
@@ -79,6 +164,23 @@ async function send(item) {
   if (body && status >= 200 && status < 300) holdout = !!body.holdout;
   post({ t: "sent", h: holdout, s: status, b: debug ? item.body : undefined });
   if (!item.keepalive) run({ t: "result", batch: item.batch, status, body });
+}
+
+// Sites without chat never download the weights (≈ 44 KB); without them (a failed download)
+// the lexicon scores the tone alone (client_py/tone_model.py load()).
+function loadTone() {
+  toneBusy = true;
+  tone = fetch(new URL(BUILD.tone, import.meta.url))
+    .then((r) => {
+      if (!r.ok) throw new Error("tone " + r.status);
+      return r.arrayBuffer();
+    })
+    .then((data) => py.FS.writeFile(py.pyimport("client_py.tone_model").MODEL_FILE, new Uint8Array(data)))
+    .catch(() => {})
+    .finally(() => {
+      toneBusy = false;
+      for (const message of pending.splice(0)) run(message);
+    });
 }
 
 function serial(task) {
@@ -128,7 +230,11 @@ function onFrame(bitmap, ts) {
 
 function onMessage(data) {
   if (!data || typeof data !== "object") return;
-  if (data.t === "init") init(data).catch((error) => post({ t: "err", m: String(error).slice(0, 200) }));
+  if (data.t === "init")
+    init(data).catch((error) => {
+      stop("");
+      post({ t: "err", m: String(error).slice(0, 200) });
+    });
   else if (data.t === "cam") cameraOn(!!data.on);
   else if (data.t === "frame") onFrame(data.b, data.ts);
   else run(data);
@@ -145,16 +251,22 @@ async function init({ cfg, state }) {
   // never sees the secret, so nothing running here can export or erase the visitor's data.
   endpoint = cfg.endpoint;
   debug = !!cfg.debug;
+  watch(cfg.config);
   const base = new URL(".", import.meta.url);
   const indexURL = new URL(BUILD.pyodide, base).href;
-  const { loadPyodide } = await import(indexURL + "pyodide.mjs");
+  // Pyodide's two modules load side by side (it would import pyodide.asm.mjs only once
+  // pyodide.mjs ran); it starts the wasm and stdlib fetches itself, the wheel's starts here.
+  const asm = waitFor(import(indexURL + "pyodide.asm.mjs"));
+  asm.catch(() => {}); // a failure surfaces through loadPyodide, which awaits it
+  const { loadPyodide } = await waitFor(import(indexURL + "pyodide.mjs"));
   mark("pyodide_js");
   const wheel = fetch(new URL(BUILD.wheel, base)).then((r) => {
     if (!r.ok) throw new Error("wheel " + r.status);
     return r.arrayBuffer();
   });
-  const py = await loadPyodide({
+  py = await loadPyodide({
     indexURL,
+    createPyodideModule: asm.then((m) => m.default),
     stdLibURL: new URL(BUILD.stdlib, base).href,
     packageBaseUrl: indexURL, // never the CDN default, even by accident
     lockFileContents: { info: BUILD.lock, packages: {} },
@@ -168,6 +280,7 @@ async function init({ cfg, state }) {
   const Agent = py.pyimport("client_py.agent").Agent;
   mark("imports");
   agent = Agent(JSON.stringify(cfg), state || null);
+  stop("");
   post({ t: "ready" });
   mark("ready");
   for (const message of pending.splice(0)) run(message);
