@@ -7,7 +7,9 @@ Everything comes from the repo and from npm packages pinned in ``wasm_build/pack
 2. inside Pyodide under Node: .pyc-compile that wheel and the stdlib, trim the stdlib to what the
    worker's flow imports, then boot again from the result and re-run the flow to prove it works;
 3. content-hashed names for everything but the stable entry point ``rapport.js``;
-4. the loader minified with terser; ``.br`` and ``.gz`` siblings for every file;
+4. the loader: its modules (``src/loader/*.js``, one concern each) joined into one classic script
+   (``wasm_build/loader_join.py``: the build fails if a module would not ship), minified with
+   terser; ``.br`` and ``.gz`` siblings for every file;
 5. ``manifest.json``: names, sizes (raw, brotli, gzip), sha256, versions, and each file's role
    and brotli budget (``wasm_build/budget.py``): the build fails when a file, or the cold
    download of a first visit, outgrows its budget.
@@ -44,6 +46,7 @@ from typing import Any, Final
 import brotli
 
 from rapport.wasm_build import budget, cross_language
+from rapport.wasm_build.loader_join import LoaderJoinError, join_loader, loader_modules
 
 __all__ = ["LOADER_BUDGET_BYTES_BR", "BuildError", "build_sdk", "client_wheel"]
 
@@ -198,9 +201,13 @@ def build_sdk(out_dir: Path) -> Path:
         raise BuildError(f"{PYODIDE_DIR} is missing: run `npm ci` in {ROOT}")
     if not (ORT_DIR / ORT_FILES[2]).exists():
         raise BuildError(f"{ORT_DIR} is missing: run `npm ci` in {ROOT}")
+    try:
+        loader = join_loader()
+    except LoaderJoinError as exc:
+        raise BuildError(f"the loader's modules (src/loader/) cannot be joined: {exc}") from exc
     drift = cross_language.face_disagreements(
         (ROOT / "src" / "face.mjs").read_text()
-    ) + cross_language.event_code_disagreements((ROOT / "src" / "loader.js").read_text())
+    ) + cross_language.event_code_disagreements(loader)
     if drift:
         raise BuildError("Python and the bundle's JavaScript disagree:\n" + "\n".join(drift))
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -240,9 +247,7 @@ def build_sdk(out_dir: Path) -> Path:
 
         loader_src = tmp / "loader.js"
         loader_src.write_text(
-            (ROOT / "src" / "loader.js")
-            .read_text()
-            .replace("__WORKER__", worker_name)
+            loader.replace("__WORKER__", worker_name)
             .replace("__CAMERA__", camera["prompt"])
             .replace("__DEBUG__", addons["debug"].name)
             .replace("__RIGHTS__", addons["rights"].name)
@@ -298,6 +303,8 @@ def build_sdk(out_dir: Path) -> Path:
             for key, item in addons.items()
         },
         "pyodide": report["pyodide"],
+        # The loader's modules (src/loader/), in the order rapport.js holds them.
+        "loader_modules": loader_modules(),
         "entry": {
             "loader": "rapport.js",
             "worker": worker_name,
