@@ -35,10 +35,12 @@ from __future__ import annotations
 import gzip
 import hashlib
 import json
+import re
 import shutil
 import subprocess
 import tempfile
 import zipfile
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
@@ -48,7 +50,7 @@ import brotli
 from rapport.wasm_build import budget, cross_language
 from rapport.wasm_build.loader_join import LoaderJoinError, join_loader, loader_modules
 
-__all__ = ["LOADER_BUDGET_BYTES_BR", "BuildError", "build_sdk", "client_wheel"]
+__all__ = ["LOADER_BUDGET_BYTES_BR", "BuildError", "build_sdk", "client_wheel", "minify_loader"]
 
 ROOT: Final = Path(__file__).resolve().parent
 REPO: Final = ROOT.parent
@@ -68,6 +70,13 @@ CAMERA_KEYS: Final = ("prompt", "face", "ort", "ort_glue", "ort_wasm", "detector
 #: The loader's own on-demand modules (not the camera's): see the module docstring.
 ADDONS: Final = ("debug", "rights")
 MODEL_FILES: Final = ("blazeface_short_range.onnx", "face_expression.onnx")
+#: The loader's placeholders for the hashed names of the files it loads, and their roles.
+LOADER_PLACEHOLDERS: Final = {
+    "__WORKER__": "worker",
+    "__CAMERA__": "prompt",
+    "__DEBUG__": "debug",
+    "__RIGHTS__": "rights",
+}
 #: The loader runs on the host's main thread; Plausible's whole tracker is 2.5 KB gz.
 LOADER_BUDGET_BYTES_BR: Final = budget.FILE_BUDGETS_BR["loader"]
 CLIENT_VERSION: Final = "0.1.0"
@@ -195,6 +204,20 @@ def _addon(tmp: Path, key: str) -> _Built:
     return _Built(f"{key}.{_hash(data)}.mjs", data)
 
 
+def minify_loader(loader: str, loads: Mapping[str, str], tmp: Path) -> bytes:
+    """``rapport.js``: the joined loader (:func:`join_loader`) with the hashed names of the files
+    it loads written in (``loads``: role → file name, see :data:`LOADER_PLACEHOLDERS`), minified
+    with terser. A test runs it again on the sources to prove the shipped loader is their join."""
+    for placeholder, role in LOADER_PLACEHOLDERS.items():
+        loader = loader.replace(placeholder, loads[role])
+    left = sorted(set(re.findall(r'"(__[A-Z_]+__)"', loader)))
+    if left:
+        raise BuildError(f"the loader names {', '.join(left)}, which the build does not write in")
+    (tmp / "loader.js").write_text(loader)
+    _node("minify.mjs", tmp / "loader.js", tmp / "rapport.min.js")
+    return (tmp / "rapport.min.js").read_bytes()
+
+
 def build_sdk(out_dir: Path) -> Path:
     """Build the bundle into ``out_dir`` and return the manifest's path."""
     if not (PYODIDE_DIR / "pyodide.mjs").exists():
@@ -245,15 +268,9 @@ def build_sdk(out_dir: Path) -> Path:
         worker_name = f"worker.{_hash(worker_src)}.mjs"
         built.append(_Built(worker_name, worker_src))
 
-        loader_src = tmp / "loader.js"
-        loader_src.write_text(
-            loader.replace("__WORKER__", worker_name)
-            .replace("__CAMERA__", camera["prompt"])
-            .replace("__DEBUG__", addons["debug"].name)
-            .replace("__RIGHTS__", addons["rights"].name)
-        )
-        _node("minify.mjs", loader_src, tmp / "rapport.min.js")
-        built.append(_Built("rapport.js", (tmp / "rapport.min.js").read_bytes()))
+        loads = {"worker": worker_name, "prompt": camera["prompt"]}
+        loads.update({key: item.name for key, item in addons.items()})
+        built.append(_Built("rapport.js", minify_loader(loader, loads, tmp)))
 
     files: dict[str, Any] = {}
     for item in built:
