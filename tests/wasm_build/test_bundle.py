@@ -6,6 +6,7 @@ import hashlib
 import json
 import re
 import shutil
+import subprocess
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -41,6 +42,27 @@ def test_the_shipped_loader_is_the_join_of_its_modules_minified(
     loads = {info["role"]: name for name, info in manifest["files"].items() if "role" in info}
     assert manifest["loader_modules"] == loader_modules()
     assert minify_loader(join_loader(), loads, tmp_path) == (DIST / "rapport.js").read_bytes()
+
+
+def test_the_shipped_loader_is_a_classic_script_that_adds_only_window_rapport() -> None:
+    if not shutil.which("node"):
+        pytest.skip("node is not installed")
+    script = Path(__file__).with_name("loader_in_a_page.cjs")
+    done = subprocess.run(
+        ["node", str(script), str(DIST / "rapport.js")], capture_output=True, text=True, check=True
+    )
+    assert json.loads(done.stdout) == {
+        "added": ["rapport"],
+        "api": [
+            *("version", "ready", "hints", "on", "chat", "configure", "feedback"),
+            *("visitor", "camera", "track", "holdout"),
+        ],
+        "visitor": ["export", "erase"],
+        "camera": ["ask", "stop"],
+        "ready": False,  # off under Global Privacy Control
+        "second_copy_kept_the_first": True,
+        "listeners": ["DOMContentLoaded"],  # boxes stay hidden, also when Rapport is off
+    }
 
 
 def test_every_file_has_a_role_and_fits_its_brotli_budget(manifest: dict[str, Any]) -> None:
