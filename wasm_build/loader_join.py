@@ -16,7 +16,8 @@ are named and unaliased (``import { a, b } from "./x.js"``), every imported name
 its module, and no two modules declare the same top-level name (one closure, one namespace).
 Top-level declarations are ``const``/``let``, one per statement (``no-var``, ``one-var`` in
 ``wasm_build/eslint.config.mjs``), and written as ``var`` in the joined script, as the
-hand-written loader had them.
+hand-written loader had them (terser keeps ``const``: 11 B brotli more). The joined order is the
+modules' own run order, so no binding is read before it is set.
 """
 
 from __future__ import annotations
