@@ -7,12 +7,14 @@ Everything comes from the repo and from npm packages pinned in ``wasm_build/pack
 2. inside Pyodide under Node: .pyc-compile that wheel and the stdlib, trim the stdlib to what the
    worker's flow imports, then boot again from the result and re-run the flow to prove it works;
 3. content-hashed names for everything but the stable entry point ``rapport.js``;
-4. the loader: its modules (``src/loader/*.js``, one concern each) joined into one classic script
-   (``wasm_build/loader_join.py``: the build fails if a module would not ship), minified with
-   terser; ``.br`` and ``.gz`` siblings for every file;
+4. the loader minified with terser; ``.br`` and ``.gz`` siblings for every file;
 5. ``manifest.json``: names, sizes (raw, brotli, gzip), sha256, versions, and each file's role
    and brotli budget (``wasm_build/budget.py``): the build fails when a file, or the cold
    download of a first visit, outgrows its budget.
+
+The loader is written as ES modules, one concern each (``src/loader/*.js``: capture, boot,
+hints, rights, camera…), that the build joins into one classic script before terser
+(``wasm_build/loader_join.py``; the build fails when a module would not ship).
 
 What both languages know has one source, Python (``wasm_build/cross_language.py``): the face
 constants of ``models/infer.py`` are written into the bundled face module, and the build fails
