@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 STAMPS := .cache/stamps
 SDK := wasm_build/dist/manifest.json
 DASHBOARD := wasm_build/dashboard/dist/manifest.json
-SDK_INPUTS := $(wildcard client_py/*.py client_py/*.bin wasm_build/*.py wasm_build/src/* wasm_build/node/* models/onnx/*.onnx) \
+SDK_INPUTS := $(wildcard client_py/*.py client_py/*.bin wasm_build/*.py wasm_build/src/* wasm_build/src/loader/* wasm_build/node/* models/onnx/*.onnx) \
 	wasm_build/package-lock.json
 APT_GET := DEBIAN_FRONTEND=noninteractive apt-get -y -qq -o=Dpkg::Use-Pty=0
 

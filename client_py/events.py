@@ -287,7 +287,7 @@ def _action(t: float, rest: list[object]) -> Event | None:
     return Action(t, name, value, currency if isinstance(currency, str) else None)
 
 
-#: The event codes the loader writes (``wasm_build/src/loader.js``), each with its parser. The
+#: The event codes the loader writes (``wasm_build/src/loader/``), each with its parser. The
 #: one table of them: the build fails when the loader writes a code that is not here or no
 #: longer writes one that is (``wasm_build/cross_language.py``), and docs/client.md's table of
 #: the loader's arrays is checked against it.

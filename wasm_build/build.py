@@ -12,6 +12,10 @@ Everything comes from the repo and from npm packages pinned in ``wasm_build/pack
    and brotli budget (``wasm_build/budget.py``): the build fails when a file, or the cold
    download of a first visit, outgrows its budget.
 
+The loader is written as ES modules, one concern each (``src/loader/*.js``: capture, boot,
+hints, rights, camera…), that the build joins into one classic script before terser
+(``wasm_build/loader_join.py``; the build fails when a module would not ship).
+
 What both languages know has one source, Python (``wasm_build/cross_language.py``): the face
 constants of ``models/infer.py`` are written into the bundled face module, and the build fails
 when ``face.mjs`` or the loader's event codes drift from Python (``client_py.events.EVENT_CODES``).
@@ -38,10 +42,12 @@ import gzip
 import hashlib
 import io
 import json
+import re
 import shutil
 import subprocess
 import tempfile
 import zipfile
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
@@ -49,8 +55,9 @@ from typing import Any, Final
 import brotli
 
 from rapport.wasm_build import budget, cross_language
+from rapport.wasm_build.loader_join import LoaderJoinError, join_loader, loader_modules
 
-__all__ = ["LOADER_BUDGET_BYTES_BR", "BuildError", "build_sdk", "client_wheel"]
+__all__ = ["LOADER_BUDGET_BYTES_BR", "BuildError", "build_sdk", "client_wheel", "minify_loader"]
 
 ROOT: Final = Path(__file__).resolve().parent
 REPO: Final = ROOT.parent
@@ -70,6 +77,13 @@ CAMERA_KEYS: Final = ("prompt", "face", "ort", "ort_glue", "ort_wasm", "detector
 #: The loader's own on-demand modules (not the camera's): see the module docstring.
 ADDONS: Final = ("debug", "rights")
 MODEL_FILES: Final = ("blazeface_short_range.onnx", "face_expression.onnx")
+#: The loader's placeholders for the hashed names of the files it loads, and their roles.
+LOADER_PLACEHOLDERS: Final = {
+    "__WORKER__": "worker",
+    "__CAMERA__": "prompt",
+    "__DEBUG__": "debug",
+    "__RIGHTS__": "rights",
+}
 #: The loader runs on the host's main thread; Plausible's whole tracker is 2.5 KB gz.
 LOADER_BUDGET_BYTES_BR: Final = budget.FILE_BUDGETS_BR["loader"]
 CLIENT_VERSION: Final = "0.1.0"
@@ -216,15 +230,33 @@ def _addon(tmp: Path, key: str) -> _Built:
     return _Built(f"{key}.{_hash(data)}.mjs", data)
 
 
+def minify_loader(loader: str, loads: Mapping[str, str], tmp: Path) -> bytes:
+    """``rapport.js``: the joined loader (:func:`join_loader`) with the hashed names of the files
+    it loads written in (``loads``: role → file name, see :data:`LOADER_PLACEHOLDERS`), minified
+    with terser. A test runs it again on the sources to prove the shipped loader is their join."""
+    for placeholder, role in LOADER_PLACEHOLDERS.items():
+        loader = loader.replace(placeholder, loads[role])
+    left = sorted(set(re.findall(r'"(__[A-Z_]+__)"', loader)))
+    if left:
+        raise BuildError(f"the loader names {', '.join(left)}, which the build does not write in")
+    (tmp / "loader.js").write_text(loader)
+    _node("minify.mjs", tmp / "loader.js", tmp / "rapport.min.js")
+    return (tmp / "rapport.min.js").read_bytes()
+
+
 def build_sdk(out_dir: Path) -> Path:
     """Build the bundle into ``out_dir`` and return the manifest's path."""
     if not (PYODIDE_DIR / "pyodide.mjs").exists():
         raise BuildError(f"{PYODIDE_DIR} is missing: run `npm ci` in {ROOT}")
     if not (ORT_DIR / ORT_FILES[2]).exists():
         raise BuildError(f"{ORT_DIR} is missing: run `npm ci` in {ROOT}")
+    try:
+        loader = join_loader()
+    except LoaderJoinError as exc:
+        raise BuildError(f"the loader's modules (src/loader/) cannot be joined: {exc}") from exc
     drift = cross_language.face_disagreements(
         (ROOT / "src" / "face.mjs").read_text()
-    ) + cross_language.event_code_disagreements((ROOT / "src" / "loader.js").read_text())
+    ) + cross_language.event_code_disagreements(loader)
     if drift:
         raise BuildError("Python and the bundle's JavaScript disagree:\n" + "\n".join(drift))
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -272,17 +304,9 @@ def build_sdk(out_dir: Path) -> Path:
         worker_name = f"worker.{_hash(worker_src)}.mjs"
         built.append(_Built(worker_name, worker_src))
 
-        loader_src = tmp / "loader.js"
-        loader_src.write_text(
-            (ROOT / "src" / "loader.js")
-            .read_text()
-            .replace("__WORKER__", worker_name)
-            .replace("__CAMERA__", camera["prompt"])
-            .replace("__DEBUG__", addons["debug"].name)
-            .replace("__RIGHTS__", addons["rights"].name)
-        )
-        _node("minify.mjs", loader_src, tmp / "rapport.min.js")
-        built.append(_Built("rapport.js", (tmp / "rapport.min.js").read_bytes()))
+        loads = {"worker": worker_name, "prompt": camera["prompt"]}
+        loads.update({key: item.name for key, item in addons.items()})
+        built.append(_Built("rapport.js", minify_loader(loader, loads, tmp)))
 
     files: dict[str, Any] = {}
     for item in built:
@@ -333,6 +357,8 @@ def build_sdk(out_dir: Path) -> Path:
             for key, item in addons.items()
         },
         "pyodide": report["pyodide"],
+        # The loader's modules (src/loader/), in the order rapport.js holds them.
+        "loader_modules": loader_modules(),
         "entry": {
             "loader": "rapport.js",
             "worker": worker_name,

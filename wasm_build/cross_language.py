@@ -9,9 +9,10 @@ Two things are written on both sides:
   (tests/models/face_agreement.mjs), and :func:`face_disagreements` lists where they drifted
   (the build and a test fail on any).
 * the loader's event codes (``["pv", t, …]``): ``client_py.events.EVENT_CODES`` is the table
-  and its parsers; :func:`event_code_disagreements` compares it with the codes ``loader.js``
-  writes (the build fails when the loader writes a code Python does not parse, or Python waits
-  for one the loader never writes).
+  and its parsers; :func:`event_code_disagreements` compares it with the codes the loader
+  writes (``src/loader/*.js`` as the build joins them, ``capture.js`` for most): the build
+  fails when the loader writes a code Python does not parse, or Python waits for one the
+  loader never writes.
 
 infer.py is read with :mod:`ast`, not imported: it needs numpy and onnxruntime, which the build
 does not.
@@ -114,9 +115,9 @@ def event_code_disagreements(source: str) -> list[str]:
     """Codes the loader writes that Python does not parse, and the other way round."""
     loader, python = loader_event_codes(source), set(EVENT_CODES)
     return [
-        f"loader.js writes {code!r}, client_py/events.py does not parse it"
+        f"the loader writes {code!r}, client_py/events.py does not parse it"
         for code in sorted(loader - python)
     ] + [
-        f"client_py/events.py parses {code!r}, loader.js never writes it"
+        f"client_py/events.py parses {code!r}, the loader never writes it"
         for code in sorted(python - loader)
     ]

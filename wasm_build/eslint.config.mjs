@@ -17,7 +17,10 @@ export default [
       "no-unused-vars": ["error", { caughtErrors: "none" }],
     },
   },
-  { files: ["src/loader.js", "src/stub.js"], languageOptions: { sourceType: "script" } },
+  { files: ["src/stub.js"], languageOptions: { sourceType: "script" } },
+  // The loader's modules, joined by the build into one closure (wasm_build/loader_join.py): one
+  // top-level binding per statement, never `var`, so that the join can see every name it declares.
+  { files: ["src/loader/*.js"], rules: { "no-var": "error", "one-var": ["error", "never"] } },
   // Replaced by the build (wasm_build/build.py) with Pyodide's lock info, a JSON object.
   { files: ["src/worker.mjs"], languageOptions: { globals: { __LOCK_INFO__: "readonly" } } },
 ];

@@ -139,7 +139,11 @@ def _where_to_find() -> list[tuple[str, str, list[str]]]:
 
 
 def _defines(path: Path, symbol: str) -> bool:
-    """``symbol`` (``Class`` or ``Class.method``) is defined at the top of ``path``."""
+    """``symbol`` (``Class`` or ``Class.method``) is defined at the top of ``path``; in a
+    JavaScript module, exported at its top (``export const symbol``)."""
+    if path.suffix in (".js", ".mjs"):
+        declaration = rf"^export (?:const|let|function|class) {re.escape(symbol)}\b"
+        return re.search(declaration, path.read_text(encoding="utf-8"), re.MULTILINE) is not None
     body: list[ast.stmt] = ast.parse(path.read_text(encoding="utf-8")).body
     for part in symbol.split("."):
         names: dict[str, ast.stmt] = {}

@@ -5,6 +5,8 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import shutil
+import subprocess
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -13,7 +15,8 @@ import brotli
 import pytest
 
 from rapport.wasm_build import budget
-from rapport.wasm_build.build import LOADER_BUDGET_BYTES_BR
+from rapport.wasm_build.build import LOADER_BUDGET_BYTES_BR, minify_loader
+from rapport.wasm_build.loader_join import join_loader, loader_modules
 
 DIST = Path(__file__).resolve().parents[2] / "wasm_build" / "dist"
 
@@ -29,6 +32,37 @@ def manifest() -> dict[str, Any]:
 def test_the_loader_is_within_its_brotli_budget() -> None:
     size = len(brotli.compress((DIST / "rapport.js").read_bytes(), quality=11))
     assert size <= LOADER_BUDGET_BYTES_BR == 3 * 1024
+
+
+def test_the_shipped_loader_is_the_join_of_its_modules_minified(
+    manifest: dict[str, Any], tmp_path: Path
+) -> None:
+    if not shutil.which("node"):
+        pytest.skip("node is not installed")
+    loads = {info["role"]: name for name, info in manifest["files"].items() if "role" in info}
+    assert manifest["loader_modules"] == loader_modules()
+    assert minify_loader(join_loader(), loads, tmp_path) == (DIST / "rapport.js").read_bytes()
+
+
+def test_the_shipped_loader_is_a_classic_script_that_adds_only_window_rapport() -> None:
+    if not shutil.which("node"):
+        pytest.skip("node is not installed")
+    script = Path(__file__).with_name("loader_in_a_page.cjs")
+    done = subprocess.run(
+        ["node", str(script), str(DIST / "rapport.js")], capture_output=True, text=True, check=True
+    )
+    assert json.loads(done.stdout) == {
+        "added": ["rapport"],
+        "api": [
+            *("version", "ready", "hints", "on", "chat", "configure", "feedback"),
+            *("visitor", "camera", "track", "holdout"),
+        ],
+        "visitor": ["export", "erase"],
+        "camera": ["ask", "stop"],
+        "ready": False,  # off under Global Privacy Control
+        "second_copy_kept_the_first": True,
+        "listeners": ["DOMContentLoaded"],  # boxes stay hidden, also when Rapport is off
+    }
 
 
 def test_every_file_has_a_role_and_fits_its_brotli_budget(manifest: dict[str, Any]) -> None:

@@ -7,10 +7,12 @@ from pathlib import Path
 
 from rapport.client_py.events import EVENT_CODES
 from rapport.wasm_build import cross_language
+from rapport.wasm_build.loader_join import join_loader
 
 REPO = Path(__file__).resolve().parents[2]
 FACE = (REPO / "wasm_build" / "src" / "face.mjs").read_text()
-LOADER = (REPO / "wasm_build" / "src" / "loader.js").read_text()
+#: The loader as the build joins it from its modules (wasm_build/src/loader/*.js).
+LOADER = join_loader()
 
 
 def test_face_mjs_and_infer_py_agree_on_every_shared_constant() -> None:
@@ -40,8 +42,8 @@ def test_the_loader_writes_exactly_the_event_codes_python_parses() -> None:
 def test_a_loader_code_python_does_not_parse_is_reported() -> None:
     drifted = LOADER.replace('push(["fi", now()]', 'push(["focus", now()]')
     assert cross_language.event_code_disagreements(drifted) == [
-        "loader.js writes 'focus', client_py/events.py does not parse it",
-        "client_py/events.py parses 'fi', loader.js never writes it",
+        "the loader writes 'focus', client_py/events.py does not parse it",
+        "client_py/events.py parses 'fi', the loader never writes it",
     ]
 
 
