@@ -1,5 +1,6 @@
 """The testing kit's generic personas on a site with markup of its own
-(server/testing/sample_sites/tea_shop.py: no demo class, id or wording), against the kit's own ``rapport_server``; and ``rapport personas``.
+(server/testing/sample_sites/tea_shop.py: no demo class, id or wording), against the kit's own
+``rapport_server``; and ``rapport personas``.
 
 One seeded run per persona here; the 5-seed sweep on both this site and the demo shop, with
 persona runs per minute, is ``python -m bench.kit_personas`` (bench/README.md).
