@@ -24,16 +24,21 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Final
+from typing import Any, Final, Protocol
 
 import numpy as np
 
 from rapport.server.report.cells import WORDS
 
-if TYPE_CHECKING:
-    from rapport.server.storage.base import Storage
-
 __all__ = ["GRACE", "KEEP_DAYS", "RollupCache", "Slice", "read_rollups"]
+
+
+class _ReadSide(Protocol):
+    """What the cache reads through: the storage's read side (``Storage.sql_fetch``). A
+    protocol rather than the storage class, which itself names the cache: no import cycle."""
+
+    async def sql_fetch(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]: ...
+
 
 #: Seconds after its end before a day counts as closed (a batch received just before midnight
 #: may commit a moment after it).
@@ -119,7 +124,7 @@ def _first_hour(day: int, offset: int) -> int:
 
 
 async def read_rollups(
-    storage: Storage,
+    storage: _ReadSide,
     cache: RollupCache | None,
     site_id: int,
     first_hour: int,
@@ -172,7 +177,7 @@ async def read_rollups(
 
 
 async def _read_days(
-    storage: Storage, entry: _Site, site_id: int, days: list[int], offset: int
+    storage: _ReadSide, entry: _Site, site_id: int, days: list[int], offset: int
 ) -> dict[int, Slice]:
     """Whole local ``days`` (ascending) from the database, in one read, a slice per day."""
     if not days:
@@ -183,7 +188,7 @@ async def _read_days(
 
 
 async def _read(
-    storage: Storage, entry: _Site, site_id: int, first_hour: int, last_hour: int, offset: int
+    storage: _ReadSide, entry: _Site, site_id: int, first_hour: int, last_hour: int, offset: int
 ) -> Slice:
     """One span from the database, the reach rows ORed per (visitor, local day)."""
     params = (offset, site_id, first_hour, last_hour)
