@@ -289,6 +289,9 @@ async function init({ cfg, state }) {
 }
 
 export function start(early) {
+  // First act: this script arrived and runs. The loader gives up on a worker that has not said
+  // so within `stall_ms` (a request for this file that hangs without an error).
+  post({ t: "up" });
   self.onmessage = (event) => onMessage(event.data);
   for (const data of early.splice(0)) onMessage(data);
 }

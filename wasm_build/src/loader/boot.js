@@ -15,15 +15,19 @@ export let worker = null;
 /** @type {Captured[]} */
 let queue = [];
 let timer = 0;
+/** The clock on the worker script's arrival. @type {any} */
+let up;
 /** The visitor key, once derived: rapport.feedback() proves the visitor with it. @type {string | undefined} */
 export let vkey;
 /** In the site's control group? null until the server said (`{t: "sent"}`). @type {boolean | null} */
 export let holdout = null;
 /** @type {(ok: boolean) => void} */
 export let resolveReady;
-// No clock on ready: it settles when Python runs (true) or a step fails (false). A slow link is
-// never given up while bytes arrive; what arrived stays in the HTTP cache (hashed, immutable
-// files) for the next page.
+// Ready settles when Python runs (true) or a step fails (false), never on a clock of the whole
+// boot: a slow link is never given up while bytes arrive (the worker's stall watchdog judges
+// Pyodide's downloads); what arrived stays in the HTTP cache (hashed, immutable files) for the next
+// page. The one clock here is on the worker script itself (~2 KB): it must run and say {t: "up"}
+// within `stall_ms`, or a request for it that hangs without an error would leave ready unsettled.
 export const ready = new Promise((r) => { resolveReady = r; });
 
 /** @param {Captured} e */
@@ -48,6 +52,7 @@ export const fail = () => {
 };
 
 const onMessage = safe((/** @type {MessageEvent<FromWorker>} */ e) => {
+  clearTimeout(up);
   const m = /** @type {any} */ (e.data || {});
   if (m.t == "ready") resolveReady(true);
   else if (m.t == "hints") apply(m.hints);
@@ -83,6 +88,9 @@ const boot = (key, session, returning) => {
   try {
     worker = new Worker(URL.createObjectURL(new Blob([bootstrap], { type: "text/javascript" })), { type: "module" });
   } catch (e) { return fail(); }
+  // Until the worker script runs and says "up", its download is the loader's to judge, with the
+  // worker's own bound (worker.mjs `watch`): the site's last stall_ms of at least 500, or 60 s.
+  up = setTimeout(fail, /** @type {any[]} */ (conf).reduce((s, c) => c && c.stall_ms >= 500 ? +c.stall_ms : s, 6e4));
   worker.onmessage = onMessage;
   worker.onerror = fail;
   worker.postMessage({

@@ -13,8 +13,10 @@ export interface Hint {
 /** One captured event, `["code", t, …]`: client_py.events.EVENT_CODES parses each code. */
 export type Captured = [string, number, ...unknown[]];
 
-/** What the worker posts to the page (worker.mjs `post`); anything else goes to the camera. */
+/** What the worker posts to the page (worker.mjs `post`; `up` first, any message stops the
+ * loader's clock on the worker script); anything else goes to the camera. */
 export type FromWorker =
+  | { t: "up" }
   | { t: "ready" }
   | { t: "hints"; hints: Hint[] }
   | { t: "state"; s: string }
