@@ -1,9 +1,11 @@
 """The API behind a bad link, for the slow-link and stall tests: every request forwarded, the
-first download of each ``.wasm`` file held back in one of three ways (``mode``):
+first download of each file whose path matches ``held`` (a regular expression; by default each
+``.wasm`` file) held back in one of these ways (``mode``):
 
 * ``"delay"``: nothing for ``delay`` s, then the whole answer (a slow server);
-* ``"stall"``: headers and a first chunk, then nothing until the proxy closes (a connection that
-  hangs without an error);
+* ``"stall"``: headers and a first chunk (64 KB, or half of a smaller file), then nothing until
+  the proxy closes (a connection that hangs without an error);
+* ``"hang"``: nothing at all, not even headers, until the proxy closes;
 * ``"dribble"``: ``pieces`` chunks ``gap`` s apart (a slow link whose bytes keep coming);
 * ``"corrupt"``: at once, but every byte after the 8-byte header inverted (a broken cache or
   proxy: the download completes, the WebAssembly does not compile).
@@ -15,6 +17,7 @@ long each held-back download took.
 from __future__ import annotations
 
 import http.server
+import re
 import threading
 import time
 import urllib.error
@@ -31,13 +34,21 @@ _DROPPED = ("connection", "transfer-encoding", "content-length")
 
 class SlowLink:
     def __init__(
-        self, api: str, *, mode: str, delay: float = 0, pieces: int = 12, gap: float = 0.5
+        self,
+        api: str,
+        *,
+        mode: str,
+        held: str = r"\.wasm$",
+        delay: float = 0,
+        pieces: int = 12,
+        gap: float = 0.5,
     ) -> None:
         self.requests: list[str] = []
         self.done: list[str] = []
         self.seconds: list[float] = []
         self.closed = threading.Event()
         link = self
+        pattern = re.compile(held)
 
         class Handler(http.server.BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
@@ -49,7 +60,10 @@ class SlowLink:
                 link.requests.append(self.path)
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length) if length else None
-                held = self.path.endswith(".wasm") and link.requests.count(self.path) == 1
+                held = bool(pattern.search(self.path)) and link.requests.count(self.path) == 1
+                if held and mode == "hang":
+                    link.closed.wait()
+                    return
                 # Corrupted plain bytes, so the WebAssembly arrives whole and fails to compile.
                 skip = ("host", "connection") + (("accept-encoding",) if mode == "corrupt" else ())
                 headers = {k: v for k, v in self.headers.items() if k.lower() not in skip}
@@ -74,7 +88,7 @@ class SlowLink:
                     self.send_header("Content-Length", str(len(data)))
                     self.end_headers()
                     if held and mode == "stall":
-                        self.wfile.write(data[:65_536])
+                        self.wfile.write(data[: min(65_536, len(data) // 2)])
                         self.wfile.flush()
                         link.closed.wait()
                         return
@@ -100,7 +114,8 @@ class SlowLink:
 
 @contextmanager
 def slow_link(api: str, **kwargs: float | int | str) -> Iterator[SlowLink]:
-    """A :class:`SlowLink` in front of ``api`` for the ``with`` block (``mode`` and its knobs)."""
+    """A :class:`SlowLink` in front of ``api`` for the ``with`` block (``mode``, ``held`` and the
+    knobs)."""
     link = SlowLink(api, **kwargs)  # type: ignore[arg-type]
     try:
         yield link
