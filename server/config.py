@@ -99,7 +99,7 @@ class Settings:
     """Visitor exports streaming at once per process (others: 503 with Retry-After)."""
     export_deadline: float = 120.0
     """Seconds an export may take to be read before its stream is cut."""
-    export_share: float = 0.1
+    export_share: float = 0.05
     """Share of the time the visitor exports of a process may keep it busy, all together
     (paced between chunks, so other requests keep their latency; ``bench/rights_load.py``);
     1: unpaced."""

@@ -18,9 +18,9 @@ database wake-up, waits up to the 5 ms switch interval each time. So:
 * chunks are small (:data:`CHUNK_ROWS`, well under a millisecond of fetching and encoding)
   and encoded on the loop itself: a request that arrives meanwhile waits for at most one;
 * after each chunk the export sleeps so that the exports of a process keep it busy at most
-  a set share of the time, all together (:class:`~server.visitors.limits.ExportPace`, 10 %
+  a set share of the time, all together (:class:`~server.visitors.limits.ExportPace`, 5 %
   by default): their share of the CPU is bounded whatever the machine's speed or load, and
-  a 300,000-signal visitor still takes seconds on an idle machine, not minutes.
+  a 300,000-signal visitor still takes well under a minute on an idle machine.
 
 The document (keys in this order; a client may also just parse it whole)::
 
