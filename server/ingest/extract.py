@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Iterable
 
 import msgspec
@@ -15,6 +16,8 @@ from rapport.server.storage.base import StoredSignal
 __all__ = ["extract_observations", "to_stored_signals"]
 
 _encoder = msgspec.json.Encoder()
+_SECTION = operator.attrgetter("section")
+_SECTION_EVENT = operator.attrgetter("section", "name")
 
 
 def to_stored_signals(signals: Iterable[msgspec.Struct]) -> list[StoredSignal]:
@@ -25,7 +28,10 @@ def to_stored_signals(signals: Iterable[msgspec.Struct]) -> list[StoredSignal]:
 def extract_observations(signals: Iterable[msgspec.Struct]) -> Observations:
     """What the profile keeps of a batch: pattern scores and tone (last one per name wins),
     evidence per pattern, topic and counter values, context, action names and purchase
-    values."""
+    values; and, for the report, which sections were dwelled on or had a section event.
+
+    This runs in the request handler, in parallel with other requests; the writer that
+    stores the batch is one per process, so what can be read here is not read there."""
     patterns: dict[str, float] = {}
     actions: set[str] = set()
     evidence: dict[str, dict[str, float]] = {}
@@ -35,8 +41,16 @@ def extract_observations(signals: Iterable[msgspec.Struct]) -> Observations:
     context: dict[str, str] = {}
     purchases: list[tuple[float, str]] = []
     affect: list[AffectObservation] = []
+    sections: set[tuple[str, str]] = set()
     for signal in signals:
         kind = kind_of(signal)
+        if kind == "dwell":
+            sections.add((str(_SECTION(signal)), "dwell"))
+            continue
+        if kind == "section_event":
+            section, name = _SECTION_EVENT(signal)
+            sections.add((str(section), str(name)))
+            continue
         if kind not in _KEPT:
             continue
         fields = msgspec.structs.asdict(signal)
@@ -72,6 +86,7 @@ def extract_observations(signals: Iterable[msgspec.Struct]) -> Observations:
         context=context,
         purchase_values=tuple(purchases),
         affect=tuple(affect),
+        sections=frozenset(sections),
     )
 
 

@@ -170,6 +170,10 @@ class Observations:
     """Camera affect windows, in batch order."""
     server_side: bool = False
     """Reported by the site's server (outcomes API): not a visit, no session state."""
+    sections: frozenset[tuple[str, str]] = frozenset()
+    """``(section, "dwell" or the section event's name)`` of the batch's ``dwell`` and
+    ``section_event`` signals. The profile ignores them; the report's rollups count them, and
+    reading them here saves the writer decoding those bodies again (bench/report.py)."""
 
     def __bool__(self) -> bool:
         return bool(
@@ -185,6 +189,10 @@ class Observations:
 
 
 def _touch_session(profile: Profile, session: str, at: float) -> CurrentSession:
+    """The session this batch belongs to, as a new object. Its dicts are fresh but shallow:
+    :func:`apply_observations` replaces an evidence entry rather than updating it, so the
+    old profile's inner dicts are never written (copying them all was a fifth of the
+    writer's profile work, bench/report.py)."""
     cur = profile.current
     if cur.id == session:
         return CurrentSession(
@@ -192,7 +200,7 @@ def _touch_session(profile: Profile, session: str, at: float) -> CurrentSession:
             started_at=cur.started_at,
             last_at=max(cur.last_at, at),
             batches=cur.batches + 1,
-            evidence={k: dict(v) for k, v in cur.evidence.items()},
+            evidence=dict(cur.evidence),
             reports=dict(cur.reports),
             tones=dict(cur.tones),
             topics=dict(cur.topics),
@@ -209,13 +217,16 @@ def apply_observations(
     """Return a new profile with one batch's observations applied.
 
     Pure (no I/O, input not mutated) so it is shared by every storage backend and tested
-    on its own.
+    on its own. Containers are copied on write: the new profile shares the old one's
+    unchanged lists and dicts, which neither ever mutates (the writer runs this once per
+    batch; deep copies of every session's actions and every pattern's history were most of
+    its cost, bench/report.py).
     """
     new_visit = not observations.server_side and profile.current.id != session
     patterns = dict(profile.patterns)
     for name, score in observations.patterns.items():
         patterns[name] = PatternScore(score=score, session=session, at=at)
-    actions = {key: list(names) for key, names in profile.actions.items()}
+    actions = dict(profile.actions)
     if observations.actions:
         merged = set(actions.pop(session, ())) | observations.actions
         actions[session] = sorted(merged)[:MAX_ACTIONS_PER_SESSION]
@@ -228,17 +239,18 @@ def apply_observations(
         visits += 1
         hours[int(at // 3600) % 24] += 1
 
-    history = {k: list(v) for k, v in profile.pattern_history.items()}
+    history = dict(profile.pattern_history)
     pattern_max = dict(profile.pattern_max)
     for name, score in observations.patterns.items():
         pattern_max[name] = max(pattern_max.get(name, 0.0), score)
-        series = history.setdefault(name, [])
+        series = list(history.get(name, ()))
         same_session = profile.current.id == session and name in profile.current.reports
         if series and same_session:
             series[-1] = max(series[-1], score)
         else:
             series.append(score)
             del series[:-MAX_HISTORY]
+        history[name] = series
 
     purchase_count = len(observations.actions & PURCHASE_ACTIONS)
     # A purchase with a value is reported once per batch by the extractor; count values
@@ -259,7 +271,7 @@ def apply_observations(
         for pattern in observations.patterns:
             current.reports[pattern] = current.reports.get(pattern, 0) + 1
         for pattern, features in observations.evidence.items():
-            current.evidence.setdefault(pattern, {}).update(features)
+            current.evidence[pattern] = {**current.evidence.get(pattern, {}), **features}
         current.tones.update(observations.tones)
         for tone in observations.tones:
             key = f"tone:{tone}"

@@ -22,13 +22,11 @@ from __future__ import annotations
 
 from typing import Final
 
-import msgspec
-
-from rapport.client_py.schema import PATTERNS, SECTIONS
+from rapport.client_py.schema import PATTERNS
 from rapport.server.profiles import Observations, Profile
 from rapport.server.profiles.model import PURCHASE_ACTIONS
 from rapport.server.report.cells import BIT, bucket
-from rapport.server.scoring.model import features_of, prior_model, probability, weighed
+from rapport.server.scoring.model import prior_model, probabilities
 from rapport.server.storage.base import IngestBatch
 
 __all__ = [
@@ -51,41 +49,16 @@ _VISIT: Final = BIT["visit"]
 _LOOPS: Final = "price_returns_loops"
 #: Scores are bucketed with the transparent prior models, the same for every site and over
 #: time: a site's retrained model changes its hints, not the history of this panel.
-_LEAD: Final = prior_model("conversion")
-_ABANDON: Final = prior_model("abandon")
 #: Only the features the two priors weigh are read (the other five cost as much again).
-_SCORED: Final = weighed(_LEAD, _ABANDON)
+_SCORES: Final = probabilities(prior_model("conversion"), prior_model("abandon"))
 _LEAD_BITS: Final = tuple(BIT[f"lead:{i}"] for i in range(5))
 _ABANDON_BITS: Final = tuple(BIT[f"abandon:{i}"] for i in range(5))
 ReachKey = tuple[int, int, str]
 """``(site_id, hour, visitor)``."""
 
 
-_decoder = msgspec.json.Decoder(dict[str, object])
-
-
-def _field(body: str, name: str) -> str | None:
-    """A string field of a signal body as the server encoded it (msgspec: no spaces), found
-    without decoding the JSON — a dozen such bodies per batch made decoding the rollup's
-    biggest cost. Anything unusual (an escape) is decoded properly."""
-    needle = _NEEDLES[name]
-    start = body.find(needle)
-    if start < 0:
-        return None
-    start += len(needle)
-    end = body.find('"', start)
-    value = body[start:end]
-    if "\\" in value or end < 0:
-        decoded = _decoder.decode(body).get(name)
-        return decoded if isinstance(decoded, str) else None
-    return value
-
-
-_NEEDLES: Final = {name: f'"{name}":"' for name in ("section", "name")}
-#: The reach bit of a dwell in a section, and of a section event (section, name): looked up
-#: once per signal, so built once here.
-_DWELL_BIT: Final = {s: BIT.get(f"section:{s}:dwell", 0) for s in (*SECTIONS, "page")}
-_EVENT_BIT: Final = {
+#: The reach bit of a (section, "dwell" or event name) pair the batch observed.
+_SECTION_BIT: Final = {
     (cell.split(":")[1], cell.split(":")[2]): bit
     for cell, bit in BIT.items()
     if cell.startswith("section:")
@@ -211,9 +184,8 @@ class RollupBuffer:
             # Scored when the visitor arrives in an hour and when what moves a score most
             # happens (a pattern crossing, add to cart): two model evaluations per batch
             # would cost as much as the profile update itself (bench/report.py).
-            features = features_of(after, batch.received_at, _SCORED)
-            bits |= _LEAD_BITS[bucket(probability(_LEAD, features))]
-            bits |= _ABANDON_BITS[bucket(probability(_ABANDON, features))]
+            lead, abandon = _SCORES(after, batch.received_at)
+            bits |= _LEAD_BITS[bucket(lead)] | _ABANDON_BITS[bucket(abandon)]
         self._reach[key] = self._reach.get(key, 0) | bits
 
     # -- the parts ------------------------------------------------------------------------
@@ -300,13 +272,8 @@ class RollupBuffer:
 
     def _signals(self, batch: IngestBatch, hour: int, before: Profile, same: bool) -> int:
         bits = 0
-        for signal in batch.signals:
-            kind = signal.kind
-            if kind == "dwell":
-                bits |= _DWELL_BIT.get(_field(signal.body, "section") or "page", 0)
-            elif kind == "section_event":
-                section = _field(signal.body, "section") or "page"
-                bits |= _EVENT_BIT.get((section, _field(signal.body, "name") or ""), 0)
+        for pair in batch.observations.sections:
+            bits |= _SECTION_BIT.get(pair, 0)
         if not batch.observations.affect:
             return bits
         site = batch.site_id

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import sqlite3
 import time
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
@@ -467,12 +468,16 @@ class SQLiteStorage(GroupCommitStorage):
         }
         is_new = first_occurrences(batches, inserted)
 
-        signal_rows = [
-            (rowid + i, b.site_id, b.visitor, b.session, b.batch_id, s.kind, s.body, b.received_at)
+        signal_values = [
+            value
             for b, new, rowid in zip(batches, is_new, firsts, strict=True)
             if new
             for i, s in enumerate(b.signals)
-        ]
+            for value in (
+                rowid + i, b.site_id, b.visitor, b.session, b.batch_id, s.kind, s.body,
+                b.received_at,
+            )
+        ]  # fmt: skip
 
         profiles: dict[tuple[int, str], Profile] = {}
         missing: set[tuple[int, str]] = set()
@@ -485,26 +490,30 @@ class SQLiteStorage(GroupCommitStorage):
                 missing.add(key)
         if missing:
             profiles.update(await _load_profiles(conn, missing))
-        # The signal rows go to SQLite's thread now; the profiles are computed on this loop
-        # meanwhile. The report's rollups come after the insert: computed during it, they kept
-        # the GIL from the thread between its rows and slowed the insert by more than their
-        # own cost (bench/report.py: on/off 0.77-0.78 overlapped, 0.83-0.86 after, load 4-7).
-        signals_written = asyncio.ensure_future(_executemany(conn, _INSERT_SIGNALS, signal_rows))
+        # The signal rows go to SQLite's thread now, as a few multi-row INSERTs, and the
+        # profiles as soon as they are computed; the profiles and then the report's rollups
+        # are computed on this loop meanwhile. One statement per signal row (executemany)
+        # took the GIL back between every two rows, and this loop's Python work held it
+        # for up to the switch interval each time: the insert slowed by more than the work
+        # it hid (bench/report.py).
+        written = _insert_signals(conn, signal_values)
         try:
-            await asyncio.sleep(0)  # let the insert reach the thread before computing
+            await asyncio.sleep(0)  # let the inserts reach the thread before computing
             applied = apply_group(batches, is_new, profiles)
-            profile_rows = [
+            if profile_rows := [
                 (site_id, visitor, encode_profile(profiles[(site_id, visitor)]), at)
                 for (site_id, visitor), at in applied.changed.items()
-            ]
+            ]:
+                written.append(
+                    asyncio.ensure_future(_executemany(conn, _UPSERT_PROFILES, profile_rows))
+                )
+                await asyncio.sleep(0)
+            rollups = self._new_rollups()
+            applied.add_rollups(rollups)
         finally:
-            await signals_written
-        rollups = self._new_rollups()
-        applied.add_rollups(rollups)
+            await asyncio.gather(*written)
         if rollups:
             await write_sqlite_rollups(conn, rollups)
-        if profile_rows:
-            await _executemany(conn, _UPSERT_PROFILES, profile_rows)
         return applied.results, profiles
 
 
@@ -600,6 +609,34 @@ _INSERT_SIGNALS: Final = (
     "INSERT INTO signals (rowid, site_id, visitor, session, batch_id, kind, body, received_at) "
     "VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
 )
+#: Signal rows per INSERT: 8 parameters each, under SQLite's default limit of 32,766.
+_SIGNALS_PER_INSERT: Final = 512
+_SIGNAL_COLUMNS: Final = 8
+
+
+@functools.cache
+def _insert_signals_sql(rows: int) -> str:
+    return _INSERT_SIGNALS + ", (?, ?, ?, ?, ?, ?, ?, ?)" * (rows - 1)
+
+
+def _insert_signals(conn: aiosqlite.Connection, values: list[Any]) -> list[asyncio.Future[None]]:
+    """Queue the insert of ``values`` (the signal rows' columns, flat) on the connection's
+    thread: full statements of :data:`_SIGNALS_PER_INSERT` rows in one ``executemany``, then
+    the rest. Both are queued before this returns, so the thread works through them while
+    the caller's loop computes."""
+    width = _SIGNALS_PER_INSERT * _SIGNAL_COLUMNS
+    full = len(values) // width
+    futures: list[asyncio.Future[None]] = []
+    if full:
+        chunks = [values[i * width : (i + 1) * width] for i in range(full)]
+        sql = _insert_signals_sql(_SIGNALS_PER_INSERT)
+        futures.append(asyncio.ensure_future(_executemany(conn, sql, chunks)))
+    if rest := values[full * width :]:
+        sql = _insert_signals_sql(len(rest) // _SIGNAL_COLUMNS)
+        futures.append(asyncio.ensure_future(_execute(conn, sql, rest)))
+    return futures
+
+
 _UPSERT_PROFILES: Final = (
     "INSERT INTO profiles (site_id, visitor, data, updated_at) VALUES (?, ?, ?, ?) "
     "ON CONFLICT (site_id, visitor) DO UPDATE "

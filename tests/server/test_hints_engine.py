@@ -23,7 +23,8 @@ from rapport.server.holdout import in_control
 from rapport.server.holdout.uplift import Unit, newcombe, uplift, wilson
 from rapport.server.playbook import PlaybookError, parse_playbook, site_playbook
 from rapport.server.profiles import Observations, Profile, apply_observations
-from rapport.server.scoring import features_of, train
+from rapport.server.scoring import features_of, prior_model, train
+from rapport.server.scoring.model import probabilities, probability
 from rapport.server.storage import create_storage
 from rapport.server.storage.base import HintLogRow
 from rapport.server.webhooks import WebhookDispatcher, enqueue_events, sign
@@ -336,6 +337,32 @@ def test_logistic_model_learns_the_signal_and_explains_itself() -> None:
     few = train(profiles[:10], "conversion", now=2000.0)
     assert few.source == "prior"
     assert set(features_of(Profile(), 0.0)) >= {"urgent", "visits_log"}
+
+
+def test_the_rollups_fused_scorer_gives_each_models_own_probability() -> None:
+    """The report's rollups score two models at once (``probabilities``); the numbers are
+    the ones :func:`probability` gives each model, for priors and trained models alike."""
+    rng = random.Random(3)
+    profiles = []
+    for i in range(200):
+        p = Profile()
+        for j in range(rng.randint(1, 4)):
+            p = apply_observations(
+                p, session=f"s{i}-{j}", at=1000.0 + 900 * j,
+                observations=Observations(
+                    patterns={rng.choice(("urgent", "hesitant", "irritated")): rng.random()},
+                    actions=frozenset(rng.sample(("add_to_cart", "purchase", "view_item"), 1)),
+                    topics={"order_status": rng.randint(0, 2)},
+                ),
+            )  # fmt: skip
+        profiles.append(p)
+    trained = train(profiles, "conversion", now=5000.0)
+    assert trained.source == "trained"
+    models = (prior_model("conversion"), prior_model("abandon"), trained)
+    scorer = probabilities(*models)
+    for p in profiles:
+        features = features_of(p, 5000.0)
+        assert scorer(p, 5000.0) == tuple(probability(m, features) for m in models)
 
 
 # -- webhooks against a real HTTP receiver ----------------------------------------------------

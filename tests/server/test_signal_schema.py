@@ -190,3 +190,23 @@ def test_observations_take_the_last_pattern_score_and_every_action() -> None:
     observations = extract_observations(BATCH_DECODER.decode(msgspec.json.encode(body)).signals)
     assert dict(observations.patterns) == {"hesitant": 0.7}
     assert observations.actions == {"view_item", "add_to_cart"}
+
+
+def test_observations_name_each_section_dwelled_on_or_with_a_section_event_once() -> None:
+    """The report's reach needs where, never what: (section, "dwell" or the event's name)."""
+    body = {
+        **ENVELOPE,
+        "signals": [
+            {"kind": "dwell", "section": "price", "seconds": 4.0},
+            {"kind": "dwell", "section": "price", "seconds": 9.5},
+            {"kind": "section_event", "name": "copy", "section": "returns", "count": 1},
+            {"kind": "section_event", "name": "hover_without_click", "section": "price",
+             "count": 2},
+            {"kind": "scroll", "depth": 0.5},
+        ],
+    }  # fmt: skip
+    observations = extract_observations(BATCH_DECODER.decode(msgspec.json.encode(body)).signals)
+    assert observations.sections == {
+        ("price", "dwell"), ("returns", "copy"), ("price", "hover_without_click"),
+    }  # fmt: skip
+    assert not observations  # nothing the profile keeps: the writer leaves it unchanged

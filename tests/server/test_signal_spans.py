@@ -67,6 +67,30 @@ async def test_each_batch_records_the_span_of_its_own_signals(database_url: str)
             assert (first, last) == ((min(ids), max(ids)) if ids else (None, None))
 
 
+async def test_a_group_larger_than_one_insert_statement_keeps_every_signal_in_order(
+    database_url: str,
+) -> None:
+    """SQLite inserts a group's signals as multi-row statements (512 rows each, the rest in
+    one more): 1,300 signals in one group land as 512 + 512 + 276, none lost, none doubled,
+    each batch's span covering exactly its own, bodies unchanged."""
+    async with create_storage(database_url) as storage:
+        site = (await storage.create_site("S", [ORIGIN], now=time.time())).site
+        group = [batch(site.id, f"v{n % 7}", f"g-{n}", 26) for n in range(50)]
+        await asyncio.gather(*(storage.ingest(b) for b in group))
+        id_column = "rowid" if storage.backend == "sqlite" else "id"
+        rows = await storage.sql_fetch(f"SELECT batch_id, body FROM signals ORDER BY {id_column}")
+        assert len(rows) == 50 * 26
+        for n in range(50):
+            mine = [body for batch_id, body in rows if batch_id == f"g-{n}"]
+            assert mine == [f'{{"n": {i}}}' for i in range(26)]
+            (first, last), *_ = await storage.sql_fetch(
+                "SELECT first_signal, last_signal FROM batches WHERE batch_id = ?", (f"g-{n}",)
+            )
+            ids = [r[0] for r in await storage.sql_fetch(
+                f"SELECT {id_column} FROM signals WHERE batch_id = ?", (f"g-{n}",))]  # fmt: skip
+            assert (first, last) == (min(ids), max(ids))
+
+
 async def test_erase_and_export_find_every_signal_when_spans_interleave(
     database_url: str,
 ) -> None:
