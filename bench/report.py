@@ -24,7 +24,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import gc
 import multiprocessing
 import os
 import random
@@ -43,6 +42,7 @@ from rapport.client_py.schema import PATTERNS, SECTIONS, TONES, TOPICS
 from rapport.server.profiles import Observations
 from rapport.server.report.build import build_report
 from rapport.server.report.settings import set_report_settings
+from rapport.server.serving import freeze_startup_objects
 from rapport.server.sites.model import Site
 from rapport.server.storage import Storage, create_storage
 from rapport.server.storage.base import IngestBatch, StoredSignal
@@ -145,9 +145,10 @@ def _arm(pipe: Connection, url: str, rollups: bool, signals: int, visitors: int)
     Answers the parent's commands on ``pipe``: a chunk index → the seconds it took; ``"report"``
     → the report timings; ``None`` → exit."""
     data = month(signals, visitors)
-    # The synthetic month (1 M signals as Python objects) stays in memory for the whole run,
-    # which no server does: frozen, the collector does not walk it on every full pass.
-    gc.freeze()
+    # What a server process does once its app is built (server/serving.py): freeze what
+    # exists and collect less often. The synthetic month (1 M signals as Python objects),
+    # which no server holds, is frozen with it, so full passes do not walk it.
+    freeze_startup_objects()
     asyncio.run(_serve_arm(pipe, url, rollups, data))
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from rapport.server.serving import app_factory, bind_tcp_socket
+from rapport.server.serving import COLLECTOR_THRESHOLDS, app_factory, bind_tcp_socket
 
 
 async def _nodelay_of_accepted_connection(listening: socket.socket) -> int:
@@ -57,8 +57,14 @@ def test_a_worker_freezes_what_exists_once_its_app_is_built(
 ) -> None:
     monkeypatch.setenv("RAPPORT_DATABASE_URL", f"sqlite:///{tmp_path / 'worker.db'}")
     gc.unfreeze()
+    thresholds = gc.get_threshold()
     try:
         app_factory()
         assert gc.get_freeze_count() > 0
+        # and collects less often: the writer's profile churn made collections a quarter
+        # of its time with CPython's defaults (bench/report.py)
+        assert gc.get_threshold() == COLLECTOR_THRESHOLDS
+        assert COLLECTOR_THRESHOLDS[0] > 700  # CPython's default
     finally:
         gc.unfreeze()
+        gc.set_threshold(*thresholds)
