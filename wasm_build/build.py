@@ -8,6 +8,7 @@ Everything comes from the repo and from npm packages pinned in ``wasm_build/pack
    worker's flow imports, then boot again from the result and re-run the flow to prove it works;
 3. content-hashed names for everything but the stable entry point ``rapport.js``;
 4. the loader and the worker minified with terser; ``.br`` and ``.gz`` siblings for every file;
+   Pyodide's two JS modules minified too, before step 2, so its boots run the shipped JS;
 5. ``manifest.json``: names, sizes (raw, brotli, gzip), sha256, versions, and each file's role
    and brotli budget (``wasm_build/budget.py``): the build fails when a file, or the cold
    download of a first visit, outgrows its budget.
@@ -63,6 +64,11 @@ ROOT: Final = Path(__file__).resolve().parent
 REPO: Final = ROOT.parent
 PYODIDE_DIR: Final = ROOT / "node_modules" / "pyodide"
 PYODIDE_CORE: Final = ("pyodide.mjs", "pyodide.asm.mjs", "pyodide.asm.wasm")
+#: Pyodide's JS as published is Emscripten's readable glue (1.25 MB, 207 KB brotli): terser
+#: takes 29 KB brotli off it. Safe to mangle: the wasm's imports and exports are looked up by
+#: property name, and terser leaves every scope that holds a direct ``eval`` (EM_ASM, EM_JS)
+#: unmangled. The compile step boots from the minified copy, so a break fails the build.
+PYODIDE_MINIFIED: Final = ("pyodide.mjs", "pyodide.asm.mjs")
 ORT_DIR: Final = ROOT / "node_modules" / "onnxruntime-web"
 #: onnxruntime-web's WASM backend, its Emscripten glue and its one .wasm (SIMD; the "threaded"
 #: build runs single-threaded when numThreads = 1, as it must without COOP/COEP). Not the
@@ -223,6 +229,19 @@ def _camera_files(tmp: Path) -> tuple[list[_Built], dict[str, str]]:
     return built, names
 
 
+def _minified_pyodide(tmp: Path) -> Path:
+    """A copy of Pyodide's npm package with :data:`PYODIDE_MINIFIED` minified: what the compile
+    step boots (twice) and what the bundle ships."""
+    dest = tmp / "pyodide"
+    dest.mkdir()
+    for path in sorted(PYODIDE_DIR.iterdir()):
+        if path.is_file() and path.name not in PYODIDE_MINIFIED:
+            shutil.copyfile(path, dest / path.name)
+    for name in PYODIDE_MINIFIED:
+        _node("minify.mjs", PYODIDE_DIR / name, dest / name, "module")
+    return dest
+
+
 def _addon(tmp: Path, key: str) -> _Built:
     """One of the loader's on-demand modules (``src/<key>.mjs``), minified and hashed."""
     _node("minify.mjs", ROOT / "src" / f"{key}.mjs", tmp / f"{key}.min.mjs", "module")
@@ -263,14 +282,15 @@ def build_sdk(out_dir: Path) -> Path:
     with tempfile.TemporaryDirectory(prefix="rapport-sdk-") as tmp_name:
         tmp = Path(tmp_name)
         wheel = client_wheel(tmp)
+        pyodide_dir = _minified_pyodide(tmp)
         report: dict[str, Any] = json.loads(
-            _node("compile_python.mjs", PYODIDE_DIR, wheel, ROOT, tmp).strip().splitlines()[-1]
+            _node("compile_python.mjs", pyodide_dir, wheel, ROOT, tmp).strip().splitlines()[-1]
         )
         stdlib = (tmp / "python_stdlib.zip").read_bytes()
         compiled_wheel, tone = _split_member((tmp / "client.whl").read_bytes(), TONE_MEMBER)
         tone_name = f"tone_model.{_hash(tone)}.bin"
 
-        core = {name: (PYODIDE_DIR / name).read_bytes() for name in PYODIDE_CORE}
+        core = {name: (pyodide_dir / name).read_bytes() for name in PYODIDE_CORE}
         core_dir = f"pyodide-{_hash(b''.join(hashlib.sha256(d).digest() for d in core.values()))}"
         built = [_Built(f"{core_dir}/{name}", data) for name, data in core.items()]
         stdlib_name = f"python_stdlib.{_hash(stdlib)}.zip"

@@ -15,7 +15,12 @@ import brotli
 import pytest
 
 from rapport.wasm_build import budget
-from rapport.wasm_build.build import LOADER_BUDGET_BYTES_BR, minify_loader
+from rapport.wasm_build.build import (
+    LOADER_BUDGET_BYTES_BR,
+    PYODIDE_DIR,
+    PYODIDE_MINIFIED,
+    minify_loader,
+)
 from rapport.wasm_build.loader_join import join_loader, loader_modules
 
 DIST = Path(__file__).resolve().parents[2] / "wasm_build" / "dist"
@@ -128,6 +133,18 @@ def test_the_stdlib_is_precompiled_and_trimmed(manifest: dict[str, Any]) -> None
     assert names and all(name.endswith(".pyc") for name in names)
     assert "json/decoder.pyc" in names
     assert "tkinter/__init__.pyc" not in names and "unittest/case.pyc" not in names
+
+
+def test_pyodide_ships_its_js_minified_and_its_webassembly_as_published(
+    manifest: dict[str, Any],
+) -> None:
+    core = DIST / manifest["entry"]["pyodide_dir"]
+    for name in PYODIDE_MINIFIED:
+        published, shipped = (PYODIDE_DIR / name).read_bytes(), (core / name).read_bytes()
+        assert len(shipped) < 0.99 * len(published), name
+        assert b"sourceMappingURL" not in shipped, name  # the map is not shipped
+    wasm = "pyodide.asm.wasm"
+    assert (core / wasm).read_bytes() == (PYODIDE_DIR / wasm).read_bytes()
 
 
 def test_the_client_wheel_ships_only_compiled_client_py(manifest: dict[str, Any]) -> None:
