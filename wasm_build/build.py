@@ -65,10 +65,21 @@ REPO: Final = ROOT.parent
 PYODIDE_DIR: Final = ROOT / "node_modules" / "pyodide"
 PYODIDE_CORE: Final = ("pyodide.mjs", "pyodide.asm.mjs", "pyodide.asm.wasm")
 #: Pyodide's JS as published is Emscripten's readable glue (1.25 MB, 207 KB brotli): terser
-#: takes 29 KB brotli off it. Safe to mangle: the wasm's imports and exports are looked up by
-#: property name, and terser leaves every scope that holds a direct ``eval`` (EM_ASM, EM_JS)
-#: unmangled. The compile step boots from the minified copy, so a break fails the build.
+#: takes 56 KB brotli off it. Safe to mangle: the wasm's imports and exports are looked up by
+#: property name, and the glue's direct evals are made indirect first (``_GLUE_DIRECT_EVAL``).
+#: The compile step boots from the minified copy, so a break fails the build.
 PYODIDE_MINIFIED: Final = ("pyodide.mjs", "pyodide.asm.mjs")
+#: The glue evaluates strings with a *direct* ``eval`` in six places, all for side modules (a
+#: package's .so): their EM_ASM and EM_JS code, and ``emscripten_run_script*`` /
+#: ``emscripten_async_load_script``, which Pyodide's own wasm never imports. A direct eval can
+#: see every name around it, so terser renames none of the glue's top level. Made indirect,
+#: ``(0,eval)(…)``, they run in global scope and the glue minifies 27 KB brotli further: safe
+#: because Rapport loads no package (the worker's lock file lists none), so no side module ever
+#: runs. The build fails when Pyodide's glue holds another count of them or its wasm imports one
+#: of those functions (a Pyodide bump: look again).
+_GLUE_DIRECT_EVAL: Final = re.compile(r"(?<![\w$.])eval\(")
+_GLUE_DIRECT_EVALS: Final = 6
+_GLUE_EVAL_IMPORTS: Final = (b"run_script", b"load_script")
 ORT_DIR: Final = ROOT / "node_modules" / "onnxruntime-web"
 #: onnxruntime-web's WASM backend, its Emscripten glue and its one .wasm (SIMD; the "threaded"
 #: build runs single-threaded when numThreads = 1, as it must without COOP/COEP). Not the
@@ -237,8 +248,19 @@ def _minified_pyodide(tmp: Path) -> Path:
     for path in sorted(PYODIDE_DIR.iterdir()):
         if path.is_file() and path.name not in PYODIDE_MINIFIED:
             shutil.copyfile(path, dest / path.name)
+    published = (PYODIDE_DIR / "pyodide.asm.mjs").read_text(encoding="utf-8")
+    glue, evals = _GLUE_DIRECT_EVAL.subn("(0,eval)(", published)
+    wasm = (PYODIDE_DIR / "pyodide.asm.wasm").read_bytes()
+    imported = [name.decode() for name in _GLUE_EVAL_IMPORTS if name in wasm]
+    if evals != _GLUE_DIRECT_EVALS or imported:
+        raise BuildError(
+            f"pyodide.asm.mjs holds {evals} direct evals ({_GLUE_DIRECT_EVALS} expected) and its"
+            f" wasm names {imported or 'none'} of {_GLUE_EVAL_IMPORTS}: see build._GLUE_DIRECT_EVAL"
+        )
+    (tmp / "pyodide.asm.mjs").write_text(glue, encoding="utf-8")
     for name in PYODIDE_MINIFIED:
-        _node("minify.mjs", PYODIDE_DIR / name, dest / name, "module")
+        source = tmp / name if name == "pyodide.asm.mjs" else PYODIDE_DIR / name
+        _node("minify.mjs", source, dest / name, "module")
     return dest
 
 

@@ -147,6 +147,16 @@ def test_pyodide_ships_its_js_minified_and_its_webassembly_as_published(
     assert (core / wasm).read_bytes() == (PYODIDE_DIR / wasm).read_bytes()
 
 
+def test_pyodide_glue_ships_with_no_direct_eval_so_all_of_it_is_minified(
+    manifest: dict[str, Any],
+) -> None:
+    glue = (DIST / manifest["entry"]["pyodide_dir"] / "pyodide.asm.mjs").read_text()
+    published = (PYODIDE_DIR / "pyodide.asm.mjs").read_text()
+    direct = re.compile(r"(?<![\w$.])eval\(")
+    assert len(direct.findall(published)) == 6 and direct.findall(glue) == []
+    assert glue.count("(0,eval)(") == 6
+
+
 def test_the_client_wheel_ships_only_compiled_client_py(manifest: dict[str, Any]) -> None:
     with zipfile.ZipFile(DIST / manifest["entry"]["wheel"]) as wheel:
         code = [n for n in wheel.namelist() if not n.startswith("rapport_client-")]
