@@ -157,6 +157,15 @@ def test_pyodide_glue_ships_with_no_direct_eval_so_all_of_it_is_minified(
     assert glue.count("(0,eval)(") == 6
 
 
+def test_the_worker_loads_no_pyodide_package_so_no_side_module_runs() -> None:
+    # What makes the glue's indirect evals safe (build._GLUE_DIRECT_EVAL): they serve only the
+    # side modules (.so) of packages, and the worker gives Pyodide an empty lock file.
+    worker = (DIST.parent / "src" / "worker.mjs").read_text()
+    assert "lockFileContents: { info: BUILD.lock, packages: {} }," in worker
+    assert "packages: []," in worker
+    assert not re.search(r"loadPackage|micropip|loadDynlib", worker)
+
+
 def test_the_client_wheel_ships_only_compiled_client_py(manifest: dict[str, Any]) -> None:
     with zipfile.ZipFile(DIST / manifest["entry"]["wheel"]) as wheel:
         code = [n for n in wheel.namelist() if not n.startswith("rapport_client-")]
