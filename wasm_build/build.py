@@ -7,7 +7,8 @@ Everything comes from the repo and from npm packages pinned in ``wasm_build/pack
 2. inside Pyodide under Node: .pyc-compile that wheel and the stdlib, trim the stdlib to what the
    worker's flow imports, then boot again from the result and re-run the flow to prove it works;
 3. content-hashed names for everything but the stable entry point ``rapport.js``;
-4. the loader and the worker minified with terser; ``.br`` and ``.gz`` siblings for every file;
+4. the loader and the worker minified with terser; ``.br`` and ``.gz`` siblings for every file
+   (the two wasm files also try brotli settings of their own, :data:`BROTLI_TRIES`);
    Pyodide's two JS modules minified too, before step 2, so its boots run the shipped JS;
 5. ``manifest.json``: names, sizes (raw, brotli, gzip), sha256, versions, and each file's role
    and brotli budget (``wasm_build/budget.py``): the build fails when a file, or the cold
@@ -80,6 +81,14 @@ PYODIDE_MINIFIED: Final = ("pyodide.mjs", "pyodide.asm.mjs")
 _GLUE_DIRECT_EVAL: Final = re.compile(r"(?<![\w$.])eval\(")
 _GLUE_DIRECT_EVALS: Final = 6
 _GLUE_EVAL_IMPORTS: Final = (b"run_script", b"load_script")
+#: Brotli settings that files over :data:`BROTLI_TRY_BYTES` (the two wasm files) also try,
+#: keeping the smallest encoding: quality 11's block splitting is a heuristic, and on Pyodide
+#: 314.0.7's wasm a 2 MB window (``lgwin`` 21, default 22) with 64 KB blocks (``lgblock`` 16,
+#: default 18) is 28.7 KB smaller (2,741,061 → 2,712,369 B; 2026-12-03, bench/README.md).
+#: Any brotli decoder reads every setting. Only the big files: each try of a 10 MB file costs
+#: ≈ 25 s of CPU, once per content (``.br`` siblings of hashed names are kept).
+BROTLI_TRIES: Final[tuple[dict[str, int], ...]] = ({"lgwin": 21, "lgblock": 16},)
+BROTLI_TRY_BYTES: Final = 4 * 1024 * 1024
 ORT_DIR: Final = ROOT / "node_modules" / "onnxruntime-web"
 #: onnxruntime-web's WASM backend, its Emscripten glue and its one .wasm (SIMD; the "threaded"
 #: build runs single-threaded when numThreads = 1, as it must without COOP/COEP). Not the
@@ -192,12 +201,24 @@ def _node(script: str, *args: str | Path) -> str:
     return done.stdout
 
 
+def _brotli(data: bytes) -> bytes:
+    """Brotli at quality 11: the smallest of its default settings and, for files over
+    :data:`BROTLI_TRY_BYTES`, :data:`BROTLI_TRIES`."""
+    best = brotli.compress(data, quality=11)
+    if len(data) > BROTLI_TRY_BYTES:
+        for settings in BROTLI_TRIES:
+            candidate = brotli.compress(data, quality=11, **settings)
+            if len(candidate) < len(best):
+                best = candidate
+    return best
+
+
 def _precompress(path: Path) -> dict[str, int]:
     """Write ``.br`` and ``.gz`` siblings (skipped when present: hashed names are immutable)."""
     data = path.read_bytes()
     br, gz = path.with_name(path.name + ".br"), path.with_name(path.name + ".gz")
     if not br.exists() or path.name in ("rapport.js", "manifest.json"):
-        br.write_bytes(brotli.compress(data, quality=11))
+        br.write_bytes(_brotli(data))
     if not gz.exists() or path.name in ("rapport.js", "manifest.json"):
         gz.write_bytes(gzip.compress(data, compresslevel=9, mtime=0))
     return {"bytes": len(data), "br": br.stat().st_size, "gz": gz.stat().st_size}

@@ -127,6 +127,14 @@ def test_every_file_has_brotli_and_gzip_siblings(manifest: dict[str, Any]) -> No
         assert (DIST / f"{name}.br").exists() and (DIST / f"{name}.gz").exists()
 
 
+def test_the_cold_brotli_siblings_decode_to_their_files(manifest: dict[str, Any]) -> None:
+    # Some are encoded with settings of their own (build.BROTLI_TRIES): still plain brotli.
+    for name, info in manifest["files"].items():
+        if info.get("role") in budget.COLD_ROLES:
+            data = (DIST / name).read_bytes()
+            assert brotli.decompress((DIST / f"{name}.br").read_bytes()) == data, name
+
+
 def test_the_stdlib_is_precompiled_and_trimmed(manifest: dict[str, Any]) -> None:
     with zipfile.ZipFile(DIST / manifest["entry"]["stdlib"]) as stdlib:
         names = stdlib.namelist()
