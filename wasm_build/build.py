@@ -7,7 +7,9 @@ Everything comes from the repo and from npm packages pinned in ``wasm_build/pack
 2. inside Pyodide under Node: .pyc-compile that wheel and the stdlib, trim the stdlib to what the
    worker's flow imports, then boot again from the result and re-run the flow to prove it works;
 3. content-hashed names for everything but the stable entry point ``rapport.js``;
-4. the loader and the worker minified with terser; ``.br`` and ``.gz`` siblings for every file;
+4. the loader and the worker minified with terser; ``.br`` and ``.gz`` siblings for every file
+   (the two wasm files also try brotli settings of their own, :data:`BROTLI_TRIES`);
+   Pyodide's two JS modules minified too, before step 2, so its boots run the shipped JS;
 5. ``manifest.json``: names, sizes (raw, brotli, gzip), sha256, versions, and each file's role
    and brotli budget (``wasm_build/budget.py``): the build fails when a file, or the cold
    download of a first visit, outgrows its budget.
@@ -63,6 +65,30 @@ ROOT: Final = Path(__file__).resolve().parent
 REPO: Final = ROOT.parent
 PYODIDE_DIR: Final = ROOT / "node_modules" / "pyodide"
 PYODIDE_CORE: Final = ("pyodide.mjs", "pyodide.asm.mjs", "pyodide.asm.wasm")
+#: Pyodide's JS as published is Emscripten's readable glue (1.25 MB, 207 KB brotli): terser
+#: takes 56 KB brotli off it. Safe to mangle: the wasm's imports and exports are looked up by
+#: property name, and the glue's direct evals are made indirect first (``_GLUE_DIRECT_EVAL``).
+#: The compile step boots from the minified copy, so a break fails the build.
+PYODIDE_MINIFIED: Final = ("pyodide.mjs", "pyodide.asm.mjs")
+#: The glue evaluates strings with a *direct* ``eval`` in six places, all for side modules (a
+#: package's .so): their EM_ASM and EM_JS code, and ``emscripten_run_script*`` /
+#: ``emscripten_async_load_script``, which Pyodide's own wasm never imports. A direct eval can
+#: see every name around it, so terser renames none of the glue's top level. Made indirect,
+#: ``(0,eval)(…)``, they run in global scope and the glue minifies 27 KB brotli further: safe
+#: because Rapport loads no package (the worker's lock file lists none), so no side module ever
+#: runs. The build fails when Pyodide's glue holds another count of them or its wasm imports one
+#: of those functions (a Pyodide bump: look again).
+_GLUE_DIRECT_EVAL: Final = re.compile(r"(?<![\w$.])eval\(")
+_GLUE_DIRECT_EVALS: Final = 6
+_GLUE_EVAL_IMPORTS: Final = (b"run_script", b"load_script")
+#: Brotli settings that files over :data:`BROTLI_TRY_BYTES` (the two wasm files) also try,
+#: keeping the smallest encoding: quality 11's block splitting is a heuristic, and on Pyodide
+#: 314.0.7's wasm a 2 MB window (``lgwin`` 21, default 22) with 64 KB blocks (``lgblock`` 16,
+#: default 18) is 28.7 KB smaller (2,741,061 → 2,712,369 B; 2026-12-03, bench/README.md).
+#: Any brotli decoder reads every setting. Only the big files: each try of a 10 MB file costs
+#: ≈ 25 s of CPU, once per content (``.br`` siblings of hashed names are kept).
+BROTLI_TRIES: Final[tuple[dict[str, int], ...]] = ({"lgwin": 21, "lgblock": 16},)
+BROTLI_TRY_BYTES: Final = 4 * 1024 * 1024
 ORT_DIR: Final = ROOT / "node_modules" / "onnxruntime-web"
 #: onnxruntime-web's WASM backend, its Emscripten glue and its one .wasm (SIMD; the "threaded"
 #: build runs single-threaded when numThreads = 1, as it must without COOP/COEP). Not the
@@ -175,12 +201,24 @@ def _node(script: str, *args: str | Path) -> str:
     return done.stdout
 
 
+def _brotli(data: bytes) -> bytes:
+    """Brotli at quality 11: the smallest of its default settings and, for files over
+    :data:`BROTLI_TRY_BYTES`, :data:`BROTLI_TRIES`."""
+    best = brotli.compress(data, quality=11)
+    if len(data) > BROTLI_TRY_BYTES:
+        for settings in BROTLI_TRIES:
+            candidate = brotli.compress(data, quality=11, **settings)
+            if len(candidate) < len(best):
+                best = candidate
+    return best
+
+
 def _precompress(path: Path) -> dict[str, int]:
     """Write ``.br`` and ``.gz`` siblings (skipped when present: hashed names are immutable)."""
     data = path.read_bytes()
     br, gz = path.with_name(path.name + ".br"), path.with_name(path.name + ".gz")
     if not br.exists() or path.name in ("rapport.js", "manifest.json"):
-        br.write_bytes(brotli.compress(data, quality=11))
+        br.write_bytes(_brotli(data))
     if not gz.exists() or path.name in ("rapport.js", "manifest.json"):
         gz.write_bytes(gzip.compress(data, compresslevel=9, mtime=0))
     return {"bytes": len(data), "br": br.stat().st_size, "gz": gz.stat().st_size}
@@ -223,6 +261,30 @@ def _camera_files(tmp: Path) -> tuple[list[_Built], dict[str, str]]:
     return built, names
 
 
+def _minified_pyodide(tmp: Path) -> Path:
+    """A copy of Pyodide's npm package with :data:`PYODIDE_MINIFIED` minified: what the compile
+    step boots (twice) and what the bundle ships."""
+    dest = tmp / "pyodide"
+    dest.mkdir()
+    for path in sorted(PYODIDE_DIR.iterdir()):
+        if path.is_file() and path.name not in PYODIDE_MINIFIED:
+            shutil.copyfile(path, dest / path.name)
+    published = (PYODIDE_DIR / "pyodide.asm.mjs").read_text(encoding="utf-8")
+    glue, evals = _GLUE_DIRECT_EVAL.subn("(0,eval)(", published)
+    wasm = (PYODIDE_DIR / "pyodide.asm.wasm").read_bytes()
+    imported = [name.decode() for name in _GLUE_EVAL_IMPORTS if name in wasm]
+    if evals != _GLUE_DIRECT_EVALS or imported:
+        raise BuildError(
+            f"pyodide.asm.mjs holds {evals} direct evals ({_GLUE_DIRECT_EVALS} expected) and its"
+            f" wasm names {imported or 'none'} of {_GLUE_EVAL_IMPORTS}: see build._GLUE_DIRECT_EVAL"
+        )
+    (tmp / "pyodide.asm.mjs").write_text(glue, encoding="utf-8")
+    for name in PYODIDE_MINIFIED:
+        source = tmp / name if name == "pyodide.asm.mjs" else PYODIDE_DIR / name
+        _node("minify.mjs", source, dest / name, "module")
+    return dest
+
+
 def _addon(tmp: Path, key: str) -> _Built:
     """One of the loader's on-demand modules (``src/<key>.mjs``), minified and hashed."""
     _node("minify.mjs", ROOT / "src" / f"{key}.mjs", tmp / f"{key}.min.mjs", "module")
@@ -263,14 +325,15 @@ def build_sdk(out_dir: Path) -> Path:
     with tempfile.TemporaryDirectory(prefix="rapport-sdk-") as tmp_name:
         tmp = Path(tmp_name)
         wheel = client_wheel(tmp)
+        pyodide_dir = _minified_pyodide(tmp)
         report: dict[str, Any] = json.loads(
-            _node("compile_python.mjs", PYODIDE_DIR, wheel, ROOT, tmp).strip().splitlines()[-1]
+            _node("compile_python.mjs", pyodide_dir, wheel, ROOT, tmp).strip().splitlines()[-1]
         )
         stdlib = (tmp / "python_stdlib.zip").read_bytes()
         compiled_wheel, tone = _split_member((tmp / "client.whl").read_bytes(), TONE_MEMBER)
         tone_name = f"tone_model.{_hash(tone)}.bin"
 
-        core = {name: (PYODIDE_DIR / name).read_bytes() for name in PYODIDE_CORE}
+        core = {name: (pyodide_dir / name).read_bytes() for name in PYODIDE_CORE}
         core_dir = f"pyodide-{_hash(b''.join(hashlib.sha256(d).digest() for d in core.values()))}"
         built = [_Built(f"{core_dir}/{name}", data) for name, data in core.items()]
         stdlib_name = f"python_stdlib.{_hash(stdlib)}.zip"

@@ -40,9 +40,10 @@ EXTRA_MODULES = (
 
 #: Modules Pyodide's own boot imports that the worker never uses, and whose every importer on
 #: that path guards the import (``try: import ssl except ImportError``: asyncio, zipfile,
-#: shutil): left out of the trimmed stdlib, each is simply absent. The build's second boot
-#: proves Pyodide and the flow still run without them.
-LEFT_OUT = ("ssl", "bz2", "lzma", "compression.zstd", "compression._common._streams")
+#: shutil): left out of the trimmed stdlib, each is simply absent. ``_ssl`` (Pyodide's stub,
+#: 3 KB brotli) and ``compression._common`` are imported only by the modules left out here.
+#: The build's second boot proves Pyodide and the flow still run without them.
+LEFT_OUT = ("ssl", "_ssl", "bz2", "lzma", "compression.zstd", "compression._common")
 
 
 def run() -> dict[str, object]:

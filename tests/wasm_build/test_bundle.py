@@ -15,7 +15,12 @@ import brotli
 import pytest
 
 from rapport.wasm_build import budget
-from rapport.wasm_build.build import LOADER_BUDGET_BYTES_BR, minify_loader
+from rapport.wasm_build.build import (
+    LOADER_BUDGET_BYTES_BR,
+    PYODIDE_DIR,
+    PYODIDE_MINIFIED,
+    minify_loader,
+)
 from rapport.wasm_build.loader_join import join_loader, loader_modules
 
 DIST = Path(__file__).resolve().parents[2] / "wasm_build" / "dist"
@@ -122,12 +127,51 @@ def test_every_file_has_brotli_and_gzip_siblings(manifest: dict[str, Any]) -> No
         assert (DIST / f"{name}.br").exists() and (DIST / f"{name}.gz").exists()
 
 
+def test_the_cold_brotli_siblings_decode_to_their_files(manifest: dict[str, Any]) -> None:
+    # Some are encoded with settings of their own (build.BROTLI_TRIES): still plain brotli.
+    for name, info in manifest["files"].items():
+        if info.get("role") in budget.COLD_ROLES:
+            data = (DIST / name).read_bytes()
+            assert brotli.decompress((DIST / f"{name}.br").read_bytes()) == data, name
+
+
 def test_the_stdlib_is_precompiled_and_trimmed(manifest: dict[str, Any]) -> None:
     with zipfile.ZipFile(DIST / manifest["entry"]["stdlib"]) as stdlib:
         names = stdlib.namelist()
     assert names and all(name.endswith(".pyc") for name in names)
     assert "json/decoder.pyc" in names
     assert "tkinter/__init__.pyc" not in names and "unittest/case.pyc" not in names
+
+
+def test_pyodide_ships_its_js_minified_and_its_webassembly_as_published(
+    manifest: dict[str, Any],
+) -> None:
+    core = DIST / manifest["entry"]["pyodide_dir"]
+    for name in PYODIDE_MINIFIED:
+        published, shipped = (PYODIDE_DIR / name).read_bytes(), (core / name).read_bytes()
+        assert len(shipped) < 0.99 * len(published), name
+        assert b"sourceMappingURL" not in shipped, name  # the map is not shipped
+    wasm = "pyodide.asm.wasm"
+    assert (core / wasm).read_bytes() == (PYODIDE_DIR / wasm).read_bytes()
+
+
+def test_pyodide_glue_ships_with_no_direct_eval_so_all_of_it_is_minified(
+    manifest: dict[str, Any],
+) -> None:
+    glue = (DIST / manifest["entry"]["pyodide_dir"] / "pyodide.asm.mjs").read_text()
+    published = (PYODIDE_DIR / "pyodide.asm.mjs").read_text()
+    direct = re.compile(r"(?<![\w$.])eval\(")
+    assert len(direct.findall(published)) == 6 and direct.findall(glue) == []
+    assert glue.count("(0,eval)(") == 6
+
+
+def test_the_worker_loads_no_pyodide_package_so_no_side_module_runs() -> None:
+    # What makes the glue's indirect evals safe (build._GLUE_DIRECT_EVAL): they serve only the
+    # side modules (.so) of packages, and the worker gives Pyodide an empty lock file.
+    worker = (DIST.parent / "src" / "worker.mjs").read_text()
+    assert "lockFileContents: { info: BUILD.lock, packages: {} }," in worker
+    assert "packages: []," in worker
+    assert not re.search(r"loadPackage|micropip|loadDynlib", worker)
 
 
 def test_the_client_wheel_ships_only_compiled_client_py(manifest: dict[str, Any]) -> None:

@@ -1,5 +1,6 @@
 // Minify with terser (pinned in package-lock.json): the loader (a classic script) or, with
-// "module", an ES module (the worker, the add-ons). usage: node minify.mjs <in> <out> [module]
+// "module", an ES module (the worker, the add-ons, Pyodide's JS). Licence comments (@license,
+// @preserve, /*! …) are kept. usage: node minify.mjs <in> <out> [module]
 import { readFileSync, writeFileSync } from "node:fs";
 import { minify } from "terser";
 
@@ -10,6 +11,6 @@ const result = await minify(readFileSync(input, "utf8"), {
   module,
   compress: { passes: 3, unsafe_arrows: false },
   mangle: { toplevel: true },
-  format: { comments: false },
+  format: { comments: "some" },
 });
 writeFileSync(output, result.code);
