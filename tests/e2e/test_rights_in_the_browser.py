@@ -44,11 +44,15 @@ def visit_and_send(page: Page, stack: Stack, recorder: Recorder) -> None:
     page.goto(stack.shop + "/product/nova-speaker.html")
     assert page.evaluate("() => rapport.ready") is True
     page.evaluate("document.getElementById('price').scrollIntoView({block: 'center'})")
-    for i in range(4):
-        page.mouse.move(200 + i, 300)
-        page.wait_for_timeout(1000)
-    page.wait_for_timeout(2500)
-    assert recorder.collect_bodies(stack.api), "no batch was sent"
+    for i in range(60):  # attended time on the price until a batch goes out (≤ 30 s)
+        page.mouse.move(200 + i % 4, 300)
+        page.wait_for_timeout(500)
+        if i >= 7 and recorder.collect_bodies(stack.api):
+            break
+    sent = [r for r in recorder.to(stack.api, "/v1/collect") if r.method == "POST"]
+    assert sent, "no batch was sent"
+    reply = sent[0].response()  # collect replies after the commit: the batch is stored
+    assert reply is not None and reply.ok, "the batch was not stored"
 
 
 def test_batches_carry_the_key_derived_from_the_secret_never_the_secret(

@@ -6,6 +6,9 @@
 export function rights(method, { site, endpoint, store, visitorKey, sha, fail }) {
   const secret = store("localStorage", "rapport:vs");
   if (!secret || !endpoint) return Promise.resolve({ status: 0, body: null });
+  // Erasing: this page stops sending first, or a batch it sends while the erase runs would be
+  // stored after it, under the erased visitor. If the erase then fails, Rapport stays off here.
+  if (method == "DELETE") fail();
   return visitorKey(secret)
     .then(sha)
     .then((v) =>
@@ -17,8 +20,7 @@ export function rights(method, { site, endpoint, store, visitorKey, sha, fail })
     )
     .then((r) => {
       if (method == "DELETE" && r.ok) {
-        // Forgotten: stop here, and the next page starts a new, unlinkable visitor.
-        fail();
+        // Forgotten: the next page starts a new, unlinkable visitor.
         ["rapport:vs"].forEach((k) => localStorage.removeItem(k));
         ["rapport:sid", "rapport:state"].forEach((k) => sessionStorage.removeItem(k));
       }
