@@ -72,6 +72,8 @@ IDLE_AFTER_MS: Final = 30_000.0
 ATTENTION_MS: Final = 8_000.0
 #: Sections whose alternation with ``price`` shows a weighing-up visitor.
 REASSURANCE_SECTIONS: Final = frozenset({"returns", "warranty"})
+#: The two sides of the weighing-up loop (price <-> returns/warranty).
+_LOOP_GROUP: Final = {"price": "price", **dict.fromkeys(REASSURANCE_SECTIONS, "reassure")}
 #: Sections where one item is compared with another.
 COMPARABLE_SECTIONS: Final = frozenset({"price", "specs"})
 _MAX_TRACKED: Final = 64
@@ -104,6 +106,11 @@ class FeatureRules:
     #: or after the pointer rested on it ``consider_hover_ms``, or a click in it.
     consider_ms: float = 3_000.0
     consider_hover_ms: float = 600.0
+    #: A price or reassurance section (returns, warranty) takes part in the weighing-up loop
+    #: once it got this much attended time (shared between such sections in view), or the
+    #: pointer rested on it ``consider_hover_ms``, or a click in it: scrolling past a price and
+    #: a returns policy is not weighing one against the other.
+    loop_attend_ms: float = 1_500.0
     #: A field focus, scroll or navigation this soon after a click is the click's effect;
     #: earlier clicks stay pending (rage clicks followed by typing are still dead clicks).
     effect_link_ms: float = 500.0
@@ -257,6 +264,9 @@ class SessionFeatures:
     _last_focus: float | None = None
     _share_ms: dict[str, float] = field(default_factory=dict)
     _considered: set[str] = field(default_factory=set)
+    #: price / reassurance sections in view: attended ms this time in view; those attended
+    _loop_ms: dict[str, float] = field(default_factory=dict)
+    _loop_attended: set[str] = field(default_factory=set)
     #: clicks (t, x, y) waiting for an effect that says they did something
     _pending_clicks: list[tuple[float, float, float]] = field(default_factory=list)
     _rage_run: list[tuple[float, float, float]] = field(default_factory=list)
@@ -286,8 +296,10 @@ class SessionFeatures:
                 self._credit_dwell(min(t, self._last_input + rules.attention_ms) - last)
         self._last_t = t
         hover = self._hover
-        if hover is not None and hover[1] and t - hover[2] >= rules.consider_hover_ms:
-            self._consider(hover[0], hover[1])
+        if hover is not None and t - hover[2] >= rules.consider_hover_ms:
+            if hover[1]:
+                self._consider(hover[0], hover[1])
+            self._attend_loop(hover[0])
         if self._pending_clicks and t - self._pending_clicks[0][0] > rules.dead_click_ms:
             dead = [c for c in self._pending_clicks if t - c[0] > rules.dead_click_ms]
             self._count("dead_clicks", len(dead))
@@ -302,6 +314,12 @@ class SessionFeatures:
             self.dwell_ms[key] = self.dwell_ms.get(key, 0.0) + credit
         for section in {key.split("|", 1)[0] for key in self._in_view}:
             self.section_ms[section] = self.section_ms.get(section, 0.0) + credit
+        looped = [s for s in {key.split("|", 1)[0] for key in self._in_view} if _LOOP_GROUP.get(s)]
+        for section in looped:
+            attended = self._loop_ms.get(section, 0.0) + credit / len(looped)
+            self._loop_ms[section] = attended
+            if attended >= self.rules.loop_attend_ms:
+                self._attend_loop(section)
         items = [key for key in self._in_view if not key.endswith("|")]
         for key in items:
             share = self._share_ms.get(key, 0.0) + credit / len(items)
@@ -319,6 +337,8 @@ class SessionFeatures:
         elif isinstance(event, PageEnd):
             self._end_hover(event.t)
             self._in_view.clear()
+            self._loop_ms.clear()
+            self._loop_attended.clear()
             self._effect(event.t, settle=True)
         elif isinstance(event, SectionIn):
             self._section_in(event)
@@ -327,6 +347,9 @@ class SessionFeatures:
             self._in_view.pop(key, None)
             self._share_ms.pop(key, None)  # back in view later, it is attended anew
             self._considered.discard(key)
+            if not any(k.split("|", 1)[0] == event.section for k in self._in_view):
+                self._loop_ms.pop(event.section, None)
+                self._loop_attended.discard(event.section)
         elif isinstance(event, Visibility):
             if self._attended and not event.attended:
                 self._count("tab_switches")
@@ -417,6 +440,8 @@ class SessionFeatures:
         self._items_this_page.clear()
         self._share_ms.clear()
         self._considered.clear()
+        self._loop_ms.clear()
+        self._loop_attended.clear()
         self._pending_clicks.clear()
         self._rage_run.clear()
         self._rage_counted = False
@@ -440,17 +465,18 @@ class SessionFeatures:
             if item in self.item_views or len(self.item_views) < _MAX_TRACKED:
                 self.item_views[item] = self.item_views.get(item, 0) + 1
             self.counters["items_viewed"] = len(self.item_views)
-        group = (
-            "price"
-            if event.section == "price"
-            else "reassure"
-            if event.section in REASSURANCE_SECTIONS
-            else None
-        )
-        if group is not None:
-            if self._last_group is not None and group != self._last_group:
-                self.back_and_forth += 1
-            self._last_group = group
+
+    def _attend_loop(self, section: str) -> None:
+        """The visitor attended a price or reassurance section (``rules.loop_attend_ms``): a
+        switch between the two groups is one more turn of the weighing-up loop. Once per time
+        in view, so that dwelling on one section counts it once."""
+        group = _LOOP_GROUP.get(section)
+        if group is None or section in self._loop_attended:
+            return
+        self._loop_attended.add(section)
+        if self._last_group is not None and group != self._last_group:
+            self.back_and_forth += 1
+        self._last_group = group
 
     def _consider(self, section: str, item: str) -> None:
         """The visitor gave this item attention: its price was looked at; moving between
@@ -473,8 +499,10 @@ class SessionFeatures:
         hover = self._hover
         if hover is not None and event.section == hover[0]:
             self._hover = (hover[0], hover[1], hover[2], True)
-        if event.section is not None and event.item:
-            self._consider(event.section, event.item)
+        if event.section is not None:
+            self._attend_loop(event.section)
+            if event.item:
+                self._consider(event.section, event.item)
         if run:
             _, x0, y0 = run[0]
             near = (event.x - x0) ** 2 + (event.y - y0) ** 2 <= rules.rage_radius_px**2
@@ -491,8 +519,10 @@ class SessionFeatures:
     def _end_hover(self, t: float) -> None:
         hover = self._hover
         self._hover = None
-        if hover is not None and hover[1] and t - hover[2] >= self.rules.consider_hover_ms:
-            self._consider(hover[0], hover[1])
+        if hover is not None and t - hover[2] >= self.rules.consider_hover_ms:
+            if hover[1]:
+                self._consider(hover[0], hover[1])
+            self._attend_loop(hover[0])
         if hover is not None and not hover[3] and t - hover[2] >= self.rules.hover_min_ms:
             self.hovers[hover[0]] = self.hovers.get(hover[0], 0) + 1
             self._count("hovers_without_click")

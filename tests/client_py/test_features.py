@@ -68,28 +68,70 @@ def test_activity_resumes_dwell_after_idling() -> None:
     assert f.dwell_seconds("price") == ATTENTION_MS / 1000 + 5
 
 
-def test_repeated_visibility_steps_of_one_section_do_not_restart_it() -> None:
+def attended(section: str, start: float, ms: float = 2_000) -> list[list[object]]:
+    """A section in view that the visitor is active on for ``ms``, then out of view."""
+    return [["in", start, section, "a"], ["act", start], ["out", start + ms, section, "a"]]
+
+
+def test_going_between_an_attended_price_and_returns_counts_loops() -> None:
     f = run(
         ["pv", T],
-        ["in", T, "price", "sku-1"],
-        ["in", T + 1_000, "returns", "sku-1"],
-        ["in", T + 2_000, "price", "sku-1"],
+        *attended("price", T),
+        *attended("returns", T + 3_000),
+        *attended("price", T + 6_000),
+        *attended("warranty", T + 9_000),
+    )
+    assert f.back_and_forth == 3
+
+
+def test_a_price_and_a_returns_policy_merely_scrolled_past_are_no_loop() -> None:
+    """Only in view, never attended (issue 14's follow-up: a long product page scrolled
+    through counted a loop at every pass)."""
+    f = run(
+        ["pv", T],
+        ["in", T, "price", "a"], ["out", T + 300, "price", "a"],
+        ["in", T + 400, "returns", "a"], ["out", T + 700, "returns", "a"],
+        ["in", T + 800, "price", "a"], ["out", T + 1_100, "price", "a"],
+        ["in", T + 1_200, "returns", "a"], ["out", T + 1_500, "returns", "a"],
+        until=T + 60_000,
+    )  # fmt: skip
+    assert f.back_and_forth == 0
+
+
+def test_a_glance_shorter_than_the_attention_rule_is_no_loop() -> None:
+    f = run(["pv", T], *attended("price", T), *attended("returns", T + 3_000, ms=1_000))
+    assert f.back_and_forth == 0
+    longer = run(["pv", T], *attended("price", T), *attended("returns", T + 3_000, ms=1_500))
+    assert longer.back_and_forth == 1
+
+
+def test_dwelling_on_sections_in_view_together_counts_one_turn_however_often_they_step() -> None:
+    """Price and returns in one view share the attended time; visibility steps of a section
+    already in view do not restart it."""
+    f = run(
+        ["pv", T],
+        ["in", T, "price", "a"],
+        ["act", T],
+        ["in", T + 10, "returns", "a"],
+        ["act", T + 2_000],
+        ["in", T + 3_000, "price", "a"],
+        ["in", T + 3_500, "returns", "a"],
+        until=T + 8_000,
     )
     assert f.back_and_forth == 1
 
 
-def test_going_between_price_and_returns_counts_loops() -> None:
-    f = run(
-        ["pv", T],
-        ["in", T, "price", "a"],
-        ["out", T + 1, "price", "a"],
-        ["in", T + 2, "returns", "a"],
-        ["out", T + 3, "returns", "a"],
-        ["in", T + 4, "price", "a"],
-        ["out", T + 5, "price", "a"],
-        ["in", T + 6, "warranty", "a"],
-    )
-    assert f.back_and_forth == 3
+def test_a_pointer_resting_on_or_a_click_in_the_returns_policy_attends_it() -> None:
+    rested = run(
+        ["pv", T], *attended("price", T),
+        ["hov", T + 3_000, "returns", None], ["hov", T + 3_700, None],
+    )  # fmt: skip
+    clicked = run(["pv", T], *attended("price", T), ["clk", T + 3_000, 5, 5, "returns", None])
+    brief = run(
+        ["pv", T], *attended("price", T),
+        ["hov", T + 3_000, "returns", None], ["hov", T + 3_300, None],
+    )  # fmt: skip
+    assert (rested.back_and_forth, clicked.back_and_forth, brief.back_and_forth) == (1, 1, 0)
 
 
 def test_scroll_depth_keeps_the_deepest_point_of_the_page() -> None:
