@@ -148,27 +148,28 @@ def probabilities(*models: ScoreModel) -> Callable[[Profile, float], tuple[float
     weighed feature once and looking nothing up by name: the writer's report rollups score
     two models per scored batch, and a dict of features plus two passes over it per batch
     cost a third of the rollups' time (bench/report.py). Same arithmetic, same results."""
-    terms = [
-        (
-            _FEATURE[name],
-            tuple(
-                (m.weights[name], m.mean.get(name, 0.0), m.scale.get(name, 1.0) or 1.0)
-                for m in models
-                if m.weights.get(name)
-            ),
-            tuple(i for i, m in enumerate(models) if m.weights.get(name)),
-        )
-        for name in weighed(*models)
+    reads = [_FEATURE[name] for name in weighed(*models)]
+    # Per model, per weighed feature: (weight, mean, scale); a feature a model does not weigh
+    # adds weight 0.0, which leaves its logit bit for bit as probability() computes it.
+    coefficients = [
+        [
+            (m.weights.get(name, 0.0), m.mean.get(name, 0.0), m.scale.get(name, 1.0) or 1.0)
+            for name in weighed(*models)
+        ]
+        for m in models
     ]
     biases = [m.bias for m in models]
 
     def score(profile: Profile, now: float) -> tuple[float, ...]:
-        logits = list(biases)
-        for read, coefficients, which in terms:
-            x = read(profile, now)
-            for i, (weight, mean, scale) in zip(which, coefficients, strict=True):
-                logits[i] += weight * (x - mean) / scale
-        return tuple(1 / (1 + math.exp(-max(-30.0, min(30.0, z)))) for z in logits)
+        x = [read(profile, now) for read in reads]
+        out = []
+        for bias, terms in zip(biases, coefficients, strict=True):
+            logit = bias
+            for value, (weight, mean, scale) in zip(x, terms, strict=True):
+                if weight:
+                    logit += weight * (value - mean) / scale
+            out.append(1 / (1 + math.exp(-max(-30.0, min(30.0, logit)))))
+        return tuple(out)
 
     return score
 
