@@ -24,7 +24,7 @@ self.fetch = (url, init) => {
 // for `stallMs`), never because one is merely slow: a slow link keeps downloading, and what it
 // got stays in the HTTP cache (hashed, immutable files) for the next page. Only waits on the
 // network are judged, never Python's own start-up work. A site (or a test) may change the
-// bound with data-rapport-config='{"stall_ms": …}'.
+// bound with data-rapport-config='{"stall_ms": …}'; the loader reads it and passes `cfg.stall`.
 let stallMs = 60_000;
 let watchdog = 0; // the interval while booting, 0 after
 let waiting = 0; // boot downloads in flight: fetches (headers, then body) and module imports
@@ -63,10 +63,8 @@ function watched(response) {
   return response;
 }
 
-function watch(config) {
-  for (const item of Array.isArray(config) ? config : [config]) {
-    if (item && item.stall_ms >= 500) stallMs = +item.stall_ms;
-  }
+function watch(stall) {
+  stallMs = stall || stallMs;
   const period = Math.min(1000, stallMs / 4);
   let last = touch();
   watchdog = setInterval(() => {
@@ -251,7 +249,7 @@ async function init({ cfg, state }) {
   // never sees the secret, so nothing running here can export or erase the visitor's data.
   endpoint = cfg.endpoint;
   debug = !!cfg.debug;
-  watch(cfg.config);
+  watch(cfg.stall); // the loader's bound (boot.js): one rule, one place
   const base = new URL(".", import.meta.url);
   const indexURL = new URL(BUILD.pyodide, base).href;
   // Pyodide's two modules load side by side (it would import pyodide.asm.mjs only once

@@ -88,16 +88,17 @@ const boot = (key, session, returning) => {
   try {
     worker = new Worker(URL.createObjectURL(new Blob([bootstrap], { type: "text/javascript" })), { type: "module" });
   } catch (e) { return fail(); }
-  // Until the worker script runs and says "up", its download is the loader's to judge, with the
-  // worker's own bound (worker.mjs `watch`): the site's last stall_ms of at least 500, or 60 s.
-  up = setTimeout(fail, /** @type {any[]} */ (conf).reduce((s, c) => c && c.stall_ms >= 500 ? +c.stall_ms : s, 6e4));
+  // The stall bound: the site's last stall_ms of at least 500, or 60 s. Until the worker script
+  // runs and says "up", its download is the loader's to judge; then the worker's (`watch`).
+  const stall = /** @type {any[]} */ (conf).reduce((s, c) => c && c.stall_ms >= 500 ? +c.stall_ms : s, 6e4);
+  up = setTimeout(fail, stall);
   worker.onmessage = onMessage;
   worker.onerror = fail;
   worker.postMessage({
     t: "init",
     state: store("sessionStorage", "rapport:state"),
     cfg: { site: site, key: key, session: session, endpoint: endpoint,
-           returning: returning, config: conf, debug: debug },
+           returning: returning, config: conf, debug: debug, stall: stall },
   });
   timer = setInterval(post, 500);
 };
