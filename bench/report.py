@@ -140,7 +140,7 @@ def _arm(pipe: Connection, url: str, rollups: bool, signals: int, visitors: int)
     """One arm in a process of its own, like one server process: its own heap and garbage
     collector. With both arms in one process, a full collection walked both arms' profile
     caches and was charged to whichever arm's allocation triggered it (the arm with rollups
-    allocates more): 0.69-0.80 on/off in one process where separate processes gave 0.89.
+    allocates more), so the ratio moved with where the collections happened to land.
 
     Answers the parent's commands on ``pipe``: a chunk index → the seconds it took; ``"report"``
     → the report timings; ``None`` → exit."""

@@ -312,9 +312,10 @@ class SessionFeatures:
             return
         for key in self._in_view:
             self.dwell_ms[key] = self.dwell_ms.get(key, 0.0) + credit
-        for section in {key.split("|", 1)[0] for key in self._in_view}:
+        in_view = {key.split("|", 1)[0] for key in self._in_view}
+        for section in in_view:
             self.section_ms[section] = self.section_ms.get(section, 0.0) + credit
-        looped = [s for s in {key.split("|", 1)[0] for key in self._in_view} if _LOOP_GROUP.get(s)]
+        looped = [section for section in in_view if section in _LOOP_GROUP]
         for section in looped:
             attended = self._loop_ms.get(section, 0.0) + credit / len(looped)
             self._loop_ms[section] = attended

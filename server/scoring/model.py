@@ -148,13 +148,15 @@ def probabilities(*models: ScoreModel) -> Callable[[Profile, float], tuple[float
     weighed feature once and looking nothing up by name: the writer's report rollups score
     two models per scored batch, and a dict of features plus two passes over it per batch
     cost a third of the rollups' time (bench/report.py). Same arithmetic, same results."""
-    reads = [_FEATURE[name] for name in weighed(*models)]
-    # Per model, per weighed feature: (weight, mean, scale); a feature a model does not weigh
-    # adds weight 0.0, which leaves its logit bit for bit as probability() computes it.
+    names = weighed(*models)
+    reads = [_FEATURE[name] for name in names]
+    # Per model, per weighed feature: (weight, mean, scale). A weight of 0.0 (a feature this
+    # model does not weigh) is skipped below, as probability() skips it, so the sum runs in
+    # the same order over the same terms: bit for bit the same logit.
     coefficients = [
         [
             (m.weights.get(name, 0.0), m.mean.get(name, 0.0), m.scale.get(name, 1.0) or 1.0)
-            for name in weighed(*models)
+            for name in names
         ]
         for m in models
     ]
