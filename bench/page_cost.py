@@ -23,10 +23,13 @@ the camera on (consent given at once; Chromium's fake camera playing the astrona
 show what the camera costs the page's main thread and network.
 
 Also per run: ``python_ready_warm_ms`` (the same page again in the same context: HTTP cache
-warm), the browser's whole PSS at the end of the visit (``browser_pss_mb``: every Chromium
-process of that browser, from /proc/*/smaps_rollup; the difference between the arms is what
-Rapport costs), Rapport's bytes per file, and the start-up breakdown: when each step ended,
-in ms since navigation (the worker's own marks, ``self.rapportBoot`` in worker.mjs).
+warm, Python restored from the memory snapshot the first page saved), then
+``python_ready_warm_http_cache_only_ms`` (once more with that snapshot deleted: the warm start
+without it, side by side in the same run), the browser's whole PSS at the end of the visit
+(``browser_pss_mb``: every Chromium process of that browser, from /proc/*/smaps_rollup; the
+difference between the arms is what Rapport costs), Rapport's bytes per file, and the start-up
+breakdown, cold and warm: when each step ended, in ms since navigation (the worker's own marks,
+``self.rapportBoot`` in worker.mjs).
 
 ``--throttle MBIT`` runs the slow-link scenario instead (Chromium's network emulation,
 ``Network.emulateNetworkConditions``, on every page and worker of the context: MBIT down, half
@@ -191,7 +194,7 @@ def _breakdown(page: Any, loader_end: float | None) -> dict[str, float]:
             marks = worker.evaluate("() => self.rapportBoot || {}") or marks
         except Exception:
             continue
-    steps = {k: round(v - origin) for k, v in marks.items()}
+    steps = {k: round(v - origin) for k, v in marks.items() if isinstance(v, (int, float))}
     if loader_end is not None:
         steps["loader"] = round(loader_end - origin)
     return steps
@@ -258,10 +261,19 @@ def one_run(
     frames = page.evaluate("rapport.camera.stats().frames") if camera else None
     pss = pss_mb(root) if root is not None else None
     rapport_files = {_file(url): b for url, b in sizes if url.startswith(api + "/sdk/")}
-    ready_warm = None
-    if with_rapport:  # the same page again: every file in the HTTP cache
+    ready_warm = ready_http = None
+    warm_steps: dict[str, float] = {}
+    if with_rapport:
+        # The same page again: every file in the HTTP cache, Python restored from the snapshot
+        # the first page saved. Then once more without that snapshot (Cache Storage cleared):
+        # the HTTP cache alone, the warm start before the snapshot, side by side in this run.
         page.goto(shop + PRODUCT)
         ready_warm = round(_ready_ms(page))
+        page.wait_for_timeout(300)
+        warm_steps = _breakdown(page, None)
+        page.evaluate("() => caches.delete('rapport-boot')")
+        page.goto(shop + PRODUCT)
+        ready_http = round(_ready_ms(page))
     context.close()
     rapport_bytes = sum(b for url, b in sizes if url.startswith(api))
     return {
@@ -273,6 +285,7 @@ def one_run(
         "requests": len(sizes),
         "python_ready_ms": None if ready_ms is None else round(ready_ms, 0),
         "python_ready_warm_ms": ready_warm,
+        "python_ready_warm_http_cache_only_ms": ready_http,
         "browser_pss_mb": pss,
         "first_hint_ms": None if first_hint is None else round(first_hint, 0),
         "camera_frames_analysed": frames,
@@ -282,6 +295,7 @@ def one_run(
         "shifted": probe["shifted"],
         "files": rapport_files,
         "boot": steps,
+        "boot_warm": warm_steps,
     }
 
 
@@ -378,7 +392,7 @@ def report(results: dict[str, list[dict[str, Any]]]) -> None:
         return f"{v:,.0f}" if abs(v) >= 100 else f"{v:.1f}" if abs(v) >= 1 else f"{v:.4f}"
 
     for key in keys:
-        if key in ("shifted", "files", "boot"):  # not numbers: printed below the table
+        if key in ("shifted", "files", "boot", "boot_warm"):  # not numbers: printed below
             continue
         values = {}
         for mode in modes:
@@ -404,15 +418,16 @@ def report_startup(runs: list[dict[str, Any]]) -> None:
     )
     for name in names:
         print(f"  {name:34} {statistics.median(r['files'].get(name, 0) for r in runs):>12,.0f}")
-    print("start-up, ms since navigation when each step ended (median):")
-    previous = 0.0
-    for step in BOOT_STEPS:
-        data = [r["boot"][step] for r in runs if step in r["boot"]]
-        if not data:
-            continue
-        at = statistics.median(data)
-        print(f"  {step:34} {at:>8,.0f}  (+{at - previous:,.0f})")
-        previous = at
+    for field, title in (("boot", "cold"), ("boot_warm", "warm, Python restored")):
+        print(f"start-up ({title}), ms since navigation when each step ended (median):")
+        previous = 0.0
+        for step in BOOT_STEPS:
+            data = [r[field][step] for r in runs if step in r.get(field, {})]
+            if not data:
+                continue
+            at = statistics.median(data)
+            print(f"  {step:34} {at:>8,.0f}  (+{at - previous:,.0f})")
+            previous = at
 
 
 def slow_link(mbit: float, visit_s: float, runs: int, json_path: Path | None) -> int:

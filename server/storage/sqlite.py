@@ -511,7 +511,11 @@ class SQLiteStorage(GroupCommitStorage):
             rollups = self._new_rollups()
             applied.add_rollups(rollups)
         finally:
-            await asyncio.gather(*written)
+            # Every queued statement is awaited, so a second failure is not left unretrieved.
+            done = await asyncio.gather(*written, return_exceptions=True)
+        for outcome in done:
+            if isinstance(outcome, BaseException):
+                raise outcome
         if rollups:
             await write_sqlite_rollups(conn, rollups)
         return applied.results, profiles

@@ -16,6 +16,8 @@ import pytest
 
 from rapport.wasm_build import budget
 from rapport.wasm_build.build import (
+    _GLUE_SNAPSHOT_COPY,
+    _GLUE_SPARSE_COPY,
     LOADER_BUDGET_BYTES_BR,
     PYODIDE_DIR,
     PYODIDE_MINIFIED,
@@ -266,3 +268,34 @@ def test_the_stub_snippet_in_the_readme_and_docs_is_the_stub_file() -> None:
     assert len(stub) < 1024
     for doc in ("README.md", "docs/client.md"):
         assert stub in (repo / doc).read_text(), doc
+
+
+def test_the_shipped_glue_restores_a_snapshot_with_the_sparse_copy(
+    manifest: dict[str, Any],
+) -> None:
+    published = (PYODIDE_DIR / "pyodide.asm.mjs").read_text()
+    glue = (DIST / manifest["entry"]["pyodide_dir"] / "pyodide.asm.mjs").read_text()
+    assert published.count(_GLUE_SNAPSHOT_COPY) == 1
+    assert "restoreSnapshot" in glue and "16384" in glue and "Module.HEAP8.set(t),l}" not in glue
+
+
+def test_the_sparse_copy_leaves_the_memory_equal_to_the_snapshot(tmp_path: Path) -> None:
+    # Four 64 KB pages, (snapshot, memory before): data/zero, zero/zero, zero/data, data/data.
+    # The copy must end with memory == snapshot, writing the zero/zero page not at all.
+    copy = _GLUE_SPARSE_COPY.removeprefix("return").removesuffix(",l}")
+    script = tmp_path / "sparse.mjs"
+    script.write_text(
+        "const Module = { HEAP8: new Int8Array(4 * 65536) };\n"
+        "const t = new Int8Array(4 * 65536);\n"
+        "t[5] = 1; t[3 * 65536 + 9] = 2; Module.HEAP8[2 * 65536 + 7] = 3;\n"
+        "Module.HEAP8[3 * 65536 + 1] = 4;\n"
+        "const writes = []; const set = Module.HEAP8.set.bind(Module.HEAP8);\n"
+        "const fill = Module.HEAP8.fill.bind(Module.HEAP8);\n"
+        "Module.HEAP8.set = (s, at) => (writes.push(at / 65536), set(s, at));\n"
+        "Module.HEAP8.fill = (v, a, b) => (writes.push(a / 65536), fill(v, a, b));\n"
+        f"{copy};\n"
+        "const same = Module.HEAP8.every((v, i) => v === t[i]);\n"
+        "console.log(JSON.stringify({ same, writes }));\n"
+    )
+    done = subprocess.run(["node", str(script)], check=True, capture_output=True, text=True)
+    assert json.loads(done.stdout) == {"same": True, "writes": [0, 2, 3]}

@@ -238,6 +238,57 @@ function onMessage(data) {
   else run(data);
 }
 
+// Warm start (issue 19): the first boot on a site saves Python's memory right after importing
+// client_py, before anything of the visitor or the page enters it (Pyodide's memory snapshot,
+// gzip, the page origin's Cache Storage, keyed by this hashed worker file, so a new build never
+// restores an old one). Later pages restore it instead of starting Python and importing: no
+// download, the stdlib and wheel still come from the HTTP cache.
+const SNAPSHOTS = "rapport-boot";
+
+/** @param {string} key @returns {Promise<Uint8Array | null>} */
+async function savedBoot(key) {
+  try {
+    const found = await (await caches.open(SNAPSHOTS)).match(key);
+    if (!found?.body) return null;
+    const unzipped = found.body.pipeThrough(new DecompressionStream("gzip"));
+    return new Uint8Array(await new Response(unzipped).arrayBuffer());
+  } catch {
+    return null; // no Cache Storage (not a secure context), or an unreadable entry
+  }
+}
+
+/** @param {string} key @param {Uint8Array | null} bytes null: drop every saved boot */
+async function saveBoot(key, bytes) {
+  try {
+    const cache = await caches.open(SNAPSHOTS);
+    for (const old of await cache.keys()) await cache.delete(old);
+    if (!bytes) return;
+    // Views of the snapshot in 1 MB steps, not a copy: the first page holds Python's memory
+    // once more for the moment it takes to compress, not twice.
+    let at = 0;
+    const chunks = new ReadableStream({
+      pull(out) {
+        if (at < bytes.length) out.enqueue(bytes.subarray(at, (at += 1 << 20)));
+        else out.close();
+      },
+    });
+    await cache.put(key, new Response(chunks.pipeThrough(new CompressionStream("gzip"))));
+    release(bytes);
+  } catch {
+    // a full or unavailable Cache Storage costs the next page its warm start, nothing else
+  }
+}
+
+// Frees a snapshot's 30 MB now rather than at the next full collection, which an idle worker
+// may not run for minutes: the buffer moves into a message that is dropped unread.
+/** @param {Uint8Array} bytes */
+function release(bytes) {
+  const { port1, port2 } = new MessageChannel();
+  port1.postMessage(null, [bytes.buffer]);
+  port1.close();
+  port2.close();
+}
+
 // When each start-up step ended (epoch ms): read by bench/page_cost.py's breakdown, never sent.
 const boot = (self.rapportBoot = {});
 const mark = (step) => (boot[step] = performance.timeOrigin + performance.now());
@@ -252,6 +303,8 @@ async function init({ cfg, state }) {
   watch(cfg.stall); // the loader's bound (boot.js): one rule, one place
   const base = new URL(".", import.meta.url);
   const indexURL = new URL(BUILD.pyodide, base).href;
+  const key = import.meta.url + "?boot";
+  const reading = savedBoot(key); // beside Pyodide's downloads
   // Pyodide's two modules load side by side (it would import pyodide.asm.mjs only once
   // pyodide.mjs ran); it starts the wasm and stdlib fetches itself, the wheel's starts here.
   const asm = waitFor(import(indexURL + "pyodide.asm.mjs"));
@@ -262,25 +315,42 @@ async function init({ cfg, state }) {
     if (!r.ok) throw new Error("wheel " + r.status);
     return r.arrayBuffer();
   });
-  py = await loadPyodide({
-    indexURL,
-    createPyodideModule: asm.then((m) => m.default),
-    stdLibURL: new URL(BUILD.stdlib, base).href,
-    packageBaseUrl: indexURL, // never the CDN default, even by accident
-    lockFileContents: { info: BUILD.lock, packages: {} },
-    packages: [],
-    stdout: () => {},
-    stderr: () => {},
-  });
+  const saved = await reading;
+  boot.snapshot = saved ? "restored" : "made";
+  try {
+    py = await loadPyodide({
+      indexURL,
+      createPyodideModule: asm.then((m) => m.default),
+      stdLibURL: new URL(BUILD.stdlib, base).href,
+      packageBaseUrl: indexURL, // never the CDN default, even by accident
+      lockFileContents: { info: BUILD.lock, packages: {} },
+      packages: [],
+      stdout: () => {},
+      stderr: () => {},
+      ...(saved ? { _loadSnapshot: saved } : { _makeSnapshot: true }),
+    });
+  } catch (error) {
+    if (saved) saveBoot(key, null); // this page fails; the next one boots afresh and saves anew
+    throw error;
+  }
   mark("python");
-  py.unpackArchive(await wheel, "wheel");
+  if (saved) {
+    delete py._api.config._loadSnapshot; // Pyodide keeps its options: not this copy of its memory
+    release(saved);
+  }
+  py.unpackArchive(await wheel, "wheel"); // also after a restore: modules imported later
   mark("wheel");
   const Agent = py.pyimport("client_py.agent").Agent;
   mark("imports");
+  // Taken here, before the Agent holds the site's config or the visitor's state. A restored
+  // heap also restored `random`'s state: reseeded, so no two pages share a sequence.
+  const made = saved ? null : py.makeMemorySnapshot();
+  if (saved) py.runPython("import sys\nif 'random' in sys.modules: sys.modules['random'].seed()");
   agent = Agent(JSON.stringify(cfg), state || null);
   stop("");
   post({ t: "ready" });
   mark("ready");
+  if (made) saveBoot(key, made);
   for (const message of pending.splice(0)) run(message);
   mark("first_events");
   setInterval(() => run({ t: "tick" }), TICK_MS);
