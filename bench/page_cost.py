@@ -116,6 +116,7 @@ BOOT_STEPS = (
     "loader",
     "init",
     "pyodide_js",
+    "snapshot_read",
     "python",
     "wheel",
     "imports",

@@ -290,6 +290,7 @@ function release(bytes) {
 }
 
 // When each start-up step ended (epoch ms): read by bench/page_cost.py's breakdown, never sent.
+/** @type {Record<string, number | string>} */
 const boot = (self.rapportBoot = {});
 const mark = (step) => (boot[step] = performance.timeOrigin + performance.now());
 
@@ -305,6 +306,7 @@ async function init({ cfg, state }) {
   const indexURL = new URL(BUILD.pyodide, base).href;
   const key = import.meta.url + "?boot";
   const reading = savedBoot(key); // beside Pyodide's downloads
+  reading.then(() => mark("snapshot_read"));
   // Pyodide's two modules load side by side (it would import pyodide.asm.mjs only once
   // pyodide.mjs ran); it starts the wasm and stdlib fetches itself, the wheel's starts here.
   const asm = waitFor(import(indexURL + "pyodide.asm.mjs"));
