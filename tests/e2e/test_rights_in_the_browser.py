@@ -20,6 +20,19 @@ KEY = "7xKfoCuM3IYgE1qLacddtXVmshvHtStsfxM3aI11cGs"
 VISITOR = "1-dsGnRvi962aoPx-E7qV-"
 
 
+#: Poll Cache Storage (up to 10 s) for the worker's warm-start snapshot to exist / be gone.
+BOOT_SNAPSHOT_SAVED = """async () => {
+  for (let i = 0; i < 100 && !(await caches.has("rapport-boot")); i++)
+    await new Promise((r) => setTimeout(r, 100));
+  return caches.has("rapport-boot");
+}"""
+BOOT_SNAPSHOT_GONE = """async () => {
+  for (let i = 0; i < 100 && (await caches.has("rapport-boot")); i++)
+    await new Promise((r) => setTimeout(r, 100));
+  return !(await caches.has("rapport-boot"));
+}"""
+
+
 def server_export(stack: Stack) -> dict[str, object]:
     request = urllib.request.Request(
         f"{stack.api}/v1/visitors/{VISITOR}?site={stack.site_key}",
@@ -73,6 +86,7 @@ def test_export_then_erase_leaves_nothing_and_the_next_page_is_a_new_visitor(
     page = known_visitor.new_page()
     visit_and_send(page, stack, recorder)
 
+    assert page.evaluate(BOOT_SNAPSHOT_SAVED) is True
     exported = page.evaluate("() => rapport.visitor.export()")
     assert exported["status"] == 200
     assert exported["body"]["visitor"] == VISITOR
@@ -85,6 +99,7 @@ def test_export_then_erase_leaves_nothing_and_the_next_page_is_a_new_visitor(
     after = server_export(stack)
     assert after["signals"] == [] and after["batches"] == []
     assert page.evaluate("() => localStorage.getItem('rapport:vs')") is None
+    assert page.evaluate(BOOT_SNAPSHOT_GONE) is True  # the warm-start snapshot went too
 
     page.goto(stack.shop + "/product/nova-speaker.html")
     assert page.evaluate("() => rapport.ready") is True

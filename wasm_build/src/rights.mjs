@@ -20,9 +20,11 @@ export function rights(method, { site, endpoint, store, visitorKey, sha, fail })
     )
     .then((r) => {
       if (method == "DELETE" && r.ok) {
-        // Forgotten: the next page starts a new, unlinkable visitor.
+        // Forgotten: the next page starts a new, unlinkable visitor. The warm-start snapshot
+        // holds nothing of the visitor, but Rapport leaves nothing of its own behind either.
         ["rapport:vs"].forEach((k) => localStorage.removeItem(k));
         ["rapport:sid", "rapport:state"].forEach((k) => sessionStorage.removeItem(k));
+        self.caches?.delete("rapport-boot").catch(() => {});
       }
       return r
         .json()
