@@ -346,7 +346,12 @@ async function init({ cfg, state }) {
   mark("imports");
   // Taken here, before the Agent holds the site's config or the visitor's state. A restored
   // heap also restored `random`'s state: reseeded, so no two pages share a sequence.
-  const made = saved ? null : py.makeMemorySnapshot();
+  let made = null;
+  try {
+    if (!saved) made = py.makeMemorySnapshot();
+  } catch {
+    // a page that cannot save its start still runs; the next one tries again
+  }
   if (saved) py.runPython("import sys\nif 'random' in sys.modules: sys.modules['random'].seed()");
   agent = Agent(JSON.stringify(cfg), state || null);
   stop("");
