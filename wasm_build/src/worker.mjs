@@ -305,7 +305,9 @@ async function init({ cfg, state }) {
   const base = new URL(".", import.meta.url);
   const indexURL = new URL(BUILD.pyodide, base).href;
   const key = import.meta.url + "?boot";
-  const reading = savedBoot(key); // beside Pyodide's downloads
+  // Beside Pyodide's downloads; a Cache Storage that does not answer within 3 s is skipped
+  // (the watchdog judges only the network, so a hung read would otherwise hang the boot).
+  const reading = Promise.race([savedBoot(key), new Promise((r) => setTimeout(r, 3000, null))]);
   reading.then(() => mark("snapshot_read"));
   // Pyodide's two modules load side by side (it would import pyodide.asm.mjs only once
   // pyodide.mjs ran); it starts the wasm and stdlib fetches itself, the wheel's starts here.
