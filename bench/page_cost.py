@@ -202,6 +202,14 @@ def _breakdown(page: Any, loader_end: float | None) -> dict[str, float]:
     return steps
 
 
+def _restored_page(page: Any, shop: str) -> tuple[int, dict[str, float]]:
+    """The product page again in the same context: when Python was ready, and its breakdown."""
+    page.goto(shop + PRODUCT)
+    ready = round(_ready_ms(page))
+    page.wait_for_timeout(300)
+    return ready, _breakdown(page, None)
+
+
 def one_run(
     browser: Browser,
     shop: str,
@@ -271,15 +279,10 @@ def one_run(
         # The same page again: every file in the HTTP cache, Python restored from the snapshot
         # the first page saved. Then once more without that snapshot (Cache Storage cleared):
         # the HTTP cache alone, the warm start before the snapshot, side by side in this run.
-        page.goto(shop + PRODUCT)
-        ready_warm = round(_ready_ms(page))
-        page.wait_for_timeout(300)
-        warm_steps = _breakdown(page, None)
-        # A third page: what every later page gets (Chromium also caches compiled JS by now).
-        page.goto(shop + PRODUCT)
-        ready_third = round(_ready_ms(page))
-        page.wait_for_timeout(300)
-        third_steps = _breakdown(page, None)
+        # The second page, then a third (what every later page gets).
+        (ready_warm, warm_steps), (ready_third, third_steps) = (
+            _restored_page(page, shop) for _ in range(2)
+        )
         page.evaluate("() => caches.delete('rapport-boot')")
         page.goto(shop + PRODUCT)
         ready_http = round(_ready_ms(page))

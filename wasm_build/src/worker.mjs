@@ -341,20 +341,20 @@ async function init({ cfg, state }) {
   if (saved) {
     delete py._api.config._loadSnapshot; // Pyodide keeps its options: not this copy of its memory
     release(saved);
+    // The restored heap also restored `random`'s state: reseeded, so no two pages share it.
+    py.runPython("import sys\nif 'random' in sys.modules: sys.modules['random'].seed()");
   }
   py.unpackArchive(await wheel, "wheel"); // also after a restore: modules imported later
   mark("wheel");
   const Agent = py.pyimport("client_py.agent").Agent;
   mark("imports");
-  // Taken here, before the Agent holds the site's config or the visitor's state. A restored
-  // heap also restored `random`'s state: reseeded, so no two pages share a sequence.
+  // Taken here, before the Agent holds the site's config or the visitor's state.
   let made = null;
   try {
     if (!saved) made = py.makeMemorySnapshot();
   } catch {
     // a page that cannot save its start still runs; the next one tries again
   }
-  if (saved) py.runPython("import sys\nif 'random' in sys.modules: sys.modules['random'].seed()");
   agent = Agent(JSON.stringify(cfg), state || null);
   stop("");
   post({ t: "ready" });
