@@ -25,7 +25,9 @@ import time
 from pathlib import Path
 
 from rapport.client_py.identity import visitor_id_from_key
-from rapport.server.storage import create_storage
+from rapport.server.sites.model import Site
+from rapport.server.storage import Storage, create_storage
+from rapport.server.storage.base import IngestBatch
 from rapport.server.testing.server import free_port, serve_process, wait_until_serving
 
 ORIGIN = "https://bench.example"
@@ -139,9 +141,18 @@ def main() -> int:
         help="no HTTP: the group-commit writer alone on a durable and an fsync=off throwaway "
         "PostgreSQL, interleaved (for machines without wrk)",
     )
+    parser.add_argument(
+        "--writer-ids",
+        action="store_true",
+        help="no HTTP: the writer alone on one durable throwaway PostgreSQL, signal ids one "
+        "per nextval (as before migration 0008) vs in blocks, interleaved",
+    )
     args = parser.parse_args()
     if args.writer:
         writer_only(args.seconds, args.connections)
+        return 0
+    if args.writer_ids:
+        writer_ids(args.seconds, args.connections)
         return 0
     if shutil.which("wrk") is None:
         sys.exit("wrk not found: make bench-tools (apt-get install wrk)")
@@ -167,7 +178,7 @@ def writer_only(seconds: int, in_flight: int) -> None:
     """Durable vs fsync=off PostgreSQL through the real writer (``Storage.ingest``,
     ``--connections`` batches of 20 signals in flight, rollups on), the two arms interleaved
     chunk by chunk in one process — one server process's writer, without HTTP."""
-    from bench.report import ingest_interleaved, month
+    from bench.report import month
     from rapport.server.testing.postgres import cluster
 
     data = month(signals=seconds * 40_000, visitors=max(100, seconds * 200))
@@ -182,7 +193,7 @@ def writer_only(seconds: int, in_flight: int) -> None:
                 for name, storage in (("durable", on), ("fsync=off", off)):
                     made = await storage.create_site(name, [ORIGIN], now=time.time())
                     arms[name] = (storage, made.site)
-                return await ingest_interleaved(arms, data, in_flight)
+                return await interleaved(arms, data, in_flight)
 
         load_before = os.getloadavg()[0]
         rates = asyncio.run(run())
@@ -193,6 +204,74 @@ def writer_only(seconds: int, in_flight: int) -> None:
             f"durable ({postgres_settings(durable.admin_url)}): {rates['durable']:,.0f} signals/s\n"
             f"fsync=off ({postgres_settings(fast.admin_url)}): {rates['fsync=off']:,.0f} "
             f"signals/s\ndurable / fsync=off: {rates['durable'] / rates['fsync=off']:.2f}"
+        )
+
+
+async def interleaved(
+    arms: dict[str, tuple[Storage, Site]], data: list[IngestBatch], in_flight: int
+) -> dict[str, float]:
+    """Signals/s of each arm: chunks of ``in_flight`` batches go to each arm in turn (the
+    first arm alternating), never two at once, so every arm sees the same load."""
+    from bench.report import _chunk
+
+    chunks = [data[i : i + in_flight] for i in range(0, len(data), in_flight)]
+    spent = dict.fromkeys(arms, 0.0)
+    for n, chunk in enumerate(chunks):
+        names = list(arms) if n % 2 == 0 else list(reversed(arms))
+        for name in names:
+            storage, site = arms[name]
+            spent[name] += await _chunk(storage, site, chunk)
+    signals = sum(len(b.signals) for b in data)
+    return {name: signals / seconds for name, seconds in spent.items()}
+
+
+def writer_ids(seconds: int, in_flight: int) -> None:
+    """Signal ids one per ``nextval`` (the sequence's increment set back to 1: a round trip
+    and a sequence call per signal in every group, as before migration 0008) vs blocks of
+    4,096, through the real writer on one durable throwaway cluster, interleaved chunk by
+    chunk in one process; PostgreSQL's CPU per batch measured over each arm's chunks."""
+    import asyncpg  # type: ignore[import-untyped]
+
+    from bench.report import month
+    from rapport.server.testing.postgres import cluster
+
+    data = month(signals=seconds * 40_000, visitors=max(100, seconds * 200))
+    with cluster(durable=True) as pg:
+        base = pg.admin_url.rpartition("/")[0]
+
+        async def run() -> dict[str, float]:
+            admin = await asyncpg.connect(pg.admin_url)
+            try:
+                for name in ("per_signal", "blocks"):
+                    await admin.execute(f"CREATE DATABASE {name}")
+            finally:
+                await admin.close()
+            async with create_storage(f"{base}/per_signal"):
+                pass  # migrated; now back to one id per nextval
+            conn = await asyncpg.connect(f"{base}/per_signal")
+            try:
+                await conn.execute("ALTER SEQUENCE signals_id_seq INCREMENT BY 1")
+            finally:
+                await conn.close()
+            async with (
+                create_storage(f"{base}/per_signal") as one,
+                create_storage(f"{base}/blocks") as blocks,
+            ):
+                arms = {}
+                for name, storage in (("one id per nextval", one), ("blocks", blocks)):
+                    made = await storage.create_site(name, [ORIGIN], now=time.time())
+                    arms[name] = (storage, made.site)
+                return await interleaved(arms, data, in_flight)
+
+        load_before = os.getloadavg()[0]
+        rates = asyncio.run(run())
+        old, new = rates["one id per nextval"], rates["blocks"]
+        print(
+            f"writer only, {len(data):,} batches of 20 signals, {in_flight} in flight, one "
+            f"process, durable PostgreSQL ({postgres_settings(pg.admin_url)}), arms "
+            f"interleaved; load average {load_before:.1f} → {os.getloadavg()[0]:.1f}\n"
+            f"one id per nextval: {old:,.0f} signals/s\nblocks of 4,096: {new:,.0f} "
+            f"signals/s\nblocks / one per nextval: {new / old:.2f}"
         )
 
 

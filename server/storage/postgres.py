@@ -55,6 +55,7 @@ from rapport.server.storage.postgres_notify import (
     send_notifications,
 )
 from rapport.server.storage.retention import RETAINED
+from rapport.server.storage.signal_ids import SignalIds
 from rapport.server.storage.visitor_tables import VISITOR_TABLES, VisitorTable
 
 __all__ = ["PostgresStorage"]
@@ -90,12 +91,15 @@ class PostgresStorage(GroupCommitStorage):
         self._pool_size = pool_size
         self._pool: Any = None
         self._writer_conn: Any = None
+        self._signal_ids: SignalIds | None = None
 
     # -- lifecycle -----------------------------------------------------------------------
 
     async def _open_connections(self) -> None:
         self._writer_conn = await asyncpg.connect(self._dsn)
         await ensure_postgres_schema(self._writer_conn, self._dsn)
+        # The block size is whatever the sequence says (migration 0008 sets it).
+        self._signal_ids = SignalIds(int(await self._writer_conn.fetchval(_SIGNAL_ID_BLOCK)))
         self._pool = await asyncpg.create_pool(self._dsn, min_size=1, max_size=self._pool_size)
         await self._invalidations.start()
 
@@ -297,7 +301,7 @@ class PostgresStorage(GroupCommitStorage):
     async def _flush(self, batches: Sequence[IngestBatch]) -> list[IngestResult]:
         """Commit one group; after a lost connection, reconnect on the next group."""
         conn = self._writer_conn
-        if conn is None:
+        if conn is None or self._signal_ids is None:
             raise StorageClosed("PostgreSQL storage is not open")
         began = self._profiles.epoch
         try:
@@ -305,7 +309,9 @@ class PostgresStorage(GroupCommitStorage):
                 conn = self._writer_conn = await asyncpg.connect(self._dsn)
             async with conn.transaction():
                 rollups = self._new_rollups()
-                results, profiles, changed = await _write_group(conn, batches, rollups)
+                results, profiles, changed = await _write_group(
+                    conn, batches, self._signal_ids, rollups
+                )
                 payloads = notify_payloads(changed)
                 if rollups:  # the NOTIFY rides on the rollups' statement
                     await write_postgres_rollups(conn, rollups, notify=(CHANNEL, payloads))
@@ -349,9 +355,13 @@ class _PostgresVisitorReader(VisitorReader):
             yield [tuple(r) for r in rows]
 
 
-# The ids of $1 new signals, in one round trip.
-_TAKE_SIGNAL_IDS: Final = (
+# The first ids of $1 new blocks of signal ids (server/storage/signal_ids.py), in one round trip.
+_TAKE_SIGNAL_BLOCKS: Final = (
     "SELECT array_agg(nextval('signals_id_seq')) FROM generate_series(1, $1::int)"
+)
+# The sequence as ``nextval`` finds it (the search path), and its increment: the block size.
+_SIGNAL_ID_BLOCK: Final = (
+    "SELECT seqincrement FROM pg_sequence WHERE seqrelid = 'signals_id_seq'::regclass"
 )
 # A visitor's signals (aliased s, beside their batch b): those in the id span of one of the
 # visitor's batches that belong to that batch (spans of concurrent processes interleave).
@@ -371,7 +381,10 @@ _ERASE_SIGNALS: Final = (
 
 
 async def _write_group(
-    conn: Any, batches: Sequence[IngestBatch], rollups: RollupBuffer | None = None
+    conn: Any,
+    batches: Sequence[IngestBatch],
+    signal_ids: SignalIds,
+    rollups: RollupBuffer | None = None,
 ) -> tuple[list[IngestResult], dict[tuple[int, str], Profile], list[tuple[int, str]]]:
     """Write one group; also return the profiles it read or wrote and the keys it changed.
 
@@ -380,17 +393,14 @@ async def _write_group(
     # Insert in key order: a batch retried to two processes at once is inserted by both
     # groups, and in differing orders each would wait for the other's uncommitted row
     # (measured: "deadlock detected" under load, the group answered 503).
-    # Every signal's id is taken from the sequence first and each batch records the span of
-    # its ids, so that export and erase find a visitor's signals through the batches
-    # (migration 0007). Ids taken by other processes at the same time may interleave with a
-    # batch's span, so lookups also match the batch id; a duplicate's ids stay unused.
-    total = sum(len(b.signals) for b in batches)
-    ids: list[int] = list(await conn.fetchval(_TAKE_SIGNAL_IDS, total)) if total else []
-    signal_ids: dict[int, list[int]] = {}  # by position in ``batches``
-    taken = 0
-    for n, b in enumerate(batches):
-        signal_ids[n] = ids[taken : taken + len(b.signals)]
-        taken += len(b.signals)
+    # Every signal's id is given first (from this writer's block of the sequence, migration
+    # 0008) and each batch records the span of its ids, so that export and erase find a
+    # visitor's signals through the batches (migration 0007). Lookups also match the batch
+    # id (a batch too large for one block spans two); a duplicate's ids stay unused.
+    sizes = [len(b.signals) for b in batches]
+    needed = signal_ids.blocks_needed(sizes)
+    blocks = list(await conn.fetchval(_TAKE_SIGNAL_BLOCKS, needed)) if needed else []
+    ids = signal_ids.take(sizes, blocks)  # by position in ``batches``
     order = sorted(range(len(batches)), key=lambda n: (batches[n].site_id, batches[n].batch_id))
     ordered = [batches[n] for n in order]
     rows = await conn.fetch(
@@ -405,8 +415,8 @@ async def _write_group(
         [b.session for b in ordered],
         [len(b.signals) for b in ordered],
         [b.received_at for b in ordered],
-        [min(signal_ids[n], default=None) for n in order],
-        [max(signal_ids[n], default=None) for n in order],
+        [min(ids[n], default=None) for n in order],
+        [max(ids[n], default=None) for n in order],
     )
     inserted = {(int(r["site_id"]), str(r["batch_id"])) for r in rows}
     is_new = first_occurrences(batches, inserted)
@@ -415,7 +425,7 @@ async def _write_group(
         (i, b.site_id, b.visitor, b.session, b.batch_id, s.kind, s.body, b.received_at)
         for n, (b, new) in enumerate(zip(batches, is_new, strict=True))
         if new
-        for i, s in zip(signal_ids[n], b.signals, strict=True)
+        for i, s in zip(ids[n], b.signals, strict=True)
     ]
     if records:
         await conn.copy_records_to_table(

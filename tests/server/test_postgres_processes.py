@@ -122,19 +122,21 @@ async def test_the_same_batches_reaching_two_processes_at_once_do_not_deadlock(
     """Both groups insert the shared batches, in whatever order they arrived."""
     import asyncpg  # type: ignore[import-untyped]
 
-    from rapport.server.storage.postgres import _write_group
+    from rapport.server.storage.postgres import _SIGNAL_ID_BLOCK, _write_group
+    from rapport.server.storage.signal_ids import SignalIds
 
     async with create_storage(postgres_url) as storage:
         site = (await storage.create_site("Shop", ["https://shop.example"], now=1.0)).site
     a = await asyncpg.connect(postgres_url)
     b = await asyncpg.connect(postgres_url)
+    blocks = {conn: SignalIds(await conn.fetchval(_SIGNAL_ID_BLOCK)) for conn in (a, b)}
     try:
         for round_ in range(10):
             shared = [hesitant(site.id, f"batch-{round_:02d}-{n:04d}", 0.5) for n in range(200)]
 
             async def write(conn: asyncpg.Connection, group: list[IngestBatch]) -> int:
                 async with conn.transaction():
-                    results, _, _ = await _write_group(conn, group)
+                    results, _, _ = await _write_group(conn, group, blocks[conn])
                 return sum(not r.duplicate for r in results)
 
             stored = await asyncio.gather(write(a, shared), write(b, shared[::-1]))

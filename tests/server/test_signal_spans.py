@@ -141,6 +141,51 @@ async def test_two_postgres_processes_writing_one_visitor_lose_no_signal_to_eras
         assert len(await exported(one, site.id, "b")) == await stored(one, site.id, "b") == 7 * 40
 
 
+async def test_postgres_writers_take_ids_in_blocks_so_each_span_holds_only_its_batch(
+    database_url: str,
+) -> None:
+    """Migration 0008: every ``nextval`` reserves a block of 4,096 ids for one writer, so two
+    processes writing at once never interleave inside a batch's span, and 120 batches of 7
+    signals cost each process one call to the sequence."""
+    if database_url.startswith("sqlite"):
+        pytest.skip("one process per SQLite file")
+    async with create_storage(database_url) as one, create_storage(database_url) as two:
+        site = (await one.create_site("S", [ORIGIN], now=time.time())).site
+        (increment, before), *_ = await one.sql_fetch(
+            "SELECT increment_by, last_value FROM pg_sequences "
+            "WHERE sequencename = 'signals_id_seq'"
+        )
+        assert increment == 4096
+        await asyncio.gather(*(
+            (one, two)[n % 2].ingest(batch(site.id, f"v{n % 5}", f"d-{n}", 7))
+            for n in range(120)
+        ))  # fmt: skip
+        spans = await one.sql_fetch(
+            "SELECT b.batch_id, b.last_signal - b.first_signal + 1, "
+            "(SELECT COUNT(*) FROM signals s WHERE s.id BETWEEN b.first_signal AND "
+            "b.last_signal) FROM batches b"
+        )
+        assert len(spans) == 120
+        assert all(width == inside == 7 for _, width, inside in spans)
+        ((after,),) = await one.sql_fetch(
+            "SELECT last_value FROM pg_sequences WHERE sequencename = 'signals_id_seq'"
+        )
+        assert after - (before or 1 - increment) == 2 * increment  # one block per process
+
+
+async def test_0008_new_signal_ids_follow_those_stored_before_it(database_url: str) -> None:
+    if database_url.startswith("sqlite"):
+        pytest.skip("SQLite takes the next rowid; 0008 changes nothing there")
+    await upgrade_to(database_url, "0007")
+    await execute(database_url, "SELECT setval('signals_id_seq', 1000)")  # ids used at 0007
+    async with create_storage(database_url) as storage:  # upgrades to head
+        site = (await storage.create_site("S", [ORIGIN], now=time.time())).site
+        await storage.ingest(batch(site.id, "a", "y-1", 3))
+        ids = [r[0] for r in await storage.sql_fetch("SELECT id FROM signals ORDER BY id")]
+        assert len(ids) == 3 and ids[0] > 1000
+        assert ids == list(range(ids[0], ids[0] + 3))
+
+
 async def test_an_erase_that_dies_midway_is_finished_by_the_next(tmp_path: Path) -> None:
     """SQLite erases a few batches at a time, each step committed by itself. A crash between
     deleting a step's signals and its batch rows (the worst place) leaves batch rows whose
