@@ -189,11 +189,7 @@ def writer_only(seconds: int, in_flight: int) -> None:
                 create_storage(durable.admin_url) as on,
                 create_storage(fast.admin_url) as off,
             ):
-                arms = {}
-                for name, storage in (("durable", on), ("fsync=off", off)):
-                    made = await storage.create_site(name, [ORIGIN], now=time.time())
-                    arms[name] = (storage, made.site)
-                return await interleaved(arms, data, in_flight)
+                return await interleaved({"durable": on, "fsync=off": off}, data, in_flight)
 
         load_before = os.getloadavg()[0]
         rates = asyncio.run(run())
@@ -208,12 +204,16 @@ def writer_only(seconds: int, in_flight: int) -> None:
 
 
 async def interleaved(
-    arms: dict[str, tuple[Storage, Site]], data: list[IngestBatch], in_flight: int
+    storages: dict[str, Storage], data: list[IngestBatch], in_flight: int
 ) -> dict[str, float]:
-    """Signals/s of each arm: chunks of ``in_flight`` batches go to each arm in turn (the
-    first arm alternating), never two at once, so every arm sees the same load."""
+    """Signals/s of each arm (a site of its own in each storage): chunks of ``in_flight``
+    batches go to each arm in turn (the first arm alternating), never two at once, so every
+    arm sees the same load."""
     from bench.report import _chunk
 
+    arms: dict[str, tuple[Storage, Site]] = {}
+    for name, storage in storages.items():
+        arms[name] = (storage, (await storage.create_site(name, [ORIGIN], now=time.time())).site)
     chunks = [data[i : i + in_flight] for i in range(0, len(data), in_flight)]
     spent = dict.fromkeys(arms, 0.0)
     for n, chunk in enumerate(chunks):
@@ -257,10 +257,7 @@ def writer_ids(seconds: int, in_flight: int) -> None:
                 create_storage(f"{base}/per_signal") as one,
                 create_storage(f"{base}/blocks") as blocks,
             ):
-                arms = {}
-                for name, storage in (("one id per nextval", one), ("blocks", blocks)):
-                    made = await storage.create_site(name, [ORIGIN], now=time.time())
-                    arms[name] = (storage, made.site)
+                arms = {"one id per nextval": one, "blocks": blocks}
                 return await interleaved(arms, data, in_flight)
 
         load_before = os.getloadavg()[0]
