@@ -10,7 +10,9 @@ server CPU per 20-signal batch).
 A batch never straddles two blocks when it fits in one (every batch from ``/v1/collect``
 does: at most 200 signals), so its ids are consecutive and its span in ``batches`` holds its
 own signals only. Ids of a block that a failed group used, or that a process held when it
-stopped, are never used: the gaps cost nothing (the ids are 64-bit).
+stopped, are never used: the gaps cost nothing (the ids are 64-bit). Across processes, ids no
+longer follow arrival order (each fills its own block); nothing relies on that: a visitor's
+export pages by id for a stable order, and every row carries its ``received_at``.
 """
 
 from __future__ import annotations
