@@ -53,13 +53,15 @@ class SignalIds:
             ids: list[int] = []
             if 0 < size <= self.block and end - nxt < size:
                 nxt = end  # start the batch in a fresh block rather than straddle two
-            while len(ids) < size:
+            got = 0
+            while got < size:
                 if nxt == end:
                     start = 0 if blocks is None else blocks[used]
                     nxt, end, used = start, start + self.block, used + 1
-                step = min(size - len(ids), end - nxt)
-                ids.extend(range(nxt, nxt + step))
-                nxt += step
+                step = min(size - got, end - nxt)
+                if blocks is not None:
+                    ids.extend(range(nxt, nxt + step))
+                nxt, got = nxt + step, got + step
             out.append(ids)
         if blocks is not None:
             self._next, self._end = nxt, end
