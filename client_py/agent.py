@@ -118,6 +118,11 @@ class Agent:
     def __init__(self, config_json: str, state_json: str | None = None) -> None:
         self.config = AgentConfig.from_json(config_json)
         state = _load_state(state_json)
+        if state.get("owner", self._owner) != self._owner:
+            # Saved by a page of another visitor (this tab's visitor was erased in another tab,
+            # and the loader made a new one): nothing of theirs, queued signals least of all,
+            # may reach the new visitor. States from before this field are still read.
+            state = {}
         self.features = SessionFeatures.restore(state.get("features"), self.config.rules)
         self.tone = ToneSession.restore(state.get("tone"))
         # Returning is a fact about the session, settled on its first page: the visitor id that
@@ -214,6 +219,7 @@ class Agent:
         """What the page keeps in sessionStorage so the session survives a navigation."""
         return json.dumps(
             {
+                "owner": self._owner,
                 "features": self.features.snapshot(),
                 "tone": self.tone.snapshot(),
                 "returning": self.returning,
@@ -224,6 +230,12 @@ class Agent:
         )
 
     # -- internals -------------------------------------------------------------------------
+    @property
+    def _owner(self) -> str:
+        """Whose state this is: the start of the visitor key (random base64url, so 8
+        characters tell two visitors apart; the key itself need not sit in sessionStorage)."""
+        return self.config.key[:8]
+
     def patterns(self) -> list[PatternScore]:
         return score_all(self.features, self.tone, self.config.weights, returning=self.returning)
 

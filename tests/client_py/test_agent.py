@@ -91,6 +91,31 @@ def test_state_carries_the_session_to_the_next_page() -> None:
     assert next_page.features.dwell_seconds("price", "returns") == 18.0
 
 
+def test_a_state_saved_for_another_visitor_is_not_restored() -> None:
+    """The visitor was erased in another tab: this tab's next page runs a new visitor, and
+    the erased one's session, unsent signals included, must not reach it."""
+    agent = Agent(CONFIG)
+    handle(agent, {"t": "ev", "e": hesitant_events()}, T + 18_000)  # one batch in flight
+    handle(agent, {"t": "ev", "e": [["clk", T + 18_500, 1, 1]]}, T + 18_600)  # one queued
+    new_visitor = json.dumps(json.loads(CONFIG) | {"key": "n" * 43})
+    next_page = Agent(new_visitor, agent.state_json())
+    assert next_page.features.dwell_seconds("price", "returns") == 0.0
+    assert next_page.outbox.in_flight is None and not next_page.outbox.queue
+    fresh = Agent(new_visitor)  # what a new visitor's first tick sends, and nothing more
+    assert sent_signals(handle(next_page, {"t": "tick"}, T + 19_000)) == sent_signals(
+        handle(fresh, {"t": "tick"}, T + 19_000)
+    )
+
+
+def test_a_state_saved_before_it_named_its_visitor_is_still_restored() -> None:
+    agent = Agent(CONFIG)
+    handle(agent, {"t": "ev", "e": hesitant_events()}, T + 18_000)
+    older = json.loads(agent.state_json())
+    del older["owner"]
+    next_page = Agent(CONFIG, json.dumps(older))
+    assert next_page.features.dwell_seconds("price", "returns") == 18.0
+
+
 def test_unreadable_messages_are_ignored() -> None:
     agent = Agent(CONFIG)
     nothing = {"send": [], "hints": None, "state": None, "pace": None}

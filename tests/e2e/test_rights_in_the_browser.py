@@ -9,6 +9,7 @@ import urllib.request
 import pytest
 from playwright.sync_api import BrowserContext, Page
 
+from rapport.client_py.identity import visitor_id_from_secret
 from rapport.demo_site.stack import Stack
 from rapport.server.testing.recording import Recorder
 
@@ -33,24 +34,28 @@ BOOT_SNAPSHOT_GONE = """async () => {
 }"""
 
 
-def server_export(stack: Stack) -> dict[str, object]:
+def server_export(stack: Stack, secret: str = SECRET) -> dict[str, object]:
     request = urllib.request.Request(
-        f"{stack.api}/v1/visitors/{VISITOR}?site={stack.site_key}",
-        headers={"Authorization": f"Bearer {SECRET}", "Origin": stack.shop},
+        f"{stack.api}/v1/visitors/{visitor_id_from_secret(secret)}?site={stack.site_key}",
+        headers={"Authorization": f"Bearer {secret}", "Origin": stack.shop},
     )
     with urllib.request.urlopen(request) as response:
         return dict(json.load(response))
 
 
-@pytest.fixture
-def known_visitor(context: BrowserContext) -> BrowserContext:
+def seed(context: BrowserContext, secret: str) -> BrowserContext:
     # Seed the secret once per tab (an erase must be able to remove it for good).
     context.add_init_script(
         "if (!sessionStorage.getItem('seeded')) {"
-        f" localStorage.setItem('rapport:vs', '{SECRET}');"
+        f" localStorage.setItem('rapport:vs', '{secret}');"
         " sessionStorage.setItem('seeded', '1'); }"
     )
     return context
+
+
+@pytest.fixture
+def known_visitor(context: BrowserContext) -> BrowserContext:
+    return seed(context, SECRET)
 
 
 def visit_and_send(page: Page, stack: Stack, recorder: Recorder) -> None:
@@ -105,6 +110,52 @@ def test_export_then_erase_leaves_nothing_and_the_next_page_is_a_new_visitor(
     assert page.evaluate("() => rapport.ready") is True
     secret = page.evaluate("() => localStorage.getItem('rapport:vs')")
     assert secret not in (None, SECRET)
+
+
+def test_an_erase_in_one_tab_stops_the_other_tabs_so_nothing_stores_the_visitor_again(
+    stack: Stack, context: BrowserContext, recorder: Recorder
+) -> None:
+    """Two tabs of the shop share the visitor's secret. Without a word from the erasing tab,
+    the other's worker would go on sending batches under the erased visitor's key, and the
+    server would store the visitor anew right after the erase. (A visitor of its own: the
+    rights limit is per visitor, and this module's other tests spend SECRET's.)"""
+    secret = "test-secret-two-tabs-0123456789"
+    tabs = seed(context, secret)
+    other = tabs.new_page()
+    visit_and_send(other, stack, recorder)  # this tab sends batches as the visitor
+    key = recorder.collect_bodies(stack.api)[0]["key"]
+    erasing = tabs.new_page()
+    erasing.goto(stack.shop + "/product/nova-speaker.html")
+    assert erasing.evaluate("() => rapport.ready") is True
+    assert erasing.evaluate("() => rapport.visitor.erase()")["status"] == 200
+    sent_before = len(recorder.collect_bodies(stack.api))
+
+    # The other tab goes on as before: attended time on the price, which sent a batch above.
+    other.bring_to_front()
+    other.evaluate("document.getElementById('price').scrollIntoView({block: 'center'})")
+    for i in range(24):
+        other.mouse.move(200 + i % 4, 300)
+        other.wait_for_timeout(500)
+    other.evaluate("() => rapport.chat('is the battery replaceable?')")
+    other.wait_for_timeout(2000)
+
+    assert len(recorder.collect_bodies(stack.api)) == sent_before
+
+    # That tab's next page is a new visitor, and nothing of the erased one's session (its
+    # unsent signals included, kept in the tab's sessionStorage) is sent under the new key.
+    other.goto(stack.shop + "/product/nova-speaker.html")
+    assert other.evaluate("() => rapport.ready") is True
+    for _ in range(40):
+        if len(recorder.collect_bodies(stack.api)) > sent_before:
+            break
+        other.mouse.move(200, 300)
+        other.wait_for_timeout(500)
+    new = recorder.collect_bodies(stack.api)[sent_before:]
+    assert new and {b["key"] for b in new}.isdisjoint({key})
+    before = recorder.collect_bodies(stack.api)[:sent_before]
+    assert {b["batch"] for b in new}.isdisjoint({b["batch"] for b in before})
+    after = server_export(stack, secret)
+    assert after["signals"] == [] and after["batches"] == []
 
 
 def test_the_privacy_page_shows_and_erases_the_visitors_data(

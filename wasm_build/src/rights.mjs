@@ -25,6 +25,8 @@ export function rights(method, { site, endpoint, store, visitorKey, sha, fail })
         ["rapport:vs"].forEach((k) => localStorage.removeItem(k));
         ["rapport:sid", "rapport:state"].forEach((k) => sessionStorage.removeItem(k));
         self.caches?.delete("rapport-boot").catch(() => {});
+        // Other tabs of the site stop sending (worker.mjs listens): nothing re-creates the visitor.
+        if (self.BroadcastChannel) new BroadcastChannel("rapport-erased").postMessage(0);
       }
       return r
         .json()

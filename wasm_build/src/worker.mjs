@@ -244,6 +244,7 @@ function onMessage(data) {
 // restores an old one). Later pages restore it instead of starting Python and importing: no
 // download, the stdlib and wheel still come from the HTTP cache.
 const SNAPSHOTS = "rapport-boot";
+const ERASED = "rapport-erased"; // the channel rights.mjs tells every tab of the site on
 
 /** @param {string} key @returns {Promise<Uint8Array | null>} */
 async function savedBoot(key) {
@@ -371,4 +372,8 @@ export function start(early) {
   post({ t: "up" });
   self.onmessage = (event) => onMessage(event.data);
   for (const data of early.splice(0)) onMessage(data);
+  // The visitor erased their data in another tab of this site (rights.mjs): this tab stops too,
+  // or its next batch would store the erased visitor anew. The loader ends this worker.
+  if (self.BroadcastChannel)
+    new BroadcastChannel(ERASED).onmessage = () => post({ t: "err", m: "erased" });
 }
