@@ -228,37 +228,28 @@ async def interleaved(
 def writer_ids(seconds: int, in_flight: int) -> None:
     """Signal ids one per ``nextval`` (the sequence's increment set back to 1: a round trip
     and a sequence call per signal in every group, as before migration 0008) vs blocks of
-    4,096, through the real writer on one durable throwaway cluster, interleaved chunk by
-    chunk in one process; PostgreSQL's CPU per batch measured over each arm's chunks."""
+    4,096, through the real writer on two fresh databases of one durable throwaway cluster,
+    interleaved chunk by chunk in one process."""
     import asyncpg  # type: ignore[import-untyped]
 
-    from bench.report import month
+    from bench.report import month, postgres
     from rapport.server.testing.postgres import cluster
 
     data = month(signals=seconds * 40_000, visitors=max(100, seconds * 200))
-    with cluster(durable=True) as pg:
-        base = pg.admin_url.rpartition("/")[0]
+    with cluster(durable=True) as pg, postgres(pg.admin_url) as (per_signal, blocks):
 
         async def run() -> dict[str, float]:
-            admin = await asyncpg.connect(pg.admin_url)
-            try:
-                for name in ("per_signal", "blocks"):
-                    await admin.execute(f"CREATE DATABASE {name}")
-            finally:
-                await admin.close()
-            async with create_storage(f"{base}/per_signal"):
+            async with create_storage(per_signal):
                 pass  # migrated; now back to one id per nextval
-            conn = await asyncpg.connect(f"{base}/per_signal")
+            conn = await asyncpg.connect(per_signal)
             try:
                 await conn.execute("ALTER SEQUENCE signals_id_seq INCREMENT BY 1")
             finally:
                 await conn.close()
-            async with (
-                create_storage(f"{base}/per_signal") as one,
-                create_storage(f"{base}/blocks") as blocks,
-            ):
-                arms = {"one id per nextval": one, "blocks": blocks}
-                return await interleaved(arms, data, in_flight)
+            async with create_storage(per_signal) as one, create_storage(blocks) as many:
+                return await interleaved(
+                    {"one id per nextval": one, "blocks": many}, data, in_flight
+                )
 
         load_before = os.getloadavg()[0]
         rates = asyncio.run(run())

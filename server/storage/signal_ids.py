@@ -39,14 +39,17 @@ class SignalIds:
     def take(self, sizes: Sequence[int], blocks: Sequence[int]) -> list[list[int]]:
         """The ids of each batch, using the rest of the current block and then ``blocks``
         (the first ids of :meth:`blocks_needed` fresh blocks, in the order taken)."""
-        if (needed := self.blocks_needed(sizes)) != len(blocks):
-            raise ValueError(f"expected {needed} new block(s), got {len(blocks)}")
-        return self._cut(sizes, blocks)[0]
+        ids, used, rest = self._cut(sizes, blocks)
+        if used != len(blocks):  # too many; too few raised in the cut (neither keeps any id)
+            raise ValueError(f"expected {used} new block(s), got {len(blocks)}")
+        self._next, self._end = rest
+        return ids
 
     def _cut(
         self, sizes: Sequence[int], blocks: Sequence[int] | None
-    ) -> tuple[list[list[int]], int]:
-        """One pass for both methods (``blocks`` ``None``: only count, change nothing)."""
+    ) -> tuple[list[list[int]], int, tuple[int, int]]:
+        """One pass for both methods (``blocks`` ``None``: only count): each batch's ids, how
+        many new blocks they took, and the block's rest after them. Changes nothing."""
         nxt, end, used = self._next, self._end, 0
         out: list[list[int]] = []
         for size in sizes:
@@ -56,6 +59,9 @@ class SignalIds:
             got = 0
             while got < size:
                 if nxt == end:
+                    if blocks is not None and used == len(blocks):
+                        needed = self.blocks_needed(sizes)
+                        raise ValueError(f"expected {needed} new block(s), got {len(blocks)}")
                     start = 0 if blocks is None else blocks[used]
                     nxt, end, used = start, start + self.block, used + 1
                 step = min(size - got, end - nxt)
@@ -63,6 +69,4 @@ class SignalIds:
                     ids.extend(range(nxt, nxt + step))
                 nxt, got = nxt + step, got + step
             out.append(ids)
-        if blocks is not None:
-            self._next, self._end = nxt, end
-        return out, used
+        return out, used, (nxt, end)

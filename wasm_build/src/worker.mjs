@@ -244,7 +244,6 @@ function onMessage(data) {
 // restores an old one). Later pages restore it instead of starting Python and importing: no
 // download, the stdlib and wheel still come from the HTTP cache.
 const SNAPSHOTS = "rapport-boot";
-const ERASED = "rapport-erased"; // the channel rights.mjs tells every tab of the site on
 
 /** @param {string} key @returns {Promise<Uint8Array | null>} */
 async function savedBoot(key) {
@@ -365,6 +364,8 @@ async function init({ cfg, state }) {
   mark("first_events");
   setInterval(() => run({ t: "tick" }), TICK_MS);
 }
+
+const ERASED = "rapport-erased"; // the channel rights.mjs tells every tab of the site on
 
 export function start(early) {
   // First act: this script arrived and runs. The loader gives up on a worker that has not said
