@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from typing import Final
 
-from rapport.client_py.schema import PATTERNS
+from rapport.client_py.schema import PATTERNS, TONES, TOPICS
 from rapport.server.profiles import Observations, Profile
 from rapport.server.profiles.model import PURCHASE_ACTIONS
 from rapport.server.report.cells import BIT, bucket
@@ -63,6 +63,42 @@ _SECTION_BIT: Final = {
     for cell, bit in BIT.items()
     if cell.startswith("section:")
 }
+Cell = tuple[str, int]
+"""A cell's name and its reach bit (0 for a cell without one)."""
+
+
+def _cell(name: str) -> Cell:
+    return name, BIT.get(name, 0)
+
+
+# Every cell the parts below count, named once: building each name per batch (an f-string
+# and a lookup of its bit) was a fifth of the rollups' time (bench/report.py).
+_PATTERN_CELL: Final = {p: _cell(f"pattern:{p}") for p in PATTERNS}
+_OVERLAP_CELL: Final = {
+    (p, q): _cell("overlap:{}+{}".format(*sorted((p, q)))) for p in PATTERNS for q in PATTERNS
+}
+_FUNNEL_CELL: Final = {step: _cell(f"funnel:{step}") for step in FUNNEL_STEPS}
+_FUNNEL_PATTERN_CELL: Final = {
+    (step, p): _cell(f"funnel:{step}|{p}") for step in FUNNEL_STEPS for p in PATTERNS
+}
+_FRICTION_CELL: Final = {n: _cell(f"friction:{n}") for n in (*FRICTION_COUNTERS, _LOOPS)}
+_SESSION_CELL: Final = _cell("session")
+_CAMERA_CELL: Final = ("camera", 0)
+"""Counted per window; the reach bit of ``camera`` is set with the section's (below)."""
+_CAMERA_BIT: Final = BIT["camera"]
+_CAMERA_SESSION_CELL: Final = _cell("camera_session")
+
+
+def _tone_cell(tone: str) -> Cell:
+    return _TONE_CELL.get(tone) or _cell(f"tone:{tone}")
+
+
+def _topic_cell(topic: str) -> Cell:
+    return _TOPIC_CELL.get(topic) or _cell(f"topic:{topic}")
+
+
+_TONE_CELL: Final = {t: _cell(f"tone:{t}") for t in TONES}
+_TOPIC_CELL: Final = {t: _cell(f"topic:{t}") for t in TOPICS}
 
 
 class ReachCache:
@@ -90,14 +126,10 @@ class ReachCache:
         self._bits = {k: v for k, v in self._bits.items() if k[0] != site_id or k[2] != visitor}
 
 
-def _steps(profile: Profile, session: str) -> set[str]:
+def _steps(profile: Profile, session: str) -> tuple[bool, bool, bool]:
+    """Which :data:`FUNNEL_STEPS` the session reached (a session is always a view)."""
     actions = profile.actions.get(session, ())
-    steps = {"view"}
-    if "add_to_cart" in actions:
-        steps.add("add_to_cart")
-    if not PURCHASE_ACTIONS.isdisjoint(actions):
-        steps.add("purchase")
-    return steps
+    return True, "add_to_cart" in actions, not PURCHASE_ACTIONS.isdisjoint(actions)
 
 
 def _best(profile: Profile, pattern: str) -> float:
@@ -115,7 +147,6 @@ class RollupBuffer:
         self._cache = cache
         self._agg: dict[tuple[int, int, str], list[float]] = {}
         self._reach: dict[ReachKey, int] = {}
-        self._obs = Observations()
 
     def __bool__(self) -> bool:
         return bool(self._agg or self._reach)
@@ -143,17 +174,24 @@ class RollupBuffer:
         if self._cache is not None:
             self._cache.remember(self._reach)
 
-    def _count(self, key: tuple[int, int, str], n: int, total: float = 0.0) -> None:
+    def _count(self, site: int, hour: int, cell: Cell, n: int, total: float = 0.0) -> int:
+        """Add to ``cell``'s aggregate; its reach bit."""
+        key = (site, hour, cell[0])
         slot = self._agg.get(key)
         if slot is None:
             self._agg[key] = [n, total]
         else:
             slot[0] += n
             slot[1] += total
+        return cell[1]
 
     def add(self, batch: IngestBatch, before: Profile, after: Profile) -> None:
-        """Count what ``batch`` changed between the visitor's two profiles."""
-        obs = self._obs = batch.observations
+        """Count what ``batch`` changed between the visitor's two profiles.
+
+        Only what the batch observed can differ between the two profiles of one session, so
+        each part walks the batch's observations, not the profile.
+        """
+        obs = batch.observations
         if obs.server_side:
             return
         site, hour, session = batch.site_id, int(batch.received_at // 3600), batch.session
@@ -161,32 +199,42 @@ class RollupBuffer:
         live = after.current.id == session  # False when the batch carried no observations
         bits = _VISIT
         if not same:
-            bits |= BIT["session"]
-            self._count((site, hour, "session"), 1)
+            bits |= self._count(site, hour, _SESSION_CELL, 1)
         key = (site, hour, batch.visitor)
-        known = self._reach.get(key, 0) | (self._cache.known(key) if self._cache else 0)
+        reach = self._reach
+        known = reach.get(key, 0) | (self._cache.known(key) if self._cache else 0)
         crossed: list[str] = []
         if live:
-            crossed = [
-                p
-                for p in obs.patterns
-                if p in _PATTERNS
-                and _best(after, p) >= THRESHOLD > (_best(before, p) if same else 0.0)
-            ]
+            if obs.patterns:
+                history = after.pattern_history
+                for p in obs.patterns:
+                    # Reported by this batch, so in the session's reports: its best is the
+                    # history's last entry.
+                    h = history.get(p)
+                    if (
+                        h
+                        and h[-1] >= THRESHOLD
+                        and p in _PATTERNS
+                        and (not same or _best(before, p) < THRESHOLD)
+                    ):
+                        crossed.append(p)
             if crossed or obs.actions or not same:
                 bits |= self._patterns(site, hour, before, after, session, same, crossed)
             if obs.counters or obs.evidence:
-                bits |= self._friction(site, hour, before, after, same)
+                bits |= self._friction(site, hour, obs, before, after, same)
             if obs.tones or obs.topics:
-                bits |= self._chat(site, hour, before, after, same)
-        bits |= self._signals(batch, hour, before, same)
+                bits |= self._chat(site, hour, obs, before, after, same)
+        for pair in obs.sections:
+            bits |= _SECTION_BIT.get(pair, 0)
+        if obs.affect:
+            bits |= self._affect(batch, hour, before, same)
         if not known & _VISIT or crossed or "add_to_cart" in obs.actions:
             # Scored when the visitor arrives in an hour and when what moves a score most
             # happens (a pattern crossing, add to cart): two model evaluations per batch
             # would cost as much as the profile update itself (bench/report.py).
             lead, abandon = _SCORES(after, batch.received_at)
             bits |= _LEAD_BITS[bucket(lead)] | _ABANDON_BITS[bucket(abandon)]
-        self._reach[key] = self._reach.get(key, 0) | bits
+        reach[key] = reach.get(key, 0) | bits
 
     # -- the parts ------------------------------------------------------------------------
 
@@ -201,98 +249,104 @@ class RollupBuffer:
         crossed: list[str],
     ) -> int:
         bits = 0
-        now = {p for p in after.current.reports if p in _PATTERNS and _best(after, p) >= THRESHOLD}
+        history = after.pattern_history
+        now = set()
+        for p in after.current.reports:  # also "tone:…" keys, which are not patterns
+            h = history.get(p)
+            if h and h[-1] >= THRESHOLD and p in _PATTERNS:
+                now.add(p)
         was = now.difference(crossed)
-        for p in sorted(crossed):
-            cell = f"pattern:{p}"
-            self._count((site, hour, cell), 1)
-            bits |= BIT[cell]
-            for q in sorted(now - {p}):
-                if q in was or q < p:  # a pair that crossed together is counted once
-                    a, b = sorted((p, q))
-                    cell = f"overlap:{a}+{b}"
-                    self._count((site, hour, cell), 1)
-                    bits |= BIT[cell]
-        steps_was = _steps(before, session) if same else set()
-        steps_now = _steps(after, session)
-        for step in FUNNEL_STEPS:
-            if step not in steps_now:
+        for p in crossed:
+            bits |= self._count(site, hour, _PATTERN_CELL[p], 1)
+            for q in now:
+                # A pair that crossed together is counted once (by its later pattern).
+                if q != p and (q in was or q < p):
+                    bits |= self._count(site, hour, _OVERLAP_CELL[(p, q)], 1)
+        steps_was = _steps(before, session) if same else (False, False, False)
+        for step, reached, reached_before in zip(
+            FUNNEL_STEPS, _steps(after, session), steps_was, strict=True
+        ):
+            if not reached:
                 continue
-            if step not in steps_was:
-                cell = f"funnel:{step}"
-                self._count((site, hour, cell), 1)
-                bits |= BIT[cell]
+            if not reached_before:
+                bits |= self._count(site, hour, _FUNNEL_CELL[step], 1)
             for p in now:
-                if not (step in steps_was and p in was):
-                    cell = f"funnel:{step}|{p}"
-                    self._count((site, hour, cell), 1)
-                    bits |= BIT[cell]
+                if not (reached_before and p in was):
+                    bits |= self._count(site, hour, _FUNNEL_PATTERN_CELL[(step, p)], 1)
         return bits
 
-    def _friction(self, site: int, hour: int, before: Profile, after: Profile, same: bool) -> int:
+    def _friction(
+        self,
+        site: int,
+        hour: int,
+        obs: Observations,
+        before: Profile,
+        after: Profile,
+        same: bool,
+    ) -> int:
         bits = 0
-        for name in after.current.counters.keys() & _FRICTION:
-            old = before.current.counters.get(name, 0) if same else 0
-            new = after.current.counters.get(name, 0)
-            if new > old:
-                cell = f"friction:{name}"
-                self._count((site, hour, cell), 1 if old == 0 else 0, float(new - old))
-                bits |= BIT[cell]
-        evidence = after.current.evidence
-        loops_after = max((f.get(_LOOPS, 0.0) for f in evidence.values()), default=0.0)
-        if loops_after > 0:
-            loops_before = (
-                max((f.get(_LOOPS, 0.0) for f in before.current.evidence.values()), default=0.0)
-                if same
-                else 0.0
-            )
-            if loops_before <= 0:
-                cell = f"friction:{_LOOPS}"
-                self._count((site, hour, cell), 1)
-                bits |= BIT[cell]
+        counters, old_counters = after.current.counters, before.current.counters
+        for name in obs.counters:  # only the batch's counters can have grown
+            if name in _FRICTION:
+                old = old_counters.get(name, 0) if same else 0
+                new = counters.get(name, 0)
+                if new > old:
+                    cell = _FRICTION_CELL[name]
+                    bits |= self._count(site, hour, cell, 1 if old == 0 else 0, float(new - old))
+        if any(_LOOPS in features for features in obs.evidence.values()):
+            evidence = after.current.evidence
+            loops_after = max((f.get(_LOOPS, 0.0) for f in evidence.values()), default=0.0)
+            if loops_after > 0:
+                loops_before = (
+                    max(
+                        (f.get(_LOOPS, 0.0) for f in before.current.evidence.values()),
+                        default=0.0,
+                    )
+                    if same
+                    else 0.0
+                )
+                if loops_before <= 0:
+                    bits |= self._count(site, hour, _FRICTION_CELL[_LOOPS], 1)
         return bits
 
-    def _chat(self, site: int, hour: int, before: Profile, after: Profile, same: bool) -> int:
+    def _chat(
+        self,
+        site: int,
+        hour: int,
+        obs: Observations,
+        before: Profile,
+        after: Profile,
+        same: bool,
+    ) -> int:
         bits = 0
-        obs_tones, obs_topics = after.current.tones, after.current.topics
-        for tone in self._obs.tones:
+        tones, topics = after.current.tones, after.current.topics
+        for tone in obs.tones:
             old = before.current.tones.get(tone, 0.0) if same else 0.0
-            if obs_tones.get(tone, 0.0) >= THRESHOLD > old:
-                cell = f"tone:{tone}"
-                self._count((site, hour, cell), 1)
-                bits |= BIT.get(cell, 0)
-        for topic in self._obs.topics:
-            old = before.current.topics.get(topic, 0) if same else 0
-            count = obs_topics.get(topic, 0)
-            if count > old:
-                cell = f"topic:{topic}"
-                self._count((site, hour, cell), 1 if old == 0 else 0, float(count - old))
-                bits |= BIT.get(cell, 0)
+            if tones.get(tone, 0.0) >= THRESHOLD > old:
+                bits |= self._count(site, hour, _tone_cell(tone), 1)
+        for topic in obs.topics:
+            old_count = before.current.topics.get(topic, 0) if same else 0
+            count = topics.get(topic, 0)
+            if count > old_count:
+                cell = _topic_cell(topic)
+                bits |= self._count(
+                    site, hour, cell, 1 if old_count == 0 else 0, float(count - old_count)
+                )
         return bits
 
-    def _signals(self, batch: IngestBatch, hour: int, before: Profile, same: bool) -> int:
+    def _affect(self, batch: IngestBatch, hour: int, before: Profile, same: bool) -> int:
         bits = 0
-        for pair in batch.observations.sections:
-            bits |= _SECTION_BIT.get(pair, 0)
-        if not batch.observations.affect:
-            return bits
         site = batch.site_id
         for window in batch.observations.affect:  # one window of a consenting visitor
             section = window.section or "page"
-            self._count((site, hour, "camera"), 1)
-            cell = f"affect:{section}"
-            self._count((site, hour, cell), 1)
-            bits |= BIT["camera"] | BIT.get(cell, 0)
+            self._count(site, hour, _CAMERA_CELL, 1)
+            bits |= self._count(site, hour, _cell(f"affect:{section}"), 1) | _CAMERA_BIT
             if window.valence is not None:
-                cell = f"valence:{section}"
-                self._count((site, hour, cell), 1, float(window.valence))
-                bits |= BIT.get(cell, 0)
+                cell = _cell(f"valence:{section}")
+                bits |= self._count(site, hour, cell, 1, float(window.valence))
             if window.dominant:
-                cell = f"affect:{section}:{window.dominant}"
-                self._count((site, hour, cell), 1)
-                bits |= BIT.get(cell, 0)
+                bits |= self._count(site, hour, _cell(f"affect:{section}:{window.dominant}"), 1)
         seen = before.current.affect if same else None
         if seen is None or seen.windows + seen.ignored == 0:
-            self._count((site, hour, "camera_session"), 1)
-            bits |= BIT["camera_session"]
+            bits |= self._count(site, hour, _CAMERA_SESSION_CELL, 1)
         return bits

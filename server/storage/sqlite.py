@@ -29,7 +29,7 @@ import msgspec
 
 from rapport.server.profiles import Profile, decode_profile, encode_profile
 from rapport.server.report.store import ROLLUP_SITE_TABLES
-from rapport.server.report.store import write_sqlite as write_sqlite_rollups
+from rapport.server.report.store import queue_sqlite as queue_sqlite_rollups
 from rapport.server.sites.keys import hash_admin_token, new_admin_token, new_site_key
 from rapport.server.sites.model import NewSite, Site
 from rapport.server.storage.base import (
@@ -490,9 +490,9 @@ class SQLiteStorage(GroupCommitStorage):
                 missing.add(key)
         if missing:
             profiles.update(await _load_profiles(conn, missing))
-        # The signal rows go to SQLite's thread now, as a few multi-row INSERTs, and the
-        # profiles as soon as they are computed; the profiles and then the report's rollups
-        # are computed on this loop meanwhile. One statement per signal row (executemany)
+        # The signal rows go to SQLite's thread now, as a few multi-row INSERTs, the
+        # profiles as soon as they are computed and the report's rollups after them; the
+        # profiles and then the rollups are computed on this loop meanwhile. One statement per signal row (executemany)
         # took the GIL back between every two rows, and this loop's Python work held it
         # for up to the switch interval each time: the insert slowed by more than the work
         # it hid (bench/report.py).
@@ -510,14 +510,14 @@ class SQLiteStorage(GroupCommitStorage):
                 await asyncio.sleep(0)
             rollups = self._new_rollups()
             applied.add_rollups(rollups)
+            if rollups:
+                written += queue_sqlite_rollups(conn, rollups)
         finally:
             # Every queued statement is awaited, so a second failure is not left unretrieved.
             done = await asyncio.gather(*written, return_exceptions=True)
         for outcome in done:
             if isinstance(outcome, BaseException):
                 raise outcome
-        if rollups:
-            await write_sqlite_rollups(conn, rollups)
         return applied.results, profiles
 
 
