@@ -2,6 +2,7 @@
 
     python -m bench.report [--signals 1000000] [--visitors 10000] [--runs 31]
                            [--backend sqlite|postgresql|both] [--postgres URL]
+                           [--month synthetic|personas]
 
 For each backend: two fresh databases get the same synthetic month (``--signals`` signals from
 ``--visitors`` visitors, two sessions each on random days of the last 30, a batch every 10 s
@@ -13,6 +14,11 @@ the per-chunk ratios (each chunk's two arms measured back to back). Then the 30-
 report (``build_report``, what ``GET …/report?days=30`` runs) is timed ``--runs`` times on the
 database with rollups: the first one (it fills the process's cache of closed days) apart, then
 p50 and p99 of the others. No HTTP: the server's own code on a real file / database.
+
+``--month personas``: the same signal count made of batches as the real client sends them
+(``bench/persona_month.py``: the demo's persona visitors recorded in headless Chromium,
+replayed as new visitors at random times of the month; ``--visitors`` is then what it takes).
+The synthetic month is the rollups' worst case; this one is what a site's traffic looks like.
 
 PostgreSQL: ``--postgres URL`` or ``RAPPORT_BENCH_POSTGRES_URL`` (a server the bench may
 create databases in), else a throwaway cluster like the tests' (``server/testing/postgres.py``,
@@ -136,7 +142,16 @@ async def _chunk(storage: Storage, site: Site, chunk: list[IngestBatch]) -> floa
     return time.perf_counter() - started
 
 
-def _arm(pipe: Connection, url: str, rollups: bool, signals: int, visitors: int) -> None:
+def make_month(kind: str, signals: int, visitors: int) -> list[IngestBatch]:
+    """``--month``'s batches, in received order."""
+    if kind == "personas":
+        from bench.persona_month import month as persona_month
+
+        return persona_month(signals, NOW)
+    return month(signals, visitors)
+
+
+def _arm(pipe: Connection, url: str, rollups: bool, kind: str, signals: int, visitors: int) -> None:
     """One arm in a process of its own, like one server process: its own heap and garbage
     collector. With both arms in one process, a full collection walked both arms' profile
     caches and was charged to whichever arm's allocation triggered it (the arm with rollups
@@ -144,7 +159,7 @@ def _arm(pipe: Connection, url: str, rollups: bool, signals: int, visitors: int)
 
     Answers the parent's commands on ``pipe``: a chunk index → the seconds it took; ``"report"``
     → the report timings; ``None`` → exit."""
-    data = month(signals, visitors)
+    data = make_month(kind, signals, visitors)
     # What a server process does once its app is built (server/serving.py): freeze what
     # exists and collect less often. The synthetic month (1 M signals as Python objects),
     # which no server holds, is frozen with it, so full passes do not walk it.
@@ -181,7 +196,13 @@ async def _reports(storage: Storage, site: Site, runs: int) -> tuple[list[float]
 
 
 def one_backend(
-    name: str, urls: tuple[str, str], signals: int, visitors: int, runs: int, total: int
+    name: str,
+    urls: tuple[str, str],
+    kind: str,
+    signals: int,
+    visitors: int,
+    runs: int,
+    total: int,
 ) -> None:
     """Both arms side by side: each chunk of ``IN_FLIGHT`` batches goes to one arm's process
     and then the other's (the first arm alternating), never both at once, so both see the
@@ -192,7 +213,7 @@ def one_backend(
     for label, url, rollups in (("off", urls[0], False), ("on", urls[1], True)):
         parent, child = context.Pipe()
         process = context.Process(
-            target=_arm, args=(child, url, rollups, signals, visitors), daemon=True
+            target=_arm, args=(child, url, rollups, kind, signals, visitors), daemon=True
         )
         process.start()
         pipes[label] = parent
@@ -264,22 +285,24 @@ def postgres(url: str | None) -> Iterator[tuple[str, str]]:
                 asyncio.run(admin(f'DROP DATABASE IF EXISTS "{n}" WITH (FORCE)'))
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--signals", type=int, default=1_000_000)
     parser.add_argument("--visitors", type=int, default=10_000)
     parser.add_argument("--runs", type=int, default=31)
     parser.add_argument("--backend", choices=("sqlite", "postgresql", "both"), default="both")
     parser.add_argument("--postgres", default=os.environ.get("RAPPORT_BENCH_POSTGRES_URL"))
-    args = parser.parse_args()
-    data = month(args.signals, args.visitors)
+    parser.add_argument("--month", choices=("synthetic", "personas"), default="synthetic")
+    args = parser.parse_args(argv)
+    data = make_month(args.month, args.signals, args.visitors)
     print(
-        f"bench.report: {sum(len(b.signals) for b in data):,} signals in {len(data):,} batches "
-        f"from {args.visitors:,} visitors over 30 days; writer with {IN_FLIGHT} batches in "
+        f"bench.report: {args.month} month, {sum(len(b.signals) for b in data):,} signals in "
+        f"{len(data):,} batches from {len({b.visitor for b in data}):,} visitors over 30 days; "
+        f"writer with {IN_FLIGHT} batches in "
         f"flight; report = build_report(days=30), k=5, {args.runs} runs; "
         f"load average {os.getloadavg()[0]:.1f}"
     )
-    sizes = (args.signals, args.visitors, args.runs, sum(len(b.signals) for b in data))
+    sizes = (args.month, args.signals, args.visitors, args.runs, sum(len(b.signals) for b in data))
     del data  # each arm's process makes its own
     if args.backend in ("sqlite", "both"):
         with tempfile.TemporaryDirectory() as tmp:

@@ -293,21 +293,25 @@ class RollupBuffer:
                 if new > old:
                     cell = _FRICTION_CELL[name]
                     bits |= self._count(site, hour, cell, 1 if old == 0 else 0, float(new - old))
-        if any(_LOOPS in features for features in obs.evidence.values()):
-            evidence = after.current.evidence
-            loops_after = max((f.get(_LOOPS, 0.0) for f in evidence.values()), default=0.0)
-            if loops_after > 0:
-                loops_before = (
-                    max(
-                        (f.get(_LOOPS, 0.0) for f in before.current.evidence.values()),
-                        default=0.0,
-                    )
-                    if same
-                    else 0.0
-                )
-                if loops_before <= 0:
-                    bits |= self._count(site, hour, _FRICTION_CELL[_LOOPS], 1)
+        for features in obs.evidence.values():
+            if _LOOPS in features:
+                bits |= self._loops(site, hour, before, after, same)
+                break
         return bits
+
+    def _loops(self, site: int, hour: int, before: Profile, after: Profile, same: bool) -> int:
+        """The session's first price↔returns loop (only a batch with loop evidence can make
+        one: the evidence of other patterns and features is merged in, not replaced)."""
+        loops_after = max(
+            (f.get(_LOOPS, 0.0) for f in after.current.evidence.values()), default=0.0
+        )
+        if loops_after <= 0:
+            return 0
+        if same:
+            old = before.current.evidence.values()
+            if max((f.get(_LOOPS, 0.0) for f in old), default=0.0) > 0:
+                return 0
+        return self._count(site, hour, _FRICTION_CELL[_LOOPS], 1)
 
     def _chat(
         self,

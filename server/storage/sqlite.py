@@ -492,10 +492,10 @@ class SQLiteStorage(GroupCommitStorage):
             profiles.update(await _load_profiles(conn, missing))
         # The signal rows go to SQLite's thread now, as a few multi-row INSERTs, the
         # profiles as soon as they are computed and the report's rollups after them; the
-        # profiles and then the rollups are computed on this loop meanwhile. One statement per signal row (executemany)
-        # took the GIL back between every two rows, and this loop's Python work held it
-        # for up to the switch interval each time: the insert slowed by more than the work
-        # it hid (bench/report.py).
+        # profiles and then the rollups are computed on this loop meanwhile. One statement
+        # per signal row (executemany) took the GIL back between every two rows, and this
+        # loop's Python work held it for up to the switch interval each time: the insert
+        # slowed by more than the work it hid (bench/report.py).
         written = _insert_signals(conn, signal_values)
         try:
             await asyncio.sleep(0)  # let the inserts reach the thread before computing
