@@ -7,7 +7,6 @@ one query text serves both backends.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Sequence
 from typing import Any, Final
 
@@ -18,9 +17,9 @@ from rapport.server.storage.base import Storage
 
 __all__ = [
     "ROLLUP_SITE_TABLES",
-    "queue_sqlite",
     "read_aggregates",
     "read_reach",
+    "sqlite_statements",
     "write_postgres",
 ]
 
@@ -51,24 +50,19 @@ def _reach_params(rollups: RollupBuffer) -> list[tuple[Any, ...]]:
     return [(s, h, v, *to_words(bits)) for s, h, v, bits in rollups.reach_rows()]
 
 
-def queue_sqlite(conn: Any, rollups: RollupBuffer) -> list[asyncio.Future[None]]:
-    """Queue one group's rollup upserts on the writer's aiosqlite connection (in its
-    transaction) and return them to be awaited with the group's other statements: the
-    connection's thread runs them right after the signals and profiles, without a round trip
-    of their own (bench/report.py)."""
+def sqlite_statements(rollups: RollupBuffer) -> list[tuple[str, list[tuple[Any, ...]]]]:
+    """One group's rollup upserts for the writer's aiosqlite connection (in its transaction):
+    ``(sql, rows)`` for ``executemany``, none without rows. The writer queues them behind the
+    group's profiles and awaits them with its other statements, so they cost no round trip of
+    their own (bench/report.py)."""
     return [
-        asyncio.ensure_future(_executemany(conn, sql, rows))
+        (sql, rows)
         for sql, rows in (
             (_SQLITE_AGG, rollups.aggregate_rows()),
             (_SQLITE_REACH, _reach_params(rollups)),
         )
         if rows
     ]
-
-
-async def _executemany(conn: Any, sql: str, rows: Sequence[Sequence[Any]]) -> None:
-    async with conn.executemany(sql, rows):
-        pass
 
 
 _PG_AGG: Final = (

@@ -29,7 +29,7 @@ import msgspec
 
 from rapport.server.profiles import Profile, decode_profile, encode_profile
 from rapport.server.report.store import ROLLUP_SITE_TABLES
-from rapport.server.report.store import queue_sqlite as queue_sqlite_rollups
+from rapport.server.report.store import sqlite_statements as rollup_statements
 from rapport.server.sites.keys import hash_admin_token, new_admin_token, new_site_key
 from rapport.server.sites.model import NewSite, Site
 from rapport.server.storage.base import (
@@ -511,7 +511,10 @@ class SQLiteStorage(GroupCommitStorage):
             rollups = self._new_rollups()
             applied.add_rollups(rollups)
             if rollups:
-                written += queue_sqlite_rollups(conn, rollups)
+                written += [
+                    asyncio.ensure_future(_executemany(conn, sql, rows))
+                    for sql, rows in rollup_statements(rollups)
+                ]
         finally:
             # Every queued statement is awaited, so a second failure is not left unretrieved.
             done = await asyncio.gather(*written, return_exceptions=True)
