@@ -47,6 +47,7 @@ import msgspec
 from rapport.client_py.schema import PATTERNS, SECTIONS, TONES, TOPICS
 from rapport.server.profiles import Observations
 from rapport.server.report.build import build_report
+from rapport.server.report.cells import SECTION_BIT
 from rapport.server.report.settings import set_report_settings
 from rapport.server.serving import freeze_startup_objects
 from rapport.server.sites.model import Site
@@ -62,6 +63,17 @@ _encode = msgspec.json.Encoder().encode
 
 def _signal(body: dict[str, Any]) -> StoredSignal:
     return StoredSignal(kind=str(body["kind"]), body=_encode(body).decode())
+
+
+def _section_bits(bodies: list[dict[str, Any]]) -> int:
+    """What the request handler records of the dwell and section events (``extract.py``)."""
+    bits = 0
+    for x in bodies:
+        if x["kind"] == "dwell":
+            bits |= SECTION_BIT.get((x["section"], "dwell"), 0)
+        elif x["kind"] == "section_event":
+            bits |= SECTION_BIT.get((x["section"], x["name"]), 0)
+    return bits
 
 
 def month(signals: int, visitors: int, seed: int = 7) -> list[IngestBatch]:
@@ -115,11 +127,7 @@ def month(signals: int, visitors: int, seed: int = 7) -> list[IngestBatch]:
                         tones={tone: 0.7},
                         topics={topic: 1 + b},
                         counters=counters,
-                        sections=frozenset(
-                            (str(x["section"]), "dwell" if x["kind"] == "dwell" else str(x["name"]))
-                            for x in bodies
-                            if x["kind"] in ("dwell", "section_event")
-                        ),
+                        section_bits=_section_bits(bodies),
                     ),
                 )
             )

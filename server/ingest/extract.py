@@ -11,6 +11,7 @@ from rapport.server.ingest.schema import kind_of
 from rapport.server.profiles import Observations
 from rapport.server.profiles.affect import AffectObservation
 from rapport.server.profiles.model import PURCHASE_ACTIONS
+from rapport.server.report.cells import SECTION_BIT
 from rapport.server.storage.base import StoredSignal
 
 __all__ = ["extract_observations", "to_stored_signals"]
@@ -28,7 +29,8 @@ def to_stored_signals(signals: Iterable[msgspec.Struct]) -> list[StoredSignal]:
 def extract_observations(signals: Iterable[msgspec.Struct]) -> Observations:
     """What the profile keeps of a batch: pattern scores and tone (last one per name wins),
     evidence per pattern, topic and counter values, context, action names and purchase
-    values; and, for the report, which sections were dwelled on or had a section event.
+    values; and, for the report, the reach bits of the sections dwelled on or with a section
+    event (:data:`~rapport.server.report.cells.SECTION_BIT`).
 
     This runs in the request handler, in parallel with other requests; the writer that
     stores the batch is one per process, so what can be read here is not read there."""
@@ -41,15 +43,14 @@ def extract_observations(signals: Iterable[msgspec.Struct]) -> Observations:
     context: dict[str, str] = {}
     purchases: list[tuple[float, str]] = []
     affect: list[AffectObservation] = []
-    sections: set[tuple[str, str]] = set()
+    section_bits = 0
     for signal in signals:
         kind = kind_of(signal)
         if kind == "dwell":
-            sections.add((str(_SECTION(signal)), "dwell"))
+            section_bits |= SECTION_BIT.get((_SECTION(signal), "dwell"), 0)
             continue
         if kind == "section_event":
-            section, name = _SECTION_EVENT(signal)
-            sections.add((str(section), str(name)))
+            section_bits |= SECTION_BIT.get(_SECTION_EVENT(signal), 0)
             continue
         if kind not in _KEPT:
             continue
@@ -86,7 +87,7 @@ def extract_observations(signals: Iterable[msgspec.Struct]) -> Observations:
         context=context,
         purchase_values=tuple(purchases),
         affect=tuple(affect),
-        sections=frozenset(sections),
+        section_bits=section_bits,
     )
 
 

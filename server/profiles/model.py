@@ -170,10 +170,11 @@ class Observations:
     """Camera affect windows, in batch order."""
     server_side: bool = False
     """Reported by the site's server (outcomes API): not a visit, no session state."""
-    sections: frozenset[tuple[str, str]] = frozenset()
-    """``(section, "dwell" or the section event's name)`` of the batch's ``dwell`` and
-    ``section_event`` signals. The profile ignores them; the report's rollups count them, and
-    reading them here saves the writer decoding those bodies again (bench/report.py)."""
+    section_bits: int = 0
+    """The report's reach bits (:mod:`rapport.server.report.cells`) of the batch's ``dwell``
+    and ``section_event`` signals: ``section:price:dwell`` and the like. The profile ignores
+    them; the report's rollups OR them in, and reading them here saves the writer a look at
+    each of those signals (bench/report.py)."""
 
     def __bool__(self) -> bool:
         return bool(

@@ -22,8 +22,10 @@ __all__ = [
     "CELLS",
     "DAILY_MASK",
     "SCORE_BUCKETS",
+    "SECTION_BIT",
     "WORDS",
     "bucket",
+    "cell_names",
     "from_words",
     "to_words",
 ]
@@ -69,7 +71,20 @@ DAILY_MASK: Final = (
     BIT["visit"] | BIT["session"] | BIT["camera"] | BIT["camera_session"]
     | sum(BIT[f"pattern:{p}"] for p in PATTERNS)
 )  # fmt: skip
+#: ``(section, "dwell" or a section event's name)`` → its ``section:…`` bit. The request
+#: handler ORs a batch's into :attr:`Observations.section_bits`, so the writer never looks at
+#: a dwell or section event again (bench/report.py).
+SECTION_BIT: Final[dict[tuple[str, str], int]] = {
+    (cell.split(":")[1], cell.split(":")[2]): bit
+    for cell, bit in BIT.items()
+    if cell.startswith("section:")
+}
 _MASK: Final = (1 << 64) - 1
+
+
+def cell_names(bits: int) -> set[str]:
+    """The cells whose bits are set in ``bits`` (for tests and debugging: readable bitmaps)."""
+    return {cell for cell, bit in BIT.items() if bits & bit}
 
 
 def to_words(bits: int) -> tuple[int, ...]:

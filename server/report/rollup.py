@@ -44,7 +44,6 @@ FRICTION_COUNTERS: Final = ("rage_clicks", "dead_clicks", "quick_backs", "hovers
 #: The funnel: a session is a view; then the site's add_to_cart and purchase actions.
 FUNNEL_STEPS: Final = ("view", "add_to_cart", "purchase")
 _PATTERNS: Final = frozenset(PATTERNS)
-_FRICTION: Final = frozenset(FRICTION_COUNTERS)
 _VISIT: Final = BIT["visit"]
 _LOOPS: Final = "price_returns_loops"
 #: Scores are bucketed with the transparent prior models, the same for every site and over
@@ -57,14 +56,12 @@ ReachKey = tuple[int, int, str]
 """``(site_id, hour, visitor)``."""
 
 
-#: The reach bit of a (section, "dwell" or event name) pair the batch observed.
-_SECTION_BIT: Final = {
-    (cell.split(":")[1], cell.split(":")[2]): bit
-    for cell, bit in BIT.items()
-    if cell.startswith("section:")
-}
 Cell = tuple[str, int]
 """A cell's name and its reach bit (0 for a cell without one)."""
+Counts = dict[str, int]
+"""One (site, hour)'s cells → how many times counted (``n``)."""
+Totals = dict[str, float]
+"""One (site, hour)'s cells with a sum → the sum (``total``; the rest are 0)."""
 
 
 def _cell(name: str) -> Cell:
@@ -79,10 +76,11 @@ _OVERLAP_CELL: Final = {
 }
 _FUNNEL_CELL: Final = {step: _cell(f"funnel:{step}") for step in FUNNEL_STEPS}
 _FUNNEL_PATTERN_CELL: Final = {
-    (step, p): _cell(f"funnel:{step}|{p}") for step in FUNNEL_STEPS for p in PATTERNS
+    step: {p: _cell(f"funnel:{step}|{p}") for p in PATTERNS} for step in FUNNEL_STEPS
 }
-_FRICTION_CELL: Final = {n: _cell(f"friction:{n}") for n in (*FRICTION_COUNTERS, _LOOPS)}
-_SESSION_CELL: Final = _cell("session")
+_COUNTER_CELL: Final = {n: _cell(f"friction:{n}") for n in FRICTION_COUNTERS}
+_LOOPS_CELL: Final = _cell(f"friction:{_LOOPS}")
+_SESSION_BIT: Final = BIT["session"]
 _CAMERA_CELL: Final = ("camera", 0)
 """Counted per window; the reach bit of ``camera`` is set with the section's (below)."""
 _CAMERA_BIT: Final = BIT["camera"]
@@ -93,12 +91,19 @@ _TONE_CELL: Final = {t: _cell(f"tone:{t}") for t in TONES}
 _TOPIC_CELL: Final = {t: _cell(f"topic:{t}") for t in TOPICS}
 
 
-def _tone_cell(tone: str) -> Cell:
-    return _TONE_CELL.get(tone) or _cell(f"tone:{tone}")
+def _one(counts: Counts, cell: Cell) -> int:
+    """Count ``cell`` once; its reach bit. (The hottest counts are written out inline.)"""
+    name = cell[0]
+    counts[name] = counts.get(name, 0) + 1
+    return cell[1]
 
 
-def _topic_cell(topic: str) -> Cell:
-    return _TOPIC_CELL.get(topic) or _cell(f"topic:{topic}")
+def _add(counts: Counts, totals: Totals, cell: Cell, n: int, total: float) -> int:
+    """Add ``n`` and ``total`` to ``cell``; its reach bit."""
+    name = cell[0]
+    counts[name] = counts.get(name, 0) + n
+    totals[name] = totals.get(name, 0.0) + total
+    return cell[1]
 
 
 class ReachCache:
@@ -114,6 +119,12 @@ class ReachCache:
         """The bits of ``key`` already committed by this process."""
         return self._bits.get(key, 0)
 
+    @property
+    def bits(self) -> dict[ReachKey, int]:
+        """The committed bits by key (read-only for callers; the same dict for the cache's
+        life, so a buffer may hold on to it)."""
+        return self._bits
+
     def remember(self, rows: dict[ReachKey, int]) -> None:
         """Record committed bits (only after the commit)."""
         if len(self._bits) + len(rows) > self._limit:
@@ -123,21 +134,8 @@ class ReachCache:
 
     def forget(self, site_id: int, visitor: str) -> None:
         """Drop a visitor's keys (after an erase, so new rows are written again)."""
-        self._bits = {k: v for k, v in self._bits.items() if k[0] != site_id or k[2] != visitor}
-
-
-def _steps(profile: Profile, session: str) -> tuple[bool, bool, bool]:
-    """Which :data:`FUNNEL_STEPS` the session reached (a session is always a view)."""
-    actions = profile.actions.get(session, ())
-    return True, "add_to_cart" in actions, not PURCHASE_ACTIONS.isdisjoint(actions)
-
-
-def _best(profile: Profile, pattern: str) -> float:
-    """The current session's best score for ``pattern`` (0 when it never reported it)."""
-    if pattern not in profile.current.reports:
-        return 0.0
-    history = profile.pattern_history.get(pattern)
-    return history[-1] if history else 0.0
+        for key in [k for k in self._bits if k[0] == site_id and k[2] == visitor]:
+            del self._bits[key]
 
 
 class RollupBuffer:
@@ -145,45 +143,39 @@ class RollupBuffer:
 
     def __init__(self, cache: ReachCache | None = None) -> None:
         self._cache = cache
-        self._agg: dict[tuple[int, int, str], list[float]] = {}
+        self._known: dict[ReachKey, int] = cache.bits if cache is not None else {}
+        self._hours: dict[tuple[int, int], tuple[Counts, Totals]] = {}
         self._reach: dict[ReachKey, int] = {}
 
     def __bool__(self) -> bool:
-        return bool(self._agg or self._reach)
+        return bool(self._reach) or any(counts for counts, _ in self._hours.values())
 
     def aggregate_rows(self) -> list[tuple[int, int, str, int, float]]:
         """``(site_id, hour, cell, n, total)``, one per cell touched by the group."""
-        return [(s, h, c, int(v[0]), float(v[1])) for (s, h, c), v in self._agg.items()]
+        return [
+            (s, h, cell, n, float(totals.get(cell, 0.0)))
+            for (s, h), (counts, totals) in self._hours.items()
+            for cell, n in counts.items()
+        ]
 
     def reach_rows(self) -> list[tuple[int, int, str, int]]:
         """``(site_id, hour, visitor, bits)`` with bits this process has not committed yet."""
-        cache = self._cache
+        known = self._known
         rows = []
         for key, bits in sorted(self._reach.items()):
-            new = bits & ~cache.known(key) if cache is not None else bits
-            if new:
+            if new := bits & ~known.get(key, 0):
                 rows.append((*key, new))
         return rows
 
     def hours(self) -> set[tuple[int, int]]:
         """``(site_id, hour)`` of every row this group writes."""
-        return {k[:2] for k in self._agg} | {k[:2] for k in self._reach}
+        counted = {k for k, (counts, _) in self._hours.items() if counts}
+        return counted | {k[:2] for k in self._reach}
 
     def mark_written(self) -> None:
         """Tell the cache that this group's reach rows are committed."""
         if self._cache is not None:
             self._cache.remember(self._reach)
-
-    def _count(self, site: int, hour: int, cell: Cell, n: int, total: float = 0.0) -> int:
-        """Add to ``cell``'s aggregate; its reach bit."""
-        key = (site, hour, cell[0])
-        slot = self._agg.get(key)
-        if slot is None:
-            self._agg[key] = [n, total]
-        else:
-            slot[0] += n
-            slot[1] += total
-        return cell[1]
 
     def add(self, batch: IngestBatch, before: Profile, after: Profile) -> None:
         """Count what ``batch`` changed between the visitor's two profiles.
@@ -195,39 +187,47 @@ class RollupBuffer:
         if obs.server_side:
             return
         site, hour, session = batch.site_id, int(batch.received_at // 3600), batch.session
+        slot = self._hours.get((site, hour))
+        if slot is None:
+            slot = self._hours[(site, hour)] = ({}, {})
+        counts, totals = slot
         same = before.current.id == session
-        live = after.current.id == session  # False when the batch carried no observations
-        bits = _VISIT
+        bits = _VISIT | obs.section_bits
         if not same:
-            bits |= self._count(site, hour, _SESSION_CELL, 1)
+            counts["session"] = counts.get("session", 0) + 1
+            bits |= _SESSION_BIT
         key = (site, hour, batch.visitor)
         reach = self._reach
-        known = reach.get(key, 0) | (self._cache.known(key) if self._cache else 0)
+        known = reach.get(key, 0) | self._known.get(key, 0)
         crossed: list[str] = []
-        if live:
+        if after.current.id == session:  # False when the batch carried no observations
             if obs.patterns:
                 history = after.pattern_history
+                reports, old_history = before.current.reports, before.pattern_history
                 for p in obs.patterns:
                     # Reported by this batch, so in the session's reports: its best is the
-                    # history's last entry.
+                    # history's last entry (before the batch too, when it was reported).
                     h = history.get(p)
                     if (
                         h
                         and h[-1] >= THRESHOLD
                         and p in _PATTERNS
-                        and (not same or _best(before, p) < THRESHOLD)
+                        and (
+                            not same
+                            or p not in reports
+                            or not (was := old_history.get(p))
+                            or was[-1] < THRESHOLD
+                        )
                     ):
                         crossed.append(p)
             if crossed or obs.actions or not same:
-                bits |= self._patterns(site, hour, before, after, session, same, crossed)
+                bits |= _patterns(counts, before, after, session, same, crossed)
             if obs.counters or obs.evidence:
-                bits |= self._friction(site, hour, obs, before, after, same)
+                bits |= _friction(counts, totals, obs, before, after, same)
             if obs.tones or obs.topics:
-                bits |= self._chat(site, hour, obs, before, after, same)
-        for pair in obs.sections:
-            bits |= _SECTION_BIT.get(pair, 0)
+                bits |= _chat(counts, totals, obs, before, after, same)
         if obs.affect:
-            bits |= self._affect(batch, hour, before, same)
+            bits |= _affect(counts, totals, obs, before, same)
         if not known & _VISIT or crossed or "add_to_cart" in obs.actions:
             # Scored when the visitor arrives in an hour and when what moves a score most
             # happens (a pattern crossing, add to cart): two model evaluations per batch
@@ -236,121 +236,127 @@ class RollupBuffer:
             bits |= _LEAD_BITS[bucket(lead)] | _ABANDON_BITS[bucket(abandon)]
         reach[key] = reach.get(key, 0) | bits
 
-    # -- the parts ------------------------------------------------------------------------
 
-    def _patterns(
-        self,
-        site: int,
-        hour: int,
-        before: Profile,
-        after: Profile,
-        session: str,
-        same: bool,
-        crossed: list[str],
-    ) -> int:
-        bits = 0
-        history = after.pattern_history
-        now = set()
-        for p in after.current.reports:  # also "tone:…" keys, which are not patterns
-            h = history.get(p)
-            if h and h[-1] >= THRESHOLD and p in _PATTERNS:
-                now.add(p)
-        was = now.difference(crossed)
-        for p in crossed:
-            bits |= self._count(site, hour, _PATTERN_CELL[p], 1)
-            for q in now:
-                # A pair that crossed together is counted once (by its later pattern).
-                if q != p and (q in was or q < p):
-                    bits |= self._count(site, hour, _OVERLAP_CELL[(p, q)], 1)
-        steps_was = _steps(before, session) if same else (False, False, False)
-        for step, reached, reached_before in zip(
-            FUNNEL_STEPS, _steps(after, session), steps_was, strict=True
-        ):
-            if not reached:
-                continue
-            if not reached_before:
-                bits |= self._count(site, hour, _FUNNEL_CELL[step], 1)
-            for p in now:
-                if not (reached_before and p in was):
-                    bits |= self._count(site, hour, _FUNNEL_PATTERN_CELL[(step, p)], 1)
-        return bits
+# -- the parts: functions of the hour's counts, each run only for a batch that observed what
+# -- it counts. The hottest counts are written out inline (``counts[name] = … + 1``): a call
+# -- per counted cell was a tenth of the rollups' time (bench/report.py). -------------------
 
-    def _friction(
-        self,
-        site: int,
-        hour: int,
-        obs: Observations,
-        before: Profile,
-        after: Profile,
-        same: bool,
-    ) -> int:
-        bits = 0
-        counters, old_counters = after.current.counters, before.current.counters
-        for name in obs.counters:  # only the batch's counters can have grown
-            if name in _FRICTION:
-                old = old_counters.get(name, 0) if same else 0
-                new = counters.get(name, 0)
-                if new > old:
-                    cell = _FRICTION_CELL[name]
-                    bits |= self._count(site, hour, cell, 1 if old == 0 else 0, float(new - old))
-        for features in obs.evidence.values():
-            if _LOOPS in features:
-                bits |= self._loops(site, hour, before, after, same)
-                break
-        return bits
 
-    def _loops(self, site: int, hour: int, before: Profile, after: Profile, same: bool) -> int:
-        """The session's first price↔returns loop (only a batch with loop evidence can make
-        one: the evidence of other patterns and features is merged in, not replaced)."""
-        loops_after = max(
-            (f.get(_LOOPS, 0.0) for f in after.current.evidence.values()), default=0.0
-        )
-        if loops_after <= 0:
+def _patterns(
+    counts: Counts, before: Profile, after: Profile, session: str, same: bool, crossed: list[str]
+) -> int:
+    """Patterns that crossed, their overlaps, and the funnel steps split by pattern."""
+    bits = 0
+    history = after.pattern_history
+    # The session's patterns at or above the threshold now; ``crossed`` is among them.
+    now = []
+    for p in after.current.reports:  # also "tone:…" keys, which are not patterns
+        if p in _PATTERNS and (h := history.get(p)) and h[-1] >= THRESHOLD:
+            now.append(p)
+    for p in crossed:
+        name, bit = _PATTERN_CELL[p]
+        counts[name] = counts.get(name, 0) + 1
+        bits |= bit
+        for q in now:
+            # A pair that crossed together is counted once (by its later pattern).
+            if q != p and (q not in crossed or q < p):
+                name, bit = _OVERLAP_CELL[(p, q)]
+                counts[name] = counts.get(name, 0) + 1
+                bits |= bit
+    # A session is always a view; its add_to_cart and purchase steps come with actions.
+    if crossed or not same:
+        bits |= _step(counts, "view", same, now, crossed)
+    actions = after.actions.get(session)
+    if actions:
+        old = before.actions.get(session, ()) if same else ()
+        if "add_to_cart" in actions:
+            bits |= _step(counts, "add_to_cart", "add_to_cart" in old, now, crossed)
+        if not PURCHASE_ACTIONS.isdisjoint(actions):
+            reached = bool(old) and not PURCHASE_ACTIONS.isdisjoint(old)
+            bits |= _step(counts, "purchase", reached, now, crossed)
+    return bits
+
+
+def _step(
+    counts: Counts, step: str, reached_before: bool, now: list[str], crossed: list[str]
+) -> int:
+    """A funnel step the session is at: counted when first reached, with every pattern it
+    has; a step reached before gets only the patterns that just crossed."""
+    cells = _FUNNEL_PATTERN_CELL[step]
+    bits = 0
+    if not reached_before:
+        bits |= _one(counts, _FUNNEL_CELL[step])
+    for p in now if not reached_before else crossed:
+        name, bit = cells[p]
+        counts[name] = counts.get(name, 0) + 1
+        bits |= bit
+    return bits
+
+
+def _friction(
+    counts: Counts, totals: Totals, obs: Observations, before: Profile, after: Profile, same: bool
+) -> int:
+    bits = 0
+    new_counters, old_counters = after.current.counters, before.current.counters
+    for name in obs.counters:  # only the batch's counters can have grown
+        cell = _COUNTER_CELL.get(name)
+        if cell is not None:
+            old = old_counters.get(name, 0) if same else 0
+            new = new_counters.get(name, 0)
+            if new > old:
+                bits |= _add(counts, totals, cell, 1 if old == 0 else 0, float(new - old))
+    for features in obs.evidence.values():
+        if _LOOPS in features:
+            return bits | _loops(counts, before, after, same)
+    return bits
+
+
+def _loops(counts: Counts, before: Profile, after: Profile, same: bool) -> int:
+    """The session's first price↔returns loop (only a batch with loop evidence can make
+    one: the evidence of other patterns and features is merged in, not replaced)."""
+    loops_after = max((f.get(_LOOPS, 0.0) for f in after.current.evidence.values()), default=0.0)
+    if loops_after <= 0:
+        return 0
+    if same:
+        old = before.current.evidence.values()
+        if max((f.get(_LOOPS, 0.0) for f in old), default=0.0) > 0:
             return 0
-        if same:
-            old = before.current.evidence.values()
-            if max((f.get(_LOOPS, 0.0) for f in old), default=0.0) > 0:
-                return 0
-        return self._count(site, hour, _FRICTION_CELL[_LOOPS], 1)
+    return _one(counts, _LOOPS_CELL)
 
-    def _chat(
-        self,
-        site: int,
-        hour: int,
-        obs: Observations,
-        before: Profile,
-        after: Profile,
-        same: bool,
-    ) -> int:
-        bits = 0
-        tones, topics = after.current.tones, after.current.topics
-        for tone in obs.tones:
-            old = before.current.tones.get(tone, 0.0) if same else 0.0
-            if tones.get(tone, 0.0) >= THRESHOLD > old:
-                bits |= self._count(site, hour, _tone_cell(tone), 1)
-        for topic in obs.topics:
-            old_count = before.current.topics.get(topic, 0) if same else 0
-            count = topics.get(topic, 0)
-            if count > old_count:
-                cell = _topic_cell(topic)
-                bits |= self._count(
-                    site, hour, cell, 1 if old_count == 0 else 0, float(count - old_count)
-                )
-        return bits
 
-    def _affect(self, batch: IngestBatch, hour: int, before: Profile, same: bool) -> int:
-        bits = 0
-        site = batch.site_id
-        for window in batch.observations.affect:  # one window of a consenting visitor
-            section = window.section or "page"
-            self._count(site, hour, _CAMERA_CELL, 1)
-            bits |= self._count(site, hour, _cell(f"affect:{section}"), 1) | _CAMERA_BIT
-            if window.valence is not None:
-                cell = _cell(f"valence:{section}")
-                bits |= self._count(site, hour, cell, 1, float(window.valence))
-            if window.dominant:
-                bits |= self._count(site, hour, _cell(f"affect:{section}:{window.dominant}"), 1)
-        seen = before.current.affect if same else None
-        if seen is None or seen.windows + seen.ignored == 0:
-            bits |= self._count(site, hour, _CAMERA_SESSION_CELL, 1)
-        return bits
+def _chat(
+    counts: Counts, totals: Totals, obs: Observations, before: Profile, after: Profile, same: bool
+) -> int:
+    bits = 0
+    tones, topics = after.current.tones, after.current.topics
+    for tone in obs.tones:
+        old = before.current.tones.get(tone, 0.0) if same else 0.0
+        if tones.get(tone, 0.0) >= THRESHOLD > old:
+            name, bit = _TONE_CELL.get(tone) or _cell(f"tone:{tone}")
+            counts[name] = counts.get(name, 0) + 1
+            bits |= bit
+    for topic in obs.topics:
+        old_count = before.current.topics.get(topic, 0) if same else 0
+        count = topics.get(topic, 0)
+        if count > old_count:
+            cell = _TOPIC_CELL.get(topic) or _cell(f"topic:{topic}")
+            bits |= _add(counts, totals, cell, 1 if old_count == 0 else 0, float(count - old_count))
+    return bits
+
+
+def _affect(counts: Counts, totals: Totals, obs: Observations, before: Profile, same: bool) -> int:
+    """Camera windows (each counted) and the session's first one."""
+    bits = 0
+    for window in obs.affect:  # one window of a consenting visitor
+        section = window.section or "page"
+        _one(counts, _CAMERA_CELL)
+        bits |= _one(counts, _cell(f"affect:{section}")) | _CAMERA_BIT
+        if window.valence is not None:
+            cell = _cell(f"valence:{section}")
+            bits |= _add(counts, totals, cell, 1, float(window.valence))
+        if window.dominant:
+            bits |= _one(counts, _cell(f"affect:{section}:{window.dominant}"))
+    seen = before.current.affect if same else None
+    if seen is None or seen.windows + seen.ignored == 0:
+        bits |= _one(counts, _CAMERA_SESSION_CELL)
+    return bits

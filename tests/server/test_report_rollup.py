@@ -13,7 +13,7 @@ import pytest
 
 from rapport.server.profiles import Observations, Profile, apply_observations
 from rapport.server.profiles.affect import AffectObservation
-from rapport.server.report.cells import BIT
+from rapport.server.report.cells import BIT, SECTION_BIT
 from rapport.server.report.rollup import ReachCache, RollupBuffer
 from rapport.server.storage.base import IngestBatch
 
@@ -163,8 +163,8 @@ def test_chat_tone_crosses_once_and_topics_sum_their_growth(visit: Visit) -> Non
 
 
 def test_sections_the_batch_observed_set_their_reach_bits(visit: Visit) -> None:
-    visit.batch(sections=frozenset({("price", "dwell"), ("returns", "hover_without_click")}))
-    assert {"section:price:dwell", "section:returns:hover_without_click"} <= visit.cells()
+    visit.batch(section_bits=SECTION_BIT["price", "dwell"] | SECTION_BIT["returns", "copy"])
+    assert {"section:price:dwell", "section:returns:copy"} <= visit.cells()
 
 
 def test_camera_windows_count_per_window_and_the_camera_session_once(visit: Visit) -> None:

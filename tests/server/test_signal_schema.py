@@ -19,6 +19,7 @@ from hypothesis import strategies as st
 from rapport.client_py import schema as shared
 from rapport.server.ingest.extract import extract_observations, to_stored_signals
 from rapport.server.ingest.schema import BATCH_DECODER, SIGNAL_STRUCTS, kind_of
+from rapport.server.report.cells import cell_names
 
 SITE = "pk_test-site-key"
 ENVELOPE = {"site": SITE, "key": "k" * 43, "session": "session-0001", "batch": "b-000001"}
@@ -193,7 +194,8 @@ def test_observations_take_the_last_pattern_score_and_every_action() -> None:
 
 
 def test_observations_name_each_section_dwelled_on_or_with_a_section_event_once() -> None:
-    """The report's reach needs where, never what: (section, "dwell" or the event's name)."""
+    """The report's reach needs where, never what: (section, "dwell" or the event's name),
+    as the bits of the report's ``section:…`` cells."""
     body = {
         **ENVELOPE,
         "signals": [
@@ -206,7 +208,7 @@ def test_observations_name_each_section_dwelled_on_or_with_a_section_event_once(
         ],
     }  # fmt: skip
     observations = extract_observations(BATCH_DECODER.decode(msgspec.json.encode(body)).signals)
-    assert observations.sections == {
-        ("price", "dwell"), ("returns", "copy"), ("price", "hover_without_click"),
+    assert cell_names(observations.section_bits) == {
+        "section:price:dwell", "section:returns:copy", "section:price:hover_without_click",
     }  # fmt: skip
     assert not observations  # nothing the profile keeps: the writer leaves it unchanged
