@@ -13,6 +13,7 @@ as under k.
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from typing import Final
 
 from rapport.client_py.schema import EXPRESSIONS, PATTERNS, SECTIONS, TONES, TOPICS
@@ -35,6 +36,7 @@ WORDS: Final = 4
 #: Upper bounds of the lead-score and abandon-risk buckets (``lead:0`` is [0, 0.2) …): the
 #: report shows each visitor in the bucket of their highest score in the range.
 SCORE_BUCKETS: Final = (0.2, 0.4, 0.6, 0.8, 1.0)
+_LAST_BUCKET: Final = len(SCORE_BUCKETS) - 1
 _SECTIONS: Final = (*SECTIONS, "page")
 
 
@@ -105,8 +107,7 @@ def from_words(words: tuple[int, ...] | list[int]) -> int:
 
 
 def bucket(probability: float) -> int:
-    """The :data:`SCORE_BUCKETS` index of a probability."""
-    for i, bound in enumerate(SCORE_BUCKETS):
-        if probability < bound:
-            return i
-    return len(SCORE_BUCKETS) - 1
+    """The :data:`SCORE_BUCKETS` index of a probability: the first bucket whose upper bound
+    is above it (the last one for 1.0). A bisection in C, not a loop: the writer's rollups
+    bucket two scores per scored batch."""
+    return min(bisect_right(SCORE_BUCKETS, probability), _LAST_BUCKET)
