@@ -202,20 +202,18 @@ class RollupBuffer:
         crossed: list[str] = []
         if after.current.id == session:  # False when the batch carried no observations
             if obs.patterns:
-                history = after.pattern_history
-                reports, old_history = before.current.reports, before.pattern_history
-                for p in obs.patterns:
-                    # Reported by this batch, so in the session's reports: its best is the
-                    # history's last entry (before the batch too, when it was reported).
-                    h = history.get(p)
+                reports, history = before.current.reports, before.pattern_history
+                for p, score in obs.patterns.items():
+                    # The session's best is the history's last entry, the max of the one
+                    # before and this score: it crossed only if this score reached the
+                    # threshold and the best before it (if it was reported) had not.
                     if (
-                        h
-                        and h[-1] >= THRESHOLD
+                        score >= THRESHOLD
                         and p in _PATTERNS
                         and (
                             not same
                             or p not in reports
-                            or not (was := old_history.get(p))
+                            or not (was := history.get(p))
                             or was[-1] < THRESHOLD
                         )
                     ):
