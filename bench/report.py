@@ -2,23 +2,26 @@
 
     python -m bench.report [--signals 1000000] [--visitors 10000] [--runs 31]
                            [--backend sqlite|postgresql|both] [--postgres URL]
-                           [--month synthetic|personas]
+                           [--month both|personas|synthetic]
 
-For each backend: two fresh databases get the same synthetic month (``--signals`` signals from
-``--visitors`` visitors, two sessions each on random days of the last 30, a batch every 10 s
-within a session, 20 signals per batch:
-pattern scores, evidence, counters, dwell, section events, chat tone and topics, actions)
-through the real group-commit writer (``Storage.ingest``, 256 batches in flight), once with the
+For each month (below) and backend: two fresh databases get the same month through the real
+group-commit writer (``Storage.ingest``, 256 batches in flight), once with the
 report rollups off and once on; the ingest rates are printed side by side, with the median of
 the per-chunk ratios (each chunk's two arms measured back to back). Then the 30-day
 report (``build_report``, what ``GET …/report?days=30`` runs) is timed ``--runs`` times on the
 database with rollups: the first one (it fills the process's cache of closed days) apart, then
 p50 and p99 of the others. No HTTP: the server's own code on a real file / database.
 
-``--month personas``: the same signal count made of batches as the real client sends them
-(``bench/persona_month.py``: the demo's persona visitors recorded in headless Chromium,
-replayed as new visitors at random times of the month; ``--visitors`` is then what it takes).
-The synthetic month is the rollups' worst case; this one is what a site's traffic looks like.
+The months (``--month both``, the default, runs the first then the second):
+
+* ``personas``: batches as the real client sends them (``bench/persona_month.py``: the demo's
+  persona visitors recorded in headless Chromium, replayed as new visitors at random times of
+  the month until ``--signals``; ``--visitors`` is then what it takes). What a site's traffic
+  looks like.
+* ``synthetic``: ``--signals`` signals from ``--visitors`` visitors, two sessions each on
+  random days of the last 30, a batch every 10 s within a session, 20 signals per batch, each
+  batch with a pattern score that usually crosses the threshold, evidence, counters, dwell,
+  section events, chat tone and topic, an action. The rollups' worst case.
 
 PostgreSQL: ``--postgres URL`` or ``RAPPORT_BENCH_POSTGRES_URL`` (a server the bench may
 create databases in), else a throwaway cluster like the tests' (``server/testing/postgres.py``,
@@ -293,24 +296,17 @@ def postgres(url: str | None) -> Iterator[tuple[str, str]]:
                 asyncio.run(admin(f'DROP DATABASE IF EXISTS "{n}" WITH (FORCE)'))
 
 
-def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--signals", type=int, default=1_000_000)
-    parser.add_argument("--visitors", type=int, default=10_000)
-    parser.add_argument("--runs", type=int, default=31)
-    parser.add_argument("--backend", choices=("sqlite", "postgresql", "both"), default="both")
-    parser.add_argument("--postgres", default=os.environ.get("RAPPORT_BENCH_POSTGRES_URL"))
-    parser.add_argument("--month", choices=("synthetic", "personas"), default="synthetic")
-    args = parser.parse_args(argv)
-    data = make_month(args.month, args.signals, args.visitors)
+def one_month(kind: str, args: argparse.Namespace) -> None:
+    """Both backends (or the one asked for) over one month."""
+    data = make_month(kind, args.signals, args.visitors)
     print(
-        f"bench.report: {args.month} month, {sum(len(b.signals) for b in data):,} signals in "
+        f"bench.report: {kind} month, {sum(len(b.signals) for b in data):,} signals in "
         f"{len(data):,} batches from {len({b.visitor for b in data}):,} visitors over 30 days; "
         f"writer with {IN_FLIGHT} batches in "
         f"flight; report = build_report(days=30), k=5, {args.runs} runs; "
         f"load average {os.getloadavg()[0]:.1f}"
     )
-    sizes = (args.month, args.signals, args.visitors, args.runs, sum(len(b.signals) for b in data))
+    sizes = (kind, args.signals, args.visitors, args.runs, sum(len(b.signals) for b in data))
     del data  # each arm's process makes its own
     if args.backend in ("sqlite", "both"):
         with tempfile.TemporaryDirectory() as tmp:
@@ -319,6 +315,22 @@ def main(argv: list[str] | None = None) -> None:
     if args.backend in ("postgresql", "both"):
         with postgres(args.postgres) as urls:
             one_backend("postgresql", urls, *sizes)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--signals", type=int, default=1_000_000)
+    parser.add_argument("--visitors", type=int, default=10_000)
+    parser.add_argument("--runs", type=int, default=31)
+    parser.add_argument("--backend", choices=("sqlite", "postgresql", "both"), default="both")
+    parser.add_argument("--postgres", default=os.environ.get("RAPPORT_BENCH_POSTGRES_URL"))
+    parser.add_argument(
+        "--month", choices=("both", "synthetic", "personas"), default="both",
+        help="both (the default): the real-client month, then the synthetic worst case",
+    )  # fmt: skip
+    args = parser.parse_args(argv)
+    for kind in ("personas", "synthetic") if args.month == "both" else (args.month,):
+        one_month(kind, args)
     print(f"load average after: {os.getloadavg()[0]:.1f}")
 
 
