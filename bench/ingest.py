@@ -48,11 +48,25 @@ def parse_wrk(output: str) -> dict[str, float]:
         result[f"p{pct}"] = seconds(match.group(1)) if match else float("nan")
     non2xx = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", output)
     result["non2xx"] = float(non2xx.group(1)) if non2xx else 0.0
+    # "Socket errors: connect 0, read 3, write 0, timeout 59": kept apart, because a timeout
+    # (no answer within wrk's 2 s) and an error status are different findings.
     errors = re.search(r"Socket errors: (.*)", output)
-    result["socket_errors"] = (
-        0.0 if errors is None else float(sum(int(n) for n in re.findall(r"\d+", errors.group(1))))
-    )
+    for kind in ("connect", "read", "write", "timeout"):
+        found = re.search(rf"{kind} (\d+)", errors.group(1)) if errors else None
+        result[f"socket_{kind}"] = float(found.group(1)) if found else 0.0
+    result["socket_errors"] = sum(result[f"socket_{k}"] for k in ("connect", "read", "write",
+                                                                 "timeout"))  # fmt: skip
     return result
+
+
+def failures(r: dict[str, float]) -> str:
+    """``non-2xx`` and socket errors by kind, for the table: "0", or e.g. "3 (+ timeout 59)"."""
+    socket = ", ".join(
+        f"{kind} {int(r[f'socket_{kind}'])}"
+        for kind in ("connect", "read", "write", "timeout")
+        if r.get(f"socket_{kind}")
+    )
+    return f"{int(r['non2xx'])}" + (f" (+ socket {socket})" if socket else "")
 
 
 def wrk(
@@ -346,7 +360,9 @@ def run_once(url: str, args: argparse.Namespace, backend: str) -> None:
         f"\nrapport serve --workers {args.workers} on {backend}; wrk -t{args.threads} "
         f"-c{args.connections} -d{args.seconds}s on the same machine ({os.cpu_count()} cores)\n"
     )
-    print("| endpoint | req/s | events/s | p50 ms | p99 ms | × /healthz | non-2xx |")
+    print(
+        "| endpoint | req/s | events/s | p50 ms | p99 ms | × /healthz | non-2xx (+ socket errors) |"
+    )
     print("| --- | ---: | ---: | ---: | ---: | ---: | ---: |")
     for name, r in (
         ("/healthz", health),
@@ -357,7 +373,7 @@ def run_once(url: str, args: argparse.Namespace, backend: str) -> None:
         print(
             f"| {name} | {r['rps']:,.0f} | {events} | {r['p50'] * 1e3:.1f} | "
             f"{r['p99'] * 1e3:.1f} | {r['rps'] / health['rps']:.2f} | "
-            f"{int(r['non2xx'] + r['socket_errors'])} |"
+            f"{failures(r)} |"
         )
     print(
         f"\n/v1/collect: {collect['requests']:,.0f} requests, {collect['stored']:,.0f} new batches"
