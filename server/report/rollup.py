@@ -115,10 +115,6 @@ class ReachCache:
         self._limit = limit
         self._bits: dict[ReachKey, int] = {}
 
-    def known(self, key: ReachKey) -> int:
-        """The bits of ``key`` already committed by this process."""
-        return self._bits.get(key, 0)
-
     @property
     def bits(self) -> dict[ReachKey, int]:
         """The committed bits by key (read-only for callers; the same dict for the cache's
@@ -148,7 +144,7 @@ class RollupBuffer:
         self._reach: dict[ReachKey, int] = {}
 
     def __bool__(self) -> bool:
-        return bool(self._reach) or any(counts for counts, _ in self._hours.values())
+        return bool(self._reach)  # every counted batch also has reach bits
 
     def aggregate_rows(self) -> list[tuple[int, int, str, int, float]]:
         """``(site_id, hour, cell, n, total)``, one per cell touched by the group."""
@@ -168,9 +164,9 @@ class RollupBuffer:
         return rows
 
     def hours(self) -> set[tuple[int, int]]:
-        """``(site_id, hour)`` of every row this group writes."""
-        counted = {k for k, (counts, _) in self._hours.items() if counts}
-        return counted | {k[:2] for k in self._reach}
+        """``(site_id, hour)`` of every row this group writes (each batch :meth:`add` counts
+        also has reach bits in its hour)."""
+        return set(self._hours)
 
     def mark_written(self) -> None:
         """Tell the cache that this group's reach rows are committed."""
