@@ -321,7 +321,7 @@ def test_0006_turns_reach_rows_per_cell_into_one_bitmap_per_visitor_hour(tmp_pat
     import sqlalchemy as sa
     from alembic import command
 
-    from rapport.server.report.cells import BIT, from_words
+    from rapport.server.report.cells import cell_names, from_words
     from rapport.server.storage.migrate import _alembic_config
 
     path = tmp_path / "reach.db"
@@ -338,7 +338,7 @@ def test_0006_turns_reach_rows_per_cell_into_one_bitmap_per_visitor_hour(tmp_pat
         rows = db.execute("SELECT site_id, hour, visitor, w0, w1, w2, w3 FROM report_reach "
                           "ORDER BY visitor, hour").fetchall()  # fmt: skip
     engine.dispose()
-    cells = [(h, v, {c for c, b in BIT.items() if from_words(w) & b}) for _, h, v, *w in rows]
+    cells = [(h, v, cell_names(from_words(w))) for _, h, v, *w in rows]
     assert cells == [
         (10, "a", {"visit", "pattern:hesitant"}), (11, "a", {"visit"}), (10, "b", {"topic:price"})
     ]  # fmt: skip

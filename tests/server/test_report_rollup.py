@@ -13,7 +13,7 @@ import pytest
 
 from rapport.server.profiles import Observations, Profile, apply_observations
 from rapport.server.profiles.affect import AffectObservation
-from rapport.server.report.cells import BIT, SECTION_BIT
+from rapport.server.report.cells import SECTION_BIT, cell_names
 from rapport.server.report.rollup import ReachCache, RollupBuffer
 from rapport.server.storage.base import IngestBatch
 
@@ -63,8 +63,7 @@ class Visit:
         return bits
 
     def cells(self) -> set[str]:
-        bits = self.reach()
-        return {cell for cell, bit in BIT.items() if bits & bit}
+        return cell_names(self.reach())
 
 
 @pytest.fixture
