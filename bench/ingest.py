@@ -36,6 +36,10 @@ SIGNALS_PER_BATCH = 20
 _THROWAWAY = "throwaway"
 
 
+#: The kinds of socket error wrk counts.
+SOCKET_ERRORS = ("connect", "read", "write", "timeout")
+
+
 def parse_wrk(output: str) -> dict[str, float]:
     def seconds(text: str) -> float:
         value, unit = re.fullmatch(r"([\d.]+)(us|ms|s|m)", text).groups()  # type: ignore[union-attr]
@@ -51,20 +55,17 @@ def parse_wrk(output: str) -> dict[str, float]:
     # "Socket errors: connect 0, read 3, write 0, timeout 59": kept apart, because a timeout
     # (no answer within wrk's 2 s) and an error status are different findings.
     errors = re.search(r"Socket errors: (.*)", output)
-    for kind in ("connect", "read", "write", "timeout"):
+    for kind in SOCKET_ERRORS:
         found = re.search(rf"{kind} (\d+)", errors.group(1)) if errors else None
         result[f"socket_{kind}"] = float(found.group(1)) if found else 0.0
-    result["socket_errors"] = sum(result[f"socket_{k}"] for k in ("connect", "read", "write",
-                                                                 "timeout"))  # fmt: skip
+    result["socket_errors"] = sum(result[f"socket_{kind}"] for kind in SOCKET_ERRORS)
     return result
 
 
 def failures(r: dict[str, float]) -> str:
     """``non-2xx`` and socket errors by kind, for the table: "0", or e.g. "3 (+ timeout 59)"."""
     socket = ", ".join(
-        f"{kind} {int(r[f'socket_{kind}'])}"
-        for kind in ("connect", "read", "write", "timeout")
-        if r.get(f"socket_{kind}")
+        f"{kind} {int(r[f'socket_{kind}'])}" for kind in SOCKET_ERRORS if r.get(f"socket_{kind}")
     )
     return f"{int(r['non2xx'])}" + (f" (+ socket {socket})" if socket else "")
 

@@ -48,9 +48,9 @@ from typing import Any
 import msgspec
 
 from rapport.client_py.schema import PATTERNS, SECTIONS, TONES, TOPICS
-from rapport.server.profiles import Observations
+from rapport.server.ingest.extract import extract_observations
+from rapport.server.ingest.schema import Signal
 from rapport.server.report.build import build_report
-from rapport.server.report.cells import SECTION_BIT
 from rapport.server.report.settings import set_report_settings
 from rapport.server.serving import freeze_startup_objects
 from rapport.server.sites.model import Site
@@ -62,21 +62,11 @@ NOW = 1_800_000_000.0
 PER_BATCH = 20
 IN_FLIGHT = 256
 _encode = msgspec.json.Encoder().encode
+_decode = msgspec.json.Decoder(Signal).decode
 
 
 def _signal(body: dict[str, Any]) -> StoredSignal:
     return StoredSignal(kind=str(body["kind"]), body=_encode(body).decode())
-
-
-def _section_bits(bodies: list[dict[str, Any]]) -> int:
-    """What the request handler records of the dwell and section events (``extract.py``)."""
-    bits = 0
-    for x in bodies:
-        if x["kind"] == "dwell":
-            bits |= SECTION_BIT.get((x["section"], "dwell"), 0)
-        elif x["kind"] == "section_event":
-            bits |= SECTION_BIT.get((x["section"], x["name"]), 0)
-    return bits
 
 
 def month(signals: int, visitors: int, seed: int = 7) -> list[IngestBatch]:
@@ -115,6 +105,7 @@ def month(signals: int, visitors: int, seed: int = 7) -> list[IngestBatch]:
                     else {"kind": "section_event", "name": "hover_without_click",
                           "section": section, "count": 1}
                 )  # fmt: skip
+            signals = [_signal(x) for x in bodies]
             out.append(
                 IngestBatch(
                     site_id=0,
@@ -122,16 +113,9 @@ def month(signals: int, visitors: int, seed: int = 7) -> list[IngestBatch]:
                     session=session,
                     batch_id=f"b{v:06d}-{b:03d}",
                     received_at=at,
-                    signals=[_signal(x) for x in bodies],
-                    observations=Observations(
-                        patterns={pattern: score},
-                        actions=frozenset({action}),
-                        evidence={pattern: {"dwell_price": 0.3}},
-                        tones={tone: 0.7},
-                        topics={topic: 1 + b},
-                        counters=counters,
-                        section_bits=_section_bits(bodies),
-                    ),
+                    signals=signals,
+                    # What the request handler extracts, by its own code.
+                    observations=extract_observations([_decode(s.body) for s in signals]),
                 )
             )
     out.sort(key=lambda x: x.received_at)
