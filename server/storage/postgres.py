@@ -200,7 +200,9 @@ class PostgresStorage(GroupCommitStorage):
 
     async def erase_visitor(self, site_id: int, visitor: str) -> dict[str, int]:
         # One transaction (readers are never blocked by it); the signals through the batches
-        # first, which must still be there to find them.
+        # first, which must still be there to find them. This process's writer commits the
+        # batches it already accepted first, or they would store the visitor again after it.
+        await self._writer.settled()
         where = "WHERE site_id = $1 AND visitor = $2"
         return await self._delete_in_transaction(
             [("signals", _ERASE_SIGNALS, (site_id, visitor))]
@@ -231,6 +233,7 @@ class PostgresStorage(GroupCommitStorage):
         return key
 
     async def delete_site(self, site_id: int) -> dict[str, int]:
+        await self._writer.settled()  # the site's queued batches first, deleted with the rest
         removed = await self._delete_in_transaction(
             [(table, f"DELETE FROM {table} WHERE site_id = $1", (site_id,))
              for table in ("signals", "batches", "profiles", *SITE_TABLES, *ROLLUP_SITE_TABLES)]

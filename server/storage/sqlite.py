@@ -269,6 +269,9 @@ class SQLiteStorage(GroupCommitStorage):
                     removed[table] += count
                 took = time.monotonic() - started
                 await asyncio.sleep(max(_ERASE_PAUSE, took * _ERASE_PAUSE_FACTOR))
+            # A batch of the visitor still queued in the writer would be stored after the
+            # last transaction: let the writer commit what it accepted first.
+            await self._writer.settled()
             async with self._admin_lock:
                 await _execute(conn, "BEGIN IMMEDIATE")
                 try:
@@ -332,6 +335,7 @@ class SQLiteStorage(GroupCommitStorage):
         return key
 
     async def delete_site(self, site_id: int) -> dict[str, int]:
+        await self._writer.settled()  # the site's queued batches first, deleted with the rest
         removed = await self._delete_in_transaction(
             [(table, f"DELETE FROM {table} WHERE site_id = ?", (site_id,))
              for table in ("signals", "batches", "profiles", *SITE_TABLES, *ROLLUP_SITE_TABLES)]

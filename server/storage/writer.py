@@ -30,6 +30,16 @@ ResultT = TypeVar("ResultT")
 _Entry = tuple[ItemT, asyncio.Future[ResultT]]
 
 
+class _Barrier:
+    """A queue marker for :meth:`GroupCommitWriter.settled`: resolved once every item queued
+    before it is committed (or failed)."""
+
+    __slots__ = ("reached",)
+
+    def __init__(self, reached: asyncio.Future[None]) -> None:
+        self.reached = reached
+
+
 class GroupCommitWriter(Generic[ItemT, ResultT]):
     """Serialises writes to one database and commits them in groups.
 
@@ -51,8 +61,11 @@ class GroupCommitWriter(Generic[ItemT, ResultT]):
         if max_queue < 1 or max_group < 1:
             raise ValueError("max_queue and max_group must be positive")
         self._flush = flush
-        # ``None`` is the stop marker put by :meth:`close`.
-        self._queue: asyncio.Queue[_Entry[ItemT, ResultT] | None] = asyncio.Queue(maxsize=max_queue)
+        # ``None`` is the stop marker put by :meth:`close`; a ``_Barrier`` one put by
+        # :meth:`settled`.
+        self._queue: asyncio.Queue[_Entry[ItemT, ResultT] | _Barrier | None] = asyncio.Queue(
+            maxsize=max_queue
+        )
         self._max_group = max_group
         self._enqueue_timeout = enqueue_timeout
         self._name = name
@@ -95,6 +108,27 @@ class GroupCommitWriter(Generic[ItemT, ResultT]):
         # batches are idempotent, and the writer skips futures that are already done.
         return await future
 
+    async def settled(self) -> None:
+        """Wait until every item submitted before this call is committed (or has failed).
+
+        An erasure needs this: a batch of the visitor that is still waiting in the queue when
+        the erase runs its last transaction would otherwise be committed after it, and store
+        the erased visitor again. The queue is FIFO and groups commit in order, so a marker
+        queued behind those items is reached exactly when they are done; items submitted
+        later are not waited for.
+        """
+        if self._task is None or self._task.done():
+            return  # nothing will be committed any more
+        if self._closing:
+            await asyncio.shield(self._task)  # close() commits everything queued, then stops
+            return
+        barrier = _Barrier(asyncio.get_running_loop().create_future())
+        try:
+            await asyncio.wait_for(self._queue.put(barrier), self._enqueue_timeout)
+        except TimeoutError:
+            raise StorageBusy("the write queue is full; retry later") from None
+        await barrier.reached
+
     async def close(self) -> None:
         """Stop accepting items, commit everything already queued, then stop the task."""
         if self._task is None:
@@ -106,26 +140,35 @@ class GroupCommitWriter(Generic[ItemT, ResultT]):
         # room) will never be written: tell its caller instead of leaving it hanging.
         while not self._queue.empty():
             entry = self._queue.get_nowait()
-            if entry is not None and not entry[1].done():
+            if isinstance(entry, _Barrier):
+                entry.reached.set_result(None)  # nothing queued before it is left
+            elif entry is not None and not entry[1].done():
                 entry[1].set_exception(StorageClosed("the server is shutting down"))
 
     async def _run(self) -> None:
         stop = False
         while not stop:
-            first = await self._queue.get()
-            if first is None:
-                break
-            group = [first]
-            while len(group) < self._max_group:
+            entry = await self._queue.get()
+            group: list[_Entry[ItemT, ResultT]] = []
+            barrier: _Barrier | None = None
+            while True:
+                if entry is None:
+                    stop = True
+                    break
+                if isinstance(entry, _Barrier):
+                    barrier = entry  # the group ends here; items behind it wait for the next
+                    break
+                group.append(entry)
+                if len(group) >= self._max_group:
+                    break
                 try:
                     entry = self._queue.get_nowait()
                 except asyncio.QueueEmpty:
                     break
-                if entry is None:
-                    stop = True
-                    break
-                group.append(entry)
-            await self._commit(group)
+            if group:
+                await self._commit(group)
+            if barrier is not None and not barrier.reached.done():
+                barrier.reached.set_result(None)
 
     async def _commit(self, group: list[_Entry[ItemT, ResultT]]) -> None:
         items = [item for item, _ in group]

@@ -136,3 +136,50 @@ async def test_a_cancelled_caller_does_not_break_its_group() -> None:
     assert await asyncio.gather(first, kept) == [0, 20]
     assert flush.groups[-1] == [1, 2]  # still written: batches are idempotent
     await writer.close()
+
+
+async def test_settled_waits_for_the_items_queued_before_it_and_not_for_later_ones() -> None:
+    flush = RecordingFlush()
+    writer = GroupCommitWriter(flush)
+    writer.start()
+    flush.gate.clear()
+    first = asyncio.ensure_future(writer.submit(0))
+    await flush.entered.wait()
+    queued = asyncio.ensure_future(writer.submit(1))
+    await asyncio.sleep(0)
+    settled = asyncio.ensure_future(writer.settled())
+    await asyncio.sleep(0)
+    later = asyncio.ensure_future(writer.submit(2))
+    await asyncio.sleep(0.05)
+    assert not settled.done()  # the writer is held before its first commit
+    flush.gate.set()
+    await settled
+    assert first.result() == 0 and queued.result() == 10
+    assert await later == 20
+    assert flush.groups == [[0], [1], [2]]  # the barrier ended the second group before item 2
+    await writer.close()
+
+
+async def test_settled_returns_at_once_when_nothing_is_queued_or_the_writer_is_closed() -> None:
+    writer = GroupCommitWriter(RecordingFlush())
+    writer.start()
+    await writer.settled()
+    await writer.close()
+    await writer.settled()
+
+
+async def test_settled_while_closing_waits_until_the_queue_is_drained() -> None:
+    flush = RecordingFlush()
+    writer = GroupCommitWriter(flush)
+    writer.start()
+    flush.gate.clear()
+    first = asyncio.ensure_future(writer.submit(0))
+    await flush.entered.wait()
+    closing = asyncio.ensure_future(writer.close())
+    await asyncio.sleep(0)
+    settled = asyncio.ensure_future(writer.settled())  # close() is draining: wait for it
+    await asyncio.sleep(0)
+    assert not settled.done()
+    flush.gate.set()
+    await asyncio.gather(closing, settled)
+    assert first.result() == 0

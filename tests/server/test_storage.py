@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
+from typing import Any
 
 import pytest
 
@@ -208,3 +209,63 @@ async def test_ingest_after_close_is_refused(database_url: str) -> None:
     await storage.close()
     with pytest.raises(StorageClosed):
         await storage.ingest(make_batch(site.id, "batch-0001"))
+
+
+class HeldWriter:
+    """Holds the storage's writer before its next commit, so that batches can be left
+    waiting in its queue (the real flush runs once the hold is released)."""
+
+    def __init__(self, storage: Storage) -> None:
+        self.release = asyncio.Event()
+        self.holding = asyncio.Event()
+        real_flush = storage._flush  # type: ignore[attr-defined]
+
+        async def held(batches: Sequence[IngestBatch]) -> Any:
+            self.holding.set()
+            await self.release.wait()
+            return await real_flush(batches)
+
+        storage._flush = held  # type: ignore[attr-defined]
+
+
+async def queue_two_batches_behind_a_held_commit(
+    storage: Storage, site_id: int
+) -> tuple[HeldWriter, list[asyncio.Future[Any]]]:
+    held = HeldWriter(storage)
+    first = asyncio.ensure_future(storage.ingest(make_batch(site_id, "batch-0001")))
+    await held.holding.wait()  # the writer took the first batch and waits before its commit
+    second = asyncio.ensure_future(storage.ingest(make_batch(site_id, "batch-0002")))
+    await asyncio.sleep(0)  # the second batch waits in the queue
+    return held, [first, second]
+
+
+async def test_an_erase_also_removes_the_visitors_batches_still_queued_in_the_writer(
+    storage: Storage,
+) -> None:
+    """A batch received just before an erase, still waiting for its commit, must not store
+    the erased visitor again once the erase has answered."""
+    site = (await storage.create_site("Shop", [ORIGIN], now=1.0)).site
+    held, batches = await queue_two_batches_behind_a_held_commit(storage, site.id)
+    erasing = asyncio.ensure_future(storage.erase_visitor(site.id, "visitor-0001"))
+    await asyncio.sleep(0.3)  # room for the erase to finish if it did not wait for the writer
+    held.release.set()
+    removed = await erasing
+    assert all(not batch.result().duplicate for batch in batches)
+    assert removed["batches"] == 2 and removed["signals"] == 4
+    assert await storage.count_signals(site.id) == 0
+    assert (await storage.site_stats(site.id)).batches == 0
+    assert await storage.profile(site.id, "visitor-0001") == Profile()
+
+
+async def test_a_site_deletion_also_removes_its_batches_still_queued_in_the_writer(
+    storage: Storage,
+) -> None:
+    site = (await storage.create_site("Shop", [ORIGIN], now=1.0)).site
+    held, batches = await queue_two_batches_behind_a_held_commit(storage, site.id)
+    deleting = asyncio.ensure_future(storage.delete_site(site.id))
+    await asyncio.sleep(0.3)
+    held.release.set()
+    removed = await deleting
+    await asyncio.gather(*batches)
+    assert removed["batches"] == 2 and removed["signals"] == 4
+    assert await storage.count_signals(site.id) == 0
