@@ -3,7 +3,8 @@
 For the demo product page with and without the script tag (alternating, fresh browser context
 each run so every download is cold), in real headless Chromium:
   - main-thread long tasks (count, total ms) and the worst gap of a 16 ms heartbeat,
-  - bytes transferred (encoded) and requests, split into page and Rapport,
+  - bytes transferred (encoded) and requests, split into page and Rapport (``bytes_rapport``:
+    the SDK's files and the API's replies; ``bytes_sdk_cold``: the SDK's files alone),
   - time from navigation to Python ready in the worker, and to the first hint for a scripted
     hesitant visitor (3 s idle, 9 s on the price, then the returns policy).
 Prints a table and ratios; writes JSON with --json. Numbers, not assertions: these machines are
@@ -293,7 +294,8 @@ def one_run(
         "long_task_ms": round(sum(probe["longTasks"]), 1),
         "worst_heartbeat_gap_ms": round(probe["gap"], 1),
         "bytes_total": sum(b for _, b in visit),
-        "bytes_rapport": rapport_bytes,
+        "bytes_rapport": rapport_bytes,  # the SDK's files and the API's replies (hints)
+        "bytes_sdk_cold": sum(rapport_files.values()),  # the files alone: issue 19's 3.4 MB
         "requests": len(visit),
         "python_ready_ms": None if ready_ms is None else round(ready_ms, 0),
         "python_ready_warm_ms": ready_warm,

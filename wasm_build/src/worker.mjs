@@ -16,9 +16,24 @@ const TICK_MS = 1000;
 // requests go through the browser's fetch as it is.
 const netFetch = self.fetch.bind(self);
 self.fetch = (url, init) => {
+  const started = early.get(String(url));
+  if (started) {
+    early.delete(String(url)); // Pyodide's own request for a file this worker already asked for
+    return started;
+  }
   const request = netFetch(url, { priority: "low", ...init });
   return watchdog ? waitFor(request).then(watched) : request;
 };
+// Pyodide starts its wasm and stdlib downloads, and compiles the wasm, only once its JS (660 KB
+// of glue) is imported and running. init() starts them first, beside that import: the stdlib's
+// response waits here for Pyodide's fetch of it, and the wasm is compiled meanwhile
+// (compileStreaming, by URL, so V8's code cache still serves later pages); Pyodide's fetch of
+// the wasm then gets `PRECOMPILED`, which instantiateStreaming below turns into that module.
+/** @type {Map<string, Promise<Response>>} */
+const early = new Map();
+const PRECOMPILED = new Response(null);
+/** @type {Promise<WebAssembly.Module> | null} */
+let compiled = null;
 
 // Stall watchdog (issue 18): `ready` settles false when a boot download stops moving (no byte
 // for `stallMs`), never because one is merely slow: a slow link keeps downloading, and what it
@@ -79,10 +94,19 @@ function watch(stall) {
 // Pyodide only logs a failed instantiation and then waits forever: here it ends the boot.
 const instantiate = WebAssembly.instantiateStreaming;
 WebAssembly.instantiateStreaming = (source, imports) =>
-  instantiate(source, imports).catch((error) => {
-    stop("wasm: " + String(error).slice(0, 200));
-    throw error;
-  });
+  Promise.resolve(source)
+    .then((response) =>
+      response === PRECOMPILED && compiled
+        ? compiled.then((module) => {
+            boot.wasm = "early";
+            return WebAssembly.instantiate(module, imports).then((instance) => ({ module, instance }));
+          })
+        : instantiate(response, imports),
+    )
+    .catch((error) => {
+      stop("wasm: " + String(error).slice(0, 200));
+      throw error;
+    });
 
 function stop(reason) {
   if (!watchdog) return;
@@ -304,6 +328,14 @@ async function init({ cfg, state }) {
   watch(cfg.stall); // the loader's bound (boot.js): one rule, one place
   const base = new URL(".", import.meta.url);
   const indexURL = new URL(BUILD.pyodide, base).href;
+  const stdlibURL = new URL(BUILD.stdlib, base).href;
+  const wasmURL = new URL("pyodide.asm.wasm", indexURL).href;
+  const stdlib = self.fetch(stdlibURL);
+  stdlib.catch(() => {}); // Pyodide reads it, and reports a failure
+  early.set(stdlibURL, stdlib);
+  compiled = WebAssembly.compileStreaming(self.fetch(wasmURL));
+  compiled.catch(() => {}); // a failure surfaces through loadPyodide's instantiation
+  early.set(wasmURL, Promise.resolve(PRECOMPILED));
   const key = import.meta.url + "?boot";
   // Beside Pyodide's downloads; a Cache Storage that does not answer within 3 s is skipped
   // (the watchdog judges only the network, so a hung read would otherwise hang the boot).
@@ -325,7 +357,7 @@ async function init({ cfg, state }) {
     py = await loadPyodide({
       indexURL,
       createPyodideModule: asm.then((m) => m.default),
-      stdLibURL: new URL(BUILD.stdlib, base).href,
+      stdLibURL: stdlibURL,
       packageBaseUrl: indexURL, // never the CDN default, even by accident
       lockFileContents: { info: BUILD.lock, packages: {} },
       packages: [],
