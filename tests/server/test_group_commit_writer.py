@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
+from typing import Any
 
 import pytest
 
@@ -33,6 +34,18 @@ class RecordingFlush:
         return [item * 10 for item in items]
 
 
+async def held_in_first_commit(
+    flush: RecordingFlush, **options: Any
+) -> tuple[GroupCommitWriter[int, int], asyncio.Future[int]]:
+    """A started writer inside ``flush([0])``, held there by the flush's gate; and item 0."""
+    writer = GroupCommitWriter(flush, **options)
+    writer.start()
+    flush.gate.clear()
+    first = asyncio.ensure_future(writer.submit(0))
+    await flush.entered.wait()
+    return writer, first
+
+
 async def test_each_caller_gets_its_own_result() -> None:
     flush = RecordingFlush()
     writer = GroupCommitWriter(flush)
@@ -43,11 +56,7 @@ async def test_each_caller_gets_its_own_result() -> None:
 
 async def test_items_queued_while_busy_are_committed_as_one_group() -> None:
     flush = RecordingFlush()
-    writer = GroupCommitWriter(flush)
-    writer.start()
-    flush.gate.clear()
-    first = asyncio.ensure_future(writer.submit(0))
-    await flush.entered.wait()  # the writer is inside flush([0]), held by the gate
+    writer, first = await held_in_first_commit(flush)
     rest = [asyncio.ensure_future(writer.submit(i)) for i in range(1, 6)]
     await asyncio.sleep(0)
     flush.gate.set()
@@ -84,11 +93,7 @@ async def test_a_failed_flush_fails_its_group_and_the_writer_goes_on() -> None:
 
 async def test_a_full_queue_refuses_with_storage_busy() -> None:
     flush = RecordingFlush()
-    writer = GroupCommitWriter(flush, max_queue=1, enqueue_timeout=0.05)
-    writer.start()
-    flush.gate.clear()
-    in_flush = asyncio.ensure_future(writer.submit(0))
-    await flush.entered.wait()
+    writer, in_flush = await held_in_first_commit(flush, max_queue=1, enqueue_timeout=0.05)
     queued = asyncio.ensure_future(writer.submit(1))
     await asyncio.sleep(0)
     with pytest.raises(StorageBusy):
@@ -123,11 +128,7 @@ async def test_submit_after_close_is_refused() -> None:
 
 async def test_a_cancelled_caller_does_not_break_its_group() -> None:
     flush = RecordingFlush()
-    writer = GroupCommitWriter(flush)
-    writer.start()
-    flush.gate.clear()
-    first = asyncio.ensure_future(writer.submit(0))
-    await flush.entered.wait()
+    writer, first = await held_in_first_commit(flush)
     abandoned = asyncio.ensure_future(writer.submit(1))
     kept = asyncio.ensure_future(writer.submit(2))
     await asyncio.sleep(0)
@@ -140,11 +141,7 @@ async def test_a_cancelled_caller_does_not_break_its_group() -> None:
 
 async def test_settled_waits_for_the_items_queued_before_it_and_not_for_later_ones() -> None:
     flush = RecordingFlush()
-    writer = GroupCommitWriter(flush)
-    writer.start()
-    flush.gate.clear()
-    first = asyncio.ensure_future(writer.submit(0))
-    await flush.entered.wait()
+    writer, first = await held_in_first_commit(flush)
     queued = asyncio.ensure_future(writer.submit(1))
     await asyncio.sleep(0)
     settled = asyncio.ensure_future(writer.settled())
@@ -170,11 +167,7 @@ async def test_settled_returns_at_once_when_nothing_is_queued_or_the_writer_is_c
 
 async def test_settled_while_closing_waits_until_the_queue_is_drained() -> None:
     flush = RecordingFlush()
-    writer = GroupCommitWriter(flush)
-    writer.start()
-    flush.gate.clear()
-    first = asyncio.ensure_future(writer.submit(0))
-    await flush.entered.wait()
+    writer, first = await held_in_first_commit(flush)
     closing = asyncio.ensure_future(writer.close())
     await asyncio.sleep(0)
     settled = asyncio.ensure_future(writer.settled())  # close() is draining: wait for it
