@@ -30,12 +30,17 @@ def requested(urls: list[str]) -> dict[str, int]:
     return {name: sum(bool(re.search(rx, u)) for u in urls) for name, rx in BOOT_FILES.items()}
 
 
-def test_a_cold_page_requests_each_boot_file_once(
+def test_a_cold_page_and_a_restored_one_request_each_boot_file_once(
     stack: Stack, context: BrowserContext, page: Page
 ) -> None:
     urls: list[str] = []
     context.on("request", lambda r: urls.append(r.url))
     open_ready(page, stack.shop + PRODUCT)
+    assert requested(urls) == {"wasm": 1, "stdlib": 1, "glue": 1}
+    assert page.evaluate(SAVED)
+    urls.clear()
+    open_ready(page, stack.shop + "/")  # from the HTTP cache, Python from the snapshot
+    assert boot_marks(page)["snapshot"] == "restored"
     assert requested(urls) == {"wasm": 1, "stdlib": 1, "glue": 1}
 
 
