@@ -20,6 +20,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
+import logging
 from collections.abc import AsyncIterator, Callable, Sequence
 from typing import Any, ClassVar, Final
 
@@ -60,6 +62,8 @@ from rapport.server.storage.visitor_tables import VISITOR_TABLES, VisitorTable
 
 __all__ = ["PostgresStorage"]
 
+log = logging.getLogger(__name__)
+
 _SITE_COLUMNS: Final = "id, name, site_key, origins, created_at"
 _origins_decoder = msgspec.json.Decoder(list[str])
 
@@ -87,7 +91,8 @@ class PostgresStorage(GroupCommitStorage):
             profile_cache_size=profile_cache_size,
         )
         self._dsn = dsn
-        self._invalidations = ProfileInvalidations(dsn, self._profiles)
+        self._invalidations = ProfileInvalidations(dsn, self._profiles, self._sweep_later)
+        self._sweeps: set[asyncio.Task[None]] = set()
         self._pool_size = pool_size
         self._pool: Any = None
         self._writer_conn: Any = None
@@ -104,6 +109,8 @@ class PostgresStorage(GroupCommitStorage):
         await self._invalidations.start()
 
     async def _close_connections(self) -> None:
+        # The writer is closed by now: the sweeps it held up run to the end first.
+        await asyncio.gather(*self._sweeps, return_exceptions=True)
         await self._invalidations.close()
         if self._pool is not None:
             await self._pool.close()
@@ -199,18 +206,37 @@ class PostgresStorage(GroupCommitStorage):
     # -- visitor rights, site administration, retention -----------------------------------
 
     async def erase_visitor(self, site_id: int, visitor: str) -> dict[str, int]:
-        # One transaction (readers are never blocked by it); the signals through the batches
-        # first, which must still be there to find them. This process's writer commits the
-        # batches it already accepted first, or they would store the visitor again after it.
+        # One transaction (readers are never blocked by it). This process's writer commits
+        # the batches it already accepted first, or they would store the visitor again after
+        # it; every other process does the same when the erase's notification reaches it, and
+        # then sweeps the visitor (`_sweep`).
         await self._writer.settled()
-        where = "WHERE site_id = $1 AND visitor = $2"
         return await self._delete_in_transaction(
-            [("signals", _ERASE_SIGNALS, (site_id, visitor))]
-            + [(t.name, f"DELETE FROM {t.name} {where}", (site_id, visitor))
-               for t in VISITOR_TABLES if t.name != "signals"],
-            notify=notify_payloads([(site_id, visitor)]),
+            _erase_statements(site_id, visitor),
+            notify=notify_payloads([(site_id, visitor)], erased=True),
             after_commit=lambda: self._forget_visitor(site_id, visitor),
-        )  # fmt: skip
+        )
+
+    def _sweep_later(self, keys: list[tuple[int, str]]) -> None:
+        """An erasure's notification arrived (this process's own too): sweep in the background."""
+        task = asyncio.get_running_loop().create_task(self._sweep(keys))
+        self._sweeps.add(task)
+        task.add_done_callback(self._sweeps.discard)
+
+    async def _sweep(self, keys: list[tuple[int, str]]) -> None:
+        """Once this process's writer has committed every batch it accepted before the erasure
+        was heard, delete the erased visitors again: a batch of theirs queued here while
+        another process erased them is gone a few milliseconds after that erase answered."""
+        try:
+            await self._writer.settled()
+            for site_id, visitor in keys:
+                await self._delete_in_transaction(
+                    _erase_statements(site_id, visitor),
+                    notify=notify_payloads([(site_id, visitor)]),  # no sweep of the sweep
+                    after_commit=functools.partial(self._forget_visitor, site_id, visitor),
+                )
+        except Exception:
+            log.exception("sweep after an erasure failed; a next erase of the visitor removes it")
 
     @contextlib.asynccontextmanager
     async def visitor_reader(self, site_id: int, visitor: str) -> AsyncIterator[VisitorReader]:
@@ -381,6 +407,17 @@ _ERASE_SIGNALS: Final = (
     f"DELETE FROM signals WHERE id = ANY(ARRAY(SELECT s.id FROM {_SIGNALS_OF_BATCHES} "
     "WHERE b.site_id = $1 AND b.visitor = $2))"
 )
+
+
+def _erase_statements(site_id: int, visitor: str) -> list[tuple[str, str, tuple[int, str]]]:
+    """Every table's delete of one visitor; the signals through the batches first, which must
+    still be there to find them."""
+    where = "WHERE site_id = $1 AND visitor = $2"
+    return [("signals", _ERASE_SIGNALS, (site_id, visitor))] + [
+        (t.name, f"DELETE FROM {t.name} {where}", (site_id, visitor))
+        for t in VISITOR_TABLES
+        if t.name != "signals"
+    ]
 
 
 async def _write_group(

@@ -10,7 +10,10 @@ erasure has been delivered.
 
 If the listening connection is lost, notifications may be missed: the cache is emptied and
 switched off until the connection is back (a reconnect loop retries every second), so a
-lost connection costs speed, never correctness.
+lost connection costs speed, never correctness. An erasure's notification also makes every
+process sweep the visitor once its writer has committed what it had accepted (a batch queued
+in another process when the erase ran); a process that was not listening then misses that
+sweep.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any, Final
 
 import asyncpg  # type: ignore[import-untyped]
@@ -39,14 +42,19 @@ class _Message(msgspec.Struct, omit_defaults=True):
     keys: list[tuple[int, str]] = msgspec.field(default_factory=list)
     site: int | None = None
     """A whole site was deleted."""
+    erased: bool = False
+    """The keys' visitors were erased: each process also sweeps what it stored of them."""
 
 
 _encode = msgspec.json.Encoder().encode
 _decode = msgspec.json.Decoder(_Message).decode
 
 
-def notify_payloads(keys: Iterable[tuple[int, str]] = (), *, site: int | None = None) -> list[str]:
-    """The ``pg_notify`` payloads that invalidate ``keys`` (or a whole ``site``)."""
+def notify_payloads(
+    keys: Iterable[tuple[int, str]] = (), *, site: int | None = None, erased: bool = False
+) -> list[str]:
+    """The ``pg_notify`` payloads that invalidate ``keys`` (or a whole ``site``); ``erased``:
+    those visitors were erased, and every process sweeps them (:class:`ProfileInvalidations`)."""
     if site is not None:
         return [_encode(_Message(site=site)).decode()]
     payloads: list[str] = []
@@ -55,12 +63,12 @@ def notify_payloads(keys: Iterable[tuple[int, str]] = (), *, site: int | None = 
     for key in keys:
         entry = len(key[1]) + 24
         if chunk and size + entry > _MAX_PAYLOAD:
-            payloads.append(_encode(_Message(keys=chunk)).decode())
+            payloads.append(_encode(_Message(keys=chunk, erased=erased)).decode())
             chunk, size = [], 0
         chunk.append(key)
         size += entry
     if chunk:
-        payloads.append(_encode(_Message(keys=chunk)).decode())
+        payloads.append(_encode(_Message(keys=chunk, erased=erased)).decode())
     return payloads
 
 
@@ -73,11 +81,22 @@ async def send_notifications(conn: Any, payloads: Sequence[str]) -> None:
 
 
 class ProfileInvalidations:
-    """Listens on :data:`CHANNEL` and applies what it hears to one process's cache."""
+    """Listens on :data:`CHANNEL` and applies what it hears to one process's cache.
 
-    def __init__(self, dsn: str, cache: ProfileCache) -> None:
+    ``on_erased`` hears the keys of every erasure, also another process's: a batch of that
+    visitor that this process accepted before the erasure committed, but commits after it,
+    would otherwise stay stored (the erasing process can wait only for its own writer).
+    """
+
+    def __init__(
+        self,
+        dsn: str,
+        cache: ProfileCache,
+        on_erased: Callable[[list[tuple[int, str]]], None] | None = None,
+    ) -> None:
         self._dsn = dsn
         self._cache = cache
+        self._on_erased = on_erased
         self._capacity = cache.capacity
         """The cache's size while listening; it is switched to 0 while not."""
         self._conn: Any = None
@@ -89,7 +108,7 @@ class ProfileInvalidations:
         return self._conn is not None and not self._conn.is_closed()
 
     async def start(self) -> None:
-        if self._capacity <= 0:
+        if self._capacity <= 0 and self._on_erased is None:
             return
         await self._listen()
 
@@ -127,6 +146,8 @@ class ProfileInvalidations:
             self._cache.discard_site(message.site)
         for key in message.keys:
             self._cache.discard(key)
+        if message.erased and message.keys and self._on_erased is not None:
+            self._on_erased(list(message.keys))
 
     def _on_lost(self, _conn: Any) -> None:
         self._conn = None

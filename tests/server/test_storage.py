@@ -269,3 +269,26 @@ async def test_a_site_deletion_also_removes_its_batches_still_queued_in_the_writ
     await asyncio.gather(*batches)
     assert removed["batches"] == 2 and removed["signals"] == 4
     assert await storage.count_signals(site.id) == 0
+
+
+async def test_an_erase_in_one_process_also_removes_the_batches_queued_in_another(
+    database_url: str,
+) -> None:
+    """Several PostgreSQL processes: the erasing one can wait only for its own writer. Every
+    other process hears the erase, commits what it had accepted, then sweeps the visitor."""
+    if not database_url.startswith("postgresql"):
+        pytest.skip("one process per SQLite file")
+    async with create_storage(database_url) as erasing, create_storage(database_url) as other:
+        site = (await erasing.create_site("Shop", [ORIGIN], now=1.0)).site
+        held, batches = await queue_two_batches_behind_a_held_commit(other, site.id)
+        await erasing.erase_visitor(site.id, "visitor-0001")
+        held.release.set()
+        assert all(not batch.duplicate for batch in await asyncio.gather(*batches))
+        for _ in range(200):  # the sweep follows the other process's commit
+            if (await erasing.site_stats(site.id)).batches == 0:
+                break
+            await asyncio.sleep(0.05)
+        assert (await erasing.site_stats(site.id)).batches == 0
+        assert await erasing.count_signals(site.id) == 0
+        assert await erasing.profile(site.id, "visitor-0001") == Profile()
+        assert await other.profile(site.id, "visitor-0001") == Profile()
