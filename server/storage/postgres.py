@@ -109,9 +109,10 @@ class PostgresStorage(GroupCommitStorage):
         await self._invalidations.start()
 
     async def _close_connections(self) -> None:
-        # The writer is closed by now: the sweeps it held up run to the end first.
-        await asyncio.gather(*self._sweeps, return_exceptions=True)
+        # The writer is closed by now. No notification starts a sweep once the listener is
+        # closed; those already started run to the end before the pool goes.
         await self._invalidations.close()
+        await asyncio.gather(*self._sweeps, return_exceptions=True)
         if self._pool is not None:
             await self._pool.close()
             self._pool = None
