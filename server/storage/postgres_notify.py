@@ -155,7 +155,11 @@ class ProfileInvalidations:
         self._cache.clear()
         if self._closing:
             return
-        log.warning("profile cache off: lost the %s listener connection; reconnecting", CHANNEL)
+        log.warning(
+            "profile cache off, and erasures heard by no sweep here: lost the %s listener "
+            "connection; reconnecting",
+            CHANNEL,
+        )
         self._reconnect = asyncio.get_running_loop().create_task(self._reconnect_loop())
 
     async def _reconnect_loop(self) -> None:
@@ -166,5 +170,5 @@ class ProfileInvalidations:
             except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
                 log.debug("still no %s listener: %s", CHANNEL, exc)  # one line per outage
                 continue
-            log.info("profile cache back on: listening on %s again", CHANNEL)
+            log.info("profile cache and erasure sweeps back on: listening on %s again", CHANNEL)
             return
