@@ -16,7 +16,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Final, Protocol
 
 import numpy as np
 import numpy.typing as npt
@@ -41,6 +41,7 @@ class Stack(Protocol):
 
 
 __all__ = [
+    "ASK_FOR_CAMERA",
     "CAMERA_FLAGS",
     "WATCH_CAMERA",
     "affect_signals",
@@ -134,22 +135,22 @@ def write_y4m(
     return path
 
 
-def ask_for_camera(context: BrowserContext) -> None:
-    """The site enables the camera: data-camera="ask" on Rapport's script tag.
+#: An init script: the site enables the camera, data-camera="ask" on Rapport's script tag, set
+#: as the tag is parsed (a routed, rewritten page would lose its loopback address and Chromium's
+#: local network access checks would then block the SDK).
+ASK_FOR_CAMERA: Final = """new MutationObserver((records, observer) => {
+  for (const r of records) for (const n of r.addedNodes) {
+    if (n.tagName === "SCRIPT" && n.hasAttribute("data-site")) {
+      n.setAttribute("data-camera", "ask");
+      observer.disconnect();
+    }
+  }
+}).observe(document, {childList: true, subtree: true});"""
 
-    Set as the tag is parsed (a routed, rewritten page would lose its loopback address and
-    Chromium's local network access checks would then block the SDK).
-    """
-    context.add_init_script(
-        """new MutationObserver((records, observer) => {
-          for (const r of records) for (const n of r.addedNodes) {
-            if (n.tagName === "SCRIPT" && n.hasAttribute("data-site")) {
-              n.setAttribute("data-camera", "ask");
-              observer.disconnect();
-            }
-          }
-        }).observe(document, {childList: true, subtree: true});"""
-    )
+
+def ask_for_camera(context: BrowserContext) -> None:
+    """The site enables the camera in every page of ``context`` (:data:`ASK_FOR_CAMERA`)."""
+    context.add_init_script(ASK_FOR_CAMERA)
 
 
 def affect_signals(recorder: Recorder, stack: Stack) -> list[dict[str, Any]]:
