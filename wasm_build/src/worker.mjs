@@ -275,54 +275,10 @@ async function savedBoot(key) {
     const found = await (await caches.open(SNAPSHOTS)).match(key);
     if (!found?.body) return null;
     const unzipped = found.body.pipeThrough(new DecompressionStream("gzip"));
-    const packed = new Uint8Array(await new Response(unzipped).arrayBuffer());
-    const memory = unpack(packed);
-    release(packed);
-    return memory;
+    return new Uint8Array(await new Response(unzipped).arrayBuffer());
   } catch {
     return null; // no Cache Storage (not a secure context), or an unreadable entry
   }
-}
-
-// Python's memory is 30 MB, of which two thirds are pages of zeros: the entry keeps only the
-// 4 KB pages with a non-zero byte, behind a header (the length, then one byte per page: kept or
-// not). Unzipping 11 MB instead of 30 takes half the time on every later page, for the same
-// 4.0 MB stored (bench/README.md, "sparse snapshot").
-const PAGE = 4096;
-
-/** @param {Uint8Array} bytes @returns {Uint8Array[]} the header, then the kept pages (views) */
-function pack(bytes) {
-  const pages = Math.ceil(bytes.length / PAGE);
-  const head = new Uint8Array(4 + pages);
-  new DataView(head.buffer).setUint32(0, bytes.length, true);
-  /** @type {Uint8Array[]} */
-  const parts = [head];
-  for (let p = 0; p < pages; p++) {
-    const page = bytes.subarray(p * PAGE, p * PAGE + PAGE);
-    let i = 0;
-    while (i < page.length && !page[i]) i++;
-    if (i < page.length) {
-      head[4 + p] = 1;
-      parts.push(page);
-    }
-  }
-  return parts;
-}
-
-/** @param {Uint8Array} packed @returns {Uint8Array} Python's memory as it was saved */
-function unpack(packed) {
-  const length = new DataView(packed.buffer, packed.byteOffset).getUint32(0, true);
-  const pages = Math.ceil(length / PAGE);
-  const memory = new Uint8Array(length); // zero pages stay untouched: not resident either
-  let at = 4 + pages;
-  for (let p = 0; p < pages; p++)
-    if (packed[4 + p]) {
-      const size = Math.min(PAGE, length - p * PAGE);
-      memory.set(packed.subarray(at, at + size), p * PAGE);
-      at += size;
-    }
-  if (at !== packed.length) throw new Error("snapshot entry of the wrong size");
-  return memory;
 }
 
 /** @param {string} key @param {Uint8Array | null} bytes null: drop every saved boot */
@@ -331,13 +287,12 @@ async function saveBoot(key, bytes) {
     const cache = await caches.open(SNAPSHOTS);
     for (const old of await cache.keys()) await cache.delete(old);
     if (!bytes) return;
-    // Views of the snapshot's kept pages, not a copy: the first page holds Python's memory
+    // Views of the snapshot in 1 MB steps, not a copy: the first page holds Python's memory
     // once more for the moment it takes to compress, not twice.
-    const parts = pack(bytes);
+    let at = 0;
     const chunks = new ReadableStream({
       pull(out) {
-        const part = parts.shift();
-        if (part) out.enqueue(part);
+        if (at < bytes.length) out.enqueue(bytes.subarray(at, (at += 1 << 20)));
         else out.close();
       },
     });

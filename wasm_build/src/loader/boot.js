@@ -82,9 +82,8 @@ const start = safe(() => {
 const boot = (key, session, returning) => {
   vkey = key;
   const url = new URL(WORKER, base).href;
-  // An href holds no raw `"` or `\` (the URL parser percent-encodes them): it is quoted as is.
-  const bootstrap = "var q=[];onmessage=e=>q.push(e.data);import(\"" + url +
-    "\").then(m=>m.start(q),e=>postMessage({t:'err',m:''+e}))";
+  const bootstrap = "var q=[];onmessage=e=>q.push(e.data);import(" + JSON.stringify(url) +
+    ").then(m=>m.start(q),e=>postMessage({t:'err',m:''+e}))";
   // Trusted Types or an older CSP may make this throw at once: then Rapport is simply off.
   try {
     worker = new Worker(URL.createObjectURL(new Blob([bootstrap], { type: "text/javascript" })), { type: "module" });
