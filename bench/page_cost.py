@@ -28,8 +28,11 @@ warm, Python restored from the memory snapshot the first page saved),
 ``python_ready_warm_third_page_ms`` (a third page, as every later one), then
 ``python_ready_warm_http_cache_only_ms`` (once more with that snapshot deleted: the warm start
 without it, side by side in the same run), the browser's whole PSS at the end of the visit
-(``browser_pss_mb``: every Chromium process of that browser, from /proc/*/smaps_rollup; the
-difference between the arms is what Rapport costs), Rapport's bytes per file, and the start-up
+(``browser_pss_mb``: every Chromium process of that browser, from /proc/*/smaps_rollup), the
+same visit's PSS in a browser that no DevTools Network domain watches
+(``browser_pss_quiet_mb``, :func:`quiet_pss`: Playwright's browser keeps a copy of every response
+body, so only this row is what a visitor's browser holds; the difference between the arms is
+what Rapport costs), Rapport's bytes per file, and the start-up
 breakdown, cold and warm: when each step ended, in ms since navigation (the worker's own marks,
 ``self.rapportBoot`` in worker.mjs).
 
