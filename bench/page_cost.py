@@ -443,7 +443,8 @@ def main(argv: list[str] | None = None) -> int:
         f"bench.page_cost: {args.runs} run(s) per arm, arms alternating ({', '.join(results)}),"
         " demo product page, headless Chromium, fresh context per run (cold downloads);"
         " PSS of the whole browser at the end of the visit (the camera arm: its own browser,"
-        " launched with the fake camera)"
+        " launched with the fake camera); browser_pss_quiet_mb: the same visit in a browser"
+        " without DevTools' Network domain (a visitor's; Playwright's keeps every body)"
     )
     report(results)
     report_startup(results["with"])

@@ -27,7 +27,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from rapport.demo_site.stack import chromium_executable
+from rapport.server.testing.browser import launch_options
 
 __all__ = ["QuietChromium"]
 
@@ -36,6 +36,9 @@ class QuietChromium:
     """One headless Chromium (a fresh profile on disk, as a visitor's) and one page in it."""
 
     def __init__(self, args: list[str], profile: Path, timeout_s: float = 60) -> None:
+        executable = launch_options()["executable_path"]  # RAPPORT_CHROMIUM or the system's
+        if not executable:
+            raise RuntimeError("no system Chromium: set RAPPORT_CHROMIUM to a Chromium binary")
         self.timeout_s = timeout_s
         # Chromium reads commands on its fd 3 and writes replies on its fd 4 (NUL-separated JSON).
         # Ours are moved above 9 first, so the child's dup2 onto 3 and 4 overwrites neither.
@@ -48,7 +51,7 @@ class QuietChromium:
 
         self.proc = subprocess.Popen(
             [
-                chromium_executable() or "chromium",
+                executable,
                 *args,
                 "--headless",
                 "--remote-debugging-pipe",
