@@ -32,6 +32,14 @@ from rapport.server.testing.browser import launch_options
 __all__ = ["QuietChromium"]
 
 
+def _above_9(fd: int) -> int:
+    """``fd`` moved to a number above 9 (the original is closed: a write end left open here
+    would keep the reply pipe from ever reaching end-of-file)."""
+    moved = fcntl.fcntl(fd, fcntl.F_DUPFD, 10)
+    os.close(fd)
+    return moved
+
+
 class QuietChromium:
     """One headless Chromium (a fresh profile on disk, as a visitor's) and one page in it."""
 
@@ -42,8 +50,8 @@ class QuietChromium:
         self.timeout_s = timeout_s
         # Chromium reads commands on its fd 3 and writes replies on its fd 4 (NUL-separated JSON).
         # Ours are moved above 9 first, so the child's dup2 onto 3 and 4 overwrites neither.
-        commands_r, commands_w = (fcntl.fcntl(fd, fcntl.F_DUPFD, 10) for fd in os.pipe())
-        replies_r, replies_w = (fcntl.fcntl(fd, fcntl.F_DUPFD, 10) for fd in os.pipe())
+        commands_r, commands_w = (_above_9(fd) for fd in os.pipe())
+        replies_r, replies_w = (_above_9(fd) for fd in os.pipe())
 
         def child_fds() -> None:
             os.dup2(commands_r, 3)
@@ -119,13 +127,20 @@ class QuietChromium:
             self.send("Page.addScriptToEvaluateOnNewDocument", {"source": init_script})
         self.send("Page.navigate", {"url": url})
         deadline = time.monotonic() + self.timeout_s
-        while (
-            self.evaluate("location.href") != url
-            or self.evaluate("document.readyState") != "complete"
-        ):
+        while not self._loaded(url):
             if time.monotonic() > deadline:
                 raise TimeoutError(f"{url}: not loaded in {self.timeout_s} s")
             time.sleep(0.05)
+
+    def _loaded(self, url: str) -> bool:
+        try:
+            return bool(
+                self.evaluate(
+                    f"location.href == {json.dumps(url)} && document.readyState == 'complete'"
+                )
+            )
+        except RuntimeError:  # the old document's context went away mid-navigation: not yet
+            return False
 
     def evaluate(self, expression: str) -> Any:
         """The value of ``expression`` in the page (a promise is awaited)."""

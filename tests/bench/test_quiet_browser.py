@@ -4,10 +4,8 @@ ignores synthetic ones). Output only: the memory figures themselves are the benc
 
 from __future__ import annotations
 
-import functools
-import threading
+import os
 from collections.abc import Iterator
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -15,6 +13,7 @@ import pytest
 from bench.page_cost import pss_mb
 from bench.quiet_browser import QuietChromium
 from rapport.demo_site.stack import CHROMIUM_FLAGS
+from rapport.server.testing.pages import static_pages
 
 pytestmark = pytest.mark.slow
 
@@ -27,13 +26,9 @@ document.getElementById('b').addEventListener('click', e => clicks.push(e.isTrus
 
 
 @pytest.fixture
-def site(tmp_path: Path) -> Iterator[str]:
-    (tmp_path / "index.html").write_text(PAGE)
-    handler = functools.partial(SimpleHTTPRequestHandler, directory=str(tmp_path))
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/index.html"
-    server.shutdown()
+def site() -> Iterator[str]:
+    with static_pages({"/": PAGE}) as origin:
+        yield origin + "/"
 
 
 def test_it_loads_the_page_and_evaluates_in_it(site: str, tmp_path: Path) -> None:
@@ -63,3 +58,21 @@ def test_a_failing_expression_says_what_failed(site: str, tmp_path: Path) -> Non
         browser.open(site)
         with pytest.raises(RuntimeError, match="no_such_name"):
             browser.evaluate("no_such_name.x")
+
+
+def open_pipes() -> int:
+    """This process's open pipe ends (the listing's own descriptor is gone when read)."""
+    count = 0
+    for fd in os.listdir("/proc/self/fd"):
+        try:
+            count += os.readlink(f"/proc/self/fd/{fd}").startswith("pipe:")
+        except FileNotFoundError:
+            continue
+    return count
+
+
+def test_closing_it_leaves_no_pipe_open(site: str, tmp_path: Path) -> None:
+    before = open_pipes()
+    with QuietChromium(CHROMIUM_FLAGS, tmp_path / "profile") as browser:
+        browser.open(site)
+    assert open_pipes() == before
