@@ -6,7 +6,9 @@ Everything comes from the repo and from npm packages pinned in ``wasm_build/pack
 1. a pure-Python wheel of ``client_py`` (reproducible: fixed timestamps, sorted members);
 2. inside Pyodide under Node: .pyc-compile that wheel and the stdlib, trim the stdlib to what the
    worker's flow imports, then boot again from the result and re-run the flow to prove it works;
-3. content-hashed names for everything but the stable entry point ``rapport.js``;
+3. content-hashed names for everything but the stable entry point ``rapport.js``; the four
+   modules the loader names (worker, camera prompt, debug, rights) share one hash, of all four
+   (:func:`_loader_modules`);
 4. the loader and the worker minified with terser; ``.br`` and ``.gz`` siblings for every file
    (the two wasm files also try brotli settings of their own, :data:`BROTLI_TRIES`);
    Pyodide's two JS modules minified too, before step 2, so its boots run the shipped JS;
@@ -122,6 +124,13 @@ LOADER_PLACEHOLDERS: Final = {
     "__CAMERA__": "prompt",
     "__DEBUG__": "debug",
     "__RIGHTS__": "rights",
+}
+#: The files the loader names, role → name stem (``src/<stem>.mjs``): they share one hash.
+LOADER_MODULES: Final = {
+    "worker": "worker",
+    "prompt": "camera",
+    "debug": "debug",
+    "rights": "rights",
 }
 #: The loader runs on the host's main thread; Plausible's whole tracker is 2.5 KB gz.
 LOADER_BUDGET_BYTES_BR: Final = budget.FILE_BUDGETS_BR["loader"]
@@ -244,7 +253,8 @@ def _hashed(path: str, data: bytes) -> str:
 
 
 def _camera_files(tmp: Path) -> tuple[list[_Built], dict[str, str]]:
-    """The camera add-on: ORT, the models, the worker's face module, the page's camera module."""
+    """The camera add-on's worker half: ORT, the models, the worker's face module. (The page's
+    camera module, ``prompt``, is one of the loader's modules: :func:`_loader_modules`.)"""
     version = json.loads((ORT_DIR / "package.json").read_text())["version"]
     built: list[_Built] = []
     names: dict[str, str] = {"onnxruntime_web": version}
@@ -267,10 +277,6 @@ def _camera_files(tmp: Path) -> tuple[list[_Built], dict[str, str]]:
     face_min = (tmp / "face.min.mjs").read_bytes()
     names["face"] = f"face.{_hash(face_min)}.mjs"
     built.append(_Built(names["face"], face_min))
-    _node("minify.mjs", ROOT / "src" / "camera.mjs", tmp / "camera.min.mjs", "module")
-    camera_min = (tmp / "camera.min.mjs").read_bytes()
-    names["prompt"] = f"camera.{_hash(camera_min)}.mjs"
-    built.append(_Built(names["prompt"], camera_min))
     return built, names
 
 
@@ -304,11 +310,25 @@ def _minified_pyodide(tmp: Path) -> Path:
     return dest
 
 
-def _addon(tmp: Path, key: str) -> _Built:
-    """One of the loader's on-demand modules (``src/<key>.mjs``), minified and hashed."""
+def _addon(tmp: Path, key: str) -> bytes:
+    """One of the loader's on-demand modules (``src/<key>.mjs``), minified."""
     _node("minify.mjs", ROOT / "src" / f"{key}.mjs", tmp / f"{key}.min.mjs", "module")
-    data = (tmp / f"{key}.min.mjs").read_bytes()
-    return _Built(f"{key}.{_hash(data)}.mjs", data)
+    return (tmp / f"{key}.min.mjs").read_bytes()
+
+
+def _loader_modules(sources: Mapping[str, bytes]) -> dict[str, _Built]:
+    """The files the loader names (role → minified module), all under one hash of all four.
+
+    Each name is random hex to brotli, so four hashes cost the loader ≈ 30 B of its 3 KB budget
+    and moved its size by up to 12 B from build to build with the hashes alone; one shared hash
+    costs a quarter of that and holds still. The price: a change to any of the four renames all
+    four, so a returning visitor downloads ≤ 10 KB again and boots cold once (the warm-start
+    snapshot is keyed by the worker's name), as after any other release.
+    """
+    shared = _hash(b"".join(hashlib.sha256(sources[role]).digest() for role in LOADER_MODULES))
+    return {
+        role: _Built(f"{stem}.{shared}.mjs", sources[role]) for role, stem in LOADER_MODULES.items()
+    }
 
 
 def minify_loader(loader: str, loads: Mapping[str, str], tmp: Path) -> bytes:
@@ -365,8 +385,6 @@ def build_sdk(out_dir: Path) -> Path:
 
         camera_built, camera = _camera_files(tmp)
         built += camera_built
-        addons = {key: _addon(tmp, key) for key in ADDONS}
-        built += addons.values()
 
         lock_info = json.loads((PYODIDE_DIR / "pyodide-lock.json").read_text())["info"]
         worker_text = (
@@ -382,12 +400,16 @@ def build_sdk(out_dir: Path) -> Path:
         # Minified like the add-ons: every visitor downloads it before Python can start.
         (tmp / "worker.mjs").write_text(worker_text)
         _node("minify.mjs", tmp / "worker.mjs", tmp / "worker.min.mjs", "module")
-        worker_src = (tmp / "worker.min.mjs").read_bytes()
-        worker_name = f"worker.{_hash(worker_src)}.mjs"
-        built.append(_Built(worker_name, worker_src))
-
-        loads = {"worker": worker_name, "prompt": camera["prompt"]}
-        loads.update({key: item.name for key, item in addons.items()})
+        sources = {
+            role: _addon(tmp, stem) for role, stem in LOADER_MODULES.items() if role != "worker"
+        }
+        sources["worker"] = (tmp / "worker.min.mjs").read_bytes()
+        named = _loader_modules(sources)
+        built += named.values()
+        worker_name = named["worker"].name
+        camera["prompt"] = named["prompt"].name
+        addons = {key: named[key] for key in ADDONS}
+        loads = {role: item.name for role, item in named.items()}
         built.append(_Built("rapport.js", minify_loader(loader, loads, tmp)))
 
     files: dict[str, Any] = {}
