@@ -34,6 +34,14 @@ const early = new Map();
 const PRECOMPILED = new Response(null);
 /** @type {Promise<WebAssembly.Module> | null} */
 let compiled = null;
+/** The stdlib's bytes as Pyodide read them, freed once copied. @type {ArrayBuffer | null} */
+let stdlibBody = null;
+/** @param {Response} response */
+function keepBody(response) {
+  const read = response.arrayBuffer.bind(response);
+  response.arrayBuffer = () => read().then((body) => (stdlibBody = body));
+  return response;
+}
 
 // Stall watchdog (issue 18): `ready` settles false when a boot download stops moving (no byte
 // for `stallMs`), never because one is merely slow: a slow link keeps downloading, and what it
@@ -296,19 +304,29 @@ async function saveBoot(key, bytes) {
         else out.close();
       },
     });
-    await cache.put(key, new Response(chunks.pipeThrough(new CompressionStream("gzip"))));
+    const zipped = [];
+    const keep = new TransformStream({
+      transform(chunk, out) {
+        zipped.push(chunk);
+        out.enqueue(chunk);
+      },
+    });
+    await cache.put(key, new Response(chunks.pipeThrough(new CompressionStream("gzip")).pipeThrough(keep)));
     release(bytes);
+    // The 4 MB compressed went to the Cache Storage: its chunks too are freed now.
+    for (const chunk of zipped) release(chunk);
   } catch {
     // a full or unavailable Cache Storage costs the next page its warm start, nothing else
   }
 }
 
-// Frees a snapshot's 30 MB now rather than at the next full collection, which an idle worker
-// may not run for minutes: the buffer moves into a message that is dropped unread.
+// Frees a snapshot's 30 MB (or the 4 MB it compressed to, or a download once Python's file system
+// holds a copy) now rather than at the worker's next full collection, which an idle worker runs
+// only ≈ 30 s after boot (bench/README.md): the buffer moves into a message that is dropped unread.
 /** @param {Uint8Array} bytes */
 function release(bytes) {
   const { port1, port2 } = new MessageChannel();
-  port1.postMessage(null, [bytes.buffer]);
+  if (bytes.buffer.byteLength) port1.postMessage(null, [bytes.buffer]); // 0: already freed
   port1.close();
   port2.close();
 }
@@ -330,7 +348,7 @@ async function init({ cfg, state }) {
   const indexURL = new URL(BUILD.pyodide, base).href;
   const stdlibURL = new URL(BUILD.stdlib, base).href;
   const wasmURL = new URL("pyodide.asm.wasm", indexURL).href;
-  const stdlib = self.fetch(stdlibURL);
+  const stdlib = self.fetch(stdlibURL).then(keepBody);
   stdlib.catch(() => {}); // Pyodide reads it, and reports a failure
   early.set(stdlibURL, stdlib);
   compiled = WebAssembly.compileStreaming(self.fetch(wasmURL));
@@ -349,7 +367,7 @@ async function init({ cfg, state }) {
   mark("pyodide_js");
   const wheel = fetch(new URL(BUILD.wheel, base)).then((r) => {
     if (!r.ok) throw new Error("wheel " + r.status);
-    return r.arrayBuffer();
+    return r.arrayBuffer().then((b) => new Uint8Array(b));
   });
   const saved = await reading;
   boot.snapshot = saved ? "restored" : "made";
@@ -376,7 +394,14 @@ async function init({ cfg, state }) {
     // The restored heap also restored `random`'s state: reseeded, so no two pages share it.
     py.runPython("import sys\nif 'random' in sys.modules: sys.modules['random'].seed()");
   }
-  py.unpackArchive(await wheel, "wheel"); // also after a restore: modules imported later
+  const archive = await wheel;
+  py.unpackArchive(archive, "wheel"); // also after a restore: modules imported later
+  release(archive); // unpacked: copied into Pyodide's file system
+  // So is the stdlib's download, by Pyodide (unless the file is that download itself).
+  const lib = py.FS.readdir("/lib").find((name) => name.endsWith(".zip"));
+  if (stdlibBody && lib && py.FS.lookupPath("/lib/" + lib).node.contents?.buffer !== stdlibBody)
+    release(new Uint8Array(stdlibBody));
+  stdlibBody = null;
   mark("wheel");
   const Agent = py.pyimport("client_py.agent").Agent;
   mark("imports");
