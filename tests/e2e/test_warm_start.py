@@ -1,9 +1,10 @@
 """Warm start: the first page saves Python's memory, the next pages restore it (issue 19).
 
 The worker takes Pyodide's memory snapshot right after importing client_py, before the Agent
-holds the site's config or the visitor's state, and keeps it gzipped in the page origin's Cache
-Storage under its own hashed file name. These tests read what the worker did from its own
-start-up marks (``self.rapportBoot``, never sent) and open the saved snapshot from the page.
+holds the site's config or the visitor's state, and keeps it (its non-zero pages, gzipped) in
+the page origin's Cache Storage under its own hashed file name. These tests read what the worker
+did from its own start-up marks (``self.rapportBoot``, never sent) and open the saved snapshot
+from the page.
 """
 
 from __future__ import annotations
@@ -30,13 +31,24 @@ SAVED = """async () => {
 }"""
 
 # The saved snapshot, unzipped, searched for each needle (bytes read as Latin-1, needles ASCII).
+# The entry is sparse (worker.mjs `pack`): Python's memory length (u32, little-endian), one byte
+# per 4 KB page (kept or zero), then the kept pages in order. A needle has no zero byte, so it
+# lies within kept pages, which follow each other in the entry as in memory.
 CONTAINS = """async (needles) => {
   const cache = await caches.open("rapport-boot");
   const [key] = await cache.keys();
   const body = (await cache.match(key)).body.pipeThrough(new DecompressionStream("gzip"));
   const bytes = new Uint8Array(await new Response(body).arrayBuffer());
+  const size = new DataView(bytes.buffer).getUint32(0, true);
+  const pages = Math.ceil(size / 4096);
+  let kept = 0, expected = 4 + pages;
+  for (let p = 0; p < pages; p++)
+    if (bytes[4 + p]) { kept++; expected += Math.min(4096, size - p * 4096); }
   const text = new TextDecoder("latin1").decode(bytes);
-  return { size: bytes.length, found: needles.filter((n) => text.includes(n)) };
+  return {
+    size, pages, kept, complete: bytes.length === expected,
+    found: needles.filter((n) => text.includes(n)),
+  };
 }"""
 
 
@@ -89,4 +101,6 @@ def test_the_saved_snapshot_holds_nothing_of_the_site_the_visitor_or_the_page(
     needles = [stack.site_key, secret, "aria-headphones", "Zanzibarian", stack.api]
     result = page.evaluate(CONTAINS, needles)
     assert result["size"] > 10_000_000  # Python's whole memory, not an empty entry
+    assert result["complete"]  # every kept page is in the entry, after the header, whole
+    assert 0 < result["kept"] < result["pages"]  # sparse: zero pages are left out
     assert result["found"] == []
