@@ -1,7 +1,7 @@
 """Warm start: the first page saves Python's memory, the next pages restore it (issue 19).
 
 The worker takes Pyodide's memory snapshot right after importing client_py, before the Agent
-holds the site's config or the visitor's state, and keeps it (its non-zero pages, gzipped) in
+holds the site's config or the visitor's state, and keeps it (its non-zero pages) in
 the page origin's Cache Storage under its own hashed file name. These tests read what the worker
 did from its own start-up marks (``self.rapportBoot``, never sent) and open the saved snapshot
 from the page.
@@ -30,15 +30,14 @@ SAVED = """async () => {
   return [];
 }"""
 
-# The saved snapshot, unzipped, searched for each needle (bytes read as Latin-1, needles ASCII).
+# The saved snapshot, searched for each needle (bytes read as Latin-1, needles ASCII).
 # The entry is sparse (worker.mjs `pack`): Python's memory length (u32, little-endian), one byte
 # per 4 KB page (kept or zero), then the kept pages in order. A needle has no zero byte, so it
 # lies within kept pages, which follow each other in the entry as in memory.
 CONTAINS = """async (needles) => {
   const cache = await caches.open("rapport-boot");
   const [key] = await cache.keys();
-  const body = (await cache.match(key)).body.pipeThrough(new DecompressionStream("gzip"));
-  const bytes = new Uint8Array(await new Response(body).arrayBuffer());
+  const bytes = new Uint8Array(await (await cache.match(key)).arrayBuffer());
   const size = new DataView(bytes.buffer).getUint32(0, true);
   const pages = Math.ceil(size / 4096);
   let kept = 0, expected = 4 + pages;

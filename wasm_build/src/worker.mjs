@@ -282,8 +282,7 @@ async function savedBoot(key) {
   try {
     const found = await (await caches.open(SNAPSHOTS)).match(key);
     if (!found?.body) return null;
-    const unzipped = found.body.pipeThrough(new DecompressionStream("gzip"));
-    const packed = new Uint8Array(await new Response(unzipped).arrayBuffer());
+    const packed = new Uint8Array(await found.arrayBuffer());
     const memory = unpack(packed);
     release(packed);
     return memory;
@@ -294,8 +293,9 @@ async function savedBoot(key) {
 
 // Python's memory is 30 MB, of which two thirds are pages of zeros: the entry keeps only the
 // 4 KB pages with a non-zero byte, behind a header (the length, then one byte per page: kept or
-// not), gzipped as before (4.0 MB). A later page unzips 11 MB instead of 30, and holds 11 MB
-// of it in memory, not 30, while it restores (bench/README.md, "sparse snapshot").
+// not). Not gzipped: unzipping (≈ 100 ms on this worker's one thread, on every later page) cost
+// more than reading 11 MB instead of 4 from the disk while Pyodide's JS loads (warm ready
+// 545 → 475 ms, bench/README.md, "sparse snapshot"); the first page no longer compresses either.
 const PAGE = 4096;
 
 /** @param {Uint8Array} bytes @returns {Uint8Array[]} the header, then runs of kept pages (views) */
@@ -344,8 +344,8 @@ async function saveBoot(key, bytes) {
     for (const old of await cache.keys()) await cache.delete(old);
     if (!bytes) return;
     // Views of the snapshot's kept pages, not a copy: the first page holds Python's memory
-    // once more for the moment it takes to compress, not twice. Runs of pages, not one view
-    // per page: 2,800 small chunks left the compressor holding 3.5 MB more (bench/README.md).
+    // once more for the moment it takes to store it, not twice. Runs of pages (≤ 1 MB), not
+    // 2,800 views of one page each.
     const parts = pack(bytes);
     const chunks = new ReadableStream({
       pull(out) {
@@ -354,25 +354,16 @@ async function saveBoot(key, bytes) {
         else out.close();
       },
     });
-    const zipped = [];
-    const keep = new TransformStream({
-      transform(chunk, out) {
-        zipped.push(chunk);
-        out.enqueue(chunk);
-      },
-    });
-    await cache.put(key, new Response(chunks.pipeThrough(new CompressionStream("gzip")).pipeThrough(keep)));
+    await cache.put(key, new Response(chunks));
     release(bytes);
-    // The 4 MB compressed went to the Cache Storage: its chunks too are freed now.
-    for (const chunk of zipped) release(chunk);
   } catch {
     // a full or unavailable Cache Storage costs the next page its warm start, nothing else
   }
 }
 
-// Frees a snapshot's 30 MB (or the 4 MB it compressed to, or a download once Python's file system
-// holds a copy) now rather than at the worker's next full collection, which an idle worker runs
-// only ≈ 30 s after boot (bench/README.md): the buffer moves into a message that is dropped unread.
+// Frees a snapshot's 30 MB (or a download once Python's file system holds a copy) now rather
+// than at the worker's next full collection, which an idle worker runs only ≈ 30 s after boot
+// (bench/README.md): the buffer moves into a message that is dropped unread.
 /** @param {Uint8Array} bytes */
 function release(bytes) {
   const { port1, port2 } = new MessageChannel();
