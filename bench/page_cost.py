@@ -33,7 +33,9 @@ same visit's PSS in a browser that no DevTools Network domain watches
 (``browser_pss_quiet_mb``, :func:`quiet_pss`: Playwright's browser keeps a copy of every response
 body, so only this row is what a visitor's browser holds; the difference between the arms is
 what Rapport costs) and ``browser_pss_quiet_minute_mb`` (the same browser a minute after
-navigation, while the visitor reads on), Rapport's bytes per file, and the start-up
+navigation, while the visitor reads on), ``python_ready_quiet_ms`` / ``_warm_ms`` /
+``_third_page_ms`` (a visitor's first three pages in that browser, :func:`quiet_ready`: the
+instrument's copies delay the start-up too), Rapport's bytes per file, and the start-up
 breakdown, cold and warm: when each step ended, in ms since navigation (the worker's own marks,
 ``self.rapportBoot`` in worker.mjs).
 
@@ -318,6 +320,10 @@ def one_run(
         "python_ready_warm_ms": ready_warm,
         "python_ready_warm_third_page_ms": ready_third,
         "python_ready_warm_http_cache_only_ms": ready_http,
+        # The same three pages in a browser no DevTools Network watches: main() fills them.
+        "python_ready_quiet_ms": None,
+        "python_ready_quiet_warm_ms": None,
+        "python_ready_quiet_third_page_ms": None,
         "browser_pss_mb": pss,  # Playwright's browser: DevTools keeps the response bodies
         "browser_pss_quiet_mb": None,  # the same visit with no DevTools Network: main() fills it
         "browser_pss_quiet_minute_mb": None,  # the same, a minute after navigation
@@ -386,6 +392,28 @@ def quiet_pss(
         return after_visit, pss_mb(browser.pid)
 
 
+#: The README's stub, reduced to its resolver: the loader calls it the moment ``ready`` settles
+#: (main.js), so the page records when, without an evaluation arriving late to ask.
+READY_AT = (
+    "window.rapport = {q: [], r: ok => { window.rapportReadyAt = ok ? performance.now() : -1 }}"
+)
+
+
+def quiet_ready(url: str, tmp: Path) -> tuple[float, float, float]:
+    """When Rapport was ready (ms since navigation) on a visitor's first, second and third page,
+    in a browser no DevTools Network watches (Playwright's copies every body it downloads and
+    restores, which delays the worker's start-up as well)."""
+    wait = "new Promise(r => { const t = () => window.rapportReadyAt === undefined"
+    wait += " ? setTimeout(t, 20) : r(window.rapportReadyAt); t(); })"
+    ready = []
+    with QuietChromium(CHROMIUM_FLAGS, Path(tempfile.mkdtemp(dir=tmp))) as browser:
+        for _ in range(3):
+            browser.open(url, READY_AT)
+            ready.append(float(browser.evaluate(wait)))
+            browser.evaluate("new Promise(r => setTimeout(r, 3000))")  # the snapshot is saved
+    return ready[0], ready[1], ready[2]
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs", type=int, default=3)
@@ -440,6 +468,11 @@ def main(argv: list[str] | None = None) -> int:
                     run = one_run(browser, stack.shop, stack.api, True, root=root)
                     quiet = quiet_pss(stack.shop + PRODUCT, True, Path(tmp))
                     run["browser_pss_quiet_mb"], run["browser_pss_quiet_minute_mb"] = quiet
+                    (
+                        run["python_ready_quiet_ms"],
+                        run["python_ready_quiet_warm_ms"],
+                        run["python_ready_quiet_third_page_ms"],
+                    ) = quiet_ready(stack.shop + PRODUCT, Path(tmp))
                     results["with"].append(run)
                     for place in places:
                         results[f"with {place}"].append(
