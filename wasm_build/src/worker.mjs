@@ -34,14 +34,6 @@ const early = new Map();
 const PRECOMPILED = new Response(null);
 /** @type {Promise<WebAssembly.Module> | null} */
 let compiled = null;
-/** The stdlib's bytes as Pyodide read them, freed once copied. @type {ArrayBuffer | null} */
-let stdlibBody = null;
-/** @param {Response} response */
-function keepBody(response) {
-  const read = response.arrayBuffer.bind(response);
-  response.arrayBuffer = () => read().then((body) => (stdlibBody = body));
-  return response;
-}
 
 // Stall watchdog (issue 18): `ready` settles false when a boot download stops moving (no byte
 // for `stallMs`), never because one is merely slow: a slow link keeps downloading, and what it
@@ -367,7 +359,7 @@ async function saveBoot(key, bytes) {
 /** @param {Uint8Array} bytes */
 function release(bytes) {
   const { port1, port2 } = new MessageChannel();
-  if (bytes.buffer.byteLength) port1.postMessage(null, [bytes.buffer]); // 0: already freed
+  port1.postMessage(null, [bytes.buffer]);
   port1.close();
   port2.close();
 }
@@ -389,7 +381,13 @@ async function init({ cfg, state }) {
   const indexURL = new URL(BUILD.pyodide, base).href;
   const stdlibURL = new URL(BUILD.stdlib, base).href;
   const wasmURL = new URL("pyodide.asm.wasm", indexURL).href;
-  const stdlib = self.fetch(stdlibURL).then(keepBody);
+  /** The stdlib as Pyodide reads it, freed once copied. @type {ArrayBuffer | null} */
+  let stdlibBody = null;
+  const stdlib = self.fetch(stdlibURL).then((response) => {
+    const read = response.arrayBuffer.bind(response);
+    response.arrayBuffer = () => read().then((body) => (stdlibBody = body));
+    return response;
+  });
   stdlib.catch(() => {}); // Pyodide reads it, and reports a failure
   early.set(stdlibURL, stdlib);
   compiled = WebAssembly.compileStreaming(self.fetch(wasmURL));
@@ -442,7 +440,6 @@ async function init({ cfg, state }) {
   const lib = py.FS.readdir("/lib").find((name) => name.endsWith(".zip"));
   if (stdlibBody && lib && py.FS.lookupPath("/lib/" + lib).node.contents?.buffer !== stdlibBody)
     release(new Uint8Array(stdlibBody));
-  stdlibBody = null;
   mark("wheel");
   const Agent = py.pyimport("client_py.agent").Agent;
   mark("imports");
