@@ -7,7 +7,7 @@ import json
 import urllib.request
 
 import pytest
-from playwright.sync_api import BrowserContext, Page
+from playwright.sync_api import BrowserContext, Page, Route
 
 from rapport.client_py.identity import visitor_id_from_secret
 from rapport.demo_site.stack import Stack
@@ -154,6 +154,45 @@ def test_an_erase_in_one_tab_stops_the_other_tabs_so_nothing_stores_the_visitor_
     assert new and {b["key"] for b in new}.isdisjoint({key})
     before = recorder.collect_bodies(stack.api)[:sent_before]
     assert {b["batch"] for b in new}.isdisjoint({b["batch"] for b in before})
+    after = server_export(stack, secret)
+    assert after["signals"] == [] and after["batches"] == []
+
+
+def test_a_batch_another_tab_has_in_flight_is_stored_before_the_erase_not_after(
+    stack: Stack, context: BrowserContext, recorder: Recorder
+) -> None:
+    """Telling the other tabs stops their next batches, not one already on its way: stored after
+    the erase, it would bring the erased visitor back. The erase waits for it (every tab's worker
+    holds a shared Web Lock while a batch is in flight; the erase takes it alone)."""
+    secret = "test-secret-in-flight-0123456789"
+    tabs = seed(context, secret)
+    other = tabs.new_page()
+    visit_and_send(other, stack, recorder)
+    held: list[Route] = []
+
+    def hold_the_next_batch(route: Route) -> None:
+        if held:
+            route.continue_()
+        else:
+            held.append(route)
+
+    tabs.route(f"{stack.api}/v1/collect", hold_the_next_batch)
+    for i in range(60):  # attended time on the price until the next batch is on its way
+        other.mouse.move(200 + i % 4, 300)
+        other.wait_for_timeout(500)
+        if held:
+            break
+    assert held, "no second batch was sent"
+    erasing = tabs.new_page()
+    erasing.goto(stack.shop + "/product/nova-speaker.html")
+    assert erasing.evaluate("() => rapport.ready") is True
+    erasing.evaluate("() => { window.erased = rapport.visitor.erase(); }")
+    erasing.wait_for_timeout(1500)
+    assert recorder.to(stack.api, "/v1/visitors/") == [], "the erase did not wait for the batch"
+
+    held[0].continue_()
+    assert erasing.evaluate("() => window.erased")["status"] == 200
+    assert [r.method for r in recorder.to(stack.api, "/v1/visitors/")] == ["DELETE"]
     after = server_export(stack, secret)
     assert after["signals"] == [] and after["batches"] == []
 

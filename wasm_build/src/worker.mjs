@@ -122,6 +122,8 @@ let toneBusy = false; // while they download, messages wait in order behind the 
 let endpoint = "";
 let debug = false; // the owner's debug mode: the page also sees each batch sent
 let holdout = null; // in the site's control group? null until the server answered
+let erased = false; // the visitor erased their data in another tab: no batch leaves any more
+const flying = new Set(); // the batches on their way (an erase's end waits for them)
 const pending = [];
 // Camera (only after consent): the analyser holds the ORT sessions; `chain` runs frames and
 // camera on/off one after the other, so a revoke never races a frame in progress.
@@ -165,9 +167,8 @@ function run(message) {
 }
 
 async function send(item) {
-  let status = 0;
-  let body = null;
-  try {
+  const deliver = async () => {
+    if (erased) return [0, null]; // told between the agent's reply and now
     // text/plain keeps this a CORS "simple" request: no preflight round trip.
     const response = await netFetch(endpoint + "/v1/collect", {
       method: "POST",
@@ -176,11 +177,22 @@ async function send(item) {
       credentials: "omit",
       keepalive: item.keepalive,
     });
-    status = response.status;
-    body = await response.json().catch(() => null);
+    return [response.status, await response.json().catch(() => null)];
+  };
+  // Held (shared) while the batch is in flight: an erase in any tab waits for it (rights.mjs).
+  // Not for the page's last batch (keepalive): the page is going, it cannot wait.
+  const locks = !item.keepalive && self.navigator.locks;
+  const sending = locks ? locks.request(COLLECT_LOCK, { mode: "shared" }, deliver) : deliver();
+  flying.add(sending);
+  let status = 0;
+  let body = null;
+  try {
+    [status, body] = await sending;
   } catch {
     status = 0;
   }
+  flying.delete(sending);
+  if (erased) return;
   // Whether this visitor is in the site's control group (no hints, to measure uplift), and in
   // debug mode what was sent: for the owner's eyes (rapport.holdout(), the debug panel).
   if (body && status >= 200 && status < 300) holdout = !!body.holdout;
@@ -460,7 +472,10 @@ async function init({ cfg, state }) {
   setInterval(() => run({ t: "tick" }), TICK_MS);
 }
 
-const ERASED = "rapport-erased"; // the channel rights.mjs tells every tab of the site on
+// rights.mjs's names: the channel it tells every tab of the site on before and after an erase,
+// and the lock a batch in flight holds (shared), which the erase takes alone.
+const ERASED = "rapport-erased";
+const COLLECT_LOCK = "rapport-collect";
 
 export function start(early) {
   // First act: this script arrived and runs. The loader gives up on a worker that has not said
@@ -471,5 +486,10 @@ export function start(early) {
   // The visitor erased their data in another tab of this site (rights.mjs): this tab stops too,
   // or its next batch would store the erased visitor anew. The loader ends this worker.
   if (self.BroadcastChannel)
-    new BroadcastChannel(ERASED).onmessage = () => post({ t: "err", m: "erased" });
+    new BroadcastChannel(ERASED).onmessage = () => {
+      erased = true;
+      // Not before this worker's batches in flight are answered: ending it would free their lock
+      // while the server may still be storing them, and the erase would run before they land.
+      Promise.allSettled(flying).then(() => post({ t: "err", m: "erased" }));
+    };
 }
