@@ -58,7 +58,7 @@ from typing import Any, Final
 
 import brotli
 
-from rapport.wasm_build import budget, cross_language
+from rapport.wasm_build import budget, cross_language, wasm_sections
 from rapport.wasm_build.loader_join import LoaderJoinError, join_loader, loader_modules
 
 __all__ = ["LOADER_BUDGET_BYTES_BR", "BuildError", "build_sdk", "client_wheel", "minify_loader"]
@@ -96,6 +96,15 @@ _GLUE_SPARSE_COPY: Final = (
     "{z=0;break}if(!z){h.set(s.subarray(4*o,4*o+65536),4*o);continue}for(let i=o;i<o+16384;"
     "i++)if(b[i]){h.fill(0,4*o,4*o+65536);break}}})(t),l}"
 )
+#: On instantiation the glue puts every function the main wasm exports (7,415) into the global
+#: offset table that side modules (a package's .so) link against: each one a table slot grown
+#: one at a time and a JS wrapper, ≈ 50 ms of every boot, cold or warm (bench/README.md). Safe
+#: to drop for the same reason as the evals: Rapport loads no side module, and the main module's
+#: own GOT imports (280) are JS functions, none of them a wasm export (the build checks), so
+#: they are resolved as before, by ``reportUndefinedSymbols``. A side module would still link:
+#: its GOT imports resolve on demand from the same symbols.
+_GLUE_MAIN_GOT: Final = "assignWasmExports(wasmExports);updateGOT(origExports);"
+_GLUE_NO_MAIN_GOT: Final = "assignWasmExports(wasmExports);"
 #: Brotli settings that files over :data:`BROTLI_TRY_BYTES` (the two wasm files) also try,
 #: keeping the smallest encoding: quality 11's block splitting is a heuristic, and on Pyodide
 #: 314.0.7's wasm a 2 MB window (``lgwin`` 21, default 22) with 64 KB blocks (``lgblock`` 16,
@@ -303,6 +312,18 @@ def _minified_pyodide(tmp: Path) -> Path:
             f" {_GLUE_SNAPSHOT_COPY!r}: see build._GLUE_SNAPSHOT_COPY"
         )
     glue = glue.replace(_GLUE_SNAPSHOT_COPY, _GLUE_SPARSE_COPY)
+    if glue.count(_GLUE_MAIN_GOT) != 1:
+        raise BuildError(
+            f"pyodide.asm.mjs no longer fills the GOT with {_GLUE_MAIN_GOT!r}:"
+            " see build._GLUE_MAIN_GOT"
+        )
+    linked = {i.name for i in wasm_sections.imports(wasm) if i.module.startswith("GOT.")}
+    if own := sorted(linked & wasm_sections.exports(wasm)):
+        raise BuildError(
+            f"pyodide.asm.wasm links {len(own)} of its own exports through its GOT (e.g."
+            f" {own[0]!r}): see build._GLUE_MAIN_GOT"
+        )
+    glue = glue.replace(_GLUE_MAIN_GOT, _GLUE_NO_MAIN_GOT)
     (tmp / "pyodide.asm.mjs").write_text(glue, encoding="utf-8")
     for name in PYODIDE_MINIFIED:
         source = tmp / name if name == "pyodide.asm.mjs" else PYODIDE_DIR / name
