@@ -197,6 +197,39 @@ def test_a_batch_another_tab_has_in_flight_is_stored_before_the_erase_not_after(
     assert after["signals"] == [] and after["batches"] == []
 
 
+def test_a_batch_this_tab_has_in_flight_is_stored_before_its_erase_not_after(
+    stack: Stack, context: BrowserContext, recorder: Recorder
+) -> None:
+    """The erasing tab's own worker ends only once its batch on the way is answered: ended at
+    once, it would free the lock while the server may still store that batch after the erase."""
+    secret = "test-secret-own-flight-0123456789"
+    page = seed(context, secret).new_page()
+    visit_and_send(page, stack, recorder)
+    held: list[Route] = []
+
+    def hold_the_next_batch(route: Route) -> None:
+        if held:
+            route.continue_()
+        else:
+            held.append(route)
+
+    page.route(f"{stack.api}/v1/collect", hold_the_next_batch)
+    for i in range(60):  # attended time on the price until the next batch is on its way
+        page.mouse.move(200 + i % 4, 300)
+        page.wait_for_timeout(500)
+        if held:
+            break
+    assert held, "no second batch was sent"
+    page.evaluate("() => { window.erased = rapport.visitor.erase(); }")
+    page.wait_for_timeout(1500)
+    assert recorder.to(stack.api, "/v1/visitors/") == [], "the erase did not wait for the batch"
+
+    held[0].continue_()
+    assert page.evaluate("() => window.erased")["status"] == 200
+    after = server_export(stack, secret)
+    assert after["signals"] == [] and after["batches"] == []
+
+
 def test_the_privacy_page_shows_and_erases_the_visitors_data(
     stack: Stack, known_visitor: BrowserContext, recorder: Recorder
 ) -> None:

@@ -15,19 +15,18 @@ export function rights(method, { site, endpoint, store, visitorKey, sha, fail })
   const secret = store("localStorage", "rapport:vs");
   if (!secret || !endpoint) return Promise.resolve({ status: 0, body: null });
   const erasing = method == "DELETE";
-  // Erasing: this page and every other tab of the site stop sending first (worker.mjs listens),
+  // Erasing: every tab of the site, this one included, stops sending first (worker.mjs listens),
   // or a batch sent while the erase runs would be stored after it, under the erased visitor. If
   // the erase then fails, Rapport stays off in those tabs, as here.
-  if (erasing) {
-    fail();
-    tellTabs();
-  }
-  const call = (v) =>
-    fetch(endpoint + "/v1/visitors/" + v.slice(0, 22) + "?site=" + encodeURIComponent(site), {
+  if (erasing) tellTabs();
+  const call = (v) => {
+    if (erasing) fail(); // this page's worker ends here, its batches in flight answered
+    return fetch(endpoint + "/v1/visitors/" + v.slice(0, 22) + "?site=" + encodeURIComponent(site), {
       method,
       headers: { Authorization: "Bearer " + secret },
       credentials: "omit",
     });
+  };
   // A batch a tab had already sent may still be on its way: every tab's worker holds this lock
   // (shared) while a batch is in flight, so the erase, holding it alone, runs after the last.
   const locks = erasing && self.navigator.locks;
