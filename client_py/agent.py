@@ -33,10 +33,8 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from .affect import AffectTracker, WindowAggregate, from_model_order
-from .camera_pace import CameraPace, Pace
 from .events import ChatText, parse_events
 from .features import DEFAULT_RULES, FeatureRules, SessionFeatures
 from .identity import VISITOR_KEY_PATTERN
@@ -52,6 +50,10 @@ from .section_view import SectionView
 from .sender import Batch, Outbox
 from .signals import SignalDiffer, current_signals, hint_relevant
 from .tone import ToneSession
+
+if TYPE_CHECKING:
+    from .affect import AffectTracker, WindowAggregate
+    from .camera_pace import CameraPace, Pace
 
 __all__ = ["Agent", "AgentConfig"]
 
@@ -135,8 +137,12 @@ class Agent:
             self.config.site, self.config.key, self.config.session, self.config.flush_ms
         )
         self.outbox.restore(state.get("outbox"))
-        self.affect = AffectTracker()
-        self.pace = CameraPace()
+        # The camera's analysis and pace: made (and their modules imported) by the first frame,
+        # so a visit without the camera never loads them (with tone_model's deferred import,
+        # ≈ 30 ms off a first visit's start-up in Chromium); None again when the camera stops,
+        # so a later consent starts afresh.
+        self._affect: AffectTracker | None = None
+        self._pace: CameraPace | None = None
         self.sections = SectionView()
         self.camera_off_at: float | None = None
         """When the camera stopped (revoked); face-sourced hints go one window later."""
@@ -174,13 +180,15 @@ class Agent:
         elif kind == "face":
             pace = self._on_face(message, now_ms)
         elif kind == "cam":
-            self._add_windows(self.affect.flush(now_ms))
-            self.affect = AffectTracker()  # a later consent starts a new baseline
-            self.pace = CameraPace()  # and at the site's rate
+            if self._affect is not None:
+                self._add_windows(self._affect.flush(now_ms))
+            self._affect = None  # a later consent starts a new baseline
+            self._pace = None  # and at the site's rate
             self.camera_off_at = now_ms
         elif kind == "flush":
             self.features.advance(now_ms)
-            self._add_windows(self.affect.flush(now_ms))
+            if self._affect is not None:
+                self._add_windows(self._affect.flush(now_ms))
             state_changed = self._queue_changes()
             final = self.outbox.final_batch()
             sends.extend([final] if final else [])
@@ -229,6 +237,24 @@ class Agent:
             separators=(",", ":"),
         )
 
+    @property
+    def affect(self) -> AffectTracker:
+        """The camera's window tracker, made (and its module imported) on first use."""
+        if self._affect is None:
+            from .affect import AffectTracker
+
+            self._affect = AffectTracker()
+        return self._affect
+
+    @property
+    def pace(self) -> CameraPace:
+        """The camera's sampling pace, made (and its module imported) on first use."""
+        if self._pace is None:
+            from .camera_pace import CameraPace
+
+            self._pace = CameraPace()
+        return self._pace
+
     # -- internals -------------------------------------------------------------------------
     @property
     def _owner(self) -> str:
@@ -258,6 +284,8 @@ class Agent:
         try:
             if probs is not None and not isinstance(probs, list):
                 raise TypeError("p must be a list of 7 numbers or null")
+            from .affect import from_model_order
+
             values = from_model_order(probs) if probs is not None else None
             self.affect.update(t, values, f)
         except (TypeError, ValueError):

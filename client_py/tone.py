@@ -21,7 +21,6 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Final
 
-from . import tone_model
 from .schema import TONES, TOPICS
 
 __all__ = [
@@ -312,6 +311,10 @@ def analyse(text: str, *, explain: bool = False) -> ToneResult:
     The text is not kept; with ``explain`` the result also names the words each part fired on
     (for ``rapport tone``; the worker never asks for them).
     """
+    # Imported by the first chat message, not at the worker's boot: a page without chat never
+    # needs it (see Agent.affect for what the deferred imports save).
+    from . import tone_model
+
     lexicon = analyse_lexicon(text, explain=explain)
     model = tone_model.load()
     if model is None or not text.strip():
