@@ -35,7 +35,8 @@ body, so only this row is what a visitor's browser holds; the difference between
 what Rapport costs) and ``browser_pss_quiet_minute_mb`` (the same browser a minute after
 navigation, while the visitor reads on), ``python_ready_quiet_ms`` / ``_warm_ms`` /
 ``_third_page_ms`` (a visitor's first three pages in that browser, :func:`quiet_ready`: the
-instrument's copies delay the start-up too), Rapport's bytes per file, and the start-up
+instrument's copies delay the start-up too; after all arms, the other browsers closed),
+Rapport's bytes per file, and the start-up
 breakdown, cold and warm: when each step ended, in ms since navigation (the worker's own marks,
 ``self.rapportBoot`` in worker.mjs).
 
@@ -468,11 +469,6 @@ def main(argv: list[str] | None = None) -> int:
                     run = one_run(browser, stack.shop, stack.api, True, root=root)
                     quiet = quiet_pss(stack.shop + PRODUCT, True, Path(tmp))
                     run["browser_pss_quiet_mb"], run["browser_pss_quiet_minute_mb"] = quiet
-                    (
-                        run["python_ready_quiet_ms"],
-                        run["python_ready_quiet_warm_ms"],
-                        run["python_ready_quiet_third_page_ms"],
-                    ) = quiet_ready(stack.shop + PRODUCT, Path(tmp))
                     results["with"].append(run)
                     for place in places:
                         results[f"with {place}"].append(
@@ -485,11 +481,19 @@ def main(argv: list[str] | None = None) -> int:
                         quiet = quiet_pss(stack.shop + PRODUCT, True, Path(tmp), clip)
                         run["browser_pss_quiet_mb"], run["browser_pss_quiet_minute_mb"] = quiet
                         results["with camera"].append(run)
+                # Start-up in the visitor's browser alone, after the arms, the other browsers
+                # closed: their processes cannot slow it, as they could between the arms.
+                browser.close()
+                if cam_browser is not None:
+                    cam_browser.close()
+                for run in results["with"]:
+                    (
+                        run["python_ready_quiet_ms"],
+                        run["python_ready_quiet_warm_ms"],
+                        run["python_ready_quiet_third_page_ms"],
+                    ) = quiet_ready(stack.shop + PRODUCT, Path(tmp))
             finally:
                 bare.shutdown()
-        browser.close()
-        if cam_browser is not None:
-            cam_browser.close()
     print(
         f"bench.page_cost: {args.runs} run(s) per arm, arms alternating ({', '.join(results)}),"
         " demo product page, headless Chromium, fresh context per run (cold downloads);"
