@@ -122,7 +122,7 @@ let toneBusy = false; // while they download, messages wait in order behind the 
 let endpoint = "";
 let debug = false; // the owner's debug mode: the page also sees each batch sent
 let holdout = null; // in the site's control group? null until the server answered
-let erased = false; // the visitor erased their data in another tab: no batch leaves any more
+let erased = false; // the visitor is erasing their data (in any tab): no batch leaves any more
 const flying = new Set(); // the batches on their way (an erase's end waits for them)
 const pending = [];
 // Camera (only after consent): the analyser holds the ORT sessions; `chain` runs frames and
@@ -276,7 +276,7 @@ function onMessage(data) {
 
 // Warm start (issue 19): the first boot on a site saves Python's memory right after importing
 // client_py, before anything of the visitor or the page enters it (Pyodide's memory snapshot,
-// gzip, the page origin's Cache Storage, keyed by this hashed worker file, so a new build never
+// sparse, the page origin's Cache Storage, keyed by this hashed worker file, so a new build never
 // restores an old one). Later pages restore it instead of starting Python and importing: no
 // download, the stdlib and wheel still come from the HTTP cache.
 const SNAPSHOTS = "rapport-boot";
@@ -483,8 +483,8 @@ export function start(early) {
   post({ t: "up" });
   self.onmessage = (event) => onMessage(event.data);
   for (const data of early.splice(0)) onMessage(data);
-  // The visitor erased their data in another tab of this site (rights.mjs): this tab stops too,
-  // or its next batch would store the erased visitor anew. The loader ends this worker.
+  // The visitor is erasing their data, in this tab or another of the site (rights.mjs): this
+  // worker stops, or its next batch would store the erased visitor anew. The loader ends it.
   if (self.BroadcastChannel)
     new BroadcastChannel(ERASED).onmessage = () => {
       erased = true;
