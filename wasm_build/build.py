@@ -98,7 +98,7 @@ _GLUE_SPARSE_COPY: Final = (
 )
 #: On instantiation the glue puts every function the main wasm exports (7,415) into the global
 #: offset table that side modules (a package's .so) link against: each one a table slot grown
-#: one at a time and a JS wrapper, ≈ 50 ms of every boot, cold or warm (bench/README.md). Safe
+#: one at a time and a JS wrapper, ≈ 45 ms of every boot, cold or warm (bench/README.md). Safe
 #: to drop for the same reason as the evals: Rapport loads no side module, and the main module's
 #: own GOT imports (280) are JS functions, none of them a wasm export (the build checks), so
 #: they are resolved as before, by ``reportUndefinedSymbols``. A side module would still link:

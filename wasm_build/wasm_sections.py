@@ -67,9 +67,10 @@ def _section(wasm: bytes, wanted: int) -> _Reader | None:
 
 def imports(wasm: bytes) -> list[Imported]:
     reader = _section(wasm, _IMPORT_SECTION)
+    if reader is None:
+        return []
     found: list[Imported] = []
-    for _ in range(reader.leb() if reader else 0):
-        assert reader is not None
+    for _ in range(reader.leb()):
         module, name, kind = reader.name(), reader.name(), reader.byte()
         if kind == 0:  # function: its type index
             reader.leb()
@@ -92,9 +93,10 @@ def imports(wasm: bytes) -> list[Imported]:
 
 def exports(wasm: bytes) -> set[str]:
     reader = _section(wasm, _EXPORT_SECTION)
+    if reader is None:
+        return set()
     names = set()
-    for _ in range(reader.leb() if reader else 0):
-        assert reader is not None
+    for _ in range(reader.leb()):
         names.add(reader.name())
         reader.byte()
         reader.leb()
