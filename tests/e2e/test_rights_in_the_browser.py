@@ -73,6 +73,26 @@ def visit_and_send(page: Page, stack: Stack, recorder: Recorder) -> None:
     assert reply is not None and reply.ok, "the batch was not stored"
 
 
+def hold_the_next_batch(page: Page, stack: Stack) -> Route:
+    """The next batch the page's worker sends, held on its way (not yet at the server): the
+    visitor attends to the price until one goes out (≤ 30 s). Later batches pass."""
+    held: list[Route] = []
+
+    def hold(route: Route) -> None:
+        if held:
+            route.continue_()
+        else:
+            held.append(route)
+
+    page.context.route(f"{stack.api}/v1/collect", hold)
+    for i in range(60):
+        page.mouse.move(200 + i % 4, 300)
+        page.wait_for_timeout(500)
+        if held:
+            return held[0]
+    raise AssertionError("no second batch was sent")
+
+
 def test_batches_carry_the_key_derived_from_the_secret_never_the_secret(
     stack: Stack, known_visitor: BrowserContext, recorder: Recorder
 ) -> None:
@@ -168,21 +188,7 @@ def test_a_batch_another_tab_has_in_flight_is_stored_before_the_erase_not_after(
     tabs = seed(context, secret)
     other = tabs.new_page()
     visit_and_send(other, stack, recorder)
-    held: list[Route] = []
-
-    def hold_the_next_batch(route: Route) -> None:
-        if held:
-            route.continue_()
-        else:
-            held.append(route)
-
-    tabs.route(f"{stack.api}/v1/collect", hold_the_next_batch)
-    for i in range(60):  # attended time on the price until the next batch is on its way
-        other.mouse.move(200 + i % 4, 300)
-        other.wait_for_timeout(500)
-        if held:
-            break
-    assert held, "no second batch was sent"
+    held = hold_the_next_batch(other, stack)
     erasing = tabs.new_page()
     erasing.goto(stack.shop + "/product/nova-speaker.html")
     assert erasing.evaluate("() => rapport.ready") is True
@@ -190,7 +196,7 @@ def test_a_batch_another_tab_has_in_flight_is_stored_before_the_erase_not_after(
     erasing.wait_for_timeout(1500)
     assert recorder.to(stack.api, "/v1/visitors/") == [], "the erase did not wait for the batch"
 
-    held[0].continue_()
+    held.continue_()
     assert erasing.evaluate("() => window.erased")["status"] == 200
     assert [r.method for r in recorder.to(stack.api, "/v1/visitors/")] == ["DELETE"]
     after = server_export(stack, secret)
@@ -205,26 +211,12 @@ def test_a_batch_this_tab_has_in_flight_is_stored_before_its_erase_not_after(
     secret = "test-secret-own-flight-0123456789"
     page = seed(context, secret).new_page()
     visit_and_send(page, stack, recorder)
-    held: list[Route] = []
-
-    def hold_the_next_batch(route: Route) -> None:
-        if held:
-            route.continue_()
-        else:
-            held.append(route)
-
-    page.route(f"{stack.api}/v1/collect", hold_the_next_batch)
-    for i in range(60):  # attended time on the price until the next batch is on its way
-        page.mouse.move(200 + i % 4, 300)
-        page.wait_for_timeout(500)
-        if held:
-            break
-    assert held, "no second batch was sent"
+    held = hold_the_next_batch(page, stack)
     page.evaluate("() => { window.erased = rapport.visitor.erase(); }")
     page.wait_for_timeout(1500)
     assert recorder.to(stack.api, "/v1/visitors/") == [], "the erase did not wait for the batch"
 
-    held[0].continue_()
+    held.continue_()
     assert page.evaluate("() => window.erased")["status"] == 200
     after = server_export(stack, secret)
     assert after["signals"] == [] and after["batches"] == []
