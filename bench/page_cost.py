@@ -140,7 +140,6 @@ BOOT_STEPS = (
     "pyodide_js",
     "snapshot_read",
     "python",
-    "wheel",
     "imports",
     "ready",
     "first_events",

@@ -11,7 +11,9 @@ Features: lowercased words (``ё`` as ``е``, digits as ``0``), word bigrams, ch
 ``!!``/``??``/``?!`` runs, quotes and CAPS. Each is hashed (CRC-32) into one of ``dim`` buckets;
 a message's features weigh ``1/sqrt(n)`` each. One logistic unit per tone dimension; scores are
 calibrated on the dev split (Platt). Weights are int8 with a scale per dimension in
-``tone_model.bin`` beside this module (shipped inside the client wheel).
+``tone_model.bin`` beside this module; in the browser, where this package is imported from its
+zipped wheel (no directory to write into), the worker writes them to ``/tmp`` on the page's
+first chat message.
 
 File format: ``b"RTM1"``, a 4-byte little-endian header length, a JSON header (dims, scales,
 biases, calibration, the lexicon blend and veto), then ``dim × len(dims)`` signed bytes,
@@ -31,7 +33,8 @@ from typing import Final
 
 __all__ = ["MODEL_FILE", "LearnedTone", "features", "load", "logit", "sigmoid"]
 
-MODEL_FILE: Final = os.path.join(os.path.dirname(os.path.abspath(__file__)), "tone_model.bin")
+_HERE: Final = os.path.dirname(os.path.abspath(__file__))
+MODEL_FILE: Final = os.path.join(_HERE if os.path.isdir(_HERE) else "/tmp", "tone_model.bin")
 _MAGIC: Final = b"RTM1"
 _MAX_CHARS: Final = 1_000
 

@@ -42,6 +42,7 @@ manifest lists them under ``addons``.
 
 from __future__ import annotations
 
+import ast
 import gzip
 import hashlib
 import io
@@ -54,7 +55,7 @@ import zipfile
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Final
+from typing import Any, Final, cast
 
 import brotli
 
@@ -105,6 +106,16 @@ _GLUE_SPARSE_COPY: Final = (
 #: its GOT imports resolve on demand from the same symbols.
 _GLUE_MAIN_GOT: Final = "assignWasmExports(wasmExports);updateGOT(origExports);"
 _GLUE_NO_MAIN_GOT: Final = "assignWasmExports(wasmExports);"
+#: Pyodide's package loader in its stdlib, replaced by ``package_loader_stub.py``: Rapport
+#: installs no package, and the real loader's imports cost bytes, memory and start-up (see that
+#: module). The build checks that the glue reads nothing of the loader the stand-in lacks.
+_PACKAGE_LOADER: Final = "pyodide/_package_loader.py"
+_PACKAGE_LOADER_STUB: Final = ROOT / "package_loader_stub.py"
+_GLUE_LOADER_USE: Final = re.compile(r"package_loader\.([A-Za-z_]\w*)")
+#: Where the worker writes the client wheel before Python starts; on ``PYTHONPATH``, so Python
+#: imports ``client_py`` from the wheel itself (a zip: zipimport): no unpacking, on any page.
+#: Not ``*.zip``: the worker finds the stdlib's copy in ``/lib`` by that suffix.
+CLIENT_ZIP: Final = "/lib/rapport_client.whl"
 #: Brotli settings that files over :data:`BROTLI_TRY_BYTES` (the two wasm files) also try,
 #: keeping the smallest encoding: quality 11's block splitting is a heuristic, and on Pyodide
 #: 314.0.7's wasm a 2 MB window (``lgwin`` 21, default 22) with 64 KB blocks (``lgblock`` 16,
@@ -289,9 +300,43 @@ def _camera_files(tmp: Path) -> tuple[list[_Built], dict[str, str]]:
     return built, names
 
 
+def _stub_names() -> set[str]:
+    """The names ``package_loader_stub.py`` exports (its ``__all__``), read without running it."""
+    tree = ast.parse(_PACKAGE_LOADER_STUB.read_text(encoding="utf-8"))
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and any(
+            isinstance(t, ast.Name) and t.id == "__all__" for t in node.targets
+        ):
+            return {ast.literal_eval(e) for e in cast(ast.List, node.value).elts}
+    raise BuildError(f"{_PACKAGE_LOADER_STUB.name} has no __all__")
+
+
+def _swap_package_loader(stdlib: Path, glue: str) -> None:
+    """Put ``package_loader_stub.py`` in place of Pyodide's loader in ``stdlib`` (a zip)."""
+    missing = sorted(set(_GLUE_LOADER_USE.findall(glue)) - _stub_names())
+    if missing:
+        raise BuildError(
+            f"pyodide.asm.mjs reads {missing} of its package loader, which"
+            f" {_PACKAGE_LOADER_STUB.name} does not define: see build._PACKAGE_LOADER"
+        )
+    out = io.BytesIO()
+    with zipfile.ZipFile(stdlib) as source, zipfile.ZipFile(out, "w") as dest:
+        if _PACKAGE_LOADER not in source.namelist():
+            raise BuildError(
+                f"Pyodide's stdlib has no {_PACKAGE_LOADER}: see build._PACKAGE_LOADER"
+            )
+        for info in source.infolist():
+            body = source.read(info)
+            if info.filename == _PACKAGE_LOADER:
+                body = _PACKAGE_LOADER_STUB.read_bytes()
+            dest.writestr(info, body)
+    stdlib.write_bytes(out.getvalue())
+
+
 def _minified_pyodide(tmp: Path) -> Path:
-    """A copy of Pyodide's npm package with :data:`PYODIDE_MINIFIED` minified: what the compile
-    step boots (twice) and what the bundle ships."""
+    """A copy of Pyodide's npm package with :data:`PYODIDE_MINIFIED` minified and the package
+    loader swapped (:data:`_PACKAGE_LOADER`): what the compile step boots (twice) and what the
+    bundle ships."""
     dest = tmp / "pyodide"
     dest.mkdir()
     for path in sorted(PYODIDE_DIR.iterdir()):
@@ -324,6 +369,7 @@ def _minified_pyodide(tmp: Path) -> Path:
             f" {own[0]!r}): see build._GLUE_MAIN_GOT"
         )
     glue = glue.replace(_GLUE_MAIN_GOT, _GLUE_NO_MAIN_GOT)
+    _swap_package_loader(dest / "python_stdlib.zip", glue)
     (tmp / "pyodide.asm.mjs").write_text(glue, encoding="utf-8")
     for name in PYODIDE_MINIFIED:
         source = tmp / name if name == "pyodide.asm.mjs" else PYODIDE_DIR / name
@@ -387,7 +433,11 @@ def build_sdk(out_dir: Path) -> Path:
         wheel = client_wheel(tmp)
         pyodide_dir = _minified_pyodide(tmp)
         report: dict[str, Any] = json.loads(
-            _node("compile_python.mjs", pyodide_dir, wheel, ROOT, tmp).strip().splitlines()[-1]
+            _node(
+                "compile_python.mjs", pyodide_dir, wheel, ROOT, tmp, CLIENT_ZIP, REPO / TONE_MEMBER
+            )
+            .strip()
+            .splitlines()[-1]
         )
         stdlib = (tmp / "python_stdlib.zip").read_bytes()
         compiled_wheel, tone = _split_member((tmp / "client.whl").read_bytes(), TONE_MEMBER)
@@ -414,6 +464,7 @@ def build_sdk(out_dir: Path) -> Path:
             .replace("__PYODIDE_DIR__", core_dir)
             .replace("__STDLIB__", stdlib_name)
             .replace("__WHEEL__", wheel_name)
+            .replace("__CLIENT_ZIP__", CLIENT_ZIP)
             .replace("__TONE__", tone_name)
             .replace("__LOCK_INFO__", json.dumps(lock_info))
             .replace("__FACE__", camera["face"])

@@ -8,7 +8,6 @@ Uses only the stdlib; must not import anything from the project.
 
 from __future__ import annotations
 
-import contextlib
 import importlib.util
 import io
 import marshal
@@ -58,15 +57,14 @@ def _first_line_only(code: types.CodeType) -> types.CodeType:
     return code.replace(co_linetable=bytes(table), co_consts=consts)
 
 
-def imported_members(extra: Iterable[str] = (), left_out: Iterable[str] = ()) -> set[str]:
-    """Zip members of the stdlib that the running process imported (plus ``extra`` modules),
-    but none of the ``left_out`` modules nor their submodules."""
-    for name in extra:
-        with contextlib.suppress(ImportError):
-            __import__(name)
+def imported_members(modules: Iterable[str], left_out: Iterable[str] = ()) -> set[str]:
+    """Zip members of the stdlib behind ``modules`` (the names the traced run had imported,
+    taken before this module's own imports), but none of the ``left_out`` modules nor their
+    submodules."""
     members = set()
     dropped = tuple(left_out)
-    for name, module in list(sys.modules.items()):
+    for name in sorted(modules):
+        module = sys.modules.get(name)
         if any(name == out or name.startswith(out + ".") for out in dropped):
             continue
         spec = getattr(module, "__spec__", None)

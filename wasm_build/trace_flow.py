@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 
-__all__ = ["EXTRA_MODULES", "LEFT_OUT", "run"]
+__all__ = ["EXTRA_MODULES", "LEFT_OUT", "import_extra_modules", "run"]
 
 #: Modules that the flow may need only on rare paths (error formatting, Pyodide's own helpers).
 EXTRA_MODULES = (
@@ -44,6 +44,17 @@ EXTRA_MODULES = (
 #: 3 KB brotli) and ``compression._common`` are imported only by the modules left out here.
 #: The build's second boot proves Pyodide and the flow still run without them.
 LEFT_OUT = ("ssl", "_ssl", "bz2", "lzma", "compression.zstd", "compression._common")
+
+
+def import_extra_modules() -> None:
+    """Import :data:`EXTRA_MODULES` (those this Python has), so the build keeps them and theirs."""
+    import importlib
+
+    for name in EXTRA_MODULES:
+        try:
+            importlib.import_module(name)
+        except ImportError:
+            continue
 
 
 def run() -> dict[str, object]:

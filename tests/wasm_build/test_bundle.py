@@ -19,10 +19,13 @@ from rapport.wasm_build.build import (
     _GLUE_MAIN_GOT,
     _GLUE_SNAPSHOT_COPY,
     _GLUE_SPARSE_COPY,
+    CLIENT_ZIP,
     LOADER_BUDGET_BYTES_BR,
     LOADER_MODULES,
     PYODIDE_DIR,
     PYODIDE_MINIFIED,
+    BuildError,
+    _swap_package_loader,
     minify_loader,
 )
 from rapport.wasm_build.loader_join import join_loader, loader_modules
@@ -351,3 +354,65 @@ def test_the_sparse_copy_leaves_the_memory_equal_to_the_snapshot(tmp_path: Path)
     )
     done = subprocess.run(["node", str(script)], check=True, capture_output=True, text=True)
     assert json.loads(done.stdout) == {"same": True, "writes": [0, 2, 3]}
+
+
+def test_the_shipped_stdlib_carries_rapports_package_loader_and_none_of_its_imports(
+    manifest: dict[str, Any],
+) -> None:
+    with zipfile.ZipFile(DIST / manifest["entry"]["stdlib"]) as stdlib:
+        names = set(stdlib.namelist())
+    assert "pyodide/_package_loader.pyc" in names
+    for gone in ("shutil.pyc", "tempfile.pyc", "zipfile/__init__.pyc"):
+        assert gone not in names
+
+
+def test_the_build_refuses_a_glue_that_reads_more_of_the_loader_than_the_stand_in_has(
+    tmp_path: Path,
+) -> None:
+    stdlib = tmp_path / "python_stdlib.zip"
+    with zipfile.ZipFile(stdlib, "w") as archive:
+        archive.writestr("pyodide/_package_loader.py", "SITE_PACKAGES = None\n")
+    glue = "API.package_loader.SITE_PACKAGES;API.package_loader.install_everything()"
+    with pytest.raises(BuildError, match="install_everything"):
+        _swap_package_loader(stdlib, glue)
+    _swap_package_loader(stdlib, "API.package_loader.unpack_buffer(b)")
+    with zipfile.ZipFile(stdlib) as archive:
+        assert b"installs no packages" in archive.read("pyodide/_package_loader.py")
+
+
+def test_the_shipped_files_import_the_client_from_its_wheel_and_install_nothing(
+    manifest: dict[str, Any], tmp_path: Path
+) -> None:
+    """As the worker boots: the wheel written before Python starts and on PYTHONPATH, never
+    unpacked; Pyodide's package installs refused with a reason; the package loader's imports
+    and `random` (a restored page does not reseed it) not imported by importing the agent."""
+    pyodide = tmp_path / "pyodide"
+    shutil.copytree(PYODIDE_DIR, pyodide)
+    for name in PYODIDE_MINIFIED:
+        shutil.copyfile(DIST / manifest["entry"]["pyodide_dir"] / name, pyodide / name)
+    shutil.copyfile(DIST / manifest["entry"]["stdlib"], pyodide / "python_stdlib.zip")
+    wheel = DIST / manifest["entry"]["wheel"]
+    script = tmp_path / "boot.mjs"
+    script.write_text(
+        'import { readFileSync } from "node:fs";\n'
+        f"const {{ loadPyodide }} = await import({json.dumps(str(pyodide / 'pyodide.mjs'))});\n"
+        f"const wheel = new Uint8Array(readFileSync({json.dumps(str(wheel))}));\n"
+        f"const client = {json.dumps(CLIENT_ZIP)};\n"
+        f"const py = await loadPyodide({{ indexURL: {json.dumps(str(pyodide) + '/')},"
+        " env: { PYTHONPATH: client }, fsInit: (FS) => FS.writeFile(client, wheel) });\n"
+        'const agent = py.pyimport("client_py.agent");\n'
+        'const sys = py.pyimport("sys");\n'
+        "const imported = ['shutil', 'tempfile', 'zipfile', 'pathlib', 'random']"
+        ".filter((name) => sys.modules.has(name));\n"
+        "let refused = '';\n"
+        'try { py.unpackArchive(wheel, "wheel"); } catch (e) { refused = String(e.message); }\n'
+        "console.log(JSON.stringify({ file: agent.__file__, imported,"
+        " refused: refused.includes('installs no packages') }));\n"
+    )
+    done = subprocess.run(["node", str(script)], check=True, capture_output=True, text=True)
+    booted = json.loads(done.stdout.strip().splitlines()[-1])
+    assert booted == {
+        "file": f"{CLIENT_ZIP}/client_py/agent.pyc",
+        "imported": [],
+        "refused": True,
+    }

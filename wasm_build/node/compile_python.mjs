@@ -2,11 +2,15 @@
 // stdlib to what the worker's flow imports, then prove the result works by booting Pyodide again
 // from the trimmed files and running the same flow.
 //
+// Python imports the wheel from the zip itself, as in the worker: written to <client zip> before
+// Python starts, which is on PYTHONPATH (see package_loader_stub.py).
+//
 // usage: node compile_python.mjs <pyodide dir> <py3-none-any wheel> <wasm_build dir> <out dir>
+//                                <client zip> <chat-tone weights>
 import { readFileSync, writeFileSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
 
-const [pyodideDir, wheelPath, buildDir, outDir] = process.argv.slice(2);
+const [pyodideDir, wheelPath, buildDir, outDir, clientZip, tonePath] = process.argv.slice(2);
 const { loadPyodide } = await import(join(pyodideDir, "pyodide.mjs"));
 const lock = JSON.parse(readFileSync(join(pyodideDir, "pyodide-lock.json"), "utf8"));
 const emptyLock = { info: lock.info, packages: {} };
@@ -20,20 +24,32 @@ function addBuildModules(py) {
   py.runPython("import sys; sys.dont_write_bytecode = True; sys.path.append('/build')");
 }
 
-async function boot(options) {
+async function boot(wheel, options) {
   const t0 = performance.now();
-  const py = await loadPyodide({ indexURL: pyodideDir + "/", lockFileContents: emptyLock, packages: [], ...options });
-  return { py, ms: performance.now() - t0 };
+  const py = await loadPyodide({
+    indexURL: pyodideDir + "/",
+    lockFileContents: emptyLock,
+    packages: [],
+    env: { PYTHONPATH: clientZip },
+    fsInit: (FS) => FS.writeFile(clientZip, wheel),
+    ...options,
+  });
+  const ms = performance.now() - t0;
+  // What the worker does on a page's first chat message.
+  py.FS.writeFile(py.pyimport("client_py.tone_model").MODEL_FILE, new Uint8Array(readFileSync(tonePath)));
+  return { py, ms };
 }
 
-// 1. Full stdlib: run the flow, record what it imported, compile.
-const first = await boot({});
-first.py.unpackArchive(new Uint8Array(readFileSync(wheelPath)), "wheel");
+// 1. Full stdlib: run the flow, import the extra modules, record what is imported (before the
+// compiler's own imports, which the worker never makes), compile.
+const first = await boot(new Uint8Array(readFileSync(wheelPath)), {});
 addBuildModules(first.py);
 const trace = first.py.pyimport("trace_flow").run().toJs({ dict_converter: Object.fromEntries });
-const compiler = first.py.pyimport("pyodide_compile");
 const flow = first.py.pyimport("trace_flow");
-const members = compiler.imported_members(flow.EXTRA_MODULES, flow.LEFT_OUT);
+flow.import_extra_modules();
+const imported = first.py.runPython("import sys; list(sys.modules)");
+const compiler = first.py.pyimport("pyodide_compile");
+const members = compiler.imported_members(imported, flow.LEFT_OUT);
 const stdlibSrc = "/lib/python314.zip";
 const stdlibStats = compiler.compile_archive.callKwargs(stdlibSrc, "/build/python_stdlib.zip", { keep: members }).toJs({ dict_converter: Object.fromEntries });
 first.py.FS.writeFile("/build/client.whl", new Uint8Array(readFileSync(wheelPath)));
@@ -45,8 +61,14 @@ writeFileSync(wheelOut, first.py.FS.readFile("/build/client-compiled.whl"));
 const version = first.py.version;
 
 // 2. Boot from the trimmed .pyc stdlib and the compiled wheel, and run the same flow.
-const second = await boot({ stdLibURL: stdlibOut });
-second.py.unpackArchive(new Uint8Array(readFileSync(wheelOut)), "wheel");
+const second = await boot(new Uint8Array(readFileSync(wheelOut)), { stdLibURL: stdlibOut });
+// The worker's snapshot holds what importing the agent imported. Later pages restore it and do
+// not reseed `random`, so it must not be among them.
+second.py.pyimport("client_py.agent");
+if (second.py.pyimport("sys").modules.has("random")) {
+  console.error("`random` is imported before the worker's snapshot: pages would share its seed");
+  process.exit(1);
+}
 addBuildModules(second.py);
 const check = second.py.pyimport("trace_flow").run().toJs({ dict_converter: Object.fromEntries });
 const present = second.py.runPython(
@@ -57,7 +79,7 @@ if (present.length) {
   process.exit(1);
 }
 const leaked = second.py.runPython(
-  "import sys; sorted(m for m, mod in sys.modules.items() if (getattr(getattr(mod, '__spec__', None), 'origin', '') or '').endswith('.py') and 'site-packages/client_py' in mod.__spec__.origin)"
+  "import sys; sorted(m for m, mod in sys.modules.items() if (getattr(getattr(mod, '__spec__', None), 'origin', '') or '').endswith('.py') and '/client_py/' in mod.__spec__.origin)"
 ).toJs();
 if (JSON.stringify(check) !== JSON.stringify(trace)) {
   console.error("trimmed stdlib gives a different result", trace, check);

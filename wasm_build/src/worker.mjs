@@ -6,6 +6,7 @@ const BUILD = {
   pyodide: "__PYODIDE_DIR__/",
   stdlib: "__STDLIB__",
   wheel: "__WHEEL__",
+  client: "__CLIENT_ZIP__", // where the wheel is written for Python to import it from, unpacked
   tone: "__TONE__", // the chat-tone weights: fetched on the page's first chat message only
   lock: __LOCK_INFO__,
   face: "__FACE__", // the camera add-on's worker half: imported only after camera consent
@@ -432,6 +433,10 @@ async function init({ cfg, state }) {
       packages: [],
       stdout: () => {},
       stderr: () => {},
+      // Before Python starts, on every page: a restored heap imports the rest of client_py from
+      // the same file. A failed download surfaces below.
+      env: { PYTHONPATH: BUILD.client },
+      fsInit: (FS) => wheel.then((bytes) => FS.writeFile(BUILD.client, bytes), () => {}),
       ...(saved ? { _loadSnapshot: saved } : { _makeSnapshot: true }),
     });
   } catch (error) {
@@ -442,17 +447,14 @@ async function init({ cfg, state }) {
   if (saved) {
     delete py._api.config._loadSnapshot; // Pyodide keeps its options: not this copy of its memory
     release(saved);
-    // The restored heap also restored `random`'s state: reseeded, so no two pages share it.
-    py.runPython("import sys\nif 'random' in sys.modules: sys.modules['random'].seed()");
+    // No `random` state came back with the heap: the build proves nothing imports `random`
+    // before the snapshot (node/compile_python.mjs), so no two pages share a seed.
   }
-  const archive = await wheel;
-  py.unpackArchive(archive, "wheel"); // also after a restore: modules imported later
-  release(archive); // unpacked: copied into Pyodide's file system
+  release(await wheel); // copied into Pyodide's file system
   // So is the stdlib's download, by Pyodide (unless the file is that download itself).
   const lib = py.FS.readdir("/lib").find((name) => name.endsWith(".zip"));
   if (stdlibBody && lib && py.FS.lookupPath("/lib/" + lib).node.contents?.buffer !== stdlibBody)
     release(new Uint8Array(stdlibBody));
-  mark("wheel");
   const Agent = py.pyimport("client_py.agent").Agent;
   mark("imports");
   // Taken here, before the Agent holds the site's config or the visitor's state.
