@@ -30,7 +30,6 @@ EXTRA_MODULES = (
     "encodings.utf_8",
     "encodings.utf_8_sig",
     "encodings.aliases",
-    "random",
     "bisect",
     "struct",
     "dataclasses",
@@ -39,11 +38,22 @@ EXTRA_MODULES = (
 )
 
 #: Modules Pyodide's own boot imports that the worker never uses, and whose every importer on
-#: that path guards the import (``try: import ssl except ImportError``: asyncio, zipfile,
-#: shutil): left out of the trimmed stdlib, each is simply absent. ``_ssl`` (Pyodide's stub,
+#: that path guards the import (``try: import ssl except ImportError``: asyncio): left out of
+#: the trimmed stdlib, each is simply absent. ``_ssl`` (Pyodide's stub,
 #: 3 KB brotli) and ``compression._common`` are imported only by the modules left out here.
 #: The build's second boot proves Pyodide and the flow still run without them.
-LEFT_OUT = ("ssl", "_ssl", "bz2", "lzma", "compression.zstd", "compression._common")
+LEFT_OUT = (
+    "ssl",
+    "_ssl",
+    "bz2",
+    "lzma",
+    "compression.zstd",
+    "compression._common",
+    # Imported, since Pyodide's package loader left (package_loader_stub.py), only by ``ssl``.
+    "pathlib",
+    "glob",
+    "fnmatch",
+)
 
 
 def import_extra_modules() -> None:
