@@ -33,7 +33,7 @@ __all__ = [
 _REF_TEMPLATE: Final = "#/components/schemas/{name}"
 
 ERROR_RESPONSES: Final[dict[int, ResponseSpec]] = {
-    code: ResponseSpec(data_container=ErrorBody, description=description)
+    code: ResponseSpec(data_container=ErrorBody, description=description, generate_examples=False)
     for code, description in {
         400: "Malformed JSON, not UTF-8, a key repeated in an object, or a query parameter "
         "given twice.",

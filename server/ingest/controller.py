@@ -8,6 +8,7 @@ import msgspec
 from litestar import Controller, Request, post
 from litestar.di import NamedDependency
 from litestar.exceptions.http_exceptions import RequestEntityTooLarge
+from litestar.openapi.datastructures import ResponseSpec
 from litestar.status_codes import (
     HTTP_409_CONFLICT,
     HTTP_413_REQUEST_ENTITY_TOO_LARGE,
@@ -20,6 +21,7 @@ from rapport.server.hints.model import Hint
 from rapport.server.ingest.extract import extract_observations, to_stored_signals
 from rapport.server.ingest.schema import BATCH_DECODER
 from rapport.server.json_body import decode_body
+from rapport.server.json_reply import JsonReply
 from rapport.server.openapi import ERROR_RESPONSES, CollectOperation
 from rapport.server.services import Services
 from rapport.server.sites.access import require_origin, resolve_site
@@ -47,6 +49,20 @@ class CollectReply(msgspec.Struct, frozen=True, omit_defaults=True):
     """Present (true) only for the control group: hints were computed and logged, not sent."""
 
 
+_REPLY_ENCODER: Final = msgspec.json.Encoder()
+
+
+def _header(request: Request[Any, Any, Any], name: bytes) -> str:
+    """The first ``name`` header (lower-case, as ASGI servers pass names), else ``""``.
+
+    Read from the scope: ``request.headers`` builds a multidict of every header first.
+    """
+    for key, value in request.scope["headers"]:
+        if key == name:
+            return value.decode("latin-1")
+    return ""
+
+
 class CollectController(Controller):
     """Ingest of derived signals from the browser SDK."""
 
@@ -57,12 +73,19 @@ class CollectController(Controller):
         "/",
         status_code=200,
         operation_class=CollectOperation,
-        responses=ERROR_RESPONSES,
+        responses={
+            200: ResponseSpec(
+                data_container=CollectReply,
+                description="Stored, or already stored (a retry): the visitor's hints.",
+                generate_examples=False,
+            )
+        }
+        | ERROR_RESPONSES,
         summary="Store a batch of signals and return the visitor's hints",
     )
     async def collect(
         self, request: Request[Any, Any, Any], services: NamedDependency[Services]
-    ) -> CollectReply:
+    ) -> JsonReply:
         """Decode the raw body with a cached msgspec decoder (faster than ``data:``).
 
         Order of checks: Origin present → content type → size (413, by Litestar) → JSON
@@ -70,10 +93,14 @@ class CollectController(Controller):
         rate limit (429) → store. The per-IP limit (429) runs before all of them. The site's
         budget is spent only by requests from its own origins: any third-party page could
         otherwise make its visitors' browsers exhaust it.
+
+        The reply is encoded here and returned ready (:class:`JsonReply`): this is the
+        route every visitor's page calls, and Litestar's own response path cost more than
+        storing the batch.
         """
-        origin = request.headers.get("origin")
+        origin = _header(request, b"origin")
         require_origin(origin)
-        media_type = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+        media_type = _header(request, b"content-type").split(";", 1)[0].strip().lower()
         if media_type not in _ACCEPTED_TYPES:
             raise ApiError(
                 HTTP_415_UNSUPPORTED_MEDIA_TYPE,
@@ -115,13 +142,14 @@ class CollectController(Controller):
             metrics.ingest_signals.inc(amount=accepted)
         engine = services.hints
         decision = await engine.hints(site.id, visitor, result.profile, now=now)
-        return CollectReply(
+        reply = CollectReply(
             batch=batch.batch,
             accepted=accepted,
             duplicate=result.duplicate,
             hints=decision.hints,
             holdout=decision.holdout,
         )
+        return JsonReply(_REPLY_ENCODER.encode(reply))
 
 
 async def _stored_count(services: Services, site_id: int, batch_id: str, visitor: str) -> int:

@@ -29,6 +29,21 @@ def test_valid_batch_with_no_signals_is_accepted_with_a_hints_list(
     assert reply.json() == {"batch": "batch-empty1", "accepted": 0, "duplicate": False, "hints": []}
 
 
+def test_the_reply_is_json_of_its_declared_length_with_the_apis_headers(
+    api: Any, make_batch: MakeBatch
+) -> None:
+    """The route returns its reply ready-encoded (server/json_reply.py), past Litestar's own
+    response path: what that path would add must still be there."""
+    site = api.add_site()
+    reply = api.collect(make_batch(site.site.site_key, [], batch_id="batch-headers"))
+    assert reply.status_code == 200
+    assert reply.headers["content-type"] == "application/json"
+    assert int(reply.headers["content-length"]) == len(reply.content)
+    assert reply.headers["x-content-type-options"] == "nosniff"
+    assert reply.headers["vary"] == "Origin"
+    assert reply.json()["batch"] == "batch-headers"
+
+
 def test_valid_batch_is_stored_and_counted(api: Any, make_batch: MakeBatch) -> None:
     site = api.add_site()
     signals = [
