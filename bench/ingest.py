@@ -9,6 +9,11 @@ site, then runs wrk (Debian package ``wrk``) against ``/healthz`` and against
 ``/v1/collect`` (20-signal batches, unique batch ids, reply after commit) and against
 ``/v1/hints/{visitor}``, and prints req/s, events/s, p50/p99 and the ratio to ``/healthz``.
 Load generator and server share the machine's cores: numbers are for these machines only.
+
+The three run interleaved, in ``--rounds`` slices of ``--seconds / rounds`` each (healthz,
+collect, hints, then again): on a shared machine whose speed drifts within a minute, two
+endpoints measured one after the other compared two different machines. A ratio is the median
+of the rounds' ratios; req/s and events/s are over the summed time, p50/p99 the rounds' medians.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ import asyncio
 import os
 import re
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -91,6 +97,16 @@ def wrk(
     return parse_wrk(output)
 
 
+def merged(slices: list[dict[str, float]], seconds: float) -> dict[str, float]:
+    """One endpoint's figures from its interleaved slices: counts summed, req/s over the summed
+    time, p50/p99 the slices' medians."""
+    out = {k: sum(s[k] for s in slices) for k in slices[0] if k not in ("rps", "p50", "p99")}
+    out["rps"] = out["requests"] / seconds
+    for k in ("p50", "p99"):
+        out[k] = statistics.median(s[k] for s in slices)
+    return out
+
+
 def held_rate(
     url: str, *, rate: int, seconds: int, clients: int = 50, header: str | None = None
 ) -> dict[str, float]:
@@ -141,7 +157,10 @@ def main() -> int:
         "(the tests' settings) after the durable run, for the side-by-side figure",
     )
     parser.add_argument("--workers", type=int, default=1)
-    parser.add_argument("--seconds", type=int, default=10)
+    parser.add_argument("--seconds", type=int, default=10, help="per endpoint, all rounds")
+    parser.add_argument(
+        "--rounds", type=int, default=3, help="interleaved slices per endpoint (see above)"
+    )
     parser.add_argument("--connections", type=int, default=64)
     parser.add_argument("--threads", type=int, default=2, help="wrk threads")
     parser.add_argument(
@@ -322,8 +341,9 @@ def run_once(url: str, args: argparse.Namespace, backend: str) -> None:
         wait_until_serving(base, server, timeout=30)
         time.sleep(1.0 if args.workers > 1 else 0.2)
         env = {"SITE": site_key, "ORIGIN": ORIGIN, "RUN": str(int(time.time()))}
+        rounds = max(1, min(args.rounds, args.seconds))
         common = {
-            "seconds": args.seconds,
+            "seconds": args.seconds // rounds,
             "connections": args.connections,
             "threads": args.threads,
             "env": env,
@@ -338,15 +358,31 @@ def run_once(url: str, args: argparse.Namespace, backend: str) -> None:
         warm = {**common, "seconds": 2, "env": {**env, "RUN": f"{env['RUN']}0"}}
         for target, script in ((f"{base}/healthz", None), (base, LUA), (hints_url, None)):
             wrk(target, script=script, header=proof, **warm)  # type: ignore[arg-type]
-        health = wrk(f"{base}/healthz", script=None, **common)  # type: ignore[arg-type]
-        before = asyncio.run(stored_batches())
-        collect = wrk(base, script=LUA, **common)  # type: ignore[arg-type]
-        time.sleep(0.5)  # the last replies were sent after their commits; be generous
-        # Events/s from what was stored, not from replies: a retried (duplicate) batch is
-        # acknowledged without storing anything, so replies alone could flatter the rate.
-        collect["stored"] = float(asyncio.run(stored_batches()) - before)
-        collect["events"] = collect["stored"] * SIGNALS_PER_BATCH / args.seconds
-        hints = wrk(hints_url, script=None, header=proof, **common)  # type: ignore[arg-type]
+        slices: dict[str, list[dict[str, float]]] = {"health": [], "collect": [], "hints": []}
+        for round_ in range(rounds):
+            slices["health"].append(wrk(f"{base}/healthz", script=None, **common))  # type: ignore[arg-type]
+            before = asyncio.run(stored_batches())
+            run_env = {**env, "RUN": f"{env['RUN']}r{round_}"}  # new batch ids every round
+            collected = wrk(base, script=LUA, **{**common, "env": run_env})  # type: ignore[arg-type]
+            time.sleep(0.5)  # the last replies were sent after their commits; be generous
+            # Events from what was stored, not from replies: a retried (duplicate) batch is
+            # acknowledged without storing anything, so replies alone could flatter the rate.
+            collected["stored"] = float(asyncio.run(stored_batches()) - before)
+            slices["collect"].append(collected)
+            slices["hints"].append(wrk(hints_url, script=None, header=proof, **common))  # type: ignore[arg-type]
+        measured = common["seconds"] * rounds
+        health, collect, hints = (
+            merged(slices[k], measured) for k in ("health", "collect", "hints")
+        )
+        for name, r in (("collect", collect), ("hints", hints)):
+            r["ratio"] = statistics.median(
+                s["rps"] / h["rps"] for s, h in zip(slices[name], slices["health"], strict=True)
+            )
+        health["ratio"] = 1.0
+        collect["events"] = collect["stored"] * SIGNALS_PER_BATCH / measured
+        ratios = [
+            s["rps"] / h["rps"] for s, h in zip(slices["collect"], slices["health"], strict=True)
+        ]
         paced = None
         if args.hints_rate:
             paced = held_rate(hints_url, rate=args.hints_rate, seconds=args.seconds, header=proof)
@@ -359,7 +395,8 @@ def run_once(url: str, args: argparse.Namespace, backend: str) -> None:
     print(f"load average before/after the run: {load_before} / {os.getloadavg()[0]:.1f}")
     print(
         f"\nrapport serve --workers {args.workers} on {backend}; wrk -t{args.threads} "
-        f"-c{args.connections} -d{args.seconds}s on the same machine ({os.cpu_count()} cores)\n"
+        f"-c{args.connections}, {rounds} interleaved rounds of {common['seconds']}s per endpoint,"
+        f" on the same machine ({os.cpu_count()} cores)\n"
     )
     print(
         "| endpoint | req/s | events/s | p50 ms | p99 ms | × /healthz | non-2xx (+ socket errors) |"
@@ -373,7 +410,7 @@ def run_once(url: str, args: argparse.Namespace, backend: str) -> None:
         events = f"{r['events']:,.0f}" if "events" in r else "–"
         print(
             f"| {name} | {r['rps']:,.0f} | {events} | {r['p50'] * 1e3:.1f} | "
-            f"{r['p99'] * 1e3:.1f} | {r['rps'] / health['rps']:.2f} | "
+            f"{r['p99'] * 1e3:.1f} | {r['ratio']:.2f} | "
             f"{failures(r)} |"
         )
     print(
@@ -383,6 +420,7 @@ def run_once(url: str, args: argparse.Namespace, backend: str) -> None:
         " still in flight when wrk stopped are stored but not counted by wrk); events/s counts"
         " stored signals only."
     )
+    print(f"/v1/collect × /healthz by round: {' / '.join(f'{x:.2f}' for x in ratios)}")
     if paced is not None:
         print(
             f"\n/v1/hints/{{visitor}} held at {args.hints_rate:,} req/s (h2load --rps, 50"

@@ -3,7 +3,7 @@ table line says whether requests failed or only took longer than wrk waits."""
 
 from __future__ import annotations
 
-from bench.ingest import failures, parse_wrk
+from bench.ingest import failures, merged, parse_wrk
 
 WRK = """Running 10s test @ http://127.0.0.1:8000/v1/hints/v1
   2 threads and 64 connections
@@ -29,3 +29,18 @@ def test_a_clean_run_shows_zero() -> None:
         "  Non-2xx or 3xx responses: 2\n", ""
     )
     assert failures(parse_wrk(clean)) == "0"
+
+
+def test_interleaved_slices_merge_into_one_rate_over_the_summed_time() -> None:
+    slices = [
+        {"rps": 100.0, "requests": 300.0, "p50": 0.010, "p99": 0.050, "non2xx": 1.0},
+        {"rps": 50.0, "requests": 150.0, "p50": 0.030, "p99": 0.090, "non2xx": 0.0},
+        {"rps": 90.0, "requests": 270.0, "p50": 0.020, "p99": 0.070, "non2xx": 2.0},
+    ]
+    assert merged(slices, 9.0) == {
+        "requests": 720.0,
+        "non2xx": 3.0,
+        "rps": 80.0,
+        "p50": 0.020,
+        "p99": 0.070,
+    }
