@@ -311,15 +311,21 @@ def test_pyodide_links_none_of_its_own_exports_through_its_global_offset_table()
     assert (PYODIDE_DIR / "pyodide.asm.mjs").read_text().count(_GLUE_MAIN_GOT) == 1
 
 
+def _shipped_pyodide(manifest: dict[str, Any], tmp_path: Path) -> Path:
+    """Pyodide's npm package with the glue the bundle ships (minified, patched)."""
+    pyodide = tmp_path / "pyodide"
+    shutil.copytree(PYODIDE_DIR, pyodide)
+    for name in PYODIDE_MINIFIED:
+        shutil.copyfile(DIST / manifest["entry"]["pyodide_dir"] / name, pyodide / name)
+    return pyodide
+
+
 def test_the_shipped_glue_boots_with_only_the_main_modules_own_got_entries(
     manifest: dict[str, Any], tmp_path: Path
 ) -> None:
     """Not one table slot and JS wrapper per exported function (7,415 of them, ≈ 45 ms of every
     boot): the GOT holds what the main module links, and Python runs."""
-    pyodide = tmp_path / "pyodide"
-    shutil.copytree(PYODIDE_DIR, pyodide)
-    for name in PYODIDE_MINIFIED:
-        shutil.copyfile(DIST / manifest["entry"]["pyodide_dir"] / name, pyodide / name)
+    pyodide = _shipped_pyodide(manifest, tmp_path)
     script = tmp_path / "boot.mjs"
     script.write_text(
         f"const {{ loadPyodide }} = await import({json.dumps(str(pyodide / 'pyodide.mjs'))});\n"
@@ -386,10 +392,7 @@ def test_the_shipped_files_import_the_client_from_its_wheel_and_install_nothing(
     """As the worker boots: the wheel written before Python starts and on PYTHONPATH, never
     unpacked; Pyodide's package installs refused with a reason; the package loader's imports
     and `random` (a restored page does not reseed it) not imported by importing the agent."""
-    pyodide = tmp_path / "pyodide"
-    shutil.copytree(PYODIDE_DIR, pyodide)
-    for name in PYODIDE_MINIFIED:
-        shutil.copyfile(DIST / manifest["entry"]["pyodide_dir"] / name, pyodide / name)
+    pyodide = _shipped_pyodide(manifest, tmp_path)
     shutil.copyfile(DIST / manifest["entry"]["stdlib"], pyodide / "python_stdlib.zip")
     wheel = DIST / manifest["entry"]["wheel"]
     script = tmp_path / "boot.mjs"
