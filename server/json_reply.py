@@ -9,7 +9,7 @@ middleware and ``before_send`` hook (CORS, ``nosniff``, metrics) still sees the 
 
 It subclasses :class:`~litestar.response.ASGIResponse` so that Litestar's OpenAPI generator
 treats it as a response without a documented body; the route documents its 200 body with a
-``ResponseSpec`` (see :data:`rapport.server.openapi.COLLECT_RESPONSES`).
+``ResponseSpec`` in its ``responses`` (``server/ingest/controller.py``).
 """
 
 from __future__ import annotations
