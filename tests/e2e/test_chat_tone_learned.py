@@ -13,6 +13,7 @@ from rapport.client_py import schema
 from rapport.client_py.tone import analyse_lexicon
 from rapport.demo_site.stack import Stack
 from rapport.server.testing.recording import Recorder
+from tests.e2e.test_warm_start import SAVED, boot_marks
 
 pytestmark = pytest.mark.e2e
 
@@ -89,4 +90,19 @@ def test_a_deadline_alone_makes_the_chat_concise(
     assert hint.startswith("chat_urgency"), hint
     assert after != before and "one_sentence" in after, (before, after)
     _nothing_typed_left(stack, recorder, DEADLINE)
+    assert recorder.page_errors == []
+
+
+def test_a_page_restored_from_the_snapshot_still_hears_the_sarcasm(
+    stack: Stack, page: Page, recorder: Recorder
+) -> None:
+    """The learned model is imported on the first chat message, after the snapshot: on a
+    restored page Python imports it from the wheel the worker wrote before Python started."""
+    page.goto(stack.shop + "/")
+    page.wait_for_function("() => window.rapport && window.rapport.ready", timeout=30_000)
+    assert page.evaluate(SAVED), "the first page saved no snapshot"
+    before, after, hint = _chat_style_after(page, stack, SARCASM)
+    assert boot_marks(page)["snapshot"] == "restored"
+    assert hint.startswith("chat_irritation"), hint
+    assert after != before and "apologetic" in after, (before, after)
     assert recorder.page_errors == []
