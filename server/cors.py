@@ -26,6 +26,7 @@ from litestar.enums import ScopeType
 from litestar.middleware import ASGIMiddleware
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
+from rapport.server.scope_headers import scope_header
 from rapport.server.sites.directory import SiteDirectory
 
 __all__ = ["ALLOWED_HEADERS", "ALLOWED_METHODS", "SiteCorsMiddleware"]
@@ -35,13 +36,6 @@ ALLOWED_HEADERS: Final = "Content-Type, Authorization"
 PREFLIGHT_MAX_AGE: Final = "600"
 _PREFIX: Final = "/v1/"
 _ADMIN_PREFIX: Final = "/v1/admin/"
-
-
-def _header(scope: Scope, name: bytes) -> str | None:
-    for key, value in scope["headers"]:
-        if key.lower() == name:
-            return value.decode("latin-1")
-    return None
 
 
 class SiteCorsMiddleware(ASGIMiddleware):
@@ -58,7 +52,7 @@ class SiteCorsMiddleware(ASGIMiddleware):
         if not path.startswith(_PREFIX):
             await next_app(scope, receive, send)
             return
-        origin = _header(scope, b"origin")
+        origin = scope_header(scope, b"origin")
         # Admin routes are for the site's servers: no page may read them unless allowed.
         cors = self._admin_cors or not path.startswith(_ADMIN_PREFIX)
         known = cors and bool(origin) and await self._sites.is_known_origin(origin or "")

@@ -23,6 +23,7 @@ from rapport.server.ingest.schema import BATCH_DECODER
 from rapport.server.json_body import decode_body
 from rapport.server.json_reply import JsonReply
 from rapport.server.openapi import ERROR_RESPONSES, CollectOperation
+from rapport.server.scope_headers import scope_header
 from rapport.server.services import Services
 from rapport.server.sites.access import require_origin, resolve_site
 from rapport.server.storage.base import IngestBatch
@@ -50,17 +51,6 @@ class CollectReply(msgspec.Struct, frozen=True, omit_defaults=True):
 
 
 _REPLY_ENCODER: Final = msgspec.json.Encoder()
-
-
-def _header(request: Request[Any, Any, Any], name: bytes) -> str:
-    """The first ``name`` header (lower-case, as ASGI servers pass names), else ``""``.
-
-    Read from the scope: ``request.headers`` builds a multidict of every header first.
-    """
-    for key, value in request.scope["headers"]:
-        if key == name:
-            return value.decode("latin-1")
-    return ""
 
 
 class CollectController(Controller):
@@ -98,9 +88,10 @@ class CollectController(Controller):
         route every visitor's page calls, and Litestar's own response path cost more than
         storing the batch.
         """
-        origin = _header(request, b"origin")
+        origin = scope_header(request.scope, b"origin")
         require_origin(origin)
-        media_type = _header(request, b"content-type").split(";", 1)[0].strip().lower()
+        content_type = scope_header(request.scope, b"content-type") or ""
+        media_type = content_type.split(";", 1)[0].strip().lower()
         if media_type not in _ACCEPTED_TYPES:
             raise ApiError(
                 HTTP_415_UNSUPPORTED_MEDIA_TYPE,
