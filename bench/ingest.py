@@ -374,15 +374,14 @@ def run_once(url: str, args: argparse.Namespace, backend: str) -> None:
         health, collect, hints = (
             merged(slices[k], measured) for k in ("health", "collect", "hints")
         )
-        for name, r in (("collect", collect), ("hints", hints)):
-            r["ratio"] = statistics.median(
-                s["rps"] / h["rps"] for s, h in zip(slices[name], slices["health"], strict=True)
-            )
+        ratios = {
+            name: [s["rps"] / h["rps"] for s, h in zip(slices[name], slices["health"], strict=True)]
+            for name in ("collect", "hints")
+        }
+        collect["ratio"] = statistics.median(ratios["collect"])
+        hints["ratio"] = statistics.median(ratios["hints"])
         health["ratio"] = 1.0
         collect["events"] = collect["stored"] * SIGNALS_PER_BATCH / measured
-        ratios = [
-            s["rps"] / h["rps"] for s, h in zip(slices["collect"], slices["health"], strict=True)
-        ]
         paced = None
         if args.hints_rate:
             paced = held_rate(hints_url, rate=args.hints_rate, seconds=args.seconds, header=proof)
@@ -420,7 +419,7 @@ def run_once(url: str, args: argparse.Namespace, backend: str) -> None:
         " still in flight when wrk stopped are stored but not counted by wrk); events/s counts"
         " stored signals only."
     )
-    print(f"/v1/collect × /healthz by round: {' / '.join(f'{x:.2f}' for x in ratios)}")
+    print(f"/v1/collect × /healthz by round: {' / '.join(f'{x:.2f}' for x in ratios['collect'])}")
     if paced is not None:
         print(
             f"\n/v1/hints/{{visitor}} held at {args.hints_rate:,} req/s (h2load --rps, 50"
