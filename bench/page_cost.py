@@ -66,6 +66,7 @@ from playwright.sync_api import Browser, sync_playwright
 from bench.quiet_browser import QuietChromium
 from rapport.demo_site.server import serve_demo
 from rapport.demo_site.stack import CHROMIUM_FLAGS, chromium_executable, running_stack
+from rapport.server.testing.browser import DROP_SAVED_BOOT
 from rapport.server.testing.camera import (
     ASK_FOR_CAMERA,
     ask_for_camera,
@@ -297,13 +298,13 @@ def one_run(
     third_steps: dict[str, float] = {}
     if with_rapport:
         # The same page again: every file in the HTTP cache, Python restored from the snapshot
-        # the first page saved. Then once more without that snapshot (Cache Storage cleared):
+        # the first page saved. Then once more without that snapshot (its file removed):
         # the HTTP cache alone, the warm start before the snapshot, side by side in this run.
         # The second page, then a third (what every later page gets).
         (ready_warm, warm_steps), (ready_third, third_steps) = (
             _restored_page(page, shop) for _ in range(2)
         )
-        page.evaluate("() => caches.delete('rapport-boot')")
+        page.evaluate(DROP_SAVED_BOOT)
         page.goto(shop + PRODUCT)
         ready_http = round(_ready_ms(page))
     context.close()

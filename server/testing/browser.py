@@ -11,7 +11,13 @@ import os
 import shutil
 from typing import Final, TypedDict
 
-__all__ = ["CHROMIUM_FLAGS", "LaunchOptions", "chromium_executable", "launch_options"]
+__all__ = [
+    "CHROMIUM_FLAGS",
+    "DROP_SAVED_BOOT",
+    "LaunchOptions",
+    "chromium_executable",
+    "launch_options",
+]
 
 #: Flags that work for headless Chromium on these machines (no sandbox as root, no Google hosts).
 CHROMIUM_FLAGS: Final = [
@@ -23,6 +29,13 @@ CHROMIUM_FLAGS: Final = [
     "--disable-component-update",
     "--disable-sync",
 ]
+
+
+#: A page's script that removes the worker's saved boot (Python's memory and its wasm, in the
+#: origin's private file system, as an erase does), so the origin's next page starts Python
+#: afresh: for a cold start without clearing the HTTP cache.
+DROP_SAVED_BOOT: Final = """() => navigator.storage.getDirectory()
+  .then((root) => root.removeEntry("rapport-boot", { recursive: true })).catch(() => {})"""
 
 
 class LaunchOptions(TypedDict):

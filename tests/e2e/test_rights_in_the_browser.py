@@ -12,6 +12,7 @@ from playwright.sync_api import BrowserContext, Page, Route
 from rapport.client_py.identity import visitor_id_from_secret
 from rapport.demo_site.stack import Stack
 from rapport.server.testing.recording import Recorder
+from tests.e2e.test_warm_start import SAVED
 
 pytestmark = pytest.mark.e2e
 
@@ -21,16 +22,13 @@ KEY = "7xKfoCuM3IYgE1qLacddtXVmshvHtStsfxM3aI11cGs"
 VISITOR = "1-dsGnRvi962aoPx-E7qV-"
 
 
-#: Poll Cache Storage (up to 10 s) for the worker's warm-start snapshot to exist / be gone.
-BOOT_SNAPSHOT_SAVED = """async () => {
-  for (let i = 0; i < 100 && !(await caches.has("rapport-boot")); i++)
-    await new Promise((r) => setTimeout(r, 100));
-  return caches.has("rapport-boot");
-}"""
+#: Poll (up to 10 s) for the worker's saved boots (Python's memory, its wasm) to be gone.
 BOOT_SNAPSHOT_GONE = """async () => {
-  for (let i = 0; i < 100 && (await caches.has("rapport-boot")); i++)
+  const there = () => navigator.storage.getDirectory()
+    .then((root) => root.getDirectoryHandle("rapport-boot")).then(() => true, () => false);
+  for (let i = 0; i < 100 && (await there()); i++)
     await new Promise((r) => setTimeout(r, 100));
-  return !(await caches.has("rapport-boot"));
+  return !(await there());
 }"""
 
 
@@ -111,7 +109,7 @@ def test_export_then_erase_leaves_nothing_and_the_next_page_is_a_new_visitor(
     page = known_visitor.new_page()
     visit_and_send(page, stack, recorder)
 
-    assert page.evaluate(BOOT_SNAPSHOT_SAVED) is True
+    assert page.evaluate(SAVED)
     exported = page.evaluate("() => rapport.visitor.export()")
     assert exported["status"] == 200
     assert exported["body"]["visitor"] == VISITOR

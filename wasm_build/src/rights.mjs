@@ -39,7 +39,10 @@ export function rights(method, { site, endpoint, store, visitorKey, sha, fail })
         // holds nothing of the visitor, but Rapport leaves nothing of its own behind either.
         ["rapport:vs"].forEach((k) => localStorage.removeItem(k));
         ["rapport:sid", "rapport:state"].forEach((k) => sessionStorage.removeItem(k));
-        self.caches?.delete("rapport-boot").catch(() => {});
+        navigator.storage
+          ?.getDirectory()
+          .then((root) => root.removeEntry("rapport-boot", { recursive: true }))
+          .catch(() => {});
         // Again, for a tab that started while the erase ran.
         tellTabs();
       }

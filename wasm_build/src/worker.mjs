@@ -27,9 +27,9 @@ self.fetch = (url, init) => {
 };
 // Pyodide starts its wasm and stdlib downloads, and compiles the wasm, only once its JS (660 KB
 // of glue) is imported and running. init() starts them first, beside that import: the stdlib's
-// response waits here for Pyodide's fetch of it, and the wasm is compiled meanwhile
-// (compileStreaming, by URL, so V8's code cache still serves later pages); Pyodide's fetch of
-// the wasm then gets `PRECOMPILED`, which instantiateStreaming below turns into that module.
+// response waits here for Pyodide's fetch of it, and the wasm is compiled meanwhile (from the
+// saved boot when there is one, else streamed by URL); Pyodide's fetch of the wasm then gets
+// `PRECOMPILED`, which instantiateStreaming below turns into that module.
 /** @type {Map<string, Promise<Response>>} */
 const early = new Map();
 const PRECOMPILED = new Response(null);
@@ -276,48 +276,71 @@ function onMessage(data) {
 }
 
 // Warm start (issue 19): the first boot on a site saves Python's memory right after importing
-// client_py, before anything of the visitor or the page enters it (Pyodide's memory snapshot,
-// sparse, the page origin's Cache Storage, keyed by this hashed worker file, so a new build never
-// restores an old one). Later pages restore it instead of starting Python and importing: no
-// download, the stdlib and wheel still come from the HTTP cache.
+// client_py, before anything of the visitor or the page enters it (Pyodide's memory snapshot),
+// with the WebAssembly it runs on, in one file of the page origin's private file system (OPFS),
+// named for this hashed worker file, so a new build never restores an old one. Later pages
+// compile that wasm and restore the memory instead of starting Python and importing: no wasm
+// download or brotli decoding (≈ 110 ms for its 9.6 MB from the HTTP cache, bench/README.md),
+// the stdlib and wheel still come from the HTTP cache.
 const SNAPSHOTS = "rapport-boot";
+const bootDir = (create) =>
+  navigator.storage.getDirectory().then((root) => root.getDirectoryHandle(SNAPSHOTS, { create }));
 
-/** @param {string} key @returns {Promise<Uint8Array | null>} */
-async function savedBoot(key) {
+// Python's memory is 30 MB, of which two thirds are pages of zeros: the file keeps only the 4 KB
+// pages with a non-zero byte. Its header: the memory's length and the wasm's (u32), then one
+// byte per page (kept or not); then the kept pages, then the wasm. Not compressed: unzipping
+// (≈ 100 ms on this worker's one thread, on every later page) cost more than reading 11 MB
+// instead of 4 (bench/README.md, "sparse snapshot"). Read with a synchronous handle, each run of
+// kept pages straight into its place in the memory Pyodide gets: no copy of the file in between.
+const PAGE = 4096;
+
+/** @param {string} name @returns {Promise<{ memory: Uint8Array, wasm: Uint8Array } | null>} */
+async function savedBoot(name) {
+  let file;
   try {
-    const found = await (await caches.open(SNAPSHOTS)).match(key);
-    if (!found?.body) return null;
-    const packed = new Uint8Array(await found.arrayBuffer());
-    const memory = unpack(packed);
-    release(packed);
-    return memory;
+    const handle = await (await bootDir(false)).getFileHandle(name);
+    // @ts-ignore: the mode (Chrome 121): other tabs may restore at the same time
+    file = await handle.createSyncAccessHandle({ mode: "read-only" });
+    const [length, size] = read(file, new Uint32Array(2), 0);
+    const kept = read(file, new Uint8Array(Math.ceil(length / PAGE)), 8);
+    let at = 8 + kept.length;
+    const memory = new Uint8Array(length); // zero pages stay untouched: not resident either
+    for (let p = 0, q; p < kept.length; p = q + 1) {
+      for (q = p; kept[q]; ) q++;
+      if (q > p) at += read(file, memory.subarray(p * PAGE, q * PAGE), at).byteLength;
+    }
+    const wasm = read(file, new Uint8Array(size), at);
+    // A file cut short, or one whose write never finished (its first bytes are written last).
+    if (!length || at + size !== file.getSize()) throw new Error("saved boot of the wrong size");
+    return { memory, wasm };
   } catch {
-    return null; // no Cache Storage (not a secure context), or an unreadable entry
+    return null; // none saved, no file system for this origin, or an unreadable file
+  } finally {
+    file?.close();
   }
 }
 
-// Python's memory is 30 MB, of which two thirds are pages of zeros: the entry keeps only the
-// 4 KB pages with a non-zero byte, behind a header (the length, then one byte per page: kept or
-// not). Not gzipped: unzipping (≈ 100 ms on this worker's one thread, on every later page) cost
-// more than reading 11 MB instead of 4 from the disk while Pyodide's JS loads (warm ready
-// 545 → 475 ms, bench/README.md, "sparse snapshot"); the first page no longer compresses either.
-const PAGE = 4096;
+/** @template {Uint8Array | Uint32Array} T @param {any} file @param {T} into @param {number} at @returns {T} */
+function read(file, into, at) {
+  if (file.read(into, { at }) !== into.byteLength) throw new Error("saved boot cut short");
+  return into;
+}
 
-/** @param {Uint8Array} bytes @returns {Uint8Array[]} the header, then runs of kept pages (views) */
-function pack(bytes) {
+/** @param {Uint8Array} bytes @param {number} wasm its length @returns {Uint8Array[]} the header, then runs of kept pages (views) */
+function pack(bytes, wasm) {
   const pages = Math.ceil(bytes.length / PAGE);
-  const head = new Uint8Array(4 + pages);
-  new DataView(head.buffer).setUint32(0, bytes.length, true);
+  const head = new Uint8Array(8 + pages);
+  new Uint32Array(head.buffer, 0, 2).set([bytes.length, wasm]);
   /** @type {Uint8Array[]} */
   const parts = [head];
-  let run = -1; // the first page of the run being gathered; runs end at 1 MB
+  let run = -1; // the first page of the run being gathered
   for (let p = 0; p <= pages; p++) {
     let i = p * PAGE;
     const end = Math.min(i + PAGE, bytes.length); // p == pages: an empty page ends the last run
     while (i < end && !bytes[i]) i++;
     const kept = i < end;
-    if (kept) head[4 + p] = 1;
-    if (run >= 0 && (!kept || p - run === 256)) {
+    if (kept) head[8 + p] = 1;
+    if (run >= 0 && !kept) {
       parts.push(bytes.subarray(run * PAGE, p * PAGE));
       run = -1;
     }
@@ -326,43 +349,35 @@ function pack(bytes) {
   return parts;
 }
 
-/** @param {Uint8Array} packed @returns {Uint8Array} Python's memory as it was saved */
-function unpack(packed) {
-  const length = new DataView(packed.buffer, packed.byteOffset).getUint32(0, true);
-  const pages = Math.ceil(length / PAGE);
-  const memory = new Uint8Array(length); // zero pages stay untouched: not resident either
-  let at = 4 + pages;
-  for (let p = 0; p < pages; p++)
-    if (packed[4 + p]) {
-      const size = Math.min(PAGE, length - p * PAGE);
-      memory.set(packed.subarray(at, at + size), p * PAGE);
-      at += size;
-    }
-  if (at !== packed.length) throw new Error("snapshot entry of the wrong size");
-  return memory;
-}
-
-/** @param {string} key @param {Uint8Array | null} bytes null: drop every saved boot */
-async function saveBoot(key, bytes) {
+/**
+ * @param {string} name @param {Uint8Array | null} memory null: drop every saved boot
+ * @param {Promise<ArrayBuffer>} [wasm] the module's bytes, as downloaded
+ */
+async function saveBoot(name, memory, wasm) {
+  let file;
   try {
-    const cache = await caches.open(SNAPSHOTS);
-    for (const old of await cache.keys()) await cache.delete(old);
-    if (!bytes) return;
-    // Views of the snapshot's kept pages, not a copy: the first page holds Python's memory
-    // once more for the moment it takes to store it, not twice. Runs of pages (≤ 1 MB), not
-    // 2,800 views of one page each.
-    const parts = pack(bytes);
-    const chunks = new ReadableStream({
-      pull(out) {
-        const part = parts.shift();
-        if (part) out.enqueue(part);
-        else out.close();
-      },
-    });
-    await cache.put(key, new Response(chunks));
-    release(bytes);
+    self.caches?.delete(SNAPSHOTS).catch(() => {}); // where builds before OPFS kept the memory
+    const dir = await bootDir(true);
+    // @ts-ignore: a directory handle is async-iterable in workers
+    for await (const old of dir.keys())
+      if (old !== name || !memory) await dir.removeEntry(old).catch(() => {});
+    if (!memory || !wasm) return;
+    const code = new Uint8Array(await wasm);
+    file = await (await dir.getFileHandle(name, { create: true })).createSyncAccessHandle();
+    file.truncate(0);
+    const [head, ...runs] = pack(memory, code.length);
+    let at = file.write(head.subarray(4), { at: 4 }) + 4;
+    for (const run of runs) at += file.write(run, { at });
+    file.write(code, { at });
+    file.flush();
+    file.write(head.subarray(0, 4), { at: 0 }); // last: a file without it is never restored
+    file.flush();
+    release(memory);
+    release(code);
   } catch {
-    // a full or unavailable Cache Storage costs the next page its warm start, nothing else
+    // a full or unavailable file system, or another tab writing: the next page tries again
+  } finally {
+    file?.close();
   }
 }
 
@@ -403,14 +418,28 @@ async function init({ cfg, state }) {
   });
   stdlib.catch(() => {}); // Pyodide reads it, and reports a failure
   early.set(stdlibURL, stdlib);
-  compiled = WebAssembly.compileStreaming(self.fetch(wasmURL));
-  compiled.catch(() => {}); // a failure surfaces through loadPyodide's instantiation
-  early.set(wasmURL, Promise.resolve(PRECOMPILED));
-  const key = import.meta.url + "?boot";
-  // Beside Pyodide's downloads; a Cache Storage that does not answer within 3 s is skipped
-  // (the watchdog judges only the network, so a hung read would otherwise hang the boot).
+  const key = import.meta.url.split("/").pop() + ".boot";
+  // A file system that does not answer within 3 s is skipped (the watchdog judges only the
+  // network, so a hung read would otherwise hang the boot).
   const reading = Promise.race([savedBoot(key), new Promise((r) => setTimeout(r, 3000, null))]);
   reading.then(() => mark("snapshot_read"));
+  /** The wasm's bytes as downloaded, for the saved boot. @type {Promise<ArrayBuffer> | undefined} */
+  let wasmBytes;
+  compiled = reading.then((saved) => {
+    const module = saved
+      ? WebAssembly.compile(saved.wasm) // copies the bytes
+      : WebAssembly.compileStreaming(
+          self.fetch(wasmURL).then((response) => {
+            wasmBytes = response.clone().arrayBuffer();
+            wasmBytes.catch(() => {});
+            return response;
+          }),
+        );
+    // Pyodide asks for the wasm only once `reading` settled (below), after this.
+    early.set(wasmURL, Promise.resolve(PRECOMPILED));
+    return module;
+  });
+  compiled.catch(() => {}); // a failure surfaces through loadPyodide's instantiation
   // Pyodide's two modules load side by side (it would import pyodide.asm.mjs only once
   // pyodide.mjs ran); it starts the wasm and stdlib fetches itself, the wheel's starts here.
   const asm = waitFor(import(indexURL + "pyodide.asm.mjs"));
@@ -437,7 +466,7 @@ async function init({ cfg, state }) {
       // the same file. A failed download surfaces below.
       env: { PYTHONPATH: BUILD.client },
       fsInit: (FS) => wheel.then((bytes) => FS.writeFile(BUILD.client, bytes), () => {}),
-      ...(saved ? { _loadSnapshot: saved } : { _makeSnapshot: true }),
+      ...(saved ? { _loadSnapshot: saved.memory } : { _makeSnapshot: true }),
     });
   } catch (error) {
     if (saved) saveBoot(key, null); // this page fails; the next one boots afresh and saves anew
@@ -446,7 +475,8 @@ async function init({ cfg, state }) {
   mark("python");
   if (saved) {
     delete py._api.config._loadSnapshot; // Pyodide keeps its options: not this copy of its memory
-    release(saved);
+    release(saved.memory);
+    release(saved.wasm); // compiled
     // No `random` state came back with the heap: the build proves nothing imports `random`
     // before the snapshot (node/compile_python.mjs), so no two pages share a seed.
   }
@@ -468,7 +498,7 @@ async function init({ cfg, state }) {
   stop("");
   post({ t: "ready" });
   mark("ready");
-  if (made) saveBoot(key, made);
+  if (made) saveBoot(key, made, wasmBytes);
   for (const message of pending.splice(0)) run(message);
   mark("first_events");
   setInterval(() => run({ t: "tick" }), TICK_MS);
