@@ -6,7 +6,7 @@ from collections.abc import Callable
 from typing import Any
 
 from rapport.client_py.schema import MAX_SIGNALS_PER_BATCH
-from tests.server.conftest import id_of, key_of
+from tests.server.conftest import ORIGIN, id_of, key_of
 
 OTHER_ORIGIN = "https://other.example"
 HESITANT = {"kind": "pattern", "name": "hesitant", "score": 0.74}
@@ -193,6 +193,20 @@ def test_oversized_body_is_refused_with_413_in_the_error_shape(api: Any) -> None
         "error": "body larger than 65536 bytes: send fewer signals per batch",
         "field": "$",
     }
+
+
+def test_a_body_sent_without_a_length_is_refused_with_413_once_it_grows_past_the_limit(
+    api: Any,
+) -> None:
+    api.add_site()
+    chunks = (b" " * 16 * 1024 for _ in range(5))  # chunked: no Content-Length to check first
+    reply = api.client.post(
+        "/v1/collect",
+        content=chunks,
+        headers={"Content-Type": "application/json", "Origin": ORIGIN},
+    )
+    assert reply.status_code == 413
+    assert reply.json()["field"] == "$"
 
 
 def test_unknown_site_key_is_refused_with_404(api: Any, make_batch: MakeBatch) -> None:
