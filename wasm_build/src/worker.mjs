@@ -354,10 +354,10 @@ function pack(bytes, wasm) {
  * @param {Promise<ArrayBuffer>} [wasm] the module's bytes, as downloaded
  */
 async function saveBoot(name, memory, wasm) {
-  let file;
+  let file, dir;
   try {
     self.caches?.delete(SNAPSHOTS).catch(() => {}); // where builds before OPFS kept the memory
-    const dir = await bootDir(true);
+    dir = await bootDir(true);
     // @ts-ignore: a directory handle is async-iterable in workers
     for await (const old of dir.keys())
       if (old !== name || !memory) await dir.removeEntry(old).catch(() => {});
@@ -375,7 +375,13 @@ async function saveBoot(name, memory, wasm) {
     release(memory);
     release(code);
   } catch {
-    // a full or unavailable file system, or another tab writing: the next page tries again
+    // A full or unavailable file system, or another tab writing: the next page tries again.
+    // What this page wrote of it goes, not to hold the origin's quota half-written.
+    if (file) {
+      file.close();
+      file = null;
+      dir?.removeEntry(name).catch(() => {});
+    }
   } finally {
     file?.close();
   }
