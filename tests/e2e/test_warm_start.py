@@ -20,18 +20,26 @@ pytestmark = pytest.mark.e2e
 PRODUCT = "/product/aria-headphones.html"
 TYPED = "Zanzibarian question typed while Python starts"
 
-# Resolves with the names of the saved boots once one is whole (it is written after `ready`,
-# its first bytes last: a file whose first u32 is 0 was never finished).
+# Resolves with the names of the saved boots once one is whole: its first u32 set (the worker
+# writes it last) and the file as long as its header says (worker.mjs `pack`). The worker holds
+# the file alone while writing it, so `getFile()` fails until then.
 SAVED = """async () => {
+  const whole = async (file) => {
+    const [size, wasm] = new Uint32Array(await file.slice(0, 8).arrayBuffer());
+    if (!size) return false;
+    const pages = Math.ceil(size / 4096);
+    const kept = new Uint8Array(await file.slice(8, 8 + pages).arrayBuffer());
+    let length = 8 + pages + wasm;
+    kept.forEach((k, p) => { if (k) length += Math.min(4096, size - p * 4096); });
+    return file.size === length;
+  };
   for (let i = 0; i < 200; i++) {
     const names = [];
     try {
       const root = await navigator.storage.getDirectory();
       const dir = await root.getDirectoryHandle("rapport-boot");
-      for await (const [name, handle] of dir.entries()) {
-        const file = await handle.getFile();
-        if (new Uint32Array(await file.slice(0, 4).arrayBuffer())[0]) names.push(name);
-      }
+      for await (const [name, handle] of dir.entries())
+        if (await whole(await handle.getFile())) names.push(name);
     } catch {} // not there yet, or the worker is still writing it
     if (names.length) return names;
     await new Promise((r) => setTimeout(r, 100));
