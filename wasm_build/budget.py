@@ -23,7 +23,7 @@ FILE_BUDGETS_BR: Final[Mapping[str, int]] = {
     "loader": 3 * 1024,
     "worker": 3_200,  # 2 KB before the warm-start snapshot (+270 B), early compile (+135 B), the
     # boot's garbage freed at once and the snapshot kept sparse (+367 B), the saved boot read in
-    # place from OPFS with its wasm (+249 B)
+    # place from OPFS with its wasm (+291 B)
     "pyodide.mjs": 6_500,
     "pyodide.asm.mjs": 154 * 1024,
     "pyodide.asm.wasm": 2_730_000,

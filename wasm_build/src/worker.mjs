@@ -372,8 +372,6 @@ async function saveBoot(name, memory, wasm) {
     file.flush();
     file.write(head.subarray(0, 4), { at: 0 }); // last: a file without it is never restored
     file.flush();
-    release(memory);
-    release(code);
   } catch {
     // A full or unavailable file system, or another tab writing: the next page tries again.
     // What this page wrote of it goes, not to hold the origin's quota half-written.
@@ -384,8 +382,13 @@ async function saveBoot(name, memory, wasm) {
     }
   } finally {
     file?.close();
+    if (memory) release(memory);
+    drop(wasm); // saved or not
   }
 }
+
+/** @param {Promise<ArrayBuffer> | undefined} bytes freed now, unless already */
+const drop = (bytes) => bytes?.then((b) => b.byteLength && release(new Uint8Array(b)), () => {});
 
 // Frees a snapshot's 30 MB (or a download once Python's file system holds a copy) now rather
 // than at the worker's next full collection, which an idle worker runs only ≈ 30 s after boot
@@ -505,6 +508,7 @@ async function init({ cfg, state }) {
   post({ t: "ready" });
   mark("ready");
   if (made) saveBoot(key, made, wasmBytes);
+  else drop(wasmBytes); // restored, or no snapshot could be taken: the download is not kept
   for (const message of pending.splice(0)) run(message);
   mark("first_events");
   setInterval(() => run({ t: "tick" }), TICK_MS);
