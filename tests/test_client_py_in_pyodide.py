@@ -5,8 +5,14 @@ This test runs the SAME tests/client_py with pytest inside Pyodide under Node
 (tests/pyodide/run_pytest.mjs) and checks that every test CPython collects passed there, so a
 test that is skipped, xfailed or missing only in Pyodide shows up as a failure here.
 
+It runs on the WebAssembly the bundle ships: Pyodide's npm package with the built
+``pyodide.asm.wasm`` in place of its own, which keeps only the exports JavaScript calls
+(wasm_build/wasm_dce.py). So the whole client, pytest and the stdlib modules they import run on
+the cut module, through the full Pyodide JavaScript (the package loader included).
+
 Needs the pinned wheels of tests/pyodide/requirements.txt in .cache/pyodide-wheels (install
-step, see INSTALL_STEP) and the npm package pyodide in wasm_build/node_modules.
+step, see INSTALL_STEP), the npm package pyodide in wasm_build/node_modules and the built bundle
+(``rapport build-sdk``).
 """
 
 from __future__ import annotations
@@ -23,6 +29,7 @@ REPO = Path(__file__).resolve().parent.parent
 RUNNER = REPO / "tests" / "pyodide" / "run_pytest.mjs"
 WHEELS = REPO / ".cache" / "pyodide-wheels"
 PYODIDE_DIR = REPO / "wasm_build" / "node_modules" / "pyodide"
+DIST = REPO / "wasm_build" / "dist"
 CLIENT_TESTS = "tests/client_py"
 RUN_TIMEOUT_S = 600
 COLLECT_TIMEOUT_S = 120
@@ -63,9 +70,21 @@ def _check_prerequisites() -> str:
             f"  {INSTALL_STEP}",
             pytrace=False,
         )
+    if not (DIST / "manifest.json").is_file():
+        pytest.fail(f"no bundle in {DIST}: run `rapport build-sdk`", pytrace=False)
     if not (REPO / CLIENT_TESTS).is_dir():
         pytest.fail(f"no {CLIENT_TESTS}/ in {REPO}: nothing to run in Pyodide", pytrace=False)
     return node
+
+
+def _pyodide_with_the_shipped_wasm(tmp_path: Path) -> Path:
+    """The npm package, its ``pyodide.asm.wasm`` replaced by the one the bundle ships."""
+    manifest = json.loads((DIST / "manifest.json").read_text(encoding="utf-8"))
+    shipped = DIST / manifest["entry"]["pyodide_dir"] / "pyodide.asm.wasm"
+    dest = tmp_path / "pyodide"
+    shutil.copytree(PYODIDE_DIR, dest)
+    shutil.copyfile(shipped, dest / "pyodide.asm.wasm")
+    return dest
 
 
 def _collect_in_cpython() -> list[str]:
@@ -110,6 +129,8 @@ def test_client_py_unit_tests_pass_inside_real_pyodide(tmp_path: Path) -> None:
         str(REPO),
         "--wheels",
         str(WHEELS),
+        "--pyodide",
+        str(_pyodide_with_the_shipped_wasm(tmp_path)),
         "--json-report",
         str(report_path),
     ]

@@ -1,7 +1,7 @@
 """Build the browser bundle that ``/sdk/`` serves: ``rapport build-sdk``.
 
 Everything comes from the repo and from npm packages pinned in ``wasm_build/package-lock.json``
-(Pyodide core, onnxruntime-web, terser); nothing is fetched from a CDN at run time. Steps:
+(Pyodide core, onnxruntime-web, terser, binaryen); nothing is fetched from a CDN at run time. Steps:
 
 1. a pure-Python wheel of ``client_py`` (reproducible: fixed timestamps, sorted members);
 2. inside Pyodide under Node: .pyc-compile that wheel and the stdlib, trim the stdlib to what the
@@ -11,7 +11,8 @@ Everything comes from the repo and from npm packages pinned in ``wasm_build/pack
    (:func:`_loader_modules`);
 4. the loader and the worker minified with terser; ``.br`` and ``.gz`` siblings for every file
    (the two wasm files also try brotli settings of their own, :data:`BROTLI_TRIES`);
-   Pyodide's two JS modules minified too, before step 2, so its boots run the shipped JS;
+   Pyodide's two JS modules minified too, and its wasm cut to the exports JavaScript calls
+   (``wasm_build/wasm_dce.py``), before step 2, so its boots run the shipped files;
 5. ``manifest.json``: names, sizes (raw, brotli, gzip), sha256, versions, and each file's role
    and brotli budget (``wasm_build/budget.py``): the build fails when a file, or the cold
    download of a first visit, outgrows its budget.
@@ -59,7 +60,7 @@ from typing import Any, Final, cast
 
 import brotli
 
-from rapport.wasm_build import budget, cross_language, wasm_sections
+from rapport.wasm_build import budget, cross_language, wasm_dce, wasm_sections
 from rapport.wasm_build.loader_join import LoaderJoinError, join_loader, loader_modules
 
 __all__ = ["LOADER_BUDGET_BYTES_BR", "BuildError", "build_sdk", "client_wheel", "minify_loader"]
@@ -67,6 +68,8 @@ __all__ = ["LOADER_BUDGET_BYTES_BR", "BuildError", "build_sdk", "client_wheel", 
 ROOT: Final = Path(__file__).resolve().parent
 REPO: Final = ROOT.parent
 PYODIDE_DIR: Final = ROOT / "node_modules" / "pyodide"
+#: binaryen's dead-code eliminator across JS and wasm (npm ``binaryen``, build time only).
+METADCE: Final = ROOT / "node_modules" / "binaryen" / "bin" / "wasm-metadce"
 PYODIDE_CORE: Final = ("pyodide.mjs", "pyodide.asm.mjs", "pyodide.asm.wasm")
 #: Pyodide's JS as published is Emscripten's readable glue (1.25 MB, 207 KB brotli): terser
 #: takes 56 KB brotli off it. Safe to mangle: the wasm's imports and exports are looked up by
@@ -333,10 +336,11 @@ def _swap_package_loader(stdlib: Path, glue: str) -> None:
     stdlib.write_bytes(out.getvalue())
 
 
-def _minified_pyodide(tmp: Path) -> Path:
-    """A copy of Pyodide's npm package with :data:`PYODIDE_MINIFIED` minified and the package
-    loader swapped (:data:`_PACKAGE_LOADER`): what the compile step boots (twice) and what the
-    bundle ships."""
+def _minified_pyodide(tmp: Path) -> tuple[Path, dict[str, int]]:
+    """A copy of Pyodide's npm package with :data:`PYODIDE_MINIFIED` minified, the package
+    loader swapped (:data:`_PACKAGE_LOADER`) and the wasm's uncalled exports dropped
+    (``wasm_build/wasm_dce.py``): what the compile step boots (twice) and what the bundle
+    ships. Also returns how many function exports the wasm kept and dropped."""
     dest = tmp / "pyodide"
     dest.mkdir()
     for path in sorted(PYODIDE_DIR.iterdir()):
@@ -369,12 +373,21 @@ def _minified_pyodide(tmp: Path) -> Path:
             f" {own[0]!r}): see build._GLUE_MAIN_GOT"
         )
     glue = glue.replace(_GLUE_MAIN_GOT, _GLUE_NO_MAIN_GOT)
+    sources = [(PYODIDE_DIR / "pyodide.mjs").read_text(encoding="utf-8")]
+    sources += [path.read_text(encoding="utf-8") for path in sorted((ROOT / "src").glob("*.mjs"))]
+    try:
+        called = wasm_dce.called_exports(wasm, published, sources)
+        dropped = wasm_dce.drop_uncalled_exports(
+            PYODIDE_DIR / "pyodide.asm.wasm", dest / "pyodide.asm.wasm", called, METADCE
+        )
+    except wasm_dce.DceError as exc:
+        raise BuildError(str(exc)) from exc
     _swap_package_loader(dest / "python_stdlib.zip", glue)
     (tmp / "pyodide.asm.mjs").write_text(glue, encoding="utf-8")
     for name in PYODIDE_MINIFIED:
         source = tmp / name if name == "pyodide.asm.mjs" else PYODIDE_DIR / name
         _node("minify.mjs", source, dest / name, "module")
-    return dest
+    return dest, {"function_exports_kept": len(called), "function_exports_dropped": len(dropped)}
 
 
 def _addon(tmp: Path, key: str) -> bytes:
@@ -431,7 +444,7 @@ def build_sdk(out_dir: Path) -> Path:
     with tempfile.TemporaryDirectory(prefix="rapport-sdk-") as tmp_name:
         tmp = Path(tmp_name)
         wheel = client_wheel(tmp)
-        pyodide_dir = _minified_pyodide(tmp)
+        pyodide_dir, wasm_exports = _minified_pyodide(tmp)
         report: dict[str, Any] = json.loads(
             _node(
                 "compile_python.mjs", pyodide_dir, wheel, ROOT, tmp, CLIENT_ZIP, REPO / TONE_MEMBER
@@ -533,6 +546,8 @@ def build_sdk(out_dir: Path) -> Path:
             for key, item in addons.items()
         },
         "pyodide": report["pyodide"],
+        # Pyodide's wasm keeps only the exports JavaScript calls (wasm_build/wasm_dce.py).
+        "pyodide_wasm": wasm_exports,
         # The loader's modules (src/loader/), in the order rapport.js holds them.
         "loader_modules": loader_modules(),
         "entry": {

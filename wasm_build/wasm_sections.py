@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-__all__ = ["Imported", "exports", "imports"]
+__all__ = ["Imported", "export_kinds", "exports", "imports", "section"]
 
 _IMPORT_SECTION = 2
 _EXPORT_SECTION = 7
@@ -91,13 +91,24 @@ def imports(wasm: bytes) -> list[Imported]:
     return found
 
 
-def exports(wasm: bytes) -> set[str]:
+def export_kinds(wasm: bytes) -> list[tuple[str, int]]:
+    """Each export's name and kind (0 function, 1 table, 2 memory, 3 global, 4 tag)."""
     reader = _section(wasm, _EXPORT_SECTION)
     if reader is None:
-        return set()
-    names = set()
+        return []
+    found = []
     for _ in range(reader.leb()):
-        names.add(reader.name())
-        reader.byte()
+        name, kind = reader.name(), reader.byte()
         reader.leb()
-    return names
+        found.append((name, kind))
+    return found
+
+
+def exports(wasm: bytes) -> set[str]:
+    return {name for name, _ in export_kinds(wasm)}
+
+
+def section(wasm: bytes, wanted: int) -> bytes:
+    """The raw bytes of section ``wanted`` (empty when the module has none)."""
+    reader = _section(wasm, wanted)
+    return b"" if reader is None else reader.data

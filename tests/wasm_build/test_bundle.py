@@ -166,16 +166,31 @@ def test_the_stdlib_is_precompiled_and_trimmed(manifest: dict[str, Any]) -> None
     assert "tkinter/__init__.pyc" not in names and "unittest/case.pyc" not in names
 
 
-def test_pyodide_ships_its_js_minified_and_its_webassembly_as_published(
-    manifest: dict[str, Any],
-) -> None:
+def test_pyodide_ships_its_js_minified(manifest: dict[str, Any]) -> None:
     core = DIST / manifest["entry"]["pyodide_dir"]
     for name in PYODIDE_MINIFIED:
         published, shipped = (PYODIDE_DIR / name).read_bytes(), (core / name).read_bytes()
         assert len(shipped) < 0.99 * len(published), name
         assert b"sourceMappingURL" not in shipped, name  # the map is not shipped
-    wasm = "pyodide.asm.wasm"
-    assert (core / wasm).read_bytes() == (PYODIDE_DIR / wasm).read_bytes()
+
+
+def test_pyodides_webassembly_ships_without_the_exports_no_javascript_calls(
+    manifest: dict[str, Any],
+) -> None:
+    published = (PYODIDE_DIR / "pyodide.asm.wasm").read_bytes()
+    shipped = (DIST / manifest["entry"]["pyodide_dir"] / "pyodide.asm.wasm").read_bytes()
+    before, after = wasm_sections.export_kinds(published), wasm_sections.export_kinds(shipped)
+    kept = {name for name, _ in after}
+    # Memory, table, globals and tags all stay; of the functions, what JavaScript calls.
+    assert {name for name, kind in before if kind != 0} <= kept
+    assert {"PyErr_Occurred", "malloc", "free", "__main_argc_argv"} <= kept
+    assert not {"sqlite3_open", "BZ2_bzCompress", "ZSTD_compress"} & kept
+    functions = sum(kind == 0 for _, kind in after)
+    assert manifest["pyodide_wasm"] == {
+        "function_exports_kept": functions,
+        "function_exports_dropped": sum(kind == 0 for _, kind in before) - functions,
+    }
+    assert len(shipped) < 0.95 * len(published)
 
 
 def test_pyodide_glue_ships_with_no_direct_eval_so_all_of_it_is_minified(
