@@ -46,6 +46,12 @@ FEATURES: Final = (
 #: Called by name, never through the lists: ``callMain`` resolves ``main`` at run time.
 ALWAYS_KEPT: Final = frozenset({"main", "__main_argc_argv"})
 _ASSIGN_START: Final = "function assignWasmExports(wasmExports){"
+#: One statement of ``assignWasmExports``: ``_f=Module["_f"]=wasmExports["f"]``, for a global
+#: with ``.value>>>0``, for the memory and the table through a variable of the glue's own.
+_ASSIGNMENT: Final = re.compile(
+    r'[\w$]+=Module\["[\w$]+"\]=(?:[\w$]+=(?:Module\["[\w$]+"\]=)?)?'
+    r'wasmExports\["[\w$]+"\](?:\.value>>>0)?'
+)
 _DECLARED: Final = re.compile(r"var (_[A-Za-z0-9_$]+(?:,_?[A-Za-z0-9_$]+){100,});")
 _NAME: Final = re.compile(r"[A-Za-z_$][A-Za-z0-9_$]*")
 _FUNCTION: Final = 0
@@ -62,6 +68,13 @@ def _without_export_lists(glue: str) -> str:
     if start == -1 or glue.count(_ASSIGN_START) != 1:
         raise DceError(f"pyodide.asm.mjs has no single {_ASSIGN_START!r}: see wasm_build/wasm_dce")
     end = glue.find("}", start)
+    body = glue[start + len(_ASSIGN_START) : end].split(";")
+    if odd := [s for s in body if s and not _ASSIGNMENT.fullmatch(s)]:
+        # Anything but an assignment there could call an export: not safe to skip.
+        raise DceError(
+            f"assignWasmExports in pyodide.asm.mjs holds {odd[0][:80]!r}, not an export's"
+            " assignment: see wasm_build/wasm_dce"
+        )
     glue = glue[:start] + glue[end + 1 :]
     declared = _DECLARED.findall(glue)
     if len(declared) != 1:

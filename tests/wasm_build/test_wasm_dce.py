@@ -101,6 +101,13 @@ def test_a_glue_without_its_export_lists_is_refused_rather_than_read_as_calling_
         wasm_dce.called_exports(MODULE, GLUE.replace("var _called,", "let _called,"), [])
 
 
+def test_a_glue_whose_export_list_does_more_than_assign_is_refused() -> None:
+    # A call hidden among the assignments would be skipped with them.
+    calling = GLUE.replace('wasmExports["uncalled"];', 'wasmExports["uncalled"];_uncalled();')
+    with pytest.raises(wasm_dce.DceError, match="not an export's assignment"):
+        wasm_dce.called_exports(MODULE, calling, [])
+
+
 def test_dropping_removes_the_uncalled_exports_and_the_code_only_they_reached(
     tmp_path: Path,
 ) -> None:
