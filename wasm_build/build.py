@@ -109,12 +109,22 @@ _GLUE_SPARSE_COPY: Final = (
 #: its GOT imports resolve on demand from the same symbols.
 _GLUE_MAIN_GOT: Final = "assignWasmExports(wasmExports);updateGOT(origExports);"
 _GLUE_NO_MAIN_GOT: Final = "assignWasmExports(wasmExports);"
-#: Pyodide's package loader in its stdlib, replaced by ``package_loader_stub.py``: Rapport
-#: installs no package, and the real loader's imports cost bytes, memory and start-up (see that
-#: module). The build checks that the glue reads nothing of the loader the stand-in lacks.
+#: Modules of Pyodide's stdlib that the build replaces with Rapport's stand-ins (zip member →
+#: the stand-in, shipped as source and compiled with the rest): Pyodide's package loader
+#: (Rapport installs no package, and the real loader's imports cost bytes, memory and start-up),
+#: asyncio and Pyodide's event loop (Rapport's worker awaits nothing in Python; asyncio and its
+#: 52 modules cost ≈ 120 ms of each first boot). Each module says why. The build checks that
+#: the glue reads nothing of the loader, and ``pyodide/__init__.py`` nothing of the event loop,
+#: that the stand-in lacks; its two Node boots prove Pyodide still starts and runs the flow.
+_STUBS: Final = {
+    "pyodide/_package_loader.py": ROOT / "package_loader_stub.py",
+    "pyodide/webloop.py": ROOT / "webloop_stub.py",
+    "asyncio/__init__.py": ROOT / "asyncio_stub.py",
+}
 _PACKAGE_LOADER: Final = "pyodide/_package_loader.py"
-_PACKAGE_LOADER_STUB: Final = ROOT / "package_loader_stub.py"
 _GLUE_LOADER_USE: Final = re.compile(r"package_loader\.([A-Za-z_]\w*)")
+_PYODIDE_INIT: Final = "pyodide/__init__.py"
+_WEBLOOP_USE: Final = re.compile(r"from \.webloop import ([\w, ]+)")
 #: Where the worker writes the client wheel before Python starts; on ``PYTHONPATH``, so Python
 #: imports ``client_py`` from the wheel itself (a zip: zipimport): no unpacking, on any page.
 #: Not ``*.zip``: the worker finds the stdlib's copy in ``/lib`` by that suffix.
@@ -303,42 +313,49 @@ def _camera_files(tmp: Path) -> tuple[list[_Built], dict[str, str]]:
     return built, names
 
 
-def _stub_names() -> set[str]:
-    """The names ``package_loader_stub.py`` exports (its ``__all__``), read without running it."""
-    tree = ast.parse(_PACKAGE_LOADER_STUB.read_text(encoding="utf-8"))
+def _stub_names(stub: Path) -> set[str]:
+    """The names a stand-in module exports (its ``__all__``), read without running it."""
+    tree = ast.parse(stub.read_text(encoding="utf-8"))
     for node in tree.body:
         if isinstance(node, ast.Assign) and any(
             isinstance(t, ast.Name) and t.id == "__all__" for t in node.targets
         ):
             return {ast.literal_eval(e) for e in cast(ast.List, node.value).elts}
-    raise BuildError(f"{_PACKAGE_LOADER_STUB.name} has no __all__")
+    raise BuildError(f"{stub.name} has no __all__")
 
 
-def _swap_package_loader(stdlib: Path, glue: str) -> None:
-    """Put ``package_loader_stub.py`` in place of Pyodide's loader in ``stdlib`` (a zip)."""
-    missing = sorted(set(_GLUE_LOADER_USE.findall(glue)) - _stub_names())
-    if missing:
-        raise BuildError(
-            f"pyodide.asm.mjs reads {missing} of its package loader, which"
-            f" {_PACKAGE_LOADER_STUB.name} does not define: see build._PACKAGE_LOADER"
-        )
+def _swap_stubs(stdlib: Path, glue: str) -> None:
+    """Put Rapport's stand-ins (:data:`_STUBS`) in place of Pyodide's modules in ``stdlib`` (a
+    zip), once what Pyodide reads of them is known to be there."""
+    with zipfile.ZipFile(stdlib) as source:
+        names = set(source.namelist())
+        init = source.read(_PYODIDE_INIT).decode() if _PYODIDE_INIT in names else ""
+    uses = {
+        _PACKAGE_LOADER: (set(_GLUE_LOADER_USE.findall(glue)), "pyodide.asm.mjs"),
+        "pyodide/webloop.py": (
+            {n.strip() for m in _WEBLOOP_USE.findall(init) for n in m.split(",")},
+            _PYODIDE_INIT,
+        ),
+    }
+    for member, (used, reader) in uses.items():
+        if missing := sorted(used - _stub_names(_STUBS[member])):
+            raise BuildError(
+                f"{reader} reads {missing} of {member}, which {_STUBS[member].name} does not"
+                " define: see build._STUBS"
+            )
+    if absent := sorted(set(_STUBS) - names):
+        raise BuildError(f"Pyodide's stdlib has no {absent}: see build._STUBS")
     out = io.BytesIO()
     with zipfile.ZipFile(stdlib) as source, zipfile.ZipFile(out, "w") as dest:
-        if _PACKAGE_LOADER not in source.namelist():
-            raise BuildError(
-                f"Pyodide's stdlib has no {_PACKAGE_LOADER}: see build._PACKAGE_LOADER"
-            )
         for info in source.infolist():
-            body = source.read(info)
-            if info.filename == _PACKAGE_LOADER:
-                body = _PACKAGE_LOADER_STUB.read_bytes()
-            dest.writestr(info, body)
+            stub = _STUBS.get(info.filename)
+            dest.writestr(info, stub.read_bytes() if stub else source.read(info))
     stdlib.write_bytes(out.getvalue())
 
 
 def _minified_pyodide(tmp: Path) -> tuple[Path, dict[str, int]]:
     """A copy of Pyodide's npm package with :data:`PYODIDE_MINIFIED` minified, the package
-    loader swapped (:data:`_PACKAGE_LOADER`) and the wasm's uncalled exports dropped
+    stand-ins swapped in (:data:`_STUBS`) and the wasm's uncalled exports dropped
     (``wasm_build/wasm_dce.py``): what the compile step boots (twice) and what the bundle
     ships. Also returns how many function exports the wasm kept and dropped."""
     dest = tmp / "pyodide"
@@ -382,7 +399,7 @@ def _minified_pyodide(tmp: Path) -> tuple[Path, dict[str, int]]:
         )
     except wasm_dce.DceError as exc:
         raise BuildError(str(exc)) from exc
-    _swap_package_loader(dest / "python_stdlib.zip", glue)
+    _swap_stubs(dest / "python_stdlib.zip", glue)
     (tmp / "pyodide.asm.mjs").write_text(glue, encoding="utf-8")
     for name in PYODIDE_MINIFIED:
         source = tmp / name if name == "pyodide.asm.mjs" else PYODIDE_DIR / name

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import json
 import re
 import shutil
 import subprocess
 import zipfile
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import brotli
@@ -25,12 +27,13 @@ from rapport.wasm_build.build import (
     PYODIDE_DIR,
     PYODIDE_MINIFIED,
     BuildError,
-    _swap_package_loader,
+    _swap_stubs,
     minify_loader,
 )
 from rapport.wasm_build.loader_join import join_loader, loader_modules
 
-DIST = Path(__file__).resolve().parents[2] / "wasm_build" / "dist"
+WASM_BUILD = Path(__file__).resolve().parents[2] / "wasm_build"
+DIST = WASM_BUILD / "dist"
 
 
 @pytest.fixture(scope="module")
@@ -387,18 +390,71 @@ def test_the_shipped_stdlib_carries_rapports_package_loader_and_none_of_its_impo
         assert gone not in names
 
 
+def test_the_shipped_stdlib_carries_rapports_asyncio_and_none_of_the_event_loops_modules(
+    manifest: dict[str, Any],
+) -> None:
+    with zipfile.ZipFile(DIST / manifest["entry"]["stdlib"]) as stdlib:
+        names = set(stdlib.namelist())
+        assert b"ships no asyncio" in stdlib.read("asyncio/__init__.pyc")
+        webloop = stdlib.read("pyodide/webloop.pyc")  # compiled without docstrings
+        assert b"_initialize_event_loop" in webloop and b"asyncio" not in webloop
+    assert not {name for name in names if name.startswith("asyncio/")} - {"asyncio/__init__.pyc"}
+    for gone in ("concurrent/futures/_base.pyc", "selectors.pyc", "socket.pyc", "subprocess.pyc",
+                 "logging/__init__.pyc", "threading.pyc"):  # fmt: skip
+        assert gone not in names
+
+
+def _stdlib_with(tmp_path: Path, members: dict[str, str]) -> Path:
+    stdlib = tmp_path / "python_stdlib.zip"
+    with zipfile.ZipFile(stdlib, "w") as archive:
+        for name in ("pyodide/_package_loader.py", "pyodide/webloop.py", "asyncio/__init__.py"):
+            archive.writestr(name, "pass\n")
+        for name, body in members.items():
+            archive.writestr(name, body)
+    return stdlib
+
+
 def test_the_build_refuses_a_glue_that_reads_more_of_the_loader_than_the_stand_in_has(
     tmp_path: Path,
 ) -> None:
-    stdlib = tmp_path / "python_stdlib.zip"
-    with zipfile.ZipFile(stdlib, "w") as archive:
-        archive.writestr("pyodide/_package_loader.py", "SITE_PACKAGES = None\n")
+    stdlib = _stdlib_with(tmp_path, {})
     glue = "API.package_loader.SITE_PACKAGES;API.package_loader.install_everything()"
     with pytest.raises(BuildError, match="install_everything"):
-        _swap_package_loader(stdlib, glue)
-    _swap_package_loader(stdlib, "API.package_loader.unpack_buffer(b)")
+        _swap_stubs(stdlib, glue)
+    _swap_stubs(stdlib, "API.package_loader.unpack_buffer(b)")
     with zipfile.ZipFile(stdlib) as archive:
         assert b"installs no packages" in archive.read("pyodide/_package_loader.py")
+        assert b"ships no asyncio" in archive.read("asyncio/__init__.py")
+
+
+def test_the_build_refuses_a_pyodide_that_imports_more_of_its_event_loop_than_the_stand_in_has(
+    tmp_path: Path,
+) -> None:
+    init = "from .webloop import _initialize_event_loop, WebLoopPolicy\n"
+    stdlib = _stdlib_with(tmp_path, {"pyodide/__init__.py": init})
+    with pytest.raises(BuildError, match="WebLoopPolicy"):
+        _swap_stubs(stdlib, "")
+
+
+def _stand_in(name: str) -> ModuleType:
+    """A stand-in module of ``wasm_build/`` loaded by path, as Pyodide would import it."""
+    spec = importlib.util.spec_from_file_location(f"stand_in_{name}", WASM_BUILD / name)
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_bundles_asyncio_says_why_there_is_no_event_loop() -> None:
+    asyncio = _stand_in("asyncio_stub.py")
+    with pytest.raises(RuntimeError, match="ships no asyncio"):
+        asyncio.get_event_loop()
+    with pytest.raises(AttributeError, match=r"asyncio\.run: .*ships no asyncio"):
+        _ = asyncio.run
+
+
+def test_pyodides_event_loop_stand_in_installs_nothing() -> None:
+    assert _stand_in("webloop_stub.py")._initialize_event_loop() is None
 
 
 def test_the_shipped_files_import_the_client_from_its_wheel_and_install_nothing(
@@ -433,4 +489,44 @@ def test_the_shipped_files_import_the_client_from_its_wheel_and_install_nothing(
         "file": f"{CLIENT_ZIP}/client_py/agent.pyc",
         "imported": [],
         "refused": True,
+    }
+
+
+def test_the_shipped_files_save_a_boot_that_the_next_page_restores(
+    manifest: dict[str, Any], tmp_path: Path
+) -> None:
+    """As the worker's first and later pages do: Pyodide's memory after the agent's import,
+    then a second Pyodide started from it. The snapshot checks which JavaScript objects Python
+    holds, in order, so a stand-in that holds fewer (``webloop_stub.py``) would stop every
+    page from saving its boot; the restored Python has the agent and the bundle's asyncio."""
+    pyodide = _shipped_pyodide(manifest, tmp_path)
+    shipped = DIST / manifest["entry"]["pyodide_dir"] / "pyodide.asm.wasm"
+    shutil.copyfile(shipped, pyodide / "pyodide.asm.wasm")
+    shutil.copyfile(DIST / manifest["entry"]["stdlib"], pyodide / "python_stdlib.zip")
+    options = (
+        f"indexURL: {json.dumps(str(pyodide) + '/')}, env: {{ PYTHONPATH: client }},"
+        " fsInit: (FS) => FS.writeFile(client, wheel)"
+    )
+    script = tmp_path / "restore.mjs"
+    script.write_text(
+        'import { readFileSync } from "node:fs";\n'
+        f"const {{ loadPyodide }} = await import({json.dumps(str(pyodide / 'pyodide.mjs'))});\n"
+        "const wheel = new Uint8Array(readFileSync("
+        f"{json.dumps(str(DIST / manifest['entry']['wheel']))}));\n"
+        f"const client = {json.dumps(CLIENT_ZIP)};\n"
+        f"const first = await loadPyodide({{ {options}, _makeSnapshot: true }});\n"
+        'first.pyimport("client_py.agent");\n'
+        "const saved = first.makeMemorySnapshot();\n"
+        f"const next = await loadPyodide({{ {options}, _loadSnapshot: saved }});\n"
+        "const sys = next.pyimport('sys');\n"
+        "console.log(JSON.stringify({ agent: sys.modules.has('client_py.agent'),"
+        " asyncio: next.runPython('import asyncio\\ndef loop():\\n try: asyncio.get_event_loop()\\n"
+        " except RuntimeError as e: return str(e)\\nloop()') }));\n"
+    )
+    done = subprocess.run(["node", str(script)], check=True, capture_output=True, text=True)
+    restored = json.loads(done.stdout.strip().splitlines()[-1])
+    assert restored == {
+        "agent": True,
+        "asyncio": "Rapport's Pyodide bundle ships no asyncio: its worker awaits nothing in"
+        " Python (see wasm_build/asyncio_stub.py)",
     }
