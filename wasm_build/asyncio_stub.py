@@ -4,7 +4,7 @@ Pyodide's C core imports ``asyncio`` as Python starts (its JsProxy keeps ``get_e
 await a JavaScript promise from Python), and ``pyodide.webloop`` imports it to install Pyodide's
 browser event loop. The real package brings 52 modules with it (``concurrent.futures``,
 ``socket``, ``selectors``, ``subprocess``, ``logging``, ``threading``…): ≈ 0.74 MB of the
-stdlib's 1.8 MB of .pyc, ≈ 120 ms of every first visit's boot under Node, and their objects in
+stdlib's 1.8 MB of .pyc, ≈ 50–120 ms of every first boot under Node, and their objects in
 the saved boot (bench/README.md, sixteenth session). Rapport's worker calls Python synchronously
 and awaits nothing in it, so the build ships this module in asyncio's place and
 ``webloop_stub.py`` in Pyodide's event loop's; the trimmed stdlib then holds none of asyncio's

@@ -113,9 +113,10 @@ _GLUE_NO_MAIN_GOT: Final = "assignWasmExports(wasmExports);"
 #: the stand-in, shipped as source and compiled with the rest): Pyodide's package loader
 #: (Rapport installs no package, and the real loader's imports cost bytes, memory and start-up),
 #: asyncio and Pyodide's event loop (Rapport's worker awaits nothing in Python; asyncio and its
-#: 52 modules cost ≈ 120 ms of each first boot). Each module says why. The build checks that
-#: the glue reads nothing of the loader, and ``pyodide/__init__.py`` nothing of the event loop,
-#: that the stand-in lacks; its two Node boots prove Pyodide still starts and runs the flow.
+#: 52 modules cost ≈ 50–120 ms of each first boot under Node). Each module says why. The build
+#: checks that the glue reads nothing of the loader, and ``pyodide/__init__.py`` nothing of the
+#: event loop, that the stand-in lacks; its two Node boots prove Pyodide still starts and runs
+#: the flow.
 _STUBS: Final = {
     "pyodide/_package_loader.py": ROOT / "package_loader_stub.py",
     "pyodide/webloop.py": ROOT / "webloop_stub.py",

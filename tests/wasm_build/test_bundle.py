@@ -329,6 +329,13 @@ def test_pyodide_links_none_of_its_own_exports_through_its_global_offset_table()
     assert (PYODIDE_DIR / "pyodide.asm.mjs").read_text().count(_GLUE_MAIN_GOT) == 1
 
 
+def _node_says(script: Path, source: str) -> Any:
+    """What a Node script written to ``script`` prints last, as JSON (Pyodide may print first)."""
+    script.write_text(source)
+    done = subprocess.run(["node", str(script)], check=True, capture_output=True, text=True)
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
 def _shipped_pyodide(manifest: dict[str, Any], tmp_path: Path) -> Path:
     """Pyodide's npm package with the glue the bundle ships (minified, patched)."""
     pyodide = tmp_path / "pyodide"
@@ -345,14 +352,13 @@ def test_the_shipped_glue_boots_with_only_the_main_modules_own_got_entries(
     boot): the GOT holds what the main module links, and Python runs."""
     pyodide = _shipped_pyodide(manifest, tmp_path)
     script = tmp_path / "boot.mjs"
-    script.write_text(
+    booted = _node_says(
+        script,
         f"const {{ loadPyodide }} = await import({json.dumps(str(pyodide / 'pyodide.mjs'))});\n"
         f"const py = await loadPyodide({{ indexURL: {json.dumps(str(pyodide) + '/')} }});\n"
         "console.log(JSON.stringify({ got: Object.keys(py._module.GOT).length,"
-        " sum: py.runPython('sum(range(10))') }));\n"
+        " sum: py.runPython('sum(range(10))') }));\n",
     )
-    done = subprocess.run(["node", str(script)], check=True, capture_output=True, text=True)
-    booted = json.loads(done.stdout.strip().splitlines()[-1])
     wasm = (PYODIDE_DIR / "pyodide.asm.wasm").read_bytes()
     linked = sum(1 for i in wasm_sections.imports(wasm) if i.module.startswith("GOT."))
     assert booted == {"got": linked, "sum": 45}
@@ -363,7 +369,8 @@ def test_the_sparse_copy_leaves_the_memory_equal_to_the_snapshot(tmp_path: Path)
     # The copy must end with memory == snapshot, writing the zero/zero page not at all.
     copy = _GLUE_SPARSE_COPY.removeprefix("return").removesuffix(",l}")
     script = tmp_path / "sparse.mjs"
-    script.write_text(
+    assert _node_says(
+        script,
         "const Module = { HEAP8: new Int8Array(4 * 65536) };\n"
         "const t = new Int8Array(4 * 65536);\n"
         "t[5] = 1; t[3 * 65536 + 9] = 2; Module.HEAP8[2 * 65536 + 7] = 3;\n"
@@ -374,10 +381,8 @@ def test_the_sparse_copy_leaves_the_memory_equal_to_the_snapshot(tmp_path: Path)
         "Module.HEAP8.fill = (v, a, b) => (writes.push(a / 65536), fill(v, a, b));\n"
         f"{copy};\n"
         "const same = Module.HEAP8.every((v, i) => v === t[i]);\n"
-        "console.log(JSON.stringify({ same, writes }));\n"
-    )
-    done = subprocess.run(["node", str(script)], check=True, capture_output=True, text=True)
-    assert json.loads(done.stdout) == {"same": True, "writes": [0, 2, 3]}
+        "console.log(JSON.stringify({ same, writes }));\n",
+    ) == {"same": True, "writes": [0, 2, 3]}
 
 
 def test_the_shipped_stdlib_carries_rapports_package_loader_and_none_of_its_imports(
@@ -467,7 +472,8 @@ def test_the_shipped_files_import_the_client_from_its_wheel_and_install_nothing(
     shutil.copyfile(DIST / manifest["entry"]["stdlib"], pyodide / "python_stdlib.zip")
     wheel = DIST / manifest["entry"]["wheel"]
     script = tmp_path / "boot.mjs"
-    script.write_text(
+    booted = _node_says(
+        script,
         'import { readFileSync } from "node:fs";\n'
         f"const {{ loadPyodide }} = await import({json.dumps(str(pyodide / 'pyodide.mjs'))});\n"
         f"const wheel = new Uint8Array(readFileSync({json.dumps(str(wheel))}));\n"
@@ -481,10 +487,8 @@ def test_the_shipped_files_import_the_client_from_its_wheel_and_install_nothing(
         "let refused = '';\n"
         'try { py.unpackArchive(wheel, "wheel"); } catch (e) { refused = String(e.message); }\n'
         "console.log(JSON.stringify({ file: agent.__file__, imported,"
-        " refused: refused.includes('installs no packages') }));\n"
+        " refused: refused.includes('installs no packages') }));\n",
     )
-    done = subprocess.run(["node", str(script)], check=True, capture_output=True, text=True)
-    booted = json.loads(done.stdout.strip().splitlines()[-1])
     assert booted == {
         "file": f"{CLIENT_ZIP}/client_py/agent.pyc",
         "imported": [],
@@ -508,7 +512,8 @@ def test_the_shipped_files_save_a_boot_that_the_next_page_restores(
         " fsInit: (FS) => FS.writeFile(client, wheel)"
     )
     script = tmp_path / "restore.mjs"
-    script.write_text(
+    restored = _node_says(
+        script,
         'import { readFileSync } from "node:fs";\n'
         f"const {{ loadPyodide }} = await import({json.dumps(str(pyodide / 'pyodide.mjs'))});\n"
         "const wheel = new Uint8Array(readFileSync("
@@ -521,10 +526,8 @@ def test_the_shipped_files_save_a_boot_that_the_next_page_restores(
         "const sys = next.pyimport('sys');\n"
         "console.log(JSON.stringify({ agent: sys.modules.has('client_py.agent'),"
         " asyncio: next.runPython('import asyncio\\ndef loop():\\n try: asyncio.get_event_loop()\\n"
-        " except RuntimeError as e: return str(e)\\nloop()') }));\n"
+        " except RuntimeError as e: return str(e)\\nloop()') }));\n",
     )
-    done = subprocess.run(["node", str(script)], check=True, capture_output=True, text=True)
-    restored = json.loads(done.stdout.strip().splitlines()[-1])
     assert restored == {
         "agent": True,
         "asyncio": "Rapport's Pyodide bundle ships no asyncio: its worker awaits nothing in"
