@@ -117,12 +117,13 @@ _GLUE_NO_MAIN_GOT: Final = "assignWasmExports(wasmExports);"
 #: checks that the glue reads nothing of the loader, and ``pyodide/__init__.py`` nothing of the
 #: event loop, that the stand-in lacks; its two Node boots prove Pyodide still starts and runs
 #: the flow.
+_PACKAGE_LOADER: Final = "pyodide/_package_loader.py"
+_WEBLOOP: Final = "pyodide/webloop.py"
 _STUBS: Final = {
-    "pyodide/_package_loader.py": ROOT / "package_loader_stub.py",
-    "pyodide/webloop.py": ROOT / "webloop_stub.py",
+    _PACKAGE_LOADER: ROOT / "package_loader_stub.py",
+    _WEBLOOP: ROOT / "webloop_stub.py",
     "asyncio/__init__.py": ROOT / "asyncio_stub.py",
 }
-_PACKAGE_LOADER: Final = "pyodide/_package_loader.py"
 _GLUE_LOADER_USE: Final = re.compile(r"package_loader\.([A-Za-z_]\w*)")
 _PYODIDE_INIT: Final = "pyodide/__init__.py"
 _WEBLOOP_USE: Final = re.compile(r"from \.webloop import ([\w, ]+)")
@@ -328,29 +329,29 @@ def _stub_names(stub: Path) -> set[str]:
 def _swap_stubs(stdlib: Path, glue: str) -> None:
     """Put Rapport's stand-ins (:data:`_STUBS`) in place of Pyodide's modules in ``stdlib`` (a
     zip), once what Pyodide reads of them is known to be there."""
+    out = io.BytesIO()
     with zipfile.ZipFile(stdlib) as source:
         names = set(source.namelist())
         init = source.read(_PYODIDE_INIT).decode() if _PYODIDE_INIT in names else ""
-    uses = {
-        _PACKAGE_LOADER: (set(_GLUE_LOADER_USE.findall(glue)), "pyodide.asm.mjs"),
-        "pyodide/webloop.py": (
-            {n.strip() for m in _WEBLOOP_USE.findall(init) for n in m.split(",")},
-            _PYODIDE_INIT,
-        ),
-    }
-    for member, (used, reader) in uses.items():
-        if missing := sorted(used - _stub_names(_STUBS[member])):
-            raise BuildError(
-                f"{reader} reads {missing} of {member}, which {_STUBS[member].name} does not"
-                " define: see build._STUBS"
-            )
-    if absent := sorted(set(_STUBS) - names):
-        raise BuildError(f"Pyodide's stdlib has no {absent}: see build._STUBS")
-    out = io.BytesIO()
-    with zipfile.ZipFile(stdlib) as source, zipfile.ZipFile(out, "w") as dest:
-        for info in source.infolist():
-            stub = _STUBS.get(info.filename)
-            dest.writestr(info, stub.read_bytes() if stub else source.read(info))
+        uses = {
+            _PACKAGE_LOADER: (set(_GLUE_LOADER_USE.findall(glue)), "pyodide.asm.mjs"),
+            _WEBLOOP: (
+                {n.strip() for m in _WEBLOOP_USE.findall(init) for n in m.split(",")},
+                _PYODIDE_INIT,
+            ),
+        }
+        for member, (used, reader) in uses.items():
+            if missing := sorted(used - _stub_names(_STUBS[member])):
+                raise BuildError(
+                    f"{reader} reads {missing} of {member}, which {_STUBS[member].name} does"
+                    " not define: see build._STUBS"
+                )
+        if absent := sorted(set(_STUBS) - names):
+            raise BuildError(f"Pyodide's stdlib has no {absent}: see build._STUBS")
+        with zipfile.ZipFile(out, "w") as dest:
+            for info in source.infolist():
+                stub = _STUBS.get(info.filename)
+                dest.writestr(info, stub.read_bytes() if stub else source.read(info))
     stdlib.write_bytes(out.getvalue())
 
 

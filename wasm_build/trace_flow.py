@@ -37,9 +37,9 @@ EXTRA_MODULES = (
 )
 
 #: Modules Pyodide's own boot imports that the worker never uses, and whose every importer on
-#: that path guards the import (``try: import ssl except ImportError``: asyncio's, before its
-#: stand-in, ``asyncio_stub.py``, left nothing to import them): left out of the trimmed
-#: stdlib, each is simply absent. ``_ssl`` (Pyodide's stub,
+#: that path guards the import (``try: import ssl except ImportError``, in asyncio; since its
+#: stand-in, ``asyncio_stub.py``, nothing on that path imports them at all): left out of the
+#: trimmed stdlib, each is simply absent. ``_ssl`` (Pyodide's stub,
 #: 3 KB brotli) and ``compression._common`` are imported only by the modules left out here.
 #: The build's second boot proves Pyodide and the flow still run without them.
 LEFT_OUT = (
