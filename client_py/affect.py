@@ -36,8 +36,8 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 
+from .records import field, record
 from .schema import EXPRESSIONS
 
 __all__ = [
@@ -119,7 +119,7 @@ def arousal(probs: Mapping[str, float]) -> float:
     return math.fsum(probs[label] * CIRCUMPLEX[label][1] for label in LABELS)
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class AffectConfig:
     smooth_half_life_ms: float = 300.0
     reset_after_ms: float = 2_000.0
@@ -145,7 +145,7 @@ class AffectConfig:
             raise ValueError("half-lives, durations and baseline_frames must be positive")
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class MicroExpression:
     t_ms: float  # onset
     label: str
@@ -153,7 +153,7 @@ class MicroExpression:
     duration_ms: float
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class FrameState:
     t_ms: float
     present: bool
@@ -165,7 +165,7 @@ class FrameState:
     event: MicroExpression | None = None
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class WindowAggregate:
     """What may leave the device, once per window. Numbers and closed labels only."""
 
@@ -199,14 +199,14 @@ class WindowAggregate:
         }
 
 
-@dataclass
+@record
 class _Candidate:
     label: str
     onset_ms: float
     peak: float
 
 
-@dataclass
+@record
 class _Window:
     start_ms: float
     frames: int = 0

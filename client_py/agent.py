@@ -32,7 +32,6 @@ camera — the site's rate while faces are seen, one frame a second after 10 s w
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from .events import ChatText, parse_events
@@ -45,6 +44,7 @@ from .patterns import (
     score_all,
     weights_with_overrides,
 )
+from .records import field, record, replace
 from .schema import ID_PATTERN, SITE_KEY_PATTERN
 from .section_view import SectionView
 from .sender import Batch, Outbox
@@ -60,7 +60,7 @@ __all__ = ["Agent", "AgentConfig"]
 _MAX_HINTS = 20
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class AgentConfig:
     site: str
     key: str

@@ -12,15 +12,16 @@ same in CPython tests and in Pyodide.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Literal
+
+from .records import record
 
 __all__ = ["CameraPace", "Pace"]
 
 Pace = Literal["active", "idle"]
 
 
-@dataclass
+@record
 class CameraPace:
     """Active while faces are seen; idle after ``idle_after_ms`` of frames without one."""
 

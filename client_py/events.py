@@ -8,9 +8,9 @@ trusted deeper in. These events stay on the device: only features derived from t
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from typing import Final
 
+from .records import record
 from .schema import ACTION_NAME_PATTERN, ITEM_PATTERN, SECTIONS, Key, Number
 
 __all__ = [
@@ -53,14 +53,14 @@ MAX_CHAT_CHARS: Final = 2_000
 _NAV_TYPES: Final = ("navigate", "reload", "back_forward")
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class PageView:
     t: float
     #: How the page was reached: navigate, reload or back_forward (the Navigation Timing type).
     nav: str = "navigate"
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class Context:
     """Coarse facts about the device and the entry, from the loader's first moment on a page.
 
@@ -76,7 +76,7 @@ class Context:
     referrer_host: str
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class Hover:
     """The pointer moved onto a declared section (or off all of them: section None)."""
 
@@ -85,7 +85,7 @@ class Hover:
     item: str | None
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class Copy:
     """The visitor copied something; where (the section), never what."""
 
@@ -94,26 +94,26 @@ class Copy:
     item: str | None
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class Change:
     """The DOM changed or the selection moved shortly after a click (so it was not dead)."""
 
     t: float
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class FieldFocus:
     """A form field got the focus; its value is never read."""
 
     t: float
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class Submit:
     t: float
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class ChatText:
     """Text the site owner routed to Rapport's chat analysis; it never leaves the worker."""
 
@@ -121,12 +121,12 @@ class ChatText:
     text: str
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class PageEnd:
     t: float
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class SectionIn:
     t: float
     section: str
@@ -135,14 +135,14 @@ class SectionIn:
     size: float | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class SectionOut:
     t: float
     section: str
     item: str | None
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class Visibility:
     """The tab became visible and focused (``attended``) or stopped being so."""
 
@@ -150,20 +150,20 @@ class Visibility:
     attended: bool
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class Activity:
     """Pointer, key or scroll activity (throttled by the loader); keeps the visitor not idle."""
 
     t: float
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class Scroll:
     t: float
     depth: float
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class Click:
     t: float
     x: float
@@ -172,7 +172,7 @@ class Click:
     item: str | None
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class Action:
     """An action the site's own code reported with ``rapport.track``."""
 

@@ -21,7 +21,6 @@ keeps it in the host page's sessionStorage, on the device).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, fields
 from typing import Any, Final
 
 from .events import (
@@ -43,6 +42,7 @@ from .events import (
     Submit,
     Visibility,
 )
+from .records import field, record, record_fields
 from .schema import (
     COUNTERS,
     CURRENCY_PATTERN,
@@ -79,7 +79,7 @@ COMPARABLE_SECTIONS: Final = frozenset({"price", "specs"})
 _MAX_TRACKED: Final = 64
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class FeatureRules:
     """Thresholds of the behaviour features (a site may override them, see ``agent.py``).
 
@@ -127,11 +127,11 @@ class FeatureRules:
         if not isinstance(data, dict):
             return rules
         changes: dict[str, Any] = {}
-        for f in fields(cls):
+        for f in record_fields(cls):
             value = data.get(f.name)
             if isinstance(value, int | float) and not isinstance(value, bool) and 0 < value < 1e7:
                 changes[f.name] = int(value) if f.type == "int" else float(value)
-        return cls(**{**{f.name: getattr(rules, f.name) for f in fields(cls)}, **changes})
+        return cls(**{**{f.name: getattr(rules, f.name) for f in record_fields(cls)}, **changes})
 
 
 DEFAULT_RULES: Final = FeatureRules()
@@ -212,7 +212,7 @@ def _nonneg_float(value: object) -> float | None:
     return None
 
 
-@dataclass
+@record
 class SessionFeatures:
     """Features of one visitor session, advanced event by event."""
 

@@ -17,10 +17,10 @@ attention moving between distinct items. Each
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Final
 
 from .features import COMMITTING_ACTIONS, SessionFeatures
+from .records import record
 from .schema import EVIDENCE_FEATURES, PATTERNS
 from .tone import ToneSession
 
@@ -44,7 +44,7 @@ NEUTRAL_BELOW: Final = 0.5
 FAST_COMMIT_MS: Final = 60_000.0
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class Term:
     """One feature's part in a pattern: ``weight`` points when the feature reaches ``full``."""
 
@@ -53,14 +53,14 @@ class Term:
     full: float
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class Contribution:
     feature: str
     value: float
     points: float
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class PatternScore:
     name: str
     score: float

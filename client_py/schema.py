@@ -12,8 +12,9 @@ bounded number, a member of a closed vocabulary, or a short key matching a stric
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from typing import Final
+
+from .records import record
 
 __all__ = [
     "ACTION_NAME_PATTERN",
@@ -166,7 +167,7 @@ CURRENCY_PATTERN: Final = r"^[A-Z]{3}$"
 MAX_SIGNALS_PER_BATCH: Final = 200
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Number:
     """A bounded number; ``integer`` rejects fractions and booleans."""
 
@@ -187,7 +188,7 @@ class Number:
         return self.minimum <= value <= self.maximum
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Enum:
     """One of a closed vocabulary."""
 
@@ -200,7 +201,7 @@ class Enum:
         return isinstance(value, str) and value in self.values
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Key:
     """A short identifier matching ``pattern`` (never free text)."""
 
@@ -216,7 +217,7 @@ class Key:
 Field = Number | Enum | Key
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class SignalSpec:
     """One kind of signal: its fields and why it exists (shown in the docs)."""
 

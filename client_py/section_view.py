@@ -12,9 +12,8 @@ different span: one camera window, on the camera's clock (both are ``Date.now()`
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 from .events import Event, PageEnd, PageView, SectionIn, SectionOut, Visibility
+from .records import field, record
 
 __all__ = ["SectionView"]
 
@@ -22,7 +21,7 @@ __all__ = ["SectionView"]
 _KEEP_MS = 120_000.0
 
 
-@dataclass
+@record
 class SectionView:
     """Sections in view (by the loader's IntersectionObserver) while the tab is visible."""
 

@@ -14,10 +14,10 @@ round trip after the moment that mattered, not up to an interval later.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
 from typing import Any, Final
 
 from .privacy import allowed_envelope, filter_signals
+from .records import field, record
 from .schema import MAX_SIGNALS_PER_BATCH
 
 __all__ = ["Batch", "Outbox", "new_id"]
@@ -43,7 +43,7 @@ def new_id() -> str:
     return "".join(_URL_SAFE[(n >> (6 * i)) & 63] for i in range(22))
 
 
-@dataclass
+@record
 class Batch:
     id: str
     signals: list[dict[str, Any]]
@@ -64,7 +64,7 @@ class Batch:
         }
 
 
-@dataclass
+@record
 class Outbox:
     """Queued signals, the batch in flight, and the retry schedule."""
 

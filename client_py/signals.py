@@ -10,11 +10,11 @@ server quotes are those of the score it holds.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any, Final
 
 from .features import SessionFeatures
 from .patterns import PatternScore
+from .records import field, record
 from .schema import COUNTERS, EVIDENCE_FEATURES
 from .tone import ToneSession
 
@@ -164,7 +164,7 @@ def _measure(signal: dict[str, Any]) -> float | None:
     return None
 
 
-@dataclass
+@record
 class SignalDiffer:
     """Remembers what was last queued, to send only what changed enough."""
 

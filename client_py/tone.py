@@ -18,9 +18,9 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass, field
 from typing import Any, Final
 
+from .records import field, record
 from .schema import TONES, TOPICS
 
 __all__ = [
@@ -215,7 +215,7 @@ _WORD: Final = re.compile(r"[^\W\d_]{3,}", re.UNICODE)
 _FORMAL_YOU: Final = re.compile(r"(?<![.!?]\s)(?<!^)\b(Вы|Вас|Вам|Вами|Ваш\w*)\b")
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class ToneResult:
     scores: dict[str, float]
     labels: tuple[str, ...]
@@ -468,7 +468,7 @@ def _topics(tokens: list[str], joined: str) -> tuple[str, ...]:
     return tuple(topic for topic in TOPICS if topic in found)
 
 
-@dataclass
+@record
 class ToneSession:
     """Tone over a session's chat messages: decayed maxima and how often each topic came up."""
 

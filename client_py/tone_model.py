@@ -28,8 +28,9 @@ import math
 import os
 import re
 import zlib
-from dataclasses import dataclass
 from typing import Final
+
+from .records import record
 
 __all__ = ["MODEL_FILE", "LearnedTone", "features", "load", "logit", "sigmoid"]
 
@@ -90,7 +91,7 @@ def bucket(feature: str, dim: int) -> int:
     return zlib.crc32(feature.encode("utf-8")) % dim
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class LearnedTone:
     """A loaded model: ``predict`` gives calibrated scores per tone dimension."""
 
