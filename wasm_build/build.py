@@ -109,6 +109,17 @@ _GLUE_SPARSE_COPY: Final = (
 #: its GOT imports resolve on demand from the same symbols.
 _GLUE_MAIN_GOT: Final = "assignWasmExports(wasmExports);updateGOT(origExports);"
 _GLUE_NO_MAIN_GOT: Final = "assignWasmExports(wasmExports);"
+#: Every boot, cold or restored, Emscripten's ``reportUndefinedSymbols`` puts the JS functions
+#: whose address the wasm takes (259 GOT imports) into the table, and ``addFunction`` wraps each
+#: in a tiny WebAssembly module of its own, compiled and instantiated one at a time. The build
+#: defers them and wraps them all with one module (``glue_add_functions.js``), same slots, same
+#: order (bench/README.md, 2026-12-05). Each anchor must occur once in the published glue.
+_GLUE_ADD_FUNCTIONS: Final = (
+    ("var reportUndefinedSymbols=()=>{for(", "var reportUndefinedSymbols=()=>{var pending=[];for("),
+    ("entry.value=addFunction(value,value.sig)", "pending.push([entry,value])"),
+    ("(${value})`)}}}};", "(${value})`)}}}addFunctionsAtOnce(pending)};"),
+)
+GLUE_ADD_FUNCTIONS_JS: Final = ROOT / "glue_add_functions.js"
 #: Modules of Pyodide's stdlib that the build replaces with Rapport's stand-ins (zip member →
 #: the stand-in, shipped as source and compiled with the rest): Pyodide's package loader
 #: (Rapport installs no package, and the real loader's imports cost bytes, memory and start-up),
@@ -392,6 +403,7 @@ def _minified_pyodide(tmp: Path) -> tuple[Path, dict[str, int]]:
             f" {own[0]!r}): see build._GLUE_MAIN_GOT"
         )
     glue = glue.replace(_GLUE_MAIN_GOT, _GLUE_NO_MAIN_GOT)
+    glue = _add_functions_at_once(glue)
     sources = [(PYODIDE_DIR / "pyodide.mjs").read_text(encoding="utf-8")]
     sources += [path.read_text(encoding="utf-8") for path in sorted((ROOT / "src").glob("*.mjs"))]
     try:
@@ -407,6 +419,20 @@ def _minified_pyodide(tmp: Path) -> tuple[Path, dict[str, int]]:
         source = tmp / name if name == "pyodide.asm.mjs" else PYODIDE_DIR / name
         _node("minify.mjs", source, dest / name, "module")
     return dest, {"function_exports_kept": len(called), "function_exports_dropped": len(dropped)}
+
+
+def _add_functions_at_once(glue: str) -> str:
+    """The glue with ``reportUndefinedSymbols`` wrapping its functions with one module
+    (:data:`_GLUE_ADD_FUNCTIONS`)."""
+    for anchor, replacement in _GLUE_ADD_FUNCTIONS:
+        if glue.count(anchor) != 1:
+            raise BuildError(
+                f"pyodide.asm.mjs no longer holds {anchor!r} once: see build._GLUE_ADD_FUNCTIONS"
+            )
+        glue = glue.replace(anchor, replacement)
+    # Inside the glue's module function (its helpers are local to it), after the caller.
+    end = _GLUE_ADD_FUNCTIONS[-1][1]
+    return glue.replace(end, f"{end}\n{GLUE_ADD_FUNCTIONS_JS.read_text(encoding='utf-8')}\n")
 
 
 def _addon(tmp: Path, key: str) -> bytes:

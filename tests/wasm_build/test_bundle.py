@@ -19,6 +19,7 @@ import pytest
 from rapport.wasm_build import budget, wasm_sections
 from rapport.wasm_build.build import (
     _GLUE_MAIN_GOT,
+    _GLUE_NO_MAIN_GOT,
     _GLUE_SNAPSHOT_COPY,
     _GLUE_SPARSE_COPY,
     _STUBS,
@@ -28,6 +29,7 @@ from rapport.wasm_build.build import (
     PYODIDE_DIR,
     PYODIDE_MINIFIED,
     BuildError,
+    _add_functions_at_once,
     _swap_stubs,
     minify_loader,
 )
@@ -363,6 +365,51 @@ def test_the_shipped_glue_boots_with_only_the_main_modules_own_got_entries(
     wasm = (PYODIDE_DIR / "pyodide.asm.wasm").read_bytes()
     linked = sum(1 for i in wasm_sections.imports(wasm) if i.module.startswith("GOT."))
     assert booted == {"got": linked, "sum": 45}
+
+
+def test_the_glue_wraps_the_wasms_js_functions_with_one_module_into_the_same_slots(
+    tmp_path: Path,
+) -> None:
+    """Emscripten wraps each JS function whose address the wasm takes in a module of its own
+    (≈ 260 compiled on every boot); the build's glue wraps them with one. They must land in the
+    same table slots as one by one: a saved boot holds those numbers in its memory."""
+    without_got = (PYODIDE_DIR / "pyodide.asm.mjs").read_text(encoding="utf-8")
+    without_got = without_got.replace(_GLUE_MAIN_GOT, _GLUE_NO_MAIN_GOT)
+    booted = {}
+    for name, glue in (
+        ("one_by_one", without_got),
+        ("at_once", _add_functions_at_once(without_got)),
+    ):
+        pyodide = tmp_path / name
+        shutil.copytree(PYODIDE_DIR, pyodide)
+        (pyodide / "pyodide.asm.mjs").write_text(glue, encoding="utf-8")
+        booted[name] = _node_says(
+            tmp_path / f"{name}.mjs",
+            "let compiled = 0;\n"
+            "WebAssembly.Module = new Proxy(WebAssembly.Module, { construct(target, args) {"
+            " compiled++; return Reflect.construct(target, args); } });\n"
+            f"const {{ loadPyodide }} = await import({json.dumps(str(pyodide / 'pyodide.mjs'))});\n"
+            f"const py = await loadPyodide({{ indexURL: {json.dumps(str(pyodide) + '/')} }});\n"
+            "const got = Object.entries(py._module.GOT).map(([k, e]) => [k, e.value]);\n"
+            "const tabled = got.every(([, slot]) =>"
+            " typeof py._module.wasmTable.get(slot) === 'function');\n"
+            "console.log(JSON.stringify({ compiled, got, tabled,"
+            " sum: py.runPython('sum(range(10))') }));\n",
+        )
+    one_by_one, at_once = booted["one_by_one"], booted["at_once"]
+    assert at_once["got"] == one_by_one["got"]
+    assert len({slot for _, slot in at_once["got"]}) > 250
+    assert one_by_one["compiled"] > 250
+    assert at_once["compiled"] < 5
+    assert at_once["sum"] == one_by_one["sum"] == 45
+    assert at_once["tabled"] and one_by_one["tabled"]
+
+
+def test_the_build_refuses_a_glue_that_adds_its_functions_another_way() -> None:
+    glue = (PYODIDE_DIR / "pyodide.asm.mjs").read_text(encoding="utf-8")
+    changed = glue.replace("entry.value=addFunction(value,value.sig)", "entry.value=add(value)")
+    with pytest.raises(BuildError, match="_GLUE_ADD_FUNCTIONS"):
+        _add_functions_at_once(changed)
 
 
 def test_the_sparse_copy_leaves_the_memory_equal_to_the_snapshot(tmp_path: Path) -> None:
