@@ -13,9 +13,9 @@ test_records.py``): fields from the class's annotations, in order; defaults and
 ``field(default_factory=...)``; ``frozen`` (assignment raises ``FrozenInstanceError``) and
 ``slots``; ``__eq__`` between records of the same class, field by field; ``__hash__`` from the
 fields when frozen, none when mutable; a ``Name(field=value, …)`` repr; ``__match_args__``;
-``__post_init__``. What it leaves out, because no client code uses it: inheritance between
-records, ``ClassVar``/``InitVar``, ordering, ``kw_only``, pickling support for slotted classes.
-Type checkers see a dataclass (``typing.dataclass_transform``).
+``__post_init__``; ``copy`` and ``pickle``. What it leaves out, because no client code uses it:
+inheritance between records, ``ClassVar``/``InitVar``, ordering, ``kw_only``. Type checkers see
+a dataclass (``typing.dataclass_transform``).
 
 Every module using records has ``from __future__ import annotations``: the fields' types are
 kept as strings and never evaluated (names imported only for type checking stay unimported).
@@ -118,6 +118,10 @@ def _make_record(cls: type[_T], *, frozen: bool, slots: bool) -> type[_T]:
     if frozen:
         methods["__setattr__"] = _frozen_setattr
         methods["__delattr__"] = _frozen_delattr
+    if frozen and slots:
+        # copy and pickle restore slots with setattr, which a frozen record refuses.
+        methods["__getstate__"] = _values
+        methods["__setstate__"] = _set_values
     # A class body's own __hash__ wins; otherwise frozen records hash by value and mutable
     # ones are unhashable (Python sets __hash__ to None in a body that defines __eq__).
     own_hash = cls.__dict__.get("__hash__") is not None
@@ -172,6 +176,11 @@ def _repr(self: object) -> str:
 
 def _values(self: object) -> tuple[Any, ...]:
     return tuple(getattr(self, f.name) for f in record_fields(self))
+
+
+def _set_values(self: object, values: tuple[Any, ...]) -> None:
+    for f, value in zip(record_fields(self), values, strict=True):
+        object.__setattr__(self, f.name, value)
 
 
 def _eq(self: object, other: object) -> object:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import importlib
 import inspect
+import pickle
 import pkgutil
 from typing import Any
 
@@ -113,6 +115,14 @@ def test_a_frozen_record_hashes_by_value_and_a_mutable_one_is_unhashable() -> No
     assert len({Point(1.0, "a"), Point(1.0, "a"), Point(2.0, "a")}) == 2
     with pytest.raises(TypeError):
         hash(Tally("a"))
+
+
+def test_a_frozen_slotted_record_survives_copy_deepcopy_and_pickle() -> None:
+    point = Point(1.0, "price", "sku-1")
+    assert copy.copy(point) == point
+    assert copy.deepcopy(point) == point
+    assert pickle.loads(pickle.dumps(point)) == point
+    assert copy.deepcopy(Tally("a", {"x": 1})) == Tally("a", {"x": 1})
 
 
 def test_the_repr_names_the_class_and_every_field() -> None:
