@@ -14,8 +14,9 @@ test_records.py``): fields from the class's annotations, in order; defaults and
 ``slots``; ``__eq__`` between records of the same class, field by field; ``__hash__`` from the
 fields when frozen, none when mutable; a ``Name(field=value, …)`` repr; ``__match_args__``;
 ``__post_init__``; ``copy`` and ``pickle``. What it leaves out, because no client code uses it:
-inheritance between records, ``ClassVar``/``InitVar``, ordering, ``kw_only``. Type checkers see
-a dataclass (``typing.dataclass_transform``).
+inheritance between records, ``ClassVar``/``InitVar``, ordering, ``kw_only``, ``super()`` in a
+slotted record (refused with an error). Type checkers see a dataclass
+(``typing.dataclass_transform``).
 
 Every module using records has ``from __future__ import annotations``: the fields' types are
 kept as strings and never evaluated (names imported only for type checking stay unimported).
@@ -33,6 +34,7 @@ __all__ = ["FrozenInstanceError", "RecordField", "field", "record", "record_fiel
 _T = TypeVar("_T")
 #: Set on every record class: its fields, in ``__init__``'s order.
 _FIELDS: Final = "__record_fields__"
+_NO_CODE: Final = (lambda: None).__code__
 
 
 class RecordField(NamedTuple):
@@ -95,6 +97,11 @@ def _make_record(cls: type[_T], *, frozen: bool, slots: bool) -> type[_T]:
             for key, value in cls.__dict__.items()
             if key not in annotations and key not in ("__dict__", "__weakref__")
         }
+        if any(
+            "__class__" in getattr(v, "__code__", _NO_CODE).co_freevars for v in namespace.values()
+        ):
+            # Its __class__ cell would name the class replaced here (dataclasses patches it).
+            raise TypeError(f"{cls.__qualname__}: a slotted record's methods cannot use super()")
         namespace["__slots__"] = tuple(f.name for f in fields)
         namespace["__qualname__"] = cls.__qualname__
         metaclass: type = type(cls)

@@ -176,6 +176,17 @@ def test_a_field_without_a_default_after_one_with_is_refused() -> None:
             b: int  # type: ignore[misc]
 
 
+def test_a_slotted_record_whose_methods_use_super_is_refused() -> None:
+    with pytest.raises(TypeError, match="super"):
+
+        @record(frozen=True, slots=True)
+        class Shown:
+            t: float
+
+            def __repr__(self) -> str:
+                return "shown " + super().__repr__()
+
+
 def test_no_client_module_creates_a_dataclass() -> None:
     """A dataclass costs a visitor's first page ≈ 1–2 ms to create in Pyodide; a record ≈ 0.2."""
     dataclasses_found: list[str] = []
