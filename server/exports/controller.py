@@ -20,6 +20,7 @@ from rapport.server.holdout import arm_of
 from rapport.server.json_body import decode_body
 from rapport.server.openapi import SiteKeyPath, error_responses
 from rapport.server.profiles import Observations, Profile
+from rapport.server.request_body import read_body
 from rapport.server.scoring import ScoreModel, prior_model, score_profile
 from rapport.server.services import Services
 from rapport.server.sites import config_store
@@ -152,7 +153,7 @@ class ExportsController(Controller):
     @post(
         "/{site_key:str}/outcomes",
         status_code=200,
-        responses=error_responses(400, 403, 404, 422, 503),
+        responses=error_responses(400, 403, 404, 413, 422, 503),
         summary="Report a purchase, order or support contact from the site's server",
     )
     async def outcome(
@@ -164,7 +165,10 @@ class ExportsController(Controller):
         """Idempotent on ``id``: stored through the ingest writer as a server-side batch,
         so the profile update commits with it and never counts as a visit."""
         site = await authorise_admin(request, services, site_key)
-        data = decode_body(_OUTCOME, await request.body(), where="outcomes")
+        raw = await read_body(
+            request, services.settings.max_body_bytes, advice="send one outcome per request"
+        )
+        data = decode_body(_OUTCOME, raw, where="outcomes")
         if (data.value is None) != (data.currency is None):
             raise ApiError(422, "send value and currency together", "$.currency")
         action = _ACTION[data.kind]

@@ -18,6 +18,7 @@ from rapport.client_py.schema import SITE_KEY_PATTERN
 from rapport.server.hints import store as hint_store
 from rapport.server.json_body import decode_body
 from rapport.server.openapi import error_responses
+from rapport.server.request_body import read_body
 from rapport.server.services import Services
 from rapport.server.sites.access import require_origin, resolve_site
 
@@ -60,7 +61,7 @@ class FeedbackController(Controller):
     @post(
         "/",
         status_code=200,
-        responses=error_responses(400, 403, 404, 422, 503),
+        responses=error_responses(400, 403, 404, 413, 422, 503),
         summary="Record whether a hint helped (helpful, ignored, dismissed)",
     )
     async def feedback(
@@ -71,7 +72,10 @@ class FeedbackController(Controller):
         site (404), site rate limit (429), Origin allowed (403)."""
         origin = request.headers.get("origin")
         require_origin(origin)
-        data = decode_body(_DECODER, await request.body(), where="/v1/feedback")
+        body = await read_body(
+            request, services.settings.max_body_bytes, advice="send one hint's outcome"
+        )
+        data = decode_body(_DECODER, body, where="/v1/feedback")
         site = await resolve_site(services, data.site, origin, where="$.site")
         await hint_store.add_feedback(
             services.storage,

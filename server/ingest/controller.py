@@ -7,11 +7,9 @@ from typing import Any, Final
 import msgspec
 from litestar import Controller, Request, post
 from litestar.di import NamedDependency
-from litestar.exceptions.http_exceptions import RequestEntityTooLarge
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.status_codes import (
     HTTP_409_CONFLICT,
-    HTTP_413_REQUEST_ENTITY_TOO_LARGE,
     HTTP_415_UNSUPPORTED_MEDIA_TYPE,
 )
 
@@ -23,6 +21,7 @@ from rapport.server.ingest.schema import BATCH_DECODER
 from rapport.server.json_body import decode_body
 from rapport.server.json_reply import JsonReply
 from rapport.server.openapi import ERROR_RESPONSES, CollectOperation
+from rapport.server.request_body import read_body
 from rapport.server.scope_headers import scope_header
 from rapport.server.services import Services
 from rapport.server.sites.access import require_origin, resolve_site
@@ -97,15 +96,9 @@ class CollectController(Controller):
                 HTTP_415_UNSUPPORTED_MEDIA_TYPE,
                 f"unsupported Content-Type {media_type!r}: send application/json or text/plain",
             )
-        try:
-            body = await request.body()
-        except RequestEntityTooLarge:
-            limit = services.settings.max_body_bytes
-            raise ApiError(
-                HTTP_413_REQUEST_ENTITY_TOO_LARGE,
-                f"body larger than {limit} bytes: send fewer signals per batch",
-                "$",
-            ) from None
+        body = await read_body(
+            request, services.settings.max_body_bytes, advice="send fewer signals per batch"
+        )
         batch = decode_body(BATCH_DECODER, body, where=_COLLECT)
 
         site = await resolve_site(services, batch.site, origin, where="$.site")

@@ -328,3 +328,33 @@ def test_finding_9_access_log_has_no_client_ip_and_x_forwarded_for_needs_a_trust
     [line] = [x for x in log.splitlines() if "visitor-logged-1" in x]
     assert re.search(r'ip-[0-9a-f]{12} - "GET /v1/hints/visitor-logged-1', line), line
     assert "203.0.113.9" not in line and "127.0.0.1" not in line
+
+
+@pytest.mark.parametrize(
+    ("route", "advice"),
+    [
+        ("/v1/feedback", "send one hint's outcome"),
+        ("/v1/admin/sites/{key}/outcomes", "send one outcome per request"),
+    ],
+)
+def test_an_oversized_feedback_or_outcome_is_413_saying_what_to_send(
+    api: Api, route: str, advice: str
+) -> None:
+    site = api.add_site()
+    headers = {"Origin": ORIGIN, "Authorization": f"Bearer {site.admin_token}"}
+    reply = api.client.post(
+        route.format(key=site.site.site_key), content=b" " * (64 * 1024 + 1), headers=headers
+    )
+    assert reply.status_code == 413
+    assert reply.json() == {"error": f"body larger than 65536 bytes: {advice}", "field": "$"}
+
+
+def test_a_collect_body_with_an_unreadable_length_is_400_naming_it(api: Api) -> None:
+    api.add_site()
+    reply = api.client.post(
+        "/v1/collect",
+        content=b"{}",
+        headers={"Origin": ORIGIN, "Content-Type": "application/json", "Content-Length": "2x"},
+    )
+    assert reply.status_code == 400
+    assert "Content-Length" in reply.json()["error"]
