@@ -1,10 +1,11 @@
 """A request's body, read straight from ASGI ``receive`` within a size limit.
 
 Litestar's ``request.body()`` builds the multidict of every header to find ``Content-Length``
-and streams the body through an async generator and a list comprehension. On the collect
-route, which every visitor's page calls, that was a tenth of the handler's own time
-(``bench/README.md``, eighteenth session); reading ``receive`` here takes one header lookup
-and one loop. The refusals are the API's own errors, with a message that says what to send.
+and streams the body through an async generator and a list comprehension: 7.3 µs per request
+on the collect route, which every visitor's page calls, about a tenth of the handler's own
+time. Reading ``receive`` here takes one header lookup and one loop: 2.6 µs
+(``bench/README.md``, eighteenth session). The refusals are the API's own errors, with a
+message that says what to send.
 """
 
 from __future__ import annotations
