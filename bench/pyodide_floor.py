@@ -128,8 +128,8 @@ def npm_file(name: str) -> bytes:
 
 
 def trimmed_files() -> tuple[dict[str, Path], dict[str, Any]]:
-    """The shipped Pyodide's ``.br`` files by their path under ``/trimmed/``, and the entry of
-    the build manifest."""
+    """The shipped Pyodide's ``.br`` files by their path under ``/trimmed/``, and the build
+    manifest they were read from."""
     manifest = json.loads((DIST / "manifest.json").read_text())
     entry = manifest["entry"]
     names = [f"{entry['pyodide_dir']}/{n}" for n in ("pyodide.mjs", "pyodide.asm.mjs",
