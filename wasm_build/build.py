@@ -385,24 +385,14 @@ def _minified_pyodide(tmp: Path) -> tuple[Path, dict[str, int]]:
             f"pyodide.asm.mjs holds {evals} direct evals ({_GLUE_DIRECT_EVALS} expected) and its"
             f" wasm names {imported or 'none'} of {_GLUE_EVAL_IMPORTS}: see build._GLUE_DIRECT_EVAL"
         )
-    if glue.count(_GLUE_SNAPSHOT_COPY) != 1:
-        raise BuildError(
-            "pyodide.asm.mjs no longer restores a snapshot with"
-            f" {_GLUE_SNAPSHOT_COPY!r}: see build._GLUE_SNAPSHOT_COPY"
-        )
-    glue = glue.replace(_GLUE_SNAPSHOT_COPY, _GLUE_SPARSE_COPY)
-    if glue.count(_GLUE_MAIN_GOT) != 1:
-        raise BuildError(
-            f"pyodide.asm.mjs no longer fills the GOT with {_GLUE_MAIN_GOT!r}:"
-            " see build._GLUE_MAIN_GOT"
-        )
+    glue = _replace_once(glue, _GLUE_SNAPSHOT_COPY, _GLUE_SPARSE_COPY, "_GLUE_SNAPSHOT_COPY")
     linked = {i.name for i in wasm_sections.imports(wasm) if i.module.startswith("GOT.")}
     if own := sorted(linked & wasm_sections.exports(wasm)):
         raise BuildError(
             f"pyodide.asm.wasm links {len(own)} of its own exports through its GOT (e.g."
             f" {own[0]!r}): see build._GLUE_MAIN_GOT"
         )
-    glue = glue.replace(_GLUE_MAIN_GOT, _GLUE_NO_MAIN_GOT)
+    glue = _replace_once(glue, _GLUE_MAIN_GOT, _GLUE_NO_MAIN_GOT, "_GLUE_MAIN_GOT")
     glue = _add_functions_at_once(glue)
     sources = [(PYODIDE_DIR / "pyodide.mjs").read_text(encoding="utf-8")]
     sources += [path.read_text(encoding="utf-8") for path in sorted((ROOT / "src").glob("*.mjs"))]
@@ -421,15 +411,20 @@ def _minified_pyodide(tmp: Path) -> tuple[Path, dict[str, int]]:
     return dest, {"function_exports_kept": len(called), "function_exports_dropped": len(dropped)}
 
 
+def _replace_once(glue: str, anchor: str, replacement: str, constant: str) -> str:
+    """``glue`` with its one ``anchor`` replaced; when the published glue no longer holds it
+    exactly once (a Pyodide bump changed it), a build error naming the ``constant`` that says
+    why the build patches it."""
+    if glue.count(anchor) != 1:
+        raise BuildError(f"pyodide.asm.mjs no longer holds {anchor!r} once: see build.{constant}")
+    return glue.replace(anchor, replacement)
+
+
 def _add_functions_at_once(glue: str) -> str:
     """The glue with ``reportUndefinedSymbols`` wrapping its functions with one module
     (:data:`_GLUE_ADD_FUNCTIONS`)."""
     for anchor, replacement in _GLUE_ADD_FUNCTIONS:
-        if glue.count(anchor) != 1:
-            raise BuildError(
-                f"pyodide.asm.mjs no longer holds {anchor!r} once: see build._GLUE_ADD_FUNCTIONS"
-            )
-        glue = glue.replace(anchor, replacement)
+        glue = _replace_once(glue, anchor, replacement, "_GLUE_ADD_FUNCTIONS")
     # Inside the glue's module function (its helpers are local to it), after the caller.
     end = _GLUE_ADD_FUNCTIONS[-1][1]
     return glue.replace(end, f"{end}\n{GLUE_ADD_FUNCTIONS_JS.read_text(encoding='utf-8')}\n")
