@@ -120,20 +120,40 @@ _GLUE_ADD_FUNCTIONS: Final = (
     ("(${value})`)}}}};", "(${value})`)}}}addFunctionsAtOnce(pending)};"),
 )
 GLUE_ADD_FUNCTIONS_JS: Final = ROOT / "glue_add_functions.js"
+#: Stdlib modules Pyodide imports as Python starts but uses only later (an error formatted, a
+#: source tokenized) ship as ``deferred_stub.py``, which runs the real module, shipped as
+#: ``_<name>_impl`` (member → that member), on first use. The real modules are in
+#: ``trace_flow.EXTRA_MODULES``, so the trimmed stdlib keeps them and what they import; the flow
+#: formats a traceback (``trace_flow.run``) through the stand-in.
+_DEFERRED: Final = {f"{name}.py": f"_{name}_impl.py" for name in ("traceback", "tokenize")}
 #: Modules of Pyodide's stdlib that the build replaces with Rapport's stand-ins (zip member →
 #: the stand-in, shipped as source and compiled with the rest): Pyodide's package loader
 #: (Rapport installs no package, and the real loader's imports cost bytes, memory and start-up),
 #: asyncio and Pyodide's event loop (Rapport's worker awaits nothing in Python; asyncio and its
-#: 52 modules cost ≈ 50–120 ms of each first boot under Node). Each module says why. The build
-#: checks that the glue reads nothing of the loader, and ``pyodide/__init__.py`` nothing of the
-#: event loop, that the stand-in lacks; its two Node boots prove Pyodide still starts and runs
-#: the flow.
+#: 52 modules cost ≈ 50–120 ms of each first boot under Node), and the deferred modules above.
+#: Each module says why. The build checks that the glue reads nothing of the loader, and
+#: ``pyodide/__init__.py`` nothing of the event loop, that the stand-in lacks; its two Node boots
+#: prove Pyodide still starts and runs the flow.
 _PACKAGE_LOADER: Final = "pyodide/_package_loader.py"
 _WEBLOOP: Final = "pyodide/webloop.py"
 _STUBS: Final = {
     _PACKAGE_LOADER: ROOT / "package_loader_stub.py",
     _WEBLOOP: ROOT / "webloop_stub.py",
     "asyncio/__init__.py": ROOT / "asyncio_stub.py",
+    **dict.fromkeys(_DEFERRED, ROOT / "deferred_stub.py"),
+}
+#: Edits of Pyodide's own Python (member → (anchor, replacement)); each anchor must occur once.
+#: ``should_quiet`` tokenizes every source ``eval_code`` runs, four of them as Pyodide starts, to
+#: see whether it ends with a ``;``. Without a ``#`` there is no comment token, so a source whose
+#: last non-blank character is not ``;`` cannot end with one: the same answer, and ``tokenize``
+#: (deferred, above) is not run as Python starts.
+_PYODIDE_PATCHES: Final = {
+    "_pyodide/_base.py": (
+        "    source_io = StringIO(source)\n",
+        '    if "#" not in source and not source.rstrip().endswith(";"):\n'
+        "        return False  # no token can be the last ';' (Rapport's build)\n"
+        "    source_io = StringIO(source)\n",
+    ),
 }
 _GLUE_LOADER_USE: Final = re.compile(r"package_loader\.([A-Za-z_]\w*)")
 _PYODIDE_INIT: Final = "pyodide/__init__.py"
@@ -359,11 +379,28 @@ def _swap_stubs(stdlib: Path, glue: str) -> None:
                 )
         if absent := sorted(set(_STUBS) - names):
             raise BuildError(f"Pyodide's stdlib has no {absent}: see build._STUBS")
+        if absent := sorted(set(_PYODIDE_PATCHES) - names):
+            raise BuildError(f"Pyodide's stdlib has no {absent}: see build._PYODIDE_PATCHES")
+        if taken := sorted(set(_DEFERRED.values()) & names):
+            raise BuildError(f"Pyodide's stdlib already has {taken}: see build._DEFERRED")
         with zipfile.ZipFile(out, "w") as dest:
             for info in source.infolist():
-                stub = _STUBS.get(info.filename)
-                dest.writestr(info, stub.read_bytes() if stub else source.read(info))
+                stub, body = _STUBS.get(info.filename), source.read(info)
+                if patch := _PYODIDE_PATCHES.get(info.filename):
+                    body = _patched(body, info.filename, *patch)
+                if info.filename in _DEFERRED:
+                    moved = zipfile.ZipInfo(_DEFERRED[info.filename], date_time=info.date_time)
+                    dest.writestr(moved, body)
+                dest.writestr(info, stub.read_bytes() if stub else body)
     stdlib.write_bytes(out.getvalue())
+
+
+def _patched(source: bytes, member: str, anchor: str, replacement: str) -> bytes:
+    """``member``'s source with its one ``anchor`` replaced, or a build error naming it."""
+    text = source.decode("utf-8")
+    if text.count(anchor) != 1:
+        raise BuildError(f"{member} no longer holds {anchor!r} once: see build._PYODIDE_PATCHES")
+    return text.replace(anchor, replacement).encode("utf-8")
 
 
 def _minified_pyodide(tmp: Path) -> tuple[Path, dict[str, int]]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import importlib.util
+import io
 import json
 import re
 import shutil
@@ -18,10 +19,12 @@ import pytest
 
 from rapport.wasm_build import budget, wasm_sections
 from rapport.wasm_build.build import (
+    _DEFERRED,
     _GLUE_MAIN_GOT,
     _GLUE_NO_MAIN_GOT,
     _GLUE_SNAPSHOT_COPY,
     _GLUE_SPARSE_COPY,
+    _PYODIDE_PATCHES,
     _STUBS,
     CLIENT_ZIP,
     LOADER_BUDGET_BYTES_BR,
@@ -30,6 +33,7 @@ from rapport.wasm_build.build import (
     PYODIDE_MINIFIED,
     BuildError,
     _add_functions_at_once,
+    _patched,
     _swap_stubs,
     minify_loader,
 )
@@ -459,10 +463,10 @@ def test_the_shipped_stdlib_carries_rapports_asyncio_and_none_of_the_event_loops
 
 def _stdlib_with(tmp_path: Path, members: dict[str, str]) -> Path:
     stdlib = tmp_path / "python_stdlib.zip"
+    pyodides = dict.fromkeys(_STUBS, "pass\n")  # Pyodide's modules the build replaces
+    pyodides |= {member: anchor for member, (anchor, _) in _PYODIDE_PATCHES.items()}  # and edits
     with zipfile.ZipFile(stdlib, "w") as archive:
-        for name in _STUBS:  # Pyodide's modules the build replaces
-            archive.writestr(name, "pass\n")
-        for name, body in members.items():
+        for name, body in (pyodides | members).items():
             archive.writestr(name, body)
     return stdlib
 
@@ -487,6 +491,55 @@ def test_the_build_refuses_a_pyodide_that_imports_more_of_its_event_loop_than_th
     stdlib = _stdlib_with(tmp_path, {"pyodide/__init__.py": init})
     with pytest.raises(BuildError, match="WebLoopPolicy"):
         _swap_stubs(stdlib, "")
+
+
+def test_the_build_ships_each_deferred_modules_real_code_beside_its_stand_in(
+    tmp_path: Path,
+) -> None:
+    stdlib = _stdlib_with(tmp_path, {})
+    _swap_stubs(stdlib, "")
+    with zipfile.ZipFile(stdlib) as archive:
+        for member, real in _DEFERRED.items():
+            assert archive.read(real) == b"pass\n"  # Pyodide's own
+            assert b"run on first use" in archive.read(member)
+        assert b"Rapport's build" in archive.read("_pyodide/_base.py")
+
+
+def test_the_build_refuses_a_pyodide_whose_stdlib_already_has_the_real_modules_new_name(
+    tmp_path: Path,
+) -> None:
+    stdlib = _stdlib_with(tmp_path, {"_traceback_impl.py": "pass\n"})
+    with pytest.raises(BuildError, match="_traceback_impl"):
+        _swap_stubs(stdlib, "")
+
+
+def test_the_build_refuses_a_pyodide_whose_python_no_longer_has_what_it_patches(
+    tmp_path: Path,
+) -> None:
+    stdlib = _stdlib_with(tmp_path, {"_pyodide/_base.py": "def should_quiet(source): ...\n"})
+    with pytest.raises(BuildError, match=r"_pyodide/_base\.py no longer holds"):
+        _swap_stubs(stdlib, "")
+
+
+@pytest.mark.parametrize(
+    "source",
+    ["x = 1;", "x = 1", "x = 1;  \n\n", "x = 1; # note", "x = 1 # ;", "x = ';'", "s = '#';",
+     "if x:\n    y;", "if x:\n    y", "import importlib; importlib", "f(\n  1,\n);",
+     "x = 1; \\\n  # joined", "'''a;\n'''", "\"\"\"a\n;\"\"\"", "{}", ""],
+)  # fmt: skip
+def test_pyodides_patched_should_quiet_answers_as_its_tokenizer_does(source: str) -> None:
+    """The build's shortcut in ``_pyodide._base.should_quiet`` (it keeps ``tokenize`` from
+    running as Python starts) gives the answer tokenizing gives, run on Pyodide's own module."""
+    with zipfile.ZipFile(PYODIDE_DIR / "python_stdlib.zip") as stdlib:
+        published = stdlib.read("_pyodide/_base.py")
+    patched = _patched(published, "_pyodide/_base.py", *_PYODIDE_PATCHES["_pyodide/_base.py"])
+    compile(source, "<exec>", "exec")  # as eval_code does before it asks
+    answers = []
+    for body in (published, patched):
+        namespace: dict[str, Any] = {"__name__": "_base"}
+        exec(compile(body, "_base.py", "exec"), namespace)
+        answers.append(namespace["should_quiet"](source))
+    assert answers[1] is answers[0]
 
 
 def _stand_in(name: str) -> ModuleType:
@@ -542,6 +595,86 @@ def test_the_shipped_files_import_the_client_from_its_wheel_and_install_nothing(
         "imported": [],
         "refused": True,
     }
+
+
+def _deferred(name: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> ModuleType:
+    """The deferred stand-in as ``name``, in CPython, with CPython's module where the bundle
+    ships Pyodide's (``_<name>_impl``)."""
+    real = importlib.util.find_spec(name)
+    assert real and real.origin
+    shutil.copyfile(real.origin, tmp_path / f"_{name}_impl.py")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    spec = importlib.util.spec_from_file_location(name, WASM_BUILD / "deferred_stub.py")
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_a_deferred_module_runs_the_real_one_in_its_own_namespace_on_first_use(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    module = _deferred("tokenize", tmp_path, monkeypatch)
+    assert "generate_tokens" not in vars(module)
+    tokens = list(module.generate_tokens(io.StringIO("x = 1;\n").readline))
+    assert [t.string for t in tokens if t.type == module.OP] == ["=", ";"]
+    assert module.generate_tokens.__globals__ is vars(module)
+    assert module.TokenInfo.__module__ == "tokenize"
+    assert "generate_tokens" in module.__all__
+    with pytest.raises(AttributeError, match="'tokenize' has no attribute 'nothing_here'"):
+        _ = module.nothing_here
+
+
+def test_the_deferred_traceback_keeps_the_excepthook_pyodide_bound_as_python_started(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    module = _deferred("traceback", tmp_path, monkeypatch)
+    hook = module.print_exception  # what ``_pyodide.set_excepthook`` binds as Python starts
+    assert "format_exc" not in vars(module)
+    try:
+        raise ValueError("shown")
+    except ValueError as error:
+        hook(error)
+        assert "ValueError: shown" in module.format_exc()
+        hook(error)  # the stand-in's hook again, after the real module ran
+    assert capsys.readouterr().err.count("ValueError: shown") == 2
+    assert module.print_exception is not hook and module.print_exception.__module__ == "traceback"
+
+
+def test_the_shipped_python_runs_tokenize_and_traceback_only_when_first_used(
+    manifest: dict[str, Any], tmp_path: Path
+) -> None:
+    """As the worker boots: importing the agent runs neither ``tokenize`` nor ``traceback``
+    (nor its imports, ``_colorize`` and ``codeop``); the first error is still formatted, by the
+    real module, and through the excepthook Pyodide bound as Python started."""
+    pyodide = _shipped_pyodide(manifest, tmp_path)
+    shutil.copyfile(DIST / manifest["entry"]["stdlib"], pyodide / "python_stdlib.zip")
+    wheel = DIST / manifest["entry"]["wheel"]
+    script = tmp_path / "boot.mjs"
+    booted = _node_says(
+        script,
+        'import { readFileSync } from "node:fs";\n'
+        f"const {{ loadPyodide }} = await import({json.dumps(str(pyodide / 'pyodide.mjs'))});\n"
+        f"const wheel = new Uint8Array(readFileSync({json.dumps(str(wheel))}));\n"
+        f"const client = {json.dumps(CLIENT_ZIP)};\n"
+        "const printed = [];\n"
+        f"const py = await loadPyodide({{ indexURL: {json.dumps(str(pyodide) + '/')},"
+        " env: { PYTHONPATH: client }, fsInit: (FS) => FS.writeFile(client, wheel),"
+        " stderr: (line) => printed.push(line) });\n"
+        'py.pyimport("client_py.agent");\n'
+        'const sys = py.pyimport("sys");\n'
+        "const tokenize = sys.modules.get('tokenize').__dict__;\n"
+        "const before = ['_colorize', 'codeop', 'generate_tokens']"
+        ".filter((name) => sys.modules.has(name) || tokenize.has(name));\n"
+        "let error = '';\n"
+        'try { py.runPython("1 / 0"); } catch (e) { error = String(e.message); }\n'
+        'py.runPython("import sys\\ntry:\\n 1 / 0\\nexcept ZeroDivisionError as e:\\n'
+        ' sys.excepthook(type(e), e, e.__traceback__)");\n'
+        "console.log(JSON.stringify({ before, error: error.includes('ZeroDivisionError'),"
+        " hook: printed.some((line) => line.includes('ZeroDivisionError')),"
+        " after: sys.modules.has('_colorize') }));\n",
+    )
+    assert booted == {"before": [], "error": True, "hook": True, "after": True}
 
 
 def test_the_shipped_files_save_a_boot_that_the_next_page_restores(

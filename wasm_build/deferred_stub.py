@@ -1,0 +1,64 @@
+"""A stdlib module as Rapport's Pyodide ships it: Python's own module, run on first use.
+
+Pyodide imports ``traceback`` and ``tokenize`` as Python starts, and neither is used until an
+error is formatted or a source is tokenized:
+
+- Pyodide's C core imports ``traceback`` to format errors later, and ``_pyodide.set_excepthook``
+  makes ``traceback.print_exception`` the excepthook. The real module imports ``_colorize``
+  (whose themes are frozen dataclasses, each compiled as it is made), ``codeop`` and
+  ``contextlib``.
+- ``_pyodide._base`` and ``inspect`` import ``tokenize`` and call it from functions only
+  (``build._PYODIDE_PATCHES`` keeps the boot's own ``eval_code`` from calling it). The real
+  module builds its token tables and regular expressions as it is imported.
+
+Together ≈ 50–70 ms of every first page's start under Node (bench/README.md, 2026-12-05). So
+``import traceback`` finds this module, and Python's own ``traceback`` ships beside it as
+``_traceback_impl`` (``build._DEFERRED``). The first read of any other name runs the real
+module's code *in this module's namespace*: whoever already holds this module (the C core,
+``inspect``, ``sys.excepthook``) sees the real functions from then on, and the module's name,
+its functions' globals and ``traceback.X is traceback.X`` are as before.
+
+Runs inside Pyodide (Python 3.14) at its boot: it imports only what that boot has imported, and
+no ``from __future__`` import (it would add a name to the real module's namespace).
+"""
+
+import importlib.util
+from collections.abc import Callable
+
+# No ``__all__``: ``from traceback import *`` reads the real module's, through __getattr__.
+_IMPL = f"_{__name__}_impl"
+#: Names Pyodide binds as Python starts, before any error: called, they run the real module and
+#: then its function.
+_BOUND_AT_BOOT = {"traceback": ("print_exception",)}
+
+
+def _run_real_module() -> None:
+    """Fill this module's namespace with the real module's, once."""
+    namespace = globals()
+    if namespace.pop("__getattr__", None) is None:
+        return  # it ran already: ``sys.excepthook`` still holds a stand-in of _BOUND_AT_BOOT
+    spec = importlib.util.find_spec(_IMPL)
+    if spec is None or spec.loader is None:  # the build ships it: see build._DEFERRED
+        raise ImportError(f"{_IMPL} is missing: the bundle's stdlib is incomplete", name=_IMPL)
+    exec(spec.loader.get_code(_IMPL), namespace)  # type: ignore[attr-defined]
+
+
+def _bound_at_boot(name: str) -> Callable[..., object]:
+    def call(*args: object, **kwargs: object) -> object:
+        _run_real_module()
+        return globals()[name](*args, **kwargs)
+
+    call.__name__ = call.__qualname__ = name
+    return call
+
+
+globals().update({name: _bound_at_boot(name) for name in _BOUND_AT_BOOT.get(__name__, ())})
+
+
+def __getattr__(name: str) -> object:
+    """Any other name: the real module's, after running it."""
+    _run_real_module()
+    try:
+        return globals()[name]
+    except KeyError:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}") from None
