@@ -60,7 +60,7 @@ from typing import Any, Final, cast
 
 import brotli
 
-from rapport.wasm_build import budget, cross_language, wasm_dce, wasm_sections
+from rapport.wasm_build import budget, cross_language, trace_flow, wasm_dce, wasm_sections
 from rapport.wasm_build.loader_join import LoaderJoinError, join_loader, loader_modules
 
 __all__ = ["LOADER_BUDGET_BYTES_BR", "BuildError", "build_sdk", "client_wheel", "minify_loader"]
@@ -125,7 +125,9 @@ GLUE_ADD_FUNCTIONS_JS: Final = ROOT / "glue_add_functions.js"
 #: ``_<name>_impl`` (member → that member), on first use. The real modules are in
 #: ``trace_flow.EXTRA_MODULES``, so the trimmed stdlib keeps them and what they import; the flow
 #: formats a traceback (``trace_flow.run``) through the stand-in.
-_DEFERRED: Final = {f"{name}.py": f"_{name}_impl.py" for name in ("traceback", "tokenize")}
+_DEFERRED: Final = {
+    f"{name}.py": f"_{name}_impl.py" for name in ("traceback", "tokenize", "textwrap")
+}
 #: Modules of Pyodide's stdlib that the build replaces with Rapport's stand-ins (zip member →
 #: the stand-in, shipped as source and compiled with the rest): Pyodide's package loader
 #: (Rapport installs no package, and the real loader's imports cost bytes, memory and start-up),
@@ -142,17 +144,30 @@ _STUBS: Final = {
     "asyncio/__init__.py": ROOT / "asyncio_stub.py",
     **dict.fromkeys(_DEFERRED, ROOT / "deferred_stub.py"),
 }
-#: Edits of Pyodide's own Python (member → (anchor, replacement)); each anchor must occur once.
-#: ``should_quiet`` tokenizes every source ``eval_code`` runs, four of them as Pyodide starts, to
-#: see whether it ends with a ``;``. Without a ``#`` there is no comment token, so a source whose
-#: last non-blank character is not ``;`` cannot end with one: the same answer, and ``tokenize``
-#: (deferred, above) is not run as Python starts.
+#: Edits of Pyodide's own Python (member → (anchor, replacement)s); each anchor must occur once.
+#: ``eval_code`` runs four sources as Pyodide starts, and for each one it
+#:
+#: - dedents it: ``textwrap.dedent`` leaves a source none of whose lines starts with whitespace
+#:   as it is, so such a source is not passed to it;
+#: - tokenizes it (``should_quiet``) to see whether it ends with a ``;``: without a ``#`` there
+#:   is no comment token, so a source whose last non-blank character is not ``;`` cannot end
+#:   with one.
+#:
+#: The same answers, and ``textwrap`` and ``tokenize`` (deferred, above) do not run as Python
+#: starts.
 _PYODIDE_PATCHES: Final = {
     "_pyodide/_base.py": (
-        "    source_io = StringIO(source)\n",
-        '    if "#" not in source and not source.rstrip().endswith(";"):\n'
-        "        return False  # no token can be the last ';' (Rapport's build)\n"
-        "    source_io = StringIO(source)\n",
+        (
+            "        source = _dedent(source)\n",
+            '        if any(line[:1].isspace() for line in source.split("\\n")):\n'
+            "            source = _dedent(source)  # else it is left as it is (Rapport's build)\n",
+        ),
+        (
+            "    source_io = StringIO(source)\n",
+            '    if "#" not in source and not source.rstrip().endswith(";"):\n'
+            "        return False  # no token can be the last ';' (Rapport's build)\n"
+            "    source_io = StringIO(source)\n",
+        ),
     ),
 }
 _GLUE_LOADER_USE: Final = re.compile(r"package_loader\.([A-Za-z_]\w*)")
@@ -381,13 +396,17 @@ def _swap_stubs(stdlib: Path, glue: str) -> None:
             raise BuildError(f"Pyodide's stdlib has no {absent}: see build._STUBS")
         if absent := sorted(set(_PYODIDE_PATCHES) - names):
             raise BuildError(f"Pyodide's stdlib has no {absent}: see build._PYODIDE_PATCHES")
+        if untraced := sorted(
+            real for real in _DEFERRED.values() if real[:-3] not in trace_flow.EXTRA_MODULES
+        ):
+            raise BuildError(f"trace_flow.EXTRA_MODULES lacks {untraced}: see build._DEFERRED")
         if taken := sorted(set(_DEFERRED.values()) & names):
             raise BuildError(f"Pyodide's stdlib already has {taken}: see build._DEFERRED")
         with zipfile.ZipFile(out, "w") as dest:
             for info in source.infolist():
                 stub, body = _STUBS.get(info.filename), source.read(info)
-                if patch := _PYODIDE_PATCHES.get(info.filename):
-                    body = _patched(body, info.filename, *patch)
+                for anchor, replacement in _PYODIDE_PATCHES.get(info.filename, ()):
+                    body = _patched(body, info.filename, anchor, replacement)
                 if info.filename in _DEFERRED:
                     moved = zipfile.ZipInfo(_DEFERRED[info.filename], date_time=info.date_time)
                     dest.writestr(moved, body)

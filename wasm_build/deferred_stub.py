@@ -23,13 +23,12 @@ no ``from __future__`` import (it would add a name to the real module's namespac
 """
 
 import importlib.util
-from collections.abc import Callable
 
 # No ``__all__``: ``from traceback import *`` reads the real module's, through __getattr__.
 _IMPL = f"_{__name__}_impl"
 #: Names Pyodide binds as Python starts, before any error: called, they run the real module and
 #: then its function.
-_BOUND_AT_BOOT = {"traceback": ("print_exception",)}
+_BOUND_AT_BOOT = {"traceback": ("print_exception",), "textwrap": ("dedent",)}
 
 
 def _run_real_module() -> None:
@@ -43,7 +42,7 @@ def _run_real_module() -> None:
     exec(spec.loader.get_code(_IMPL), namespace)  # type: ignore[attr-defined]
 
 
-def _bound_at_boot(name: str) -> Callable[..., object]:
+def _bound_at_boot(name: str) -> object:
     def call(*args: object, **kwargs: object) -> object:
         _run_real_module()
         return globals()[name](*args, **kwargs)
@@ -57,6 +56,8 @@ globals().update({name: _bound_at_boot(name) for name in _BOUND_AT_BOOT.get(__na
 
 def __getattr__(name: str) -> object:
     """Any other name: the real module's, after running it."""
+    if name == "__path__":  # ``from textwrap import dedent`` asks: none of them is a package
+        raise AttributeError(name)
     _run_real_module()
     try:
         return globals()[name]

@@ -15,10 +15,11 @@ __all__ = ["EXTRA_MODULES", "LEFT_OUT", "import_extra_modules", "run"]
 #: Modules that the flow may need only on rare paths (error formatting, Pyodide's own helpers).
 EXTRA_MODULES = (
     "traceback",
-    # Where the bundle's real ``traceback`` and ``tokenize`` ship (``deferred_stub.py``); absent
-    # in CPython and in Pyodide as published.
+    # Where the bundle's real ``traceback``, ``tokenize`` and ``textwrap`` ship
+    # (``deferred_stub.py``, ``build._DEFERRED``); absent in CPython and in Pyodide as published.
     "_traceback_impl",
     "_tokenize_impl",
+    "_textwrap_impl",
     "linecache",
     "tokenize",
     "token",

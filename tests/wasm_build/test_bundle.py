@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 import hashlib
 import importlib.util
 import io
@@ -9,6 +10,8 @@ import json
 import re
 import shutil
 import subprocess
+import sys
+import textwrap
 import zipfile
 from pathlib import Path
 from types import ModuleType
@@ -464,7 +467,7 @@ def test_the_shipped_stdlib_carries_rapports_asyncio_and_none_of_the_event_loops
 def _stdlib_with(tmp_path: Path, members: dict[str, str]) -> Path:
     stdlib = tmp_path / "python_stdlib.zip"
     pyodides = dict.fromkeys(_STUBS, "pass\n")  # Pyodide's modules the build replaces
-    pyodides |= {member: anchor for member, (anchor, _) in _PYODIDE_PATCHES.items()}  # and edits
+    pyodides |= {m: "".join(a for a, _ in edits) for m, edits in _PYODIDE_PATCHES.items()}
     with zipfile.ZipFile(stdlib, "w") as archive:
         for name, body in (pyodides | members).items():
             archive.writestr(name, body)
@@ -521,25 +524,53 @@ def test_the_build_refuses_a_pyodide_whose_python_no_longer_has_what_it_patches(
         _swap_stubs(stdlib, "")
 
 
-@pytest.mark.parametrize(
-    "source",
-    ["x = 1;", "x = 1", "x = 1;  \n\n", "x = 1; # note", "x = 1 # ;", "x = ';'", "s = '#';",
-     "if x:\n    y;", "if x:\n    y", "import importlib; importlib", "f(\n  1,\n);",
-     "x = 1; \\\n  # joined", "'''a;\n'''", "\"\"\"a\n;\"\"\"", "{}", ""],
-)  # fmt: skip
-def test_pyodides_patched_should_quiet_answers_as_its_tokenizer_does(source: str) -> None:
-    """The build's shortcut in ``_pyodide._base.should_quiet`` (it keeps ``tokenize`` from
-    running as Python starts) gives the answer tokenizing gives, run on Pyodide's own module."""
+def _pyodides_base(*, patched: bool) -> dict[str, Any]:
+    """Pyodide's ``_pyodide._base`` as published, or as the build edits it, run in CPython."""
     with zipfile.ZipFile(PYODIDE_DIR / "python_stdlib.zip") as stdlib:
-        published = stdlib.read("_pyodide/_base.py")
-    patched = _patched(published, "_pyodide/_base.py", *_PYODIDE_PATCHES["_pyodide/_base.py"])
-    compile(source, "<exec>", "exec")  # as eval_code does before it asks
-    answers = []
-    for body in (published, patched):
-        namespace: dict[str, Any] = {"__name__": "_base"}
-        exec(compile(body, "_base.py", "exec"), namespace)
-        answers.append(namespace["should_quiet"](source))
-    assert answers[1] is answers[0]
+        body = stdlib.read("_pyodide/_base.py")
+    for anchor, replacement in _PYODIDE_PATCHES["_pyodide/_base.py"] if patched else ():
+        body = _patched(body, "_pyodide/_base.py", anchor, replacement)
+    namespace: dict[str, Any] = {"__name__": "_base"}
+    exec(compile(body, "_base.py", "exec"), namespace)
+    return namespace
+
+
+_SOURCES = [
+    "x = 1;", "x = 1", "x = 1;  \n\n", "x = 1; # note", "x = 1 # ;", "x = ';'", "s = '#';",
+    "if x:\n    y;", "if x:\n    y", "import importlib; importlib", "f(\n  1,\n);",
+    "x = 1; \\\n  # joined", "'''a;\n'''", "\"\"\"a\n;\"\"\"", "{}", "", "  x = 1\n  x + 1",
+    "\tx = 2\n\tx;", "x = 3\n   \nx", "x = 4\n\n\n(x\n  + 1)", "  x = 5\n\n  x # five",
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("source", _SOURCES)
+def test_pyodides_patched_should_quiet_answers_as_its_tokenizer_does(source: str) -> None:
+    """The build's shortcut in ``should_quiet`` (it keeps ``tokenize`` from running as Python
+    starts) gives the answer tokenizing gives, on Pyodide's own module."""
+    compile(textwrap.dedent(source), "<exec>", "exec")  # as eval_code does before it asks
+    published, patched = _pyodides_base(patched=False), _pyodides_base(patched=True)
+    assert patched["should_quiet"](source) is published["should_quiet"](source)
+
+
+@pytest.mark.parametrize("source", _SOURCES)
+def test_a_source_whose_lines_start_with_no_whitespace_is_its_own_dedent(source: str) -> None:
+    """What the build's shortcut in ``eval_code`` relies on (it keeps ``textwrap`` from running
+    as Python starts)."""
+    if not any(line[:1].isspace() for line in source.split("\n")):
+        assert textwrap.dedent(source) == source
+
+
+@pytest.mark.parametrize("source", [s for s in _SOURCES if s.strip() and "y" not in s])
+def test_pyodides_patched_eval_code_answers_as_before(
+    source: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Each run of the module puts its own exception class in builtins: run each, then ask it.
+    monkeypatch.setattr(builtins, "___EvalCodeResultException", None, raising=False)
+    answers = [
+        _pyodides_base(patched=patched)["eval_code"](source, {"f": abs})
+        for patched in (False, True)
+    ]
+    assert answers[1] == answers[0]
 
 
 def _stand_in(name: str) -> ModuleType:
@@ -625,6 +656,19 @@ def test_a_deferred_module_runs_the_real_one_in_its_own_namespace_on_first_use(
         _ = module.nothing_here
 
 
+def test_a_from_import_of_a_name_bound_at_boot_does_not_run_the_real_module(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """As ``_pyodide._base`` and ``_pyodide.docstring`` import ``dedent`` as Python starts."""
+    module = _deferred("textwrap", tmp_path, monkeypatch)
+    monkeypatch.setitem(sys.modules, "textwrap", module)
+    namespace: dict[str, Any] = {}
+    exec("from textwrap import dedent", namespace)
+    assert "TextWrapper" not in vars(module)
+    assert namespace["dedent"]("  a\n  b") == "a\nb"
+    assert "TextWrapper" in vars(module)
+
+
 def test_the_deferred_traceback_keeps_the_excepthook_pyodide_bound_as_python_started(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -641,12 +685,12 @@ def test_the_deferred_traceback_keeps_the_excepthook_pyodide_bound_as_python_sta
     assert module.print_exception is not hook and module.print_exception.__module__ == "traceback"
 
 
-def test_the_shipped_python_runs_tokenize_and_traceback_only_when_first_used(
+def test_the_shipped_python_runs_its_deferred_modules_only_when_an_error_needs_them(
     manifest: dict[str, Any], tmp_path: Path
 ) -> None:
-    """As the worker boots: importing the agent runs neither ``tokenize`` nor ``traceback``
-    (nor its imports, ``_colorize`` and ``codeop``); the first error is still formatted, by the
-    real module, and through the excepthook Pyodide bound as Python started."""
+    """As the worker boots: importing the agent runs none of the deferred modules (nor
+    ``traceback``'s imports, ``_colorize`` and ``codeop``); the first error is still formatted,
+    by the real modules, and through the excepthook Pyodide bound as Python started."""
     pyodide = _shipped_pyodide(manifest, tmp_path)
     shutil.copyfile(DIST / manifest["entry"]["stdlib"], pyodide / "python_stdlib.zip")
     wheel = DIST / manifest["entry"]["wheel"]
@@ -663,18 +707,24 @@ def test_the_shipped_python_runs_tokenize_and_traceback_only_when_first_used(
         " stderr: (line) => printed.push(line) });\n"
         'py.pyimport("client_py.agent");\n'
         'const sys = py.pyimport("sys");\n'
-        "const tokenize = sys.modules.get('tokenize').__dict__;\n"
-        "const before = ['_colorize', 'codeop', 'generate_tokens']"
-        ".filter((name) => sys.modules.has(name) || tokenize.has(name));\n"
+        "const ran = () => ['traceback', 'tokenize', 'textwrap', '_colorize', 'codeop']"
+        ".filter((name) => sys.modules.has(name) && !sys.modules.get(name).__dict__.has("
+        "'__getattr__'));\n"  # a stand-in that has not run yet has its __getattr__
+        "const before = ran();\n"
         "let error = '';\n"
         'try { py.runPython("1 / 0"); } catch (e) { error = String(e.message); }\n'
         'py.runPython("import sys\\ntry:\\n 1 / 0\\nexcept ZeroDivisionError as e:\\n'
         ' sys.excepthook(type(e), e, e.__traceback__)");\n'
         "console.log(JSON.stringify({ before, error: error.includes('ZeroDivisionError'),"
         " hook: printed.some((line) => line.includes('ZeroDivisionError')),"
-        " after: sys.modules.has('_colorize') }));\n",
+        " after: ran() }));\n",
     )
-    assert booted == {"before": [], "error": True, "hook": True, "after": True}
+    assert booted == {
+        "before": [],
+        "error": True,
+        "hook": True,
+        "after": ["traceback", "textwrap", "_colorize", "codeop"],  # no source to tokenize
+    }
 
 
 def test_the_shipped_files_save_a_boot_that_the_next_page_restores(
