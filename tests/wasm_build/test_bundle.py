@@ -20,7 +20,7 @@ from typing import Any
 import brotli
 import pytest
 
-from rapport.wasm_build import budget, wasm_sections
+from rapport.wasm_build import budget, trace_flow, wasm_sections
 from rapport.wasm_build.build import (
     _DEFERRED,
     _GLUE_MAIN_GOT,
@@ -514,6 +514,15 @@ def test_the_build_refuses_a_pyodide_whose_stdlib_already_has_the_real_modules_n
     stdlib = _stdlib_with(tmp_path, {"_traceback_impl.py": "pass\n"})
     with pytest.raises(BuildError, match="_traceback_impl"):
         _swap_stubs(stdlib, "")
+
+
+def test_the_build_refuses_a_deferred_module_the_flow_would_not_keep(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    kept = tuple(name for name in trace_flow.EXTRA_MODULES if name != "_textwrap_impl")
+    monkeypatch.setattr(trace_flow, "EXTRA_MODULES", kept)
+    with pytest.raises(BuildError, match=r"EXTRA_MODULES lacks \['_textwrap_impl.py'\]"):
+        _swap_stubs(_stdlib_with(tmp_path, {}), "")
 
 
 def test_the_build_refuses_a_pyodide_whose_python_no_longer_has_what_it_patches(
