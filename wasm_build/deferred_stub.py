@@ -1,7 +1,7 @@
 """A stdlib module as Rapport's Pyodide ships it: Python's own module, run on first use.
 
-Pyodide imports ``traceback`` and ``tokenize`` as Python starts, and neither is used until an
-error is formatted or a source is tokenized:
+Pyodide imports ``traceback``, ``tokenize`` and ``textwrap`` as Python starts, and none of
+them is used until an error is formatted, a source tokenized or a text wrapped:
 
 - Pyodide's C core imports ``traceback`` to format errors later, and ``_pyodide.set_excepthook``
   makes ``traceback.print_exception`` the excepthook. The real module imports ``_colorize``
@@ -10,8 +10,11 @@ error is formatted or a source is tokenized:
 - ``_pyodide._base`` and ``inspect`` import ``tokenize`` and call it from functions only
   (``build._PYODIDE_PATCHES`` keeps the boot's own ``eval_code`` from calling it). The real
   module builds its token tables and regular expressions as it is imported.
+- ``_pyodide._base`` and ``_pyodide.docstring`` import ``textwrap.dedent`` (the same edit keeps
+  the boot's ``eval_code`` from calling it); the real module compiles ``TextWrapper``'s regular
+  expressions, with ``re``'s parser written in Python.
 
-Together ≈ 50–70 ms of every first page's start under Node (bench/README.md, 2026-12-05). So
+Together ≈ 45–70 ms of every first page's start under Node (bench/README.md, 2026-12-05). So
 ``import traceback`` finds this module, and Python's own ``traceback`` ships beside it as
 ``_traceback_impl`` (``build._DEFERRED``). The first read of any other name runs the real
 module's code *in this module's namespace*: whoever already holds this module (the C core,
@@ -34,12 +37,17 @@ _BOUND_AT_BOOT = {"traceback": ("print_exception",), "textwrap": ("dedent",)}
 def _run_real_module() -> None:
     """Fill this module's namespace with the real module's, once."""
     namespace = globals()
-    if namespace.pop("__getattr__", None) is None:
+    getattr_ = namespace.pop("__getattr__", None)
+    if getattr_ is None:
         return  # it ran already: ``sys.excepthook`` still holds a stand-in of _BOUND_AT_BOOT
-    spec = importlib.util.find_spec(_IMPL)
-    if spec is None or spec.loader is None:  # the build ships it: see build._DEFERRED
-        raise ImportError(f"{_IMPL} is missing: the bundle's stdlib is incomplete", name=_IMPL)
-    exec(spec.loader.get_code(_IMPL), namespace)  # type: ignore[attr-defined]
+    try:
+        spec = importlib.util.find_spec(_IMPL)
+        if spec is None or spec.loader is None:  # the build ships it: see build._DEFERRED
+            raise ImportError(f"{_IMPL} is missing: the bundle's stdlib is incomplete", name=_IMPL)
+        exec(spec.loader.get_code(_IMPL), namespace)  # type: ignore[attr-defined]
+    except BaseException:
+        namespace["__getattr__"] = getattr_  # the next use tries again, and says why again
+        raise
 
 
 def _bound_at_boot(name: str) -> object:

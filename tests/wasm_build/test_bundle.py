@@ -678,6 +678,17 @@ def test_a_from_import_of_a_name_bound_at_boot_does_not_run_the_real_module(
     assert "TextWrapper" in vars(module)
 
 
+def test_a_deferred_module_whose_real_code_is_missing_says_so_on_every_use(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    module = _deferred("textwrap", tmp_path, monkeypatch)
+    (tmp_path / "_textwrap_impl.py").unlink()
+    importlib.invalidate_caches()
+    for _ in range(2):  # not a recursion the second time: the same error
+        with pytest.raises(ImportError, match="_textwrap_impl is missing"):
+            module.dedent("  a")
+
+
 def test_the_deferred_traceback_keeps_the_excepthook_pyodide_bound_as_python_started(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
