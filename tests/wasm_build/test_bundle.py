@@ -355,6 +355,26 @@ def _shipped_pyodide(manifest: dict[str, Any], tmp_path: Path) -> Path:
     return pyodide
 
 
+def _after_worker_boot(manifest: dict[str, Any], tmp_path: Path, then: str) -> Any:
+    """What Node prints last (as JSON) after running ``then`` in the shipped files booted as the
+    worker boots them: the wheel written before Python starts and on ``PYTHONPATH``. ``then``
+    has ``py`` (Pyodide), ``wheel`` and ``printed`` (Python's stderr lines)."""
+    pyodide = _shipped_pyodide(manifest, tmp_path)
+    shutil.copyfile(DIST / manifest["entry"]["stdlib"], pyodide / "python_stdlib.zip")
+    wheel = DIST / manifest["entry"]["wheel"]
+    return _node_says(
+        tmp_path / "boot.mjs",
+        'import { readFileSync } from "node:fs";\n'
+        f"const {{ loadPyodide }} = await import({json.dumps(str(pyodide / 'pyodide.mjs'))});\n"
+        f"const wheel = new Uint8Array(readFileSync({json.dumps(str(wheel))}));\n"
+        f"const client = {json.dumps(CLIENT_ZIP)};\n"
+        "const printed = [];\n"
+        f"const py = await loadPyodide({{ indexURL: {json.dumps(str(pyodide) + '/')},"
+        " env: { PYTHONPATH: client }, fsInit: (FS) => FS.writeFile(client, wheel),"
+        " stderr: (line) => printed.push(line) });\n" + then,
+    )
+
+
 def test_the_shipped_glue_boots_with_only_the_main_modules_own_got_entries(
     manifest: dict[str, Any], tmp_path: Path
 ) -> None:
@@ -609,18 +629,9 @@ def test_the_shipped_files_import_the_client_from_its_wheel_and_install_nothing(
     """As the worker boots: the wheel written before Python starts and on PYTHONPATH, never
     unpacked; Pyodide's package installs refused with a reason; the package loader's imports
     and `random` (a restored page does not reseed it) not imported by importing the agent."""
-    pyodide = _shipped_pyodide(manifest, tmp_path)
-    shutil.copyfile(DIST / manifest["entry"]["stdlib"], pyodide / "python_stdlib.zip")
-    wheel = DIST / manifest["entry"]["wheel"]
-    script = tmp_path / "boot.mjs"
-    booted = _node_says(
-        script,
-        'import { readFileSync } from "node:fs";\n'
-        f"const {{ loadPyodide }} = await import({json.dumps(str(pyodide / 'pyodide.mjs'))});\n"
-        f"const wheel = new Uint8Array(readFileSync({json.dumps(str(wheel))}));\n"
-        f"const client = {json.dumps(CLIENT_ZIP)};\n"
-        f"const py = await loadPyodide({{ indexURL: {json.dumps(str(pyodide) + '/')},"
-        " env: { PYTHONPATH: client }, fsInit: (FS) => FS.writeFile(client, wheel) });\n"
+    booted = _after_worker_boot(
+        manifest,
+        tmp_path,
         'const agent = py.pyimport("client_py.agent");\n'
         'const sys = py.pyimport("sys");\n'
         "const imported = ['shutil', 'tempfile', 'zipfile', 'pathlib', 'random']"
@@ -711,20 +722,9 @@ def test_the_shipped_python_runs_its_deferred_modules_only_when_an_error_needs_t
     """As the worker boots: importing the agent runs none of the deferred modules (nor
     ``traceback``'s imports, ``_colorize`` and ``codeop``); the first error is still formatted,
     by the real modules, and through the excepthook Pyodide bound as Python started."""
-    pyodide = _shipped_pyodide(manifest, tmp_path)
-    shutil.copyfile(DIST / manifest["entry"]["stdlib"], pyodide / "python_stdlib.zip")
-    wheel = DIST / manifest["entry"]["wheel"]
-    script = tmp_path / "boot.mjs"
-    booted = _node_says(
-        script,
-        'import { readFileSync } from "node:fs";\n'
-        f"const {{ loadPyodide }} = await import({json.dumps(str(pyodide / 'pyodide.mjs'))});\n"
-        f"const wheel = new Uint8Array(readFileSync({json.dumps(str(wheel))}));\n"
-        f"const client = {json.dumps(CLIENT_ZIP)};\n"
-        "const printed = [];\n"
-        f"const py = await loadPyodide({{ indexURL: {json.dumps(str(pyodide) + '/')},"
-        " env: { PYTHONPATH: client }, fsInit: (FS) => FS.writeFile(client, wheel),"
-        " stderr: (line) => printed.push(line) });\n"
+    booted = _after_worker_boot(
+        manifest,
+        tmp_path,
         'py.pyimport("client_py.agent");\n'
         'const sys = py.pyimport("sys");\n'
         "const ran = () => ['traceback', 'tokenize', 'textwrap', '_colorize', 'codeop']"
