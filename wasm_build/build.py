@@ -109,6 +109,27 @@ _GLUE_SPARSE_COPY: Final = (
 #: its GOT imports resolve on demand from the same symbols.
 _GLUE_MAIN_GOT: Final = "assignWasmExports(wasmExports);updateGOT(origExports);"
 _GLUE_NO_MAIN_GOT: Final = "assignWasmExports(wasmExports);"
+#: As Python starts, Pyodide's ``finalizeBootstrap`` gets ``importlib`` and the ``__main__`` and
+#: ``builtins`` dicts by running Python source through ``eval_code`` (four sources, each parsed,
+#: its AST rewritten and copied, then compiled): ≈ 10 ms of every boot under Node
+#: (bench/README.md, 2026-12-05). The same objects come from ``import_module``, which
+#: ``_pyodide._base`` imports; ``runPythonInternal``, the only user of the dict the first source
+#: makes, is called nowhere else (the build checks), and gets an empty dict as before.
+_GLUE_BOOT_EVALS: Final = (
+    'API.runPythonInternal_dict=API._pyodide._base.eval_code("{}"),'
+    'API.importlib=API.runPythonInternal("import importlib; importlib");'
+    'let o=API.importlib.import_module;API.sys=o("sys"),API.os=o("os");'
+    'let i=API.runPythonInternal("import __main__; __main__.__dict__"),'
+    's=API.runPythonInternal("import builtins; builtins.__dict__");'
+)
+_GLUE_BOOT_IMPORTS: Final = (
+    'API.importlib=API._pyodide._base.import_module("importlib");'
+    'let o=API.importlib.import_module,rapportBuiltins=o("builtins");'
+    "API.runPythonInternal_dict=rapportBuiltins.dict();"
+    'API.sys=o("sys"),API.os=o("os");'
+    # Attribute proxies are borrowed from the module proxies, which are kept.
+    'let i=o("__main__").__dict__,s=rapportBuiltins.__dict__;'
+)
 #: Every boot, cold or restored, Emscripten's ``reportUndefinedSymbols`` puts the JS functions
 #: whose address the wasm takes (259 GOT imports) into the table, and ``addFunction`` wraps each
 #: in a tiny WebAssembly module of its own, compiled and instantiated one at a time. The build
@@ -449,6 +470,7 @@ def _minified_pyodide(tmp: Path) -> tuple[Path, dict[str, int]]:
             f" {own[0]!r}): see build._GLUE_MAIN_GOT"
         )
     glue = _replace_once(glue, _GLUE_MAIN_GOT, _GLUE_NO_MAIN_GOT, "_GLUE_MAIN_GOT")
+    glue = _boot_with_imports(glue)
     glue = _add_functions_at_once(glue)
     sources = [(PYODIDE_DIR / "pyodide.mjs").read_text(encoding="utf-8")]
     sources += [path.read_text(encoding="utf-8") for path in sorted((ROOT / "src").glob("*.mjs"))]
@@ -465,6 +487,15 @@ def _minified_pyodide(tmp: Path) -> tuple[Path, dict[str, int]]:
         source = tmp / name if name == "pyodide.asm.mjs" else PYODIDE_DIR / name
         _node("minify.mjs", source, dest / name, "module")
     return dest, {"function_exports_kept": len(called), "function_exports_dropped": len(dropped)}
+
+
+def _boot_with_imports(glue: str) -> str:
+    """``glue`` whose ``finalizeBootstrap`` imports what it ran Python source for
+    (:data:`_GLUE_BOOT_EVALS`), once nothing else runs source through ``runPythonInternal``."""
+    glue = _replace_once(glue, _GLUE_BOOT_EVALS, _GLUE_BOOT_IMPORTS, "_GLUE_BOOT_EVALS")
+    if "runPythonInternal(" in glue:
+        raise BuildError("pyodide.asm.mjs runs Python source elsewhere: see build._GLUE_BOOT_EVALS")
+    return glue
 
 
 def _replace_once(glue: str, anchor: str, replacement: str, constant: str) -> str:

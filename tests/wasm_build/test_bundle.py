@@ -36,6 +36,7 @@ from rapport.wasm_build.build import (
     PYODIDE_MINIFIED,
     BuildError,
     _add_functions_at_once,
+    _boot_with_imports,
     _patched,
     _swap_stubs,
     minify_loader,
@@ -437,6 +438,46 @@ def test_the_build_refuses_a_glue_that_adds_its_functions_another_way() -> None:
     changed = glue.replace("entry.value=addFunction(value,value.sig)", "entry.value=add(value)")
     with pytest.raises(BuildError, match="_GLUE_ADD_FUNCTIONS"):
         _add_functions_at_once(changed)
+
+
+def test_the_build_refuses_a_glue_that_starts_python_another_way() -> None:
+    glue = (PYODIDE_DIR / "pyodide.asm.mjs").read_text(encoding="utf-8")
+    with pytest.raises(BuildError, match="_GLUE_BOOT_EVALS"):
+        _boot_with_imports(glue.replace("import importlib; importlib", "import importlib as i; i"))
+    with pytest.raises(BuildError, match="runs Python source elsewhere"):
+        _boot_with_imports(glue + ';API.runPythonInternal("import os")')
+
+
+def test_the_shipped_glue_starts_python_without_running_source_and_with_the_same_globals(
+    manifest: dict[str, Any], tmp_path: Path
+) -> None:
+    """``finalizeBootstrap`` imports ``importlib`` and takes the ``__main__`` and ``builtins``
+    dicts instead of running four sources through ``eval_code``: what runs later sees the
+    same globals, and ``runPythonInternal`` still has its own empty dict."""
+    pyodide = _shipped_pyodide(manifest, tmp_path)
+    glue = (pyodide / "pyodide.asm.mjs").read_text(encoding="utf-8")
+    assert "runPythonInternal(" not in glue and 'import_module("importlib")' in glue
+    booted = _node_says(
+        tmp_path / "boot.mjs",
+        f"const {{ loadPyodide }} = await import({json.dumps(str(pyodide / 'pyodide.mjs'))});\n"
+        f"const py = await loadPyodide({{ indexURL: {json.dumps(str(pyodide) + '/')} }});\n"
+        "const api = py._api;\n"
+        'const main = py.runPython("x = 41\\nimport __main__\\n__main__.x");\n'
+        "console.log(JSON.stringify({ main, global: py.globals.get('x'),"
+        " builtin: py.globals.get('len')('four'), importlib: api.importlib.__name__,"
+        " internal: api.runPythonInternal('x = 1\\nx + 1'),"
+        " internalX: api.runPythonInternal_dict.get('x'),"
+        " internalIsMain: api.runPythonInternal_dict.has('__name__') }));\n",
+    )
+    assert booted == {
+        "main": 41,
+        "global": 41,
+        "builtin": 4,
+        "importlib": "importlib",
+        "internal": 2,
+        "internalX": 1,
+        "internalIsMain": False,  # its own dict, not __main__'s
+    }
 
 
 def test_the_sparse_copy_leaves_the_memory_equal_to_the_snapshot(tmp_path: Path) -> None:
