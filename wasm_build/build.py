@@ -426,8 +426,8 @@ def _swap_stubs(stdlib: Path, glue: str) -> None:
         with zipfile.ZipFile(out, "w") as dest:
             for info in source.infolist():
                 stub, body = _STUBS.get(info.filename), source.read(info)
-                for anchor, replacement in _PYODIDE_PATCHES.get(info.filename, ()):
-                    body = _patched(body, info.filename, anchor, replacement)
+                if edits := _PYODIDE_PATCHES.get(info.filename):
+                    body = _edited(body.decode("utf-8"), edits, info.filename).encode("utf-8")
                 if info.filename in _DEFERRED:
                     moved = zipfile.ZipInfo(_DEFERRED[info.filename], date_time=info.date_time)
                     dest.writestr(moved, body)
@@ -435,12 +435,11 @@ def _swap_stubs(stdlib: Path, glue: str) -> None:
     stdlib.write_bytes(out.getvalue())
 
 
-def _patched(source: bytes, member: str, anchor: str, replacement: str) -> bytes:
-    """``member``'s source with its one ``anchor`` replaced, or a build error naming it."""
-    text = source.decode("utf-8")
-    if text.count(anchor) != 1:
-        raise BuildError(f"{member} no longer holds {anchor!r} once: see build._PYODIDE_PATCHES")
-    return text.replace(anchor, replacement).encode("utf-8")
+def _edited(source: str, edits: tuple[tuple[str, str], ...], member: str) -> str:
+    """``member``'s source with :data:`_PYODIDE_PATCHES`' ``edits`` made, each anchor once."""
+    for anchor, replacement in edits:
+        source = _replace_once(source, anchor, replacement, "_PYODIDE_PATCHES", file=member)
+    return source
 
 
 def _minified_pyodide(tmp: Path) -> tuple[Path, dict[str, int]]:
@@ -498,13 +497,15 @@ def _boot_with_imports(glue: str) -> str:
     return glue
 
 
-def _replace_once(glue: str, anchor: str, replacement: str, constant: str) -> str:
-    """``glue`` with its one ``anchor`` replaced; when the published glue no longer holds it
-    exactly once (a Pyodide bump changed it), a build error naming the ``constant`` that says
-    why the build patches it."""
-    if glue.count(anchor) != 1:
-        raise BuildError(f"pyodide.asm.mjs no longer holds {anchor!r} once: see build.{constant}")
-    return glue.replace(anchor, replacement)
+def _replace_once(
+    text: str, anchor: str, replacement: str, constant: str, *, file: str = "pyodide.asm.mjs"
+) -> str:
+    """``text`` (Pyodide's ``file``) with its one ``anchor`` replaced; when the published file no
+    longer holds it exactly once (a Pyodide bump changed it), a build error naming the
+    ``constant`` that says why the build patches it."""
+    if text.count(anchor) != 1:
+        raise BuildError(f"{file} no longer holds {anchor!r} once: see build.{constant}")
+    return text.replace(anchor, replacement)
 
 
 def _add_functions_at_once(glue: str) -> str:

@@ -37,7 +37,7 @@ from rapport.wasm_build.build import (
     BuildError,
     _add_functions_at_once,
     _boot_with_imports,
-    _patched,
+    _edited,
     _swap_stubs,
     minify_loader,
 )
@@ -597,9 +597,9 @@ def test_the_build_refuses_a_pyodide_whose_python_no_longer_has_what_it_patches(
 def _pyodides_base(*, patched: bool) -> dict[str, Any]:
     """Pyodide's ``_pyodide._base`` as published, or as the build edits it, run in CPython."""
     with zipfile.ZipFile(PYODIDE_DIR / "python_stdlib.zip") as stdlib:
-        body = stdlib.read("_pyodide/_base.py")
-    for anchor, replacement in _PYODIDE_PATCHES["_pyodide/_base.py"] if patched else ():
-        body = _patched(body, "_pyodide/_base.py", anchor, replacement)
+        body = stdlib.read("_pyodide/_base.py").decode("utf-8")
+    if patched:
+        body = _edited(body, _PYODIDE_PATCHES["_pyodide/_base.py"], "_pyodide/_base.py")
     namespace: dict[str, Any] = {"__name__": "_base"}
     exec(compile(body, "_base.py", "exec"), namespace)
     return namespace
