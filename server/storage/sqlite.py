@@ -1,10 +1,13 @@
-"""SQLite backend (the embedded default) on aiosqlite.
+"""SQLite backend (the embedded default) on aiosqlite, the writer on its own thread.
 
 Layout of connections, from the measurements in ARCHITECTURE.md §2:
 
 * one **writer** connection owned by the group-commit writer task, the only one that
   ingests (two writers on one file do not scale and, misconfigured, lost acknowledged
-  rows) — so run one server process per SQLite file; use PostgreSQL to scale out;
+  rows) — so run one server process per SQLite file; use PostgreSQL to scale out. It is a
+  plain ``sqlite3`` connection on a thread of its own, reached twice per group
+  (:mod:`.sqlite_group`), not an aiosqlite one: a trip to a thread costs more than most of
+  a group's statements;
 * one **reader** connection for sites, profiles and the rare admin write (WAL lets it
   read while the writer commits);
 * WAL + ``synchronous=NORMAL``: durable across process crashes, and a power loss can
@@ -17,10 +20,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import functools
 import sqlite3
 import time
-from collections.abc import AsyncIterator, Callable, Iterable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from pathlib import Path
 from typing import Any, ClassVar, Final
 
@@ -49,14 +51,13 @@ from rapport.server.storage.group_commit import (
 )
 from rapport.server.storage.migrate import ensure_sqlite_schema
 from rapport.server.storage.retention import RETAINED
+from rapport.server.storage.sqlite_group import WriterThread, abort_group, close_group, open_group
 from rapport.server.storage.visitor_tables import VISITOR_TABLES, VisitorTable
 
 __all__ = ["SQLiteStorage"]
 
 _origins_decoder = msgspec.json.Decoder(list[str])
 _SITE_COLUMNS = "id, name, site_key, origins, created_at"
-# Two variables per (site_id, visitor) pair; far below SQLite's 32766-variable limit.
-_PROFILE_CHUNK = 500
 # Retention deletes this many signals per statement, so the writer never waits long.
 _PRUNE_CHUNK = 5000
 # Erasure deletes a visitor's signals this many at a time (a few batches; about a ms), each
@@ -97,7 +98,7 @@ class SQLiteStorage(GroupCommitStorage):
         )
         self.path = path
         self._busy_timeout_ms = busy_timeout_ms
-        self._writer_conn: aiosqlite.Connection | None = None
+        self._group_writer: WriterThread | None = None
         self._reader_conn: aiosqlite.Connection | None = None
         # Serialises every transaction on this file — the writer's groups and the reader
         # connection's own writes (site admin, erasure, retention): a transaction on a shared
@@ -109,10 +110,15 @@ class SQLiteStorage(GroupCommitStorage):
 
     async def _open_connections(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._writer_conn = await self._connect()
-        await ensure_sqlite_schema(
-            self._writer_conn, self.path, busy_timeout=self._busy_timeout_ms / 1000
-        )
+        migrations = await self._connect()
+        try:
+            await ensure_sqlite_schema(
+                migrations, self.path, busy_timeout=self._busy_timeout_ms / 1000
+            )
+        finally:
+            await migrations.close()
+        self._group_writer = WriterThread(f"rapport-sqlite-writer:{self.path.name}")
+        await self._group_writer.open(self.path, busy_timeout_ms=self._busy_timeout_ms)
         self._reader_conn = await self._connect()
         # A commit on a connection runs the WAL checkpoint when the WAL is long (after an
         # erase: 13 ms median, 28 ms max with an export's snapshot open, measured), and every
@@ -121,10 +127,14 @@ class SQLiteStorage(GroupCommitStorage):
         await _execute(self._reader_conn, "PRAGMA wal_autocheckpoint=0")
 
     async def _close_connections(self) -> None:
-        for conn in (self._reader_conn, self._writer_conn):
-            if conn is not None:
-                await conn.close()
-        self._reader_conn = self._writer_conn = None
+        writer, self._group_writer = self._group_writer, None
+        try:
+            if self._reader_conn is not None:
+                await self._reader_conn.close()
+        finally:
+            self._reader_conn = None
+            if writer is not None:
+                await writer.close()
 
     async def _connect(self) -> aiosqlite.Connection:
         # isolation_level=None: autocommit; the writer issues BEGIN/COMMIT itself.
@@ -423,19 +433,12 @@ class SQLiteStorage(GroupCommitStorage):
 
     async def _flush(self, batches: Sequence[IngestBatch]) -> list[IngestResult]:
         """Commit one group: idempotency rows, new signals, profiles — one transaction."""
-        conn = self._writer_conn
-        if conn is None:
+        writer = self._group_writer
+        if writer is None:
             raise StorageClosed("SQLite storage is not open")
         try:
             async with self._admin_lock:
-                await _execute(conn, "BEGIN IMMEDIATE")
-                try:
-                    results, profiles = await self._write_group(conn, batches)
-                except BaseException:
-                    with contextlib.suppress(Exception):  # the original error matters more
-                        await _execute(conn, "ROLLBACK")
-                    raise
-                await _execute(conn, "COMMIT")
+                results, profiles = await self._write_group(writer, batches)
                 for key, profile in profiles.items():
                     self._profiles.store(key, profile)
         except sqlite3.OperationalError as exc:  # locked, disk full, I/O error: retryable
@@ -443,88 +446,47 @@ class SQLiteStorage(GroupCommitStorage):
         return results
 
     async def _write_group(
-        self, conn: aiosqlite.Connection, batches: Sequence[IngestBatch]
+        self, writer: WriterThread, batches: Sequence[IngestBatch]
     ) -> tuple[list[IngestResult], dict[tuple[int, str], Profile]]:
-        """Write one group; also return every profile it touched, as committed."""
-        # Each batch's signals get the next rowids, recorded in its batches row: export and
-        # erase find a visitor's signals through the batches (migration 0007). Only this
-        # writer inserts signals, inside this transaction, so the ids cannot be taken meanwhile;
-        # a duplicate's span stays unused.
-        first = int((await _fetchall(conn, "SELECT coalesce(max(rowid), 0) FROM signals"))[0][0])
-        firsts: list[int] = []
-        values = ",".join(["(?, ?, ?, ?, ?, ?, ?, ?)"] * len(batches))
-        params: list[Any] = []
-        for b in batches:
-            n = len(b.signals)
-            firsts.append(first + 1)
-            span = (first + 1, first + n) if n else (None, None)
-            params += (b.site_id, b.batch_id, b.visitor, b.session, n, b.received_at, *span)
-            first += n
-        inserted = {
-            (int(row[0]), str(row[1]))
-            for row in await _fetchall(
-                conn,
-                "INSERT INTO batches (site_id, batch_id, visitor, session, signal_count, "
-                "received_at, first_signal, last_signal) "
-                f"VALUES {values} ON CONFLICT DO NOTHING RETURNING site_id, batch_id",
-                params,
-            )
-        }
-        is_new = first_occurrences(batches, inserted)
-
-        signal_values = [
-            value
-            for b, new, rowid in zip(batches, is_new, firsts, strict=True)
-            if new
-            for i, s in enumerate(b.signals)
-            for value in (
-                rowid + i, b.site_id, b.visitor, b.session, b.batch_id, s.kind, s.body,
-                b.received_at,
-            )
-        ]  # fmt: skip
-
+        """Write one group in two trips to the writer's thread (:mod:`.sqlite_group`); also
+        return every profile it touched, as committed."""
         profiles: dict[tuple[int, str], Profile] = {}
-        missing: set[tuple[int, str]] = set()
+        missing: dict[tuple[int, str], None] = {}
         for b in batches:
             key = (b.site_id, b.visitor)
             cached = self._profiles.get(key)
             if cached is not None:
                 profiles[key] = cached
             else:
-                missing.add(key)
-        if missing:
-            profiles.update(await _load_profiles(conn, missing))
-        # The signal rows go to SQLite's thread now, as a few multi-row INSERTs, the
-        # profiles as soon as they are computed and the report's rollups after them; the
-        # profiles and then the rollups are computed on this loop meanwhile. One statement
-        # per signal row (executemany) took the GIL back between every two rows, and this
-        # loop's Python work held it for up to the switch interval each time: the insert
-        # slowed by more than the work it hid (bench/report.py).
-        written = _insert_signals(conn, signal_values)
+                missing[key] = None
+        firsts, inserted, stored = await writer.run(open_group, batches, list(missing))
         try:
-            await asyncio.sleep(0)  # let the inserts reach the thread before computing
+            for key, data in stored:
+                profiles[key] = decode_profile(data)
+            is_new = first_occurrences(batches, inserted)
+            signal_values = [
+                value
+                for b, new, rowid in zip(batches, is_new, firsts, strict=True)
+                if new
+                for i, s in enumerate(b.signals)
+                for value in (
+                    rowid + i, b.site_id, b.visitor, b.session, b.batch_id, s.kind, s.body,
+                    b.received_at,
+                )
+            ]  # fmt: skip
             applied = apply_group(batches, is_new, profiles)
-            if profile_rows := [
+            profile_rows = [
                 (site_id, visitor, encode_profile(profiles[(site_id, visitor)]), at)
                 for (site_id, visitor), at in applied.changed.items()
-            ]:
-                written.append(
-                    asyncio.ensure_future(_executemany(conn, _UPSERT_PROFILES, profile_rows))
-                )
-                await asyncio.sleep(0)
+            ]
             rollups = self._new_rollups()
             applied.add_rollups(rollups)
-            if rollups:
-                written += [
-                    asyncio.ensure_future(_executemany(conn, sql, rows))
-                    for sql, rows in rollup_statements(rollups)
-                ]
-        finally:
-            # Every queued statement is awaited, so a second failure is not left unretrieved.
-            done = await asyncio.gather(*written, return_exceptions=True)
-        for outcome in done:
-            if isinstance(outcome, BaseException):
-                raise outcome
+            statements = rollup_statements(rollups) if rollups else []
+        except BaseException:
+            with contextlib.suppress(Exception):  # the original error matters more
+                await writer.run(abort_group)
+            raise
+        await writer.run(close_group, signal_values, profile_rows, statements)
         return applied.results, profiles
 
 
@@ -552,26 +514,6 @@ class _SQLiteVisitorReader(VisitorReader):
         async with self._conn.execute(sql, (*self._key, limit, offset)) as cursor:
             while rows := await cursor.fetchmany(chunk):
                 yield [tuple(r) for r in rows]
-
-
-async def _load_profiles(
-    conn: aiosqlite.Connection, keys: Iterable[tuple[int, str]]
-) -> dict[tuple[int, str], Profile]:
-    keys = list(keys)
-    found: dict[tuple[int, str], Profile] = {}
-    for start in range(0, len(keys), _PROFILE_CHUNK):
-        chunk = keys[start : start + _PROFILE_CHUNK]
-        values = ",".join(["(?, ?)"] * len(chunk))
-        params = [part for key in chunk for part in key]
-        rows = await _fetchall(
-            conn,
-            "SELECT site_id, visitor, data FROM profiles "
-            f"WHERE (site_id, visitor) IN (VALUES {values})",
-            params,
-        )
-        for site_id, visitor, data in rows:
-            found[(int(site_id), str(visitor))] = decode_profile(data)
-    return found
 
 
 # A visitor's signals: those in the span of one of the visitor's batches (aliased b) that
@@ -614,51 +556,6 @@ def _site_from_row(row: Sequence[Any]) -> Site:
         origins=tuple(_origins_decoder.decode(row[3])),
         created_at=float(row[4]),
     )
-
-
-_INSERT_SIGNALS: Final = (
-    "INSERT INTO signals (rowid, site_id, visitor, session, batch_id, kind, body, received_at) "
-    "VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
-)
-#: Signal rows per INSERT: 8 parameters each, under SQLite's default limit of 32,766.
-_SIGNALS_PER_INSERT: Final = 512
-_SIGNAL_COLUMNS: Final = 8
-
-
-@functools.cache
-def _insert_signals_sql(rows: int) -> str:
-    return _INSERT_SIGNALS + ", (?, ?, ?, ?, ?, ?, ?, ?)" * (rows - 1)
-
-
-def _insert_signals(conn: aiosqlite.Connection, values: list[Any]) -> list[asyncio.Future[None]]:
-    """Queue the insert of ``values`` (the signal rows' columns, flat) on the connection's
-    thread: full statements of :data:`_SIGNALS_PER_INSERT` rows in one ``executemany``, then
-    the rest. Both are queued before this returns, so the thread works through them while
-    the caller's loop computes."""
-    width = _SIGNALS_PER_INSERT * _SIGNAL_COLUMNS
-    full = len(values) // width
-    futures: list[asyncio.Future[None]] = []
-    if full:
-        chunks = [values[i * width : (i + 1) * width] for i in range(full)]
-        sql = _insert_signals_sql(_SIGNALS_PER_INSERT)
-        futures.append(asyncio.ensure_future(_executemany(conn, sql, chunks)))
-    if rest := values[full * width :]:
-        sql = _insert_signals_sql(len(rest) // _SIGNAL_COLUMNS)
-        futures.append(asyncio.ensure_future(_execute(conn, sql, rest)))
-    return futures
-
-
-_UPSERT_PROFILES: Final = (
-    "INSERT INTO profiles (site_id, visitor, data, updated_at) VALUES (?, ?, ?, ?) "
-    "ON CONFLICT (site_id, visitor) DO UPDATE "
-    "SET data = excluded.data, updated_at = excluded.updated_at"
-)
-
-
-async def _executemany(conn: aiosqlite.Connection, sql: str, rows: Sequence[Sequence[Any]]) -> None:
-    if rows:
-        async with conn.executemany(sql, rows):
-            pass
 
 
 async def _execute(conn: aiosqlite.Connection, sql: str, params: Sequence[Any] = ()) -> None:

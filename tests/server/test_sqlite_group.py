@@ -1,0 +1,112 @@
+"""The SQLite writer commits a group in two trips to its own thread (server/storage/
+sqlite_group.py): however many batches the group holds, and whatever fails between the trips,
+nothing is half-written and the next group commits."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from rapport.server.profiles import Observations
+from rapport.server.storage import IngestBatch, StoredSignal
+from rapport.server.storage.sqlite import SQLiteStorage
+from rapport.server.storage.sqlite_group import WriterThread, open_group
+
+pytestmark = pytest.mark.anyio
+ORIGIN = "https://shop.example"
+
+
+def batch(site_id: int, batch_id: str, *, visitor: str = "v", count: int = 3) -> IngestBatch:
+    return IngestBatch(
+        site_id=site_id, visitor=visitor, session="session-0001", batch_id=batch_id,
+        received_at=time.time(),
+        signals=[StoredSignal("clicks", f'{{"kind":"clicks","count":{n}}}') for n in range(count)],
+        observations=Observations(patterns={"hesitant": 0.5}),
+    )  # fmt: skip
+
+
+@pytest.fixture
+async def storage(tmp_path: Path) -> AsyncIterator[SQLiteStorage]:
+    async with SQLiteStorage(tmp_path / "r.db") as opened:
+        yield opened
+
+
+async def site_id(storage: SQLiteStorage) -> int:
+    return (await storage.create_site("S", [ORIGIN], now=time.time())).site.id
+
+
+async def stored_batches(storage: SQLiteStorage) -> list[str]:
+    rows = await storage.sql_fetch("SELECT batch_id FROM batches ORDER BY batch_id")
+    return [str(r[0]) for r in rows]
+
+
+async def stored_signals(storage: SQLiteStorage) -> int:
+    return int((await storage.sql_fetch("SELECT COUNT(*) FROM signals"))[0][0])
+
+
+def count_trips(storage: SQLiteStorage) -> list[str]:
+    """Record the name of each step the writer's thread runs."""
+    trips: list[str] = []
+    writer = storage._group_writer
+    assert writer is not None
+    real = writer.run
+
+    async def run(step: Callable[..., Any], *args: Any) -> Any:
+        trips.append(step.__name__)
+        return await real(step, *args)
+
+    writer.run = run  # type: ignore[method-assign]
+    return trips
+
+
+async def test_a_group_of_many_batches_takes_two_trips_to_the_writers_thread(
+    storage: SQLiteStorage,
+) -> None:
+    sid = await site_id(storage)
+    trips = count_trips(storage)
+    await asyncio.gather(
+        *(storage.ingest(batch(sid, f"b-{n:02}", visitor=f"v{n}")) for n in range(40))
+    )
+    assert trips == ["open_group", "close_group"]
+    assert len(await stored_batches(storage)) == 40
+    assert await stored_signals(storage) == 120
+
+
+async def test_a_failure_between_the_two_trips_stores_nothing_and_the_retry_stores_it_once(
+    storage: SQLiteStorage,
+) -> None:
+    sid = await site_id(storage)
+    real = storage._new_rollups
+
+    def broken() -> None:
+        raise RuntimeError("rollups broke")
+
+    storage._new_rollups = broken  # type: ignore[method-assign,assignment]
+    with pytest.raises(RuntimeError, match="rollups broke"):
+        await storage.ingest(batch(sid, "b-1"))
+    assert await stored_batches(storage) == []
+    storage._new_rollups = real  # type: ignore[method-assign]
+    result = await storage.ingest(batch(sid, "b-1"))
+    assert not result.duplicate
+    assert await stored_batches(storage) == ["b-1"]
+    assert await stored_signals(storage) == 3
+    assert (await storage.profile(sid, "v")).patterns["hesitant"].score == 0.5
+
+
+async def test_a_group_left_open_between_its_trips_is_rolled_back_by_the_next(
+    storage: SQLiteStorage,
+) -> None:
+    """A group cancelled after its first trip (the server stopping, say) leaves its
+    transaction open on the writer's connection; the next group rolls it back first."""
+    sid = await site_id(storage)
+    writer = storage._group_writer
+    assert isinstance(writer, WriterThread)
+    await writer.run(open_group, [batch(sid, "abandoned")], [])
+    await storage.ingest(batch(sid, "b-2"))
+    assert await stored_batches(storage) == ["b-2"]
+    assert await stored_signals(storage) == 3
