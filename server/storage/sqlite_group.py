@@ -2,8 +2,9 @@
 
 The writer used to ingest on an aiosqlite connection, like the readers. A group then took
 about twenty trips between the event loop and aiosqlite's thread: one per statement, per
-fetch and per cursor closed. A trip costs ≈ 40–70 µs of CPU here (a queue, a thread's
-wake-up, a call back into the loop; bench/README.md), about a tenth of what a collect costs.
+fetch and per cursor closed. A trip costs ≈ 70 µs of CPU here on an idle loop (a queue, a
+thread's wake-up, a call back into the loop), and in process a collect cost ≈ 25–30 % less
+CPU once its group took two (bench/README.md).
 
 Here the writer owns a plain :mod:`sqlite3` connection on a thread of its own, and a group
 takes two trips:

@@ -110,3 +110,31 @@ async def test_a_group_left_open_between_its_trips_is_rolled_back_by_the_next(
     await storage.ingest(batch(sid, "b-2"))
     assert await stored_batches(storage) == ["b-2"]
     assert await stored_signals(storage) == 3
+
+
+async def test_signals_are_stored_exactly_as_received_whatever_their_text_holds(
+    storage: SQLiteStorage,
+) -> None:
+    """The signals travel to SQLite inside one JSON document per group; their bodies, kinds
+    and receive times come out of it unchanged, escapes and all."""
+    sid = await site_id(storage)
+    bodies = [
+        '{"kind":"context","referrer":"a \\"quoted\\" \\\\ path","lang":"fr-\\u00e9"}',
+        '{"kind":"tone","name":"calm","score":0.30000000000000004}',
+        '{"kind":"clicks","count":1}',
+    ]
+    kinds = ["context", "tone", "clicks"]
+    sent = IngestBatch(
+        site_id=sid, visitor="v", session="session-0001", batch_id="b-1",
+        received_at=1_796_455_416.5115573,
+        signals=[StoredSignal(k, b) for k, b in zip(kinds, bodies, strict=True)],
+        observations=Observations(),
+    )  # fmt: skip
+    await storage.ingest(sent)
+    rows = await storage.sql_fetch(
+        "SELECT kind, body, received_at, batch_id, visitor, session FROM signals ORDER BY rowid"
+    )
+    assert [tuple(r) for r in rows] == [
+        (k, b, 1_796_455_416.5115573, "b-1", "v", "session-0001")
+        for k, b in zip(kinds, bodies, strict=True)
+    ]
