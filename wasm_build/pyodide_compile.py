@@ -7,6 +7,7 @@ Uses only the stdlib; must not import anything from the project.
 """
 
 from __future__ import annotations
+import __future__
 
 import importlib.util
 import io
@@ -16,7 +17,7 @@ import types
 import zipfile
 from collections.abc import Iterable
 
-__all__ = ["compile_archive", "imported_members"]
+__all__ = ["compile_archive", "imported_members", "record_inits_module"]
 
 _STDLIB_PREFIX = "/lib/python314.zip/"
 
@@ -75,25 +76,36 @@ def imported_members(modules: Iterable[str], left_out: Iterable[str] = ()) -> se
 
 
 def compile_archive(
-    src: str, dst: str, *, keep: set[str] | None = None, prefix: str = _STDLIB_PREFIX
+    src: str,
+    dst: str,
+    *,
+    keep: set[str] | None = None,
+    prefix: str = _STDLIB_PREFIX,
+    extra: dict[str, str] | None = None,
 ) -> dict[str, int]:
     """Copy a zip (stdlib or wheel), replacing each kept .py by its .pyc; drop the rest of the .py.
 
     Non-Python members (wheel metadata) are kept as they are, except RECORD, which would list
-    files that no longer exist.
+    files that no longer exist. ``extra`` adds modules (member name → source), compiled alike.
     """
     out = io.BytesIO()
     kept = dropped = 0
+    added = {name: text.encode() for name, text in (extra or {}).items()}
     with zipfile.ZipFile(src) as zin, zipfile.ZipFile(out, "w", zipfile.ZIP_STORED) as zout:
-        for info in sorted(zin.infolist(), key=lambda i: i.filename):
-            name = info.filename
-            if info.is_dir():
+        taken = set(zin.namelist()) & added.keys()
+        if taken:
+            raise ValueError(f"the archive already has {sorted(taken)}")
+        members = [(info.filename, info) for info in zin.infolist()]
+        members += [(name, None) for name in added]
+        for name, info in sorted(members, key=lambda member: member[0]):
+            if info is not None and info.is_dir():
                 continue
             if name.endswith(".py"):
                 if keep is not None and name not in keep:
                     dropped += 1
                     continue
-                data = _pyc(zin.read(name), prefix + name)
+                source = zin.read(name) if info is not None else added[name]
+                data = _pyc(source, prefix + name)
                 zout.writestr(_stable(name[:-3] + ".pyc"), data)
                 kept += 1
             elif name.endswith(".dist-info/RECORD"):
@@ -103,6 +115,38 @@ def compile_archive(
     with open(dst, "wb") as fh:
         fh.write(out.getvalue())
     return {"compiled": kept, "dropped": dropped, "bytes": len(out.getvalue())}
+
+
+def record_inits_module(compiled: Iterable[tuple[str, str]]) -> str:
+    """The source of ``client_py/_record_inits.py``: each record ``__init__`` the client's flow
+    compiled (``client_py.records.COMPILED``: key and source), compiled here ahead, by key.
+
+    Each is compiled as ``records._init`` compiles it at run time (``exec`` of the source from
+    a module with ``from __future__ import annotations``, file name ``<string>``), its line
+    table then cut like every shipped .pyc's (:func:`_first_line_only`). The code objects
+    travel marshalled inside a bytes constant: the .pyc holds the bytes, and one
+    ``marshal.loads`` makes the table.
+    """
+    sources: dict[str, str] = {}
+    for key, source in compiled:
+        if sources.setdefault(key, source) != source:
+            raise ValueError(f"two record __init__ sources share the key {key!r}")
+    table = {}
+    for key, source in sorted(sources.items()):
+        module = compile(
+            source,
+            "<string>",
+            "exec",
+            flags=__future__.annotations.compiler_flag,
+            dont_inherit=True,
+        )
+        (code,) = [c for c in module.co_consts if isinstance(c, types.CodeType)]
+        table[key] = _first_line_only(code)
+    return (
+        '"""Made by the build (wasm_build/pyodide_compile.py): record __init__ code by key."""\n'
+        "import marshal\n\n"
+        f"INITS = marshal.loads({marshal.dumps(table)!r})\n"
+    )
 
 
 def _stable(name: str) -> zipfile.ZipInfo:

@@ -757,6 +757,36 @@ def test_the_deferred_traceback_keeps_the_excepthook_pyodide_bound_as_python_sta
     assert module.print_exception is not hook and module.print_exception.__module__ == "traceback"
 
 
+def test_the_shipped_client_makes_its_records_without_compiling_their_init(
+    manifest: dict[str, Any], tmp_path: Path
+) -> None:
+    """As the worker boots: importing the agent compiles no record ``__init__`` (Python's
+    compiler runs cold, in the wasm engine's baseline tier, on a first page); every record of
+    the client runs code from the table the build compiled (client_py/_record_inits)."""
+    with zipfile.ZipFile(DIST / manifest["entry"]["wheel"]) as wheel:
+        assert "client_py/_record_inits.pyc" in wheel.namelist()
+    booted = _after_worker_boot(
+        manifest,
+        tmp_path,
+        'py.pyimport("client_py.agent");\n'
+        'const compiled = py.pyimport("client_py.records").COMPILED.toJs();\n'
+        "const records = py.runPython(`\n"
+        "import sys\n"
+        "from client_py._record_inits import INITS\n"
+        "codes = {id(code) for code in INITS.values()}\n"
+        "made = [v for name, m in list(sys.modules.items()) if name.startswith('client_py.')\n"
+        "        for v in vars(m).values()\n"
+        "        if isinstance(v, type) and '__record_fields__' in vars(v)]\n"
+        "[len(made), sum(id(r.__init__.__code__) in codes for r in made)]\n"
+        "`).toJs();\n"
+        "console.log(JSON.stringify({ compiled, records }));\n",
+    )
+    made, from_table = booted["records"]
+    assert booted["compiled"] == []
+    assert made >= 20
+    assert from_table == made
+
+
 def test_the_shipped_python_runs_its_deferred_modules_only_when_an_error_needs_them(
     manifest: dict[str, Any], tmp_path: Path
 ) -> None:

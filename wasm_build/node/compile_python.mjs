@@ -14,6 +14,7 @@ const [pyodideDir, wheelPath, buildDir, outDir, clientZip, tonePath] = process.a
 const { loadPyodide } = await import(join(pyodideDir, "pyodide.mjs"));
 const lock = JSON.parse(readFileSync(join(pyodideDir, "pyodide-lock.json"), "utf8"));
 const emptyLock = { info: lock.info, packages: {} };
+const RECORD_INITS = "client_py/_record_inits.py";
 mkdirSync(outDir, { recursive: true });
 
 function addBuildModules(py) {
@@ -53,7 +54,12 @@ const members = compiler.imported_members(imported, flow.LEFT_OUT);
 const stdlibSrc = "/lib/python314.zip";
 const stdlibStats = compiler.compile_archive.callKwargs(stdlibSrc, "/build/python_stdlib.zip", { keep: members }).toJs({ dict_converter: Object.fromEntries });
 first.py.FS.writeFile("/build/client.whl", new Uint8Array(readFileSync(wheelPath)));
-const wheelStats = compiler.compile_archive.callKwargs("/build/client.whl", "/build/client-compiled.whl", { prefix: "/lib/python3.14/site-packages/" }).toJs({ dict_converter: Object.fromEntries });
+// Every record __init__ the flow compiled, compiled ahead (client_py/records.py: _prebuilt).
+const recordInits = compiler.record_inits_module(first.py.pyimport("client_py.records").COMPILED);
+const wheelStats = compiler.compile_archive.callKwargs("/build/client.whl", "/build/client-compiled.whl", {
+  prefix: "/lib/python3.14/site-packages/",
+  extra: first.py.toPy({ [RECORD_INITS]: recordInits }),
+}).toJs({ dict_converter: Object.fromEntries });
 const stdlibOut = join(outDir, "python_stdlib.zip");
 const wheelOut = join(outDir, "client.whl");
 writeFileSync(stdlibOut, first.py.FS.readFile("/build/python_stdlib.zip"));
@@ -71,6 +77,11 @@ if (second.py.pyimport("sys").modules.has("random")) {
 }
 addBuildModules(second.py);
 const check = second.py.pyimport("trace_flow").run().toJs({ dict_converter: Object.fromEntries });
+const compiledLate = second.py.runPython("import client_py.records as r; list(r.COMPILED)").toJs();
+if (compiledLate.length) {
+  console.error(`records compiled their __init__ at run time, not from ${RECORD_INITS}:`, compiledLate);
+  process.exit(1);
+}
 const present = second.py.runPython(
   `import sys; sorted(m for m in sys.modules if m in ${JSON.stringify(flow.LEFT_OUT.toJs())})`
 ).toJs();
