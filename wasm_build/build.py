@@ -62,6 +62,7 @@ import brotli
 
 from rapport.wasm_build import budget, cross_language, trace_flow, wasm_dce, wasm_sections
 from rapport.wasm_build.loader_join import LoaderJoinError, join_loader, loader_modules
+from rapport.wasm_build.pyodide_compile import COMPILED_AHEAD_PATCHES
 
 __all__ = ["LOADER_BUDGET_BYTES_BR", "BuildError", "build_sdk", "client_wheel", "minify_loader"]
 
@@ -175,9 +176,13 @@ _STUBS: Final = {
 #:   with one.
 #:
 #: The same answers, and ``textwrap`` and ``tokenize`` (deferred, above) do not run as Python
-#: starts.
+#: starts. And :data:`~wasm_build.pyodide_compile.COMPILED_AHEAD_PATCHES`: what Python starts by
+#: compiling (a ``namedtuple``'s ``__new__``, the signatures the C core asks for) is taken from
+#: the table the compile step makes.
 _PYODIDE_PATCHES: Final = {
+    **COMPILED_AHEAD_PATCHES,
     "_pyodide/_base.py": (
+        *COMPILED_AHEAD_PATCHES["_pyodide/_base.py"],
         (
             "        source = _dedent(source)\n",
             '        if any(line[:1].isspace() for line in source.split("\\n")):\n'

@@ -17,7 +17,14 @@ import types
 import zipfile
 from collections.abc import Iterable
 
-__all__ = ["compile_archive", "imported_members", "record_inits_module"]
+__all__ = [
+    "COMPILED_AHEAD",
+    "COMPILED_AHEAD_PATCHES",
+    "compile_archive",
+    "compiled_ahead_module",
+    "imported_members",
+    "record_inits_module",
+]
 
 _STDLIB_PREFIX = "/lib/python314.zip/"
 
@@ -146,6 +153,110 @@ def record_inits_module(compiled: Iterable[tuple[str, str]]) -> str:
         '"""Made by the build (wasm_build/pyodide_compile.py): record __init__ code by key."""\n'
         "import marshal\n\n"
         f"INITS = marshal.loads({marshal.dumps(table)!r})\n"
+    )
+
+
+#: The stdlib module that holds what Python would compile as it starts (built below).
+COMPILED_AHEAD = "_rapport_compiled_ahead.py"
+#: Edits of Pyodide's stdlib (member → (anchor, replacement)s; build._PYODIDE_PATCHES makes
+#: them). Python compiles these as it starts, before the client runs: eleven ``namedtuple``
+#: ``__new__`` lambdas (``functools``, ``dis``, ``inspect``) and, for the 42 methods of
+#: Pyodide's proxies, a signature through ``inspect`` (``_pyodide.docstring``, asked by the C
+#: core). Each now comes from :data:`COMPILED_AHEAD`'s tables when they hold it, and is made
+#: as before, and listed in ``_AHEAD_MISSES``, when they do not. The compile step lists what
+#: the flow made, builds the tables (:func:`compiled_ahead_module`) and fails if its second
+#: boot still made any.
+COMPILED_AHEAD_PATCHES = {
+    "collections/__init__.py": (
+        (
+            "def namedtuple(typename, field_names, *, rename=False, defaults=None, module=None):\n",
+            "_AHEAD_MISSES = []  # __new__ sources compiled here (Rapport's build)\n\n\n"
+            "def _compiled_ahead(source, namespace):\n"
+            "    try:\n"
+            "        from _rapport_compiled_ahead import LAMBDAS\n"
+            "    except ImportError:\n"
+            "        LAMBDAS = {}\n"
+            "    code = LAMBDAS.get(source)\n"
+            "    if code is None:\n"
+            "        _AHEAD_MISSES.append(source)\n"
+            "        return eval(source, namespace)\n"
+            "    return type(_compiled_ahead)(code, namespace)\n\n\n"
+            "def namedtuple(typename, field_names, *, rename=False, defaults=None, module=None):\n",
+        ),
+        (
+            "    __new__ = eval(code, namespace)\n",
+            "    __new__ = _compiled_ahead(code, namespace)  # as eval(code, namespace)\n",
+        ),
+    ),
+    # Parsed on first use, not as the module is imported: nothing else parses Python source
+    # as Python starts.
+    "_pyodide/_base.py": (
+        (
+            '_raise_template_ast = ast.parse("raise ___EvalCodeResultException[0](x)").body[0]\n',
+            "_raise_template_ast = None  # parsed by _raise_template() (Rapport's build)\n\n\n"
+            "def _raise_template():\n"
+            "    global _raise_template_ast\n"
+            "    if _raise_template_ast is None:\n"
+            '        _raise_template_ast = ast.parse("raise ___EvalCodeResultException[0](x)")'
+            ".body[0]\n"
+            "    return _raise_template_ast\n",
+        ),
+        (
+            "    raise_expr = deepcopy(_raise_template_ast)\n",
+            "    raise_expr = deepcopy(_raise_template())\n",
+        ),
+    ),
+    "_pyodide/docstring.py": (
+        (
+            "def get_cmeth_docstring(func):\n",
+            "_AHEAD_MISSES = []  # (key, signature) computed here (Rapport's build)\n\n\n"
+            "def get_cmeth_docstring(func):\n",
+        ),
+        (
+            "    from inspect import _empty, signature\n",
+            '    key = f"{func.__module__}.{func.__qualname__}"\n'
+            "    try:\n"
+            "        from _rapport_compiled_ahead import SIGNATURES\n"
+            "    except ImportError:\n"
+            "        SIGNATURES = {}\n"
+            "    head = SIGNATURES.get(key)\n"
+            "    if head is not None:\n"
+            '        doc = dedent_docstring(func.__doc__) if func.__doc__ is not None else ""\n'
+            '        return head + "\\n--\\n\\n" + doc\n'
+            "    from inspect import _empty, signature\n",
+        ),
+        (
+            '    return func.__name__ + str(sig) + "\\n--\\n\\n" + docstring\n',
+            "    _AHEAD_MISSES.append((key, func.__name__ + str(sig)))\n"
+            '    return func.__name__ + str(sig) + "\\n--\\n\\n" + docstring\n',
+        ),
+    ),
+}
+
+
+def compiled_ahead_module(lambdas: Iterable[str], signatures: Iterable[tuple[str, str]]) -> str:
+    """The source of :data:`COMPILED_AHEAD`: ``LAMBDAS`` (a ``namedtuple``'s ``__new__``
+    source → its code, compiled as ``collections`` evaluates it: mode ``eval``, file name
+    ``<string>``, no future flags; line table cut like every shipped .pyc's) and
+    ``SIGNATURES`` (``module.qualname`` → name and signature, as ``_pyodide.docstring``
+    computes them). Both made from ``_AHEAD_MISSES`` after the flow ran."""
+    table = {}
+    for source in sorted(set(lambdas)):
+        expression = compile(source, "<string>", "eval", dont_inherit=True)
+        (code,) = [c for c in expression.co_consts if isinstance(c, types.CodeType)]
+        table[source] = _first_line_only(code)
+    heads: dict[str, str] = {}
+    for key, head in signatures:
+        if heads.setdefault(key, head) != head:
+            raise ValueError(f"{key} has two signatures: {heads[key]!r}, {head!r}")
+        if " at 0x" in head:
+            raise ValueError(f"{key}'s signature names an address: {head!r}")
+    return (
+        '"""Made by Rapport\'s build (wasm_build/pyodide_compile.py): what Python compiled as it'
+        ' started."""\n'
+        "import marshal\n\n"
+        f"LAMBDAS = marshal.loads({marshal.dumps(table)!r})\n"
+        f"SIGNATURES = {dict(sorted(heads.items()))!r}\n"
     )
 
 

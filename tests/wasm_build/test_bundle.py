@@ -787,6 +787,67 @@ def test_the_shipped_client_makes_its_records_without_compiling_their_init(
     assert from_table == made
 
 
+_CHECK_COMPILED_AHEAD = """
+import collections, inspect, sys, types
+from _rapport_compiled_ahead import LAMBDAS, SIGNATURES
+
+
+def computed(key):
+    # As the C core asks (docstring.c): a class's method bound to an instance, so without self.
+    module = max((m for m in sys.modules if key.startswith(m + ".")), key=len)
+    owner, func = None, sys.modules[module]
+    for part in key[len(module) + 1 :].split("."):
+        owner, func = func, getattr(func, part)
+    if isinstance(owner, type):
+        func = types.MethodType(func, object())
+    sig = inspect.signature(func)
+    sig = sig.replace(
+        parameters=[p.replace(annotation=p.empty) for p in sig.parameters.values()],
+        return_annotation=sig.empty,
+    )
+    return func.__name__ + str(sig)
+
+
+[
+    len(LAMBDAS),
+    len(SIGNATURES),
+    all(computed(key) == head for key, head in SIGNATURES.items()),
+    inspect.FullArgSpec.__new__.__code__ in LAMBDAS.values(),
+    inspect.FullArgSpec(*range(7)).kwonlydefaults,
+    collections.namedtuple("P", "a b")(1, 2).b,
+    list(collections._AHEAD_MISSES),
+]
+"""
+
+
+def test_the_shipped_python_takes_what_it_compiled_as_it_started_from_the_builds_table(
+    manifest: dict[str, Any], tmp_path: Path
+) -> None:
+    """As the worker boots and imports the agent, Python compiles one source only (Pyodide's
+    ``import _pyodide_core``): the ``namedtuple`` ``__new__`` lambdas and the proxies'
+    signatures come from the build's table (what they would have been: checked against
+    ``inspect``), the eval template is parsed on first use. Later sources still compile."""
+    booted = _after_worker_boot(
+        manifest,
+        tmp_path,
+        'py.pyimport("client_py.agent");\n'
+        'const misses = () => [...py.pyimport("collections")._AHEAD_MISSES.toJs(),'
+        ' ...py.pyimport("_pyodide.docstring")._AHEAD_MISSES.toJs()];\n'
+        "const before = misses();\n"
+        'const base = py.pyimport("_pyodide._base");\n'
+        "const unparsed = base._raise_template_ast === undefined;\n"
+        'const core = py.globals.has("_pyodide_core");\n'
+        f"const checks = py.runPython({json.dumps(_CHECK_COMPILED_AHEAD)}).toJs();\n"
+        'const last = py.runPython("x = 3\\nx + 1");\n'
+        "console.log(JSON.stringify({ before, unparsed, core, checks, last,"
+        " parsed: base._raise_template_ast !== undefined }));\n",
+    )
+    lambdas, signatures, *checks = booted.pop("checks")
+    assert booted == {"before": [], "unparsed": True, "core": True, "last": 4, "parsed": True}
+    assert lambdas >= 10 and signatures >= 40
+    assert checks == [True, True, 5, 2, ["lambda _cls, a, b: _tuple_new(_cls, (a, b))"]]
+
+
 def test_the_shipped_python_runs_its_deferred_modules_only_when_an_error_needs_them(
     manifest: dict[str, Any], tmp_path: Path
 ) -> None:

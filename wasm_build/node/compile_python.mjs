@@ -52,7 +52,18 @@ const imported = first.py.runPython("import sys; list(sys.modules)");
 const compiler = first.py.pyimport("pyodide_compile");
 const members = compiler.imported_members(imported, flow.LEFT_OUT);
 const stdlibSrc = "/lib/python314.zip";
-const stdlibStats = compiler.compile_archive.callKwargs(stdlibSrc, "/build/python_stdlib.zip", { keep: members }).toJs({ dict_converter: Object.fromEntries });
+// What Python compiled as it started and ran the flow, compiled ahead (pyodide_compile.py:
+// COMPILED_AHEAD_PATCHES).
+const ahead = compiler.compiled_ahead_module(
+  first.py.pyimport("collections")._AHEAD_MISSES,
+  first.py.pyimport("_pyodide.docstring")._AHEAD_MISSES,
+);
+const AHEAD = compiler.COMPILED_AHEAD;
+members.add(AHEAD);
+const stdlibStats = compiler.compile_archive.callKwargs(stdlibSrc, "/build/python_stdlib.zip", {
+  keep: members,
+  extra: first.py.toPy({ [AHEAD]: ahead }),
+}).toJs({ dict_converter: Object.fromEntries });
 first.py.FS.writeFile("/build/client.whl", new Uint8Array(readFileSync(wheelPath)));
 // Every record __init__ the flow compiled, compiled ahead (client_py/records.py: _prebuilt).
 const recordInits = compiler.record_inits_module(first.py.pyimport("client_py.records").COMPILED);
@@ -78,6 +89,13 @@ if (second.py.pyimport("sys").modules.has("random")) {
 addBuildModules(second.py);
 const check = second.py.pyimport("trace_flow").run().toJs({ dict_converter: Object.fromEntries });
 const compiledLate = second.py.runPython("import client_py.records as r; list(r.COMPILED)").toJs();
+const aheadMissed = second.py.runPython(
+  "import collections, _pyodide.docstring as d; [*collections._AHEAD_MISSES, *d._AHEAD_MISSES]"
+).toJs();
+if (aheadMissed.length) {
+  console.error(`Python compiled as it started what ${AHEAD} should hold:`, aheadMissed);
+  process.exit(1);
+}
 if (compiledLate.length) {
   console.error(`records compiled their __init__ at run time, not from ${RECORD_INITS}:`, compiledLate);
   process.exit(1);
