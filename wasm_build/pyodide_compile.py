@@ -16,6 +16,7 @@ import sys
 import types
 import zipfile
 from collections.abc import Iterable
+from typing import Any
 
 __all__ = [
     "COMPILED_AHEAD",
@@ -206,6 +207,40 @@ COMPILED_AHEAD_PATCHES = {
             "    raise_expr = deepcopy(_raise_template())\n",
         ),
     ),
+    "re/_compiler.py": (
+        (
+            "def compile(p, flags=0):\n    # internal: convert pattern list to internal format\n",
+            "_AHEAD_MISSES = []  # ((pattern, flags), _sre.compile's arguments) (Rapport's build)\n"
+            "\n\n"
+            "def _compiled_ahead(p, flags):\n"
+            "    if not isstring(p) or flags & SRE_FLAG_DEBUG:\n"
+            "        return None\n"
+            "    try:\n"
+            "        from _rapport_compiled_ahead import PATTERNS\n"
+            "    except ImportError:\n"
+            "        return None\n"
+            "    return PATTERNS.get((p, flags))\n"
+            "\n\n"
+            "def compile(p, flags=0):\n"
+            "    # internal: convert pattern list to internal format\n"
+            "    ahead = _compiled_ahead(p, flags)\n"
+            "    if ahead is not None:\n"
+            "        return _sre.compile(p, *ahead)\n",
+        ),
+        (
+            "    return _sre.compile(\n"
+            "        pattern, flags | p.state.flags, code,\n"
+            "        p.state.groups-1,\n"
+            "        groupindex, tuple(indexgroup)\n"
+            "        )\n",
+            "    args = (\n"
+            "        flags | p.state.flags, code, p.state.groups-1, groupindex, tuple(indexgroup)\n"
+            "    )\n"
+            "    if pattern is not None and not flags & SRE_FLAG_DEBUG:\n"
+            "        _AHEAD_MISSES.append(((pattern, flags), args))\n"
+            "    return _sre.compile(pattern, *args)\n",
+        ),
+    ),
     "_pyodide/docstring.py": (
         (
             "def get_cmeth_docstring(func):\n",
@@ -234,12 +269,18 @@ COMPILED_AHEAD_PATCHES = {
 }
 
 
-def compiled_ahead_module(lambdas: Iterable[str], signatures: Iterable[tuple[str, str]]) -> str:
+def compiled_ahead_module(
+    lambdas: Iterable[str],
+    signatures: Iterable[tuple[str, str]],
+    patterns: Iterable[tuple[tuple[str | bytes, int], tuple[Any, Any, Any, Any, Any]]] = (),
+) -> str:
     """The source of :data:`COMPILED_AHEAD`: ``LAMBDAS`` (a ``namedtuple``'s ``__new__``
     source → its code, compiled as ``collections`` evaluates it: mode ``eval``, file name
-    ``<string>``, no future flags; line table cut like every shipped .pyc's) and
-    ``SIGNATURES`` (``module.qualname`` → name and signature, as ``_pyodide.docstring``
-    computes them). Both made from ``_AHEAD_MISSES`` after the flow ran."""
+    ``<string>``, no future flags; line table cut like every shipped .pyc's), ``SIGNATURES``
+    (``module.qualname`` → name and signature, as ``_pyodide.docstring`` computes them) and
+    ``PATTERNS`` (a regular expression and its flags → the arguments ``re._compiler`` passes
+    to ``_sre.compile``: its parser and compiler are Python). All made from
+    ``_AHEAD_MISSES`` after the flow ran."""
     table = {}
     for source in sorted(set(lambdas)):
         expression = compile(source, "<string>", "eval", dont_inherit=True)
@@ -251,12 +292,19 @@ def compiled_ahead_module(lambdas: Iterable[str], signatures: Iterable[tuple[str
             raise ValueError(f"{key} has two signatures: {heads[key]!r}, {head!r}")
         if " at 0x" in head:
             raise ValueError(f"{key}'s signature names an address: {head!r}")
+    compiled: dict[tuple[str | bytes, int], tuple[Any, ...]] = {}
+    for pattern_key, (flags, code, groups, groupindex, indexgroup) in patterns:
+        # The opcodes are int subclasses (re._constants), which marshal does not write.
+        args = (int(flags), [int(c) for c in code], int(groups), dict(groupindex), indexgroup)
+        if compiled.setdefault(pattern_key, args) != args:
+            raise ValueError(f"{pattern_key!r} compiled two ways")
     return (
         '"""Made by Rapport\'s build (wasm_build/pyodide_compile.py): what Python compiled as it'
         ' started."""\n'
         "import marshal\n\n"
         f"LAMBDAS = marshal.loads({marshal.dumps(table)!r})\n"
         f"SIGNATURES = {dict(sorted(heads.items()))!r}\n"
+        f"PATTERNS = marshal.loads({marshal.dumps(compiled)!r})\n"
     )
 
 

@@ -788,8 +788,8 @@ def test_the_shipped_client_makes_its_records_without_compiling_their_init(
 
 
 _CHECK_COMPILED_AHEAD = """
-import collections, inspect, sys, types
-from _rapport_compiled_ahead import LAMBDAS, SIGNATURES
+import _sre, collections, inspect, re, sys, types
+from _rapport_compiled_ahead import LAMBDAS, PATTERNS, SIGNATURES
 
 
 def computed(key):
@@ -808,14 +808,27 @@ def computed(key):
     return func.__name__ + str(sig)
 
 
+def fresh(pattern, flags):
+    ahead, re._compiler._compiled_ahead = re._compiler._compiled_ahead, lambda p, f: None
+    try:
+        return re._compiler.compile(pattern, flags)
+    finally:
+        re._compiler._compiled_ahead = ahead
+
+
 [
     len(LAMBDAS),
     len(SIGNATURES),
+    len(PATTERNS),
+    all(_sre.compile(p, *args) == fresh(p, flags) for (p, flags), args in PATTERNS.items()),
     all(computed(key) == head for key, head in SIGNATURES.items()),
     inspect.FullArgSpec.__new__.__code__ in LAMBDAS.values(),
     inspect.FullArgSpec(*range(7)).kwonlydefaults,
     collections.namedtuple("P", "a b")(1, 2).b,
     list(collections._AHEAD_MISSES),
+    (seen := len(re._compiler._AHEAD_MISSES)) >= 0,
+    re.compile("[a-z]+(?P<n>[0-9])").match("ab1").group("n"),
+    [key for key, _ in re._compiler._AHEAD_MISSES[seen:]],
 ]
 """
 
@@ -824,15 +837,17 @@ def test_the_shipped_python_takes_what_it_compiled_as_it_started_from_the_builds
     manifest: dict[str, Any], tmp_path: Path
 ) -> None:
     """As the worker boots and imports the agent, Python compiles one source only (Pyodide's
-    ``import _pyodide_core``): the ``namedtuple`` ``__new__`` lambdas and the proxies'
-    signatures come from the build's table (what they would have been: checked against
-    ``inspect``), the eval template is parsed on first use. Later sources still compile."""
+    ``import _pyodide_core``): the ``namedtuple`` ``__new__`` lambdas, the proxies' signatures
+    and the regular expressions come from the build's table (what they would have been:
+    checked against ``inspect`` and ``re``'s own compiler), the eval template is parsed on first
+    use. Later sources and patterns still compile, and are listed."""
     booted = _after_worker_boot(
         manifest,
         tmp_path,
         'py.pyimport("client_py.agent");\n'
         'const misses = () => [...py.pyimport("collections")._AHEAD_MISSES.toJs(),'
-        ' ...py.pyimport("_pyodide.docstring")._AHEAD_MISSES.toJs()];\n'
+        ' ...py.pyimport("_pyodide.docstring")._AHEAD_MISSES.toJs(),'
+        ' ...py.pyimport("re._compiler")._AHEAD_MISSES.toJs()];\n'
         "const before = misses();\n"
         'const base = py.pyimport("_pyodide._base");\n'
         "const unparsed = base._raise_template_ast === undefined;\n"
@@ -842,10 +857,20 @@ def test_the_shipped_python_takes_what_it_compiled_as_it_started_from_the_builds
         "console.log(JSON.stringify({ before, unparsed, core, checks, last,"
         " parsed: base._raise_template_ast !== undefined }));\n",
     )
-    lambdas, signatures, *checks = booted.pop("checks")
+    lambdas, signatures, patterns, *checks = booted.pop("checks")
     assert booted == {"before": [], "unparsed": True, "core": True, "last": 4, "parsed": True}
-    assert lambdas >= 10 and signatures >= 40
-    assert checks == [True, True, 5, 2, ["lambda _cls, a, b: _tuple_new(_cls, (a, b))"]]
+    assert lambdas >= 10 and signatures >= 40 and patterns >= 10
+    assert checks == [
+        True,  # every table pattern compiles to the pattern re's own compiler makes
+        True,  # every signature is what inspect gives
+        True,  # inspect's named tuples run the table's code
+        5,
+        2,
+        ["lambda _cls, a, b: _tuple_new(_cls, (a, b))"],  # a new one is compiled, and listed
+        True,
+        "1",
+        [["[a-z]+(?P<n>[0-9])", 0]],
+    ]
 
 
 def test_the_shipped_python_runs_its_deferred_modules_only_when_an_error_needs_them(

@@ -21,9 +21,11 @@ from rapport.wasm_build.pyodide_compile import COMPILED_AHEAD_PATCHES, compiled_
 DOCSTRING = "_pyodide/docstring.py"
 
 
-def table(lambdas: list[str], signatures: list[tuple[str, str]]) -> dict[str, Any]:
+def table(
+    lambdas: list[str], signatures: list[tuple[str, str]], patterns: Any = ()
+) -> dict[str, Any]:
     namespace: dict[str, Any] = {}
-    exec(compiled_ahead_module(lambdas, signatures), namespace)
+    exec(compiled_ahead_module(lambdas, signatures, patterns), namespace)
     return namespace
 
 
@@ -125,3 +127,17 @@ def test_the_table_refuses_two_signatures_for_one_method_or_one_naming_an_addres
         compiled_ahead_module([], [("m.f", "f(a)"), ("m.f", "f(b)")])
     with pytest.raises(ValueError, match="names an address"):
         compiled_ahead_module([], [("m.f", "f(a=<object object at 0x7f00>)")])
+
+
+def test_the_table_keeps_a_patterns_compile_arguments_as_plain_ints() -> None:
+    """``re``'s opcodes are an int subclass marshal cannot write: the table keeps their values."""
+
+    class Opcode(int):
+        pass
+
+    args = (32, [Opcode(17), 4, Opcode(1)], 0, {"n": 1}, (None, "n"))
+    patterns = table([], [], [(("(?P<n>a)", 0), args)])["PATTERNS"]
+    assert patterns == {("(?P<n>a)", 0): (32, [17, 4, 1], 0, {"n": 1}, (None, "n"))}
+    assert all(type(c) is int for c in patterns["(?P<n>a)", 0][1])
+    with pytest.raises(ValueError, match="compiled two ways"):
+        table([], [], [(("a", 0), args), (("a", 0), (0, [], 0, {}, ()))])

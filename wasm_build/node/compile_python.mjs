@@ -57,6 +57,7 @@ const stdlibSrc = "/lib/python314.zip";
 const ahead = compiler.compiled_ahead_module(
   first.py.pyimport("collections")._AHEAD_MISSES,
   first.py.pyimport("_pyodide.docstring")._AHEAD_MISSES,
+  first.py.pyimport("re._compiler")._AHEAD_MISSES,
 );
 const AHEAD = compiler.COMPILED_AHEAD;
 members.add(AHEAD);
@@ -90,7 +91,8 @@ addBuildModules(second.py);
 const check = second.py.pyimport("trace_flow").run().toJs({ dict_converter: Object.fromEntries });
 const compiledLate = second.py.runPython("import client_py.records as r; list(r.COMPILED)").toJs();
 const aheadMissed = second.py.runPython(
-  "import collections, _pyodide.docstring as d; [*collections._AHEAD_MISSES, *d._AHEAD_MISSES]"
+  "import collections, re, _pyodide.docstring as d; [*collections._AHEAD_MISSES, *d._AHEAD_MISSES,"
+    + " *re._compiler._AHEAD_MISSES]"
 ).toJs();
 if (aheadMissed.length) {
   console.error(`Python compiled as it started what ${AHEAD} should hold:`, aheadMissed);
