@@ -230,12 +230,13 @@ _PREBUILT: dict[str, CodeType] | None = None
 def _prebuilt() -> dict[str, CodeType]:
     """The ``__init__`` code the build compiled ahead, by key (empty outside the bundle).
 
-    Compiling a record's ``__init__`` took ≈ 0.3–0.8 ms in Pyodide under Node, a third to
-    a half of creating the record: Python's compiler is code the worker runs nowhere else on
-    a first page, so it runs in the wasm engine's baseline tier. The build runs the client's
-    flow in Pyodide, compiles every source listed in :data:`COMPILED` with the same compiler,
-    and ships the code objects in ``client_py/_record_inits`` (wasm_build/pyodide_compile.py).
-    A source the table lacks (a record the flow never made) is compiled here as before.
+    Compiling the 32 records' ``__init__`` took 7.5–43 ms of the agent's import in Pyodide
+    under Node (5 boots), most of what creating them cost: Python's compiler is code the
+    worker runs nowhere else on a first page, so the wasm engine runs it cold. The build runs
+    the client's flow in Pyodide, compiles every source listed in :data:`COMPILED` with the
+    same compiler, and ships the code objects in ``client_py/_record_inits``
+    (wasm_build/pyodide_compile.py). A record whose key the table lacks (one the flow never
+    made) is compiled here as before.
     """
     global _PREBUILT
     if _PREBUILT is None:

@@ -177,8 +177,8 @@ _STUBS: Final = {
 #:
 #: The same answers, and ``textwrap`` and ``tokenize`` (deferred, above) do not run as Python
 #: starts. And :data:`~wasm_build.pyodide_compile.COMPILED_AHEAD_PATCHES`: what Python starts by
-#: compiling (a ``namedtuple``'s ``__new__``, the signatures the C core asks for) is taken from
-#: the table the compile step makes.
+#: compiling or computing (a ``namedtuple``'s ``__new__``, the signatures the C core asks for,
+#: regular expressions) is taken from the tables the compile step makes.
 _PYODIDE_PATCHES: Final = {
     **COMPILED_AHEAD_PATCHES,
     "_pyodide/_base.py": (

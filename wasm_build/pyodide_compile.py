@@ -160,13 +160,14 @@ def record_inits_module(compiled: Iterable[tuple[str, str]]) -> str:
 #: The stdlib module that holds what Python would compile as it starts (built below).
 COMPILED_AHEAD = "_rapport_compiled_ahead.py"
 #: Edits of Pyodide's stdlib (member → (anchor, replacement)s; build._PYODIDE_PATCHES makes
-#: them). Python compiles these as it starts, before the client runs: eleven ``namedtuple``
-#: ``__new__`` lambdas (``functools``, ``dis``, ``inspect``) and, for the 42 methods of
-#: Pyodide's proxies, a signature through ``inspect`` (``_pyodide.docstring``, asked by the C
-#: core). Each now comes from :data:`COMPILED_AHEAD`'s tables when they hold it, and is made
-#: as before, and listed in ``_AHEAD_MISSES``, when they do not. The compile step lists what
-#: the flow made, builds the tables (:func:`compiled_ahead_module`) and fails if its second
-#: boot still made any.
+#: them). Python makes these as it starts and imports the agent: eleven ``namedtuple``
+#: ``__new__`` lambdas (``functools``, ``dis``, ``inspect``), for the 42 methods of Pyodide's
+#: proxies a signature through ``inspect`` (``_pyodide.docstring``, asked by the C core), and
+#: 13 regular expressions through ``re``'s parser and compiler, which are Python. Each now
+#: comes from :data:`COMPILED_AHEAD`'s tables when they hold it, and is made as before, and
+#: listed in ``_AHEAD_MISSES``, when they do not. The compile step lists what the flow made,
+#: builds the tables (:func:`compiled_ahead_module`) and fails if its second boot still made
+#: any. ``eval_code``'s template is parsed on first use, not as ``_pyodide._base`` is imported.
 COMPILED_AHEAD_PATCHES = {
     "collections/__init__.py": (
         (

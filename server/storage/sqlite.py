@@ -6,8 +6,7 @@ Layout of connections, from the measurements in ARCHITECTURE.md §2:
   ingests (two writers on one file do not scale and, misconfigured, lost acknowledged
   rows) — so run one server process per SQLite file; use PostgreSQL to scale out. It is a
   plain ``sqlite3`` connection on a thread of its own, reached twice per group
-  (:mod:`.sqlite_group`), not an aiosqlite one: a trip to a thread costs more than most of
-  a group's statements;
+  (:mod:`.sqlite_group`), not an aiosqlite one, which a group reached about twenty times;
 * one **reader** connection for sites, profiles and the rare admin write (WAL lets it
   read while the writer commits);
 * WAL + ``synchronous=NORMAL``: durable across process crashes, and a power loss can
