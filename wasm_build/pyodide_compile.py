@@ -139,17 +139,10 @@ def record_inits_module(compiled: Iterable[tuple[str, str]]) -> str:
     for key, source in compiled:
         if sources.setdefault(key, source) != source:
             raise ValueError(f"two record __init__ sources share the key {key!r}")
-    table = {}
-    for key, source in sorted(sources.items()):
-        module = compile(
-            source,
-            "<string>",
-            "exec",
-            flags=__future__.annotations.compiler_flag,
-            dont_inherit=True,
-        )
-        (code,) = [c for c in module.co_consts if isinstance(c, types.CodeType)]
-        table[key] = _first_line_only(code)
+    table = {
+        key: _function_code(source, "exec", __future__.annotations.compiler_flag)
+        for key, source in sorted(sources.items())
+    }
     return (
         '"""Made by the build (wasm_build/pyodide_compile.py): record __init__ code by key."""\n'
         "import marshal\n\n"
@@ -282,11 +275,7 @@ def compiled_ahead_module(
     ``PATTERNS`` (a regular expression and its flags → the arguments ``re._compiler`` passes
     to ``_sre.compile``: its parser and compiler are Python). All made from
     ``_AHEAD_MISSES`` after the flow ran."""
-    table = {}
-    for source in sorted(set(lambdas)):
-        expression = compile(source, "<string>", "eval", dont_inherit=True)
-        (code,) = [c for c in expression.co_consts if isinstance(c, types.CodeType)]
-        table[source] = _first_line_only(code)
+    table = {source: _function_code(source, "eval") for source in sorted(set(lambdas))}
     heads: dict[str, str] = {}
     for key, head in signatures:
         if heads.setdefault(key, head) != head:
@@ -307,6 +296,15 @@ def compiled_ahead_module(
         f"SIGNATURES = {dict(sorted(heads.items()))!r}\n"
         f"PATTERNS = marshal.loads({marshal.dumps(compiled)!r})\n"
     )
+
+
+def _function_code(source: str, mode: str, flags: int = 0) -> types.CodeType:
+    """The code of the one function ``source`` defines (a ``def``, a ``lambda``), compiled as
+    ``exec``/``eval`` of it compiles it (file name ``<string>``, only the given future
+    ``flags``), its line table cut like every shipped .pyc's (:func:`_first_line_only`)."""
+    outer = compile(source, "<string>", mode, flags=flags, dont_inherit=True)
+    (code,) = [c for c in outer.co_consts if isinstance(c, types.CodeType)]
+    return _first_line_only(code)
 
 
 def _stable(name: str) -> zipfile.ZipInfo:

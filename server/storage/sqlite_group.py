@@ -31,13 +31,12 @@ from pathlib import Path
 from typing import Any, Final, TypeVar
 
 from rapport.server.storage.base import IngestBatch, StorageClosed
+from rapport.server.storage.group_commit import ProfileKey
 
 __all__ = ["GroupStart", "WriterThread", "abort_group", "close_group", "open_group"]
 
 R = TypeVar("R")
 
-ProfileKey = tuple[int, str]
-"""``(site_id, visitor)``."""
 GroupStart = tuple[list[int], set[tuple[int, str]], list[tuple[ProfileKey, str]]]
 """What :func:`open_group` returns: each batch's first signal id, the ``(site_id,
 batch_id)`` pairs inserted now, and the stored profiles asked for, as encoded."""
