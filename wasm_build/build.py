@@ -101,6 +101,14 @@ _GLUE_SPARSE_COPY: Final = (
     "{z=0;break}if(!z){h.set(s.subarray(4*o,4*o+65536),4*o);continue}for(let i=o;i<o+16384;"
     "i++)if(b[i]){h.fill(0,4*o,4*o+65536);break}}})(t),l}"
 )
+#: Taking a snapshot (a first page's, before ``ready``) copied all of the wasm memory into a new
+#: buffer: 30 MB written, and each 4 KB page of the buffer faulted in as it was written. Nothing
+#: lies above the heap's break (``sbrk(0)``, ≈ 20 MB after the agent's import): Emscripten puts
+#: the stack and the static data below the heap, and its ``mmap`` takes memory from ``malloc``.
+#: The copy stops at the break; the buffer's tail stays as allocated, zeros that are never
+#: written, so the snapshot holds the same bytes (a Node test compares it with the memory).
+_GLUE_SNAPSHOT_TAKE: Final = "o.subarray(n).set(Module.HEAP8),o}"
+_GLUE_SNAPSHOT_UP_TO_BREAK: Final = "o.subarray(n).set(Module.HEAP8.subarray(0,Module._sbrk(0))),o}"
 #: On instantiation the glue puts every function the main wasm exports (7,415) into the global
 #: offset table that side modules (a package's .so) link against: each one a table slot grown
 #: one at a time and a JS wrapper, ≈ 45 ms of every boot, cold or warm (bench/README.md). Safe
@@ -166,6 +174,34 @@ _STUBS: Final = {
     "asyncio/__init__.py": ROOT / "asyncio_stub.py",
     **dict.fromkeys(_DEFERRED, ROOT / "deferred_stub.py"),
 }
+#: Python's cyclic garbage collector, off from the first line of Pyodide's own Python
+#: (``_pyodide``, which ``_pyodide_core`` imports as it starts) to the last of its start (the
+#: ``pyodide`` package, imported once the core is up). A first boot ran it 8 times, 7–14 ms in
+#: all in the browser (a ``gc.callbacks`` probe, 2026-12-05), and those collections found 123
+#: objects. At the end what the start made is frozen (``gc.freeze``): no later collection walks
+#: those objects again, in this page or in one restored from its snapshot, which holds the
+#: collector's state (on and frozen) as it holds the rest of the heap.
+_BOOT_GC_PATCHES: Final = {
+    "_pyodide/__init__.py": (
+        (
+            "from . import _base, _importhook\n",
+            "import gc as _gc\n\n"
+            "_gc.disable()  # until pyodide/__init__.py's end (Rapport's build)\n"
+            "del _gc\n"
+            "from . import _base, _importhook  # noqa: E402\n",
+        ),
+    ),
+    "pyodide/__init__.py": (
+        (
+            "del _initialize_event_loop\n",
+            "del _initialize_event_loop\n\n"
+            "import gc as _gc  # noqa: E402\n\n"
+            "_gc.freeze()  # Pyodide has started: what it made is not walked again\n"
+            "_gc.enable()  # off since _pyodide/__init__.py (Rapport's build)\n"
+            "del _gc\n",
+        ),
+    ),
+}
 #: Edits of Pyodide's own Python (member → (anchor, replacement)s); each anchor must occur once.
 #: ``eval_code`` runs four sources as Pyodide starts, and for each one it
 #:
@@ -179,8 +215,11 @@ _STUBS: Final = {
 #: starts. And :data:`~wasm_build.pyodide_compile.COMPILED_AHEAD_PATCHES`: what Python starts by
 #: compiling or computing (a ``namedtuple``'s ``__new__``, the signatures the C core asks for,
 #: regular expressions) is taken from the tables the compile step makes.
+#:
+#: And :data:`_BOOT_GC_PATCHES`: Python's cyclic collector stays off while Pyodide starts.
 _PYODIDE_PATCHES: Final = {
     **COMPILED_AHEAD_PATCHES,
+    **_BOOT_GC_PATCHES,
     "_pyodide/_base.py": (
         *COMPILED_AHEAD_PATCHES["_pyodide/_base.py"],
         (
@@ -467,6 +506,9 @@ def _minified_pyodide(tmp: Path) -> tuple[Path, dict[str, int]]:
             f" wasm names {imported or 'none'} of {_GLUE_EVAL_IMPORTS}: see build._GLUE_DIRECT_EVAL"
         )
     glue = _replace_once(glue, _GLUE_SNAPSHOT_COPY, _GLUE_SPARSE_COPY, "_GLUE_SNAPSHOT_COPY")
+    glue = _replace_once(
+        glue, _GLUE_SNAPSHOT_TAKE, _GLUE_SNAPSHOT_UP_TO_BREAK, "_GLUE_SNAPSHOT_TAKE"
+    )
     linked = {i.name for i in wasm_sections.imports(wasm) if i.module.startswith("GOT.")}
     if own := sorted(linked & wasm_sections.exports(wasm)):
         raise BuildError(

@@ -26,6 +26,7 @@ from rapport.wasm_build.build import (
     _GLUE_MAIN_GOT,
     _GLUE_NO_MAIN_GOT,
     _GLUE_SNAPSHOT_COPY,
+    _GLUE_SNAPSHOT_TAKE,
     _GLUE_SPARSE_COPY,
     _PYODIDE_PATCHES,
     _STUBS,
@@ -327,6 +328,15 @@ def test_the_shipped_glue_restores_a_snapshot_with_the_sparse_copy(
     glue = (DIST / manifest["entry"]["pyodide_dir"] / "pyodide.asm.mjs").read_text()
     assert published.count(_GLUE_SNAPSHOT_COPY) == 1
     assert "restoreSnapshot" in glue and "16384" in glue and "Module.HEAP8.set(t),l}" not in glue
+
+
+def test_the_shipped_glue_saves_a_snapshot_up_to_the_heaps_break(
+    manifest: dict[str, Any],
+) -> None:
+    published = (PYODIDE_DIR / "pyodide.asm.mjs").read_text()
+    glue = (DIST / manifest["entry"]["pyodide_dir"] / "pyodide.asm.mjs").read_text()
+    assert published.count(_GLUE_SNAPSHOT_TAKE) == 1
+    assert len(re.findall(r"\.set\(\w+\.HEAP8\.subarray\(0,\w+\._sbrk\(0\)\)\)", glue)) == 1
 
 
 def test_pyodide_links_none_of_its_own_exports_through_its_global_offset_table() -> None:
@@ -904,13 +914,13 @@ def test_the_shipped_python_runs_its_deferred_modules_only_when_an_error_needs_t
     }
 
 
-def test_the_shipped_files_save_a_boot_that_the_next_page_restores(
-    manifest: dict[str, Any], tmp_path: Path
-) -> None:
-    """As the worker's first and later pages do: Pyodide's memory after the agent's import,
-    then a second Pyodide started from it. The snapshot checks which JavaScript objects Python
-    holds, in order, so a stand-in that holds fewer (``webloop_stub.py``) would stop every
-    page from saving its boot; the restored Python has the agent and the bundle's asyncio."""
+def _saved_and_restored(
+    manifest: dict[str, Any], tmp_path: Path, first: str, restored: str, started: str = ""
+) -> Any:
+    """What Node prints last (as JSON) after the worker's two starts on the shipped files:
+    ``started`` runs once Pyodide (``first``) is up, ``first`` after its memory is saved
+    (``saved``) once the agent is imported, ``restored`` in a second Pyodide started from it
+    (``next``)."""
     pyodide = _shipped_pyodide(manifest, tmp_path)
     shipped = DIST / manifest["entry"]["pyodide_dir"] / "pyodide.asm.wasm"
     shutil.copyfile(shipped, pyodide / "pyodide.asm.wasm")
@@ -919,25 +929,87 @@ def test_the_shipped_files_save_a_boot_that_the_next_page_restores(
         f"indexURL: {json.dumps(str(pyodide) + '/')}, env: {{ PYTHONPATH: client }},"
         " fsInit: (FS) => FS.writeFile(client, wheel)"
     )
-    script = tmp_path / "restore.mjs"
-    restored = _node_says(
-        script,
+    return _node_says(
+        tmp_path / "restore.mjs",
         'import { readFileSync } from "node:fs";\n'
         f"const {{ loadPyodide }} = await import({json.dumps(str(pyodide / 'pyodide.mjs'))});\n"
         "const wheel = new Uint8Array(readFileSync("
         f"{json.dumps(str(DIST / manifest['entry']['wheel']))}));\n"
         f"const client = {json.dumps(CLIENT_ZIP)};\n"
         f"const first = await loadPyodide({{ {options}, _makeSnapshot: true }});\n"
+        f"{started}\n"
         'first.pyimport("client_py.agent");\n'
         "const saved = first.makeMemorySnapshot();\n"
+        f"{first}\n"
         f"const next = await loadPyodide({{ {options}, _loadSnapshot: saved }});\n"
+        f"{restored}\n",
+    )
+
+
+def test_the_shipped_files_save_a_boot_that_the_next_page_restores(
+    manifest: dict[str, Any], tmp_path: Path
+) -> None:
+    """As the worker's first and later pages do: Pyodide's memory after the agent's import,
+    then a second Pyodide started from it. The snapshot checks which JavaScript objects Python
+    holds, in order, so a stand-in that holds fewer (``webloop_stub.py``) would stop every
+    page from saving its boot; the restored Python has the agent and the bundle's asyncio."""
+    restored = _saved_and_restored(
+        manifest,
+        tmp_path,
+        "",
         "const sys = next.pyimport('sys');\n"
         "console.log(JSON.stringify({ agent: sys.modules.has('client_py.agent'),"
         " asyncio: next.runPython('import asyncio\\ndef loop():\\n try: asyncio.get_event_loop()\\n"
-        " except RuntimeError as e: return str(e)\\nloop()') }));\n",
+        " except RuntimeError as e: return str(e)\\nloop()') }));",
     )
     assert restored == {
         "agent": True,
         "asyncio": "Rapport's Pyodide bundle ships no asyncio: its worker awaits nothing in"
         " Python (see wasm_build/asyncio_stub.py)",
     }
+
+
+def test_a_saved_boot_copies_the_memory_up_to_the_heaps_break_and_holds_the_same_bytes(
+    manifest: dict[str, Any], tmp_path: Path
+) -> None:
+    """The glue's copy stops at ``sbrk(0)`` (build._GLUE_SNAPSHOT_UP_TO_BREAK): the memory above
+    it is zeros, and the snapshot holds every byte of the memory as it was."""
+    check = _saved_and_restored(
+        manifest,
+        tmp_path,
+        "const memory = first._module.HEAP8, brk = first._module._sbrk(0);\n"
+        "const heap = new Uint8Array(memory.buffer, 0, memory.length);  // as saved: unsigned\n"
+        "const held = saved.subarray(saved.length - heap.length);\n"
+        "let differ = 0, above = 0;\n"
+        "for (let i = 0; i < heap.length; i++) if (held[i] !== heap[i]) differ++;\n"
+        "for (let i = brk; i < heap.length; i++) if (heap[i]) above++;\n"
+        "const check = { differ, above, brk, heap: heap.length };",
+        "console.log(JSON.stringify(check));",
+    )
+    assert check["differ"] == 0 and check["above"] == 0
+    assert 0 < check["brk"] < check["heap"] - 4 * 2**20  # megabytes not copied: the point
+
+
+def test_python_starts_without_collecting_and_freezes_what_it_made_for_every_later_page(
+    manifest: dict[str, Any], tmp_path: Path
+) -> None:
+    """build._BOOT_GC_PATCHES: no cyclic collection while Pyodide starts; then the collector is
+    on, with what the start made frozen, in the first page and in one restored from its boot."""
+    state = (
+        "{{ on: {0}.isenabled(), frozen: {0}.get_freeze_count(), collections:"
+        " {0}.get_stats().toJs({{ dict_converter: Object.fromEntries }})"
+        ".map((g) => g.collections) }}"
+    )
+    gc = _saved_and_restored(
+        manifest,
+        tmp_path,
+        f"const saving = {state.format('gc1')};",
+        f"const gc2 = next.pyimport('gc'), later = {state.format('gc2')};\n"
+        "console.log(JSON.stringify({ started, saving, later }));",
+        started=f"const gc1 = first.pyimport('gc'), started = {state.format('gc1')};",
+    )
+    started, saving, later = gc["started"], gc["saving"], gc["later"]
+    assert started["on"] and started["collections"] == [0, 0, 0]
+    assert started["frozen"] > 10_000  # Pyodide's start makes ≈ 19,000 tracked objects
+    # Restoring drops a few of them (the JavaScript objects Python held are made anew).
+    assert later["on"] and 10_000 < later["frozen"] <= saving["frozen"]
