@@ -101,12 +101,12 @@ _GLUE_SPARSE_COPY: Final = (
     "{z=0;break}if(!z){h.set(s.subarray(4*o,4*o+65536),4*o);continue}for(let i=o;i<o+16384;"
     "i++)if(b[i]){h.fill(0,4*o,4*o+65536);break}}})(t),l}"
 )
-#: Taking a snapshot (a first page's, before ``ready``) copied all of the wasm memory into a new
-#: buffer: 30 MB written, and each 4 KB page of the buffer faulted in as it was written. Nothing
-#: lies above the heap's break (``sbrk(0)``, ≈ 20 MB after the agent's import): Emscripten puts
-#: the stack and the static data below the heap, and its ``mmap`` takes memory from ``malloc``.
-#: The copy stops at the break; the buffer's tail stays as allocated, zeros that are never
-#: written, so the snapshot holds the same bytes (a Node test compares it with the memory).
+#: Taking a snapshot (a first page's, before ``ready``) copied all of the wasm memory, 30 MB,
+#: into a new buffer: 25–37 ms under Node. Nothing lies above the heap's break (``sbrk(0)``,
+#: 19.4 MB after the agent's import): Emscripten puts the stack and the static data below the
+#: heap, and its ``mmap`` takes memory from ``malloc``. The copy stops at the break (13–18 ms);
+#: the buffer's tail stays as allocated, zeros that are never written, so the snapshot holds the
+#: same bytes (a Node test compares it with the memory). bench/README.md has the browser's gain.
 _GLUE_SNAPSHOT_TAKE: Final = "o.subarray(n).set(Module.HEAP8),o}"
 _GLUE_SNAPSHOT_UP_TO_BREAK: Final = "o.subarray(n).set(Module.HEAP8.subarray(0,Module._sbrk(0))),o}"
 #: On instantiation the glue puts every function the main wasm exports (7,415) into the global
