@@ -31,6 +31,7 @@ from rapport.wasm_build.build import (
     _PYODIDE_PATCHES,
     _STUBS,
     CLIENT_ZIP,
+    EAGER_COMPILE_HINT,
     LOADER_BUDGET_BYTES_BR,
     LOADER_MODULES,
     PYODIDE_DIR,
@@ -328,6 +329,15 @@ def test_the_shipped_glue_restores_a_snapshot_with_the_sparse_copy(
     glue = (DIST / manifest["entry"]["pyodide_dir"] / "pyodide.asm.mjs").read_text()
     assert published.count(_GLUE_SNAPSHOT_COPY) == 1
     assert "restoreSnapshot" in glue and "16384" in glue and "Module.HEAP8.set(t),l}" not in glue
+
+
+def test_pyodides_shipped_js_asks_chrome_to_compile_all_of_it_as_it_streams(
+    manifest: dict[str, Any],
+) -> None:
+    """V8's explicit compile hint is a magic comment on the file's first line."""
+    for name in PYODIDE_MINIFIED:
+        text = (DIST / manifest["entry"]["pyodide_dir"] / name).read_text()
+        assert text.startswith(EAGER_COMPILE_HINT) and text.count("allFunctionsCalledOnLoad") == 1
 
 
 def test_the_shipped_glue_saves_a_snapshot_up_to_the_heaps_break(
