@@ -540,7 +540,9 @@ def _minified_pyodide(tmp: Path) -> tuple[Path, dict[str, int]]:
         source = tmp / name if name == "pyodide.asm.mjs" else PYODIDE_DIR / name
         _node("minify.mjs", source, dest / name, "module")
         minified = dest / name
-        minified.write_text(EAGER_COMPILE_HINT + minified.read_text(encoding="utf-8"), "utf-8")
+        minified.write_text(
+            EAGER_COMPILE_HINT + minified.read_text(encoding="utf-8"), encoding="utf-8"
+        )
     return dest, {"function_exports_kept": len(called), "function_exports_dropped": len(dropped)}
 
 
