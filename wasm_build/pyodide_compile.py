@@ -19,6 +19,7 @@ from collections.abc import Iterable
 from typing import Any
 
 __all__ = [
+    "AHEAD_MISSES_IN",
     "COMPILED_AHEAD",
     "COMPILED_AHEAD_PATCHES",
     "compile_archive",
@@ -152,6 +153,10 @@ def record_inits_module(compiled: Iterable[tuple[str, str]]) -> str:
 
 #: The stdlib module that holds what Python would compile as it starts (built below).
 COMPILED_AHEAD = "_rapport_compiled_ahead.py"
+#: The edited modules that list what they made in ``_AHEAD_MISSES``, in the order of
+#: :func:`compiled_ahead_module`'s parameters: the compile step passes their lists to it after
+#: the first boot, and fails if any is non-empty after the second.
+AHEAD_MISSES_IN = ("collections", "_pyodide.docstring", "re._compiler")
 #: Edits of Pyodide's stdlib (member → (anchor, replacement)s; build._PYODIDE_PATCHES makes
 #: them). Python makes these as it starts and imports the agent: eleven ``namedtuple``
 #: ``__new__`` lambdas (``functools``, ``dis``, ``inspect``), for the 42 methods of Pyodide's

@@ -209,11 +209,16 @@ def test_pyodides_webassembly_ships_without_the_exports_no_javascript_calls(
     assert len(shipped) < 0.95 * len(published)
 
 
+def _published_and_shipped_glue(manifest: dict[str, Any]) -> tuple[str, str]:
+    """Pyodide's ``pyodide.asm.mjs`` as npm publishes it, and as the bundle ships it."""
+    published = (PYODIDE_DIR / "pyodide.asm.mjs").read_text()
+    return published, (DIST / manifest["entry"]["pyodide_dir"] / "pyodide.asm.mjs").read_text()
+
+
 def test_pyodide_glue_ships_with_no_direct_eval_so_all_of_it_is_minified(
     manifest: dict[str, Any],
 ) -> None:
-    glue = (DIST / manifest["entry"]["pyodide_dir"] / "pyodide.asm.mjs").read_text()
-    published = (PYODIDE_DIR / "pyodide.asm.mjs").read_text()
+    published, glue = _published_and_shipped_glue(manifest)
     direct = re.compile(r"(?<![\w$.])eval\(")
     assert len(direct.findall(published)) == 6 and direct.findall(glue) == []
     assert glue.count("(0,eval)(") == 6
@@ -325,8 +330,7 @@ def test_the_stub_snippet_in_the_readme_and_docs_is_the_stub_file() -> None:
 def test_the_shipped_glue_restores_a_snapshot_with_the_sparse_copy(
     manifest: dict[str, Any],
 ) -> None:
-    published = (PYODIDE_DIR / "pyodide.asm.mjs").read_text()
-    glue = (DIST / manifest["entry"]["pyodide_dir"] / "pyodide.asm.mjs").read_text()
+    published, glue = _published_and_shipped_glue(manifest)
     assert published.count(_GLUE_SNAPSHOT_COPY) == 1
     assert "restoreSnapshot" in glue and "16384" in glue and "Module.HEAP8.set(t),l}" not in glue
 
@@ -343,8 +347,7 @@ def test_pyodides_shipped_js_asks_chrome_to_compile_all_of_it_as_it_streams(
 def test_the_shipped_glue_saves_a_snapshot_up_to_the_heaps_break(
     manifest: dict[str, Any],
 ) -> None:
-    published = (PYODIDE_DIR / "pyodide.asm.mjs").read_text()
-    glue = (DIST / manifest["entry"]["pyodide_dir"] / "pyodide.asm.mjs").read_text()
+    published, glue = _published_and_shipped_glue(manifest)
     assert published.count(_GLUE_SNAPSHOT_TAKE) == 1
     assert len(re.findall(r"\.set\(\w+\.HEAP8\.subarray\(0,\w+\._sbrk\(0\)\)\)", glue)) == 1
 

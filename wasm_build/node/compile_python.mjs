@@ -54,11 +54,9 @@ const members = compiler.imported_members(imported, flow.LEFT_OUT);
 const stdlibSrc = "/lib/python314.zip";
 // What Python compiled as it started and ran the flow, compiled ahead (pyodide_compile.py:
 // COMPILED_AHEAD_PATCHES).
-const ahead = compiler.compiled_ahead_module(
-  first.py.pyimport("collections")._AHEAD_MISSES,
-  first.py.pyimport("_pyodide.docstring")._AHEAD_MISSES,
-  first.py.pyimport("re._compiler")._AHEAD_MISSES,
-);
+const aheadMissesIn = compiler.AHEAD_MISSES_IN.toJs();
+const aheadMisses = (py) => aheadMissesIn.map((name) => py.pyimport(name)._AHEAD_MISSES);
+const ahead = compiler.compiled_ahead_module(...aheadMisses(first.py));
 const AHEAD = compiler.COMPILED_AHEAD;
 members.add(AHEAD);
 const stdlibStats = compiler.compile_archive.callKwargs(stdlibSrc, "/build/python_stdlib.zip", {
@@ -90,10 +88,7 @@ if (second.py.pyimport("sys").modules.has("random")) {
 addBuildModules(second.py);
 const check = second.py.pyimport("trace_flow").run().toJs({ dict_converter: Object.fromEntries });
 const compiledLate = second.py.runPython("import client_py.records as r; list(r.COMPILED)").toJs();
-const aheadMissed = second.py.runPython(
-  "import collections, re, _pyodide.docstring as d; [*collections._AHEAD_MISSES, *d._AHEAD_MISSES,"
-    + " *re._compiler._AHEAD_MISSES]"
-).toJs();
+const aheadMissed = aheadMisses(second.py).flatMap((missed) => missed.toJs());
 if (aheadMissed.length) {
   console.error(`Python compiled as it started what ${AHEAD} should hold:`, aheadMissed);
   process.exit(1);
