@@ -209,6 +209,20 @@ _BOOT_GC_PATCHES: Final = {
         ),
     ),
 }
+
+
+def _merged_patches(
+    *tables: Mapping[str, tuple[tuple[str, str], ...]],
+) -> dict[str, tuple[tuple[str, str], ...]]:
+    """One table of edits from several: a member two tables edit gets both's edits, in order
+    (a dict merge would keep only the last table's)."""
+    merged: dict[str, tuple[tuple[str, str], ...]] = {}
+    for table in tables:
+        for member, edits in table.items():
+            merged[member] = (*merged.get(member, ()), *edits)
+    return merged
+
+
 #: Edits of Pyodide's own Python (member → (anchor, replacement)s); each anchor must occur once.
 #: ``eval_code`` runs four sources as Pyodide starts, and for each one it
 #:
@@ -224,24 +238,26 @@ _BOOT_GC_PATCHES: Final = {
 #: regular expressions) is taken from the tables the compile step makes.
 #:
 #: And :data:`_BOOT_GC_PATCHES`: Python's cyclic collector stays off while Pyodide starts.
-_PYODIDE_PATCHES: Final = {
-    **COMPILED_AHEAD_PATCHES,
-    **_BOOT_GC_PATCHES,
-    "_pyodide/_base.py": (
-        *COMPILED_AHEAD_PATCHES["_pyodide/_base.py"],
-        (
-            "        source = _dedent(source)\n",
-            '        if any(line[:1].isspace() for line in source.split("\\n")):\n'
-            "            source = _dedent(source)  # else it is left as it is (Rapport's build)\n",
+_PYODIDE_PATCHES: Final = _merged_patches(
+    COMPILED_AHEAD_PATCHES,
+    _BOOT_GC_PATCHES,
+    {
+        "_pyodide/_base.py": (
+            (
+                "        source = _dedent(source)\n",
+                '        if any(line[:1].isspace() for line in source.split("\\n")):\n'
+                "            source = _dedent(source)"
+                "  # else it is left as it is (Rapport's build)\n",
+            ),
+            (
+                "    source_io = StringIO(source)\n",
+                '    if "#" not in source and not source.rstrip().endswith(";"):\n'
+                "        return False  # no token can be the last ';' (Rapport's build)\n"
+                "    source_io = StringIO(source)\n",
+            ),
         ),
-        (
-            "    source_io = StringIO(source)\n",
-            '    if "#" not in source and not source.rstrip().endswith(";"):\n'
-            "        return False  # no token can be the last ';' (Rapport's build)\n"
-            "    source_io = StringIO(source)\n",
-        ),
-    ),
-}
+    },
+)
 _GLUE_LOADER_USE: Final = re.compile(r"package_loader\.([A-Za-z_]\w*)")
 _PYODIDE_INIT: Final = "pyodide/__init__.py"
 _WEBLOOP_USE: Final = re.compile(r"from \.webloop import ([\w, ]+)")
