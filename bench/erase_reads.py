@@ -27,7 +27,7 @@ import aiosqlite
 import msgspec
 
 from rapport.server.profiles import Observations
-from rapport.server.storage import IngestBatch, StoredSignal, create_storage
+from rapport.server.storage import IngestBatch, StoredSignal, StoredSignals, create_storage
 from rapport.server.storage.base import Storage
 
 _BODY = msgspec.json.encode({"kind": "clicks", "count": 1}).decode()
@@ -45,7 +45,7 @@ async def _seed(storage: Storage, site_id: int, victims: int, signals: int) -> l
             pending.append(storage.ingest(IngestBatch(
                 site_id=site_id, visitor=name, session="session-0001",
                 batch_id=f"{name}-{n}", received_at=time.time(),
-                signals=[StoredSignal("clicks", _BODY)] * min(200, signals - n),
+                signals=StoredSignals.of([StoredSignal("clicks", _BODY)] * min(200, signals - n)),
                 observations=Observations(),
             )))  # fmt: skip
             if len(pending) >= 200:

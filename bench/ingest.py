@@ -255,7 +255,7 @@ async def interleaved(
         for name in names:
             storage, site = arms[name]
             spent[name] += await _chunk(storage, site, chunk)
-    signals = sum(len(b.signals) for b in data)
+    signals = sum(b.signals.count for b in data)
     return {name: signals / seconds for name, seconds in spent.items()}
 
 

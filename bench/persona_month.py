@@ -28,7 +28,7 @@ import msgspec
 from rapport.server.ingest.extract import extract_observations
 from rapport.server.ingest.schema import Signal
 from rapport.server.profiles import Observations
-from rapport.server.storage.base import IngestBatch, StoredSignal
+from rapport.server.storage.base import IngestBatch, StoredSignal, StoredSignals
 
 __all__ = ["RECORDING", "month", "record"]
 
@@ -42,7 +42,7 @@ class _Batch:
     after: float
     """Seconds since the visit's first batch."""
     session: int
-    signals: list[StoredSignal]
+    signals: StoredSignals
     observations: Observations
 
 
@@ -101,8 +101,9 @@ def _visits(path: Path) -> list[list[_Batch]]:
             _Batch(
                 after=float(row["after"]),
                 session=int(row["session"]),
-                signals=[StoredSignal(kind=str(s["kind"]), body=b) for s, b in
-                         zip(row["signals"], bodies, strict=True)],
+                signals=StoredSignals.of(
+                    [StoredSignal(kind=str(s["kind"]), body=b) for s, b in
+                     zip(row["signals"], bodies, strict=True)]),
                 observations=extract_observations(decoded),
             )
         )  # fmt: skip
@@ -125,7 +126,7 @@ def month(signals: int, now: float, seed: int = 7, path: Path = RECORDING) -> li
                 IngestBatch(0, visitor, f"p{v:06d}-{b.session}", f"p{v:06d}-{i:03d}",
                             start + b.after, b.signals, b.observations)
             )  # fmt: skip
-            total += len(b.signals)
+            total += b.signals.count
         v += 1
     out.sort(key=lambda x: x.received_at)
     return out

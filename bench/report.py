@@ -55,7 +55,7 @@ from rapport.server.report.settings import set_report_settings
 from rapport.server.serving import freeze_startup_objects
 from rapport.server.sites.model import Site
 from rapport.server.storage import Storage, create_storage
-from rapport.server.storage.base import IngestBatch, StoredSignal
+from rapport.server.storage.base import IngestBatch, StoredSignal, StoredSignals
 from rapport.server.storage.group_commit import GroupCommitStorage
 
 NOW = 1_800_000_000.0
@@ -105,7 +105,7 @@ def month(signals: int, visitors: int, seed: int = 7) -> list[IngestBatch]:
                     else {"kind": "section_event", "name": "hover_without_click",
                           "section": section, "count": 1}
                 )  # fmt: skip
-            signals = [_signal(x) for x in bodies]
+            rows = [_signal(x) for x in bodies]
             out.append(
                 IngestBatch(
                     site_id=0,
@@ -113,9 +113,9 @@ def month(signals: int, visitors: int, seed: int = 7) -> list[IngestBatch]:
                     session=session,
                     batch_id=f"b{v:06d}-{b:03d}",
                     received_at=at,
-                    signals=signals,
+                    signals=StoredSignals.of(rows),
                     # What the request handler extracts, by its own code.
-                    observations=extract_observations([_decode(s.body) for s in signals]),
+                    observations=extract_observations([_decode(s.body) for s in rows]),
                 )
             )
     out.sort(key=lambda x: x.received_at)
@@ -284,13 +284,13 @@ def one_month(kind: str, args: argparse.Namespace) -> None:
     """Both backends (or the one asked for) over one month."""
     data = make_month(kind, args.signals, args.visitors)
     print(
-        f"bench.report: {kind} month, {sum(len(b.signals) for b in data):,} signals in "
+        f"bench.report: {kind} month, {sum(b.signals.count for b in data):,} signals in "
         f"{len(data):,} batches from {len({b.visitor for b in data}):,} visitors over 30 days; "
         f"writer with {IN_FLIGHT} batches in "
         f"flight; report = build_report(days=30), k=5, {args.runs} runs; "
         f"load average {os.getloadavg()[0]:.1f}"
     )
-    sizes = (kind, args.signals, args.visitors, args.runs, sum(len(b.signals) for b in data))
+    sizes = (kind, args.signals, args.visitors, args.runs, sum(b.signals.count for b in data))
     del data  # each arm's process makes its own
     if args.backend in ("sqlite", "both"):
         with tempfile.TemporaryDirectory() as tmp:

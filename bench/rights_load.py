@@ -43,7 +43,7 @@ import msgspec
 
 from rapport.client_py.identity import visitor_id_from_secret, visitor_key_from_secret
 from rapport.server.profiles import Observations
-from rapport.server.storage import IngestBatch, StoredSignal, create_storage
+from rapport.server.storage import IngestBatch, StoredSignal, StoredSignals, create_storage
 from rapport.server.testing.server import free_port, serve_process, wait_until_serving
 
 ORIGIN = "https://bench.example"
@@ -74,7 +74,8 @@ async def seed(
                 batch = IngestBatch(
                     site_id=a.id, visitor=visitor, session="session-0001",
                     batch_id=f"seed-{visitor[:8]}-{n}", received_at=time.time(),
-                    signals=[StoredSignal("clicks", body)] * min(per_batch, count - n),
+                    signals=StoredSignals.of(
+                        [StoredSignal("clicks", body)] * min(per_batch, count - n)),
                     observations=Observations(),
                 )  # fmt: skip
                 pending.append(storage.ingest(batch))

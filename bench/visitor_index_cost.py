@@ -31,7 +31,7 @@ from pathlib import Path
 import msgspec
 
 from rapport.server.profiles import Observations
-from rapport.server.storage import IngestBatch, StoredSignal, create_storage
+from rapport.server.storage import IngestBatch, StoredSignal, StoredSignals, create_storage
 
 _BODY = msgspec.json.encode({"kind": "clicks", "count": 1}).decode()
 
@@ -76,7 +76,7 @@ async def one_run(args: argparse.Namespace, tmp: Path, *, index: bool) -> float:
             site = (await storage.create_site("S", ["https://b.example"], now=time.time())).site
             visitors = [uuid.uuid4().hex[:22] for _ in range(args.visitors)]
             batches = args.signals // args.batch
-            signals = [StoredSignal("clicks", _BODY)] * args.batch
+            signals = StoredSignals.of([StoredSignal("clicks", _BODY)] * args.batch)
             queue = iter(range(batches))
 
             async def sender() -> None:

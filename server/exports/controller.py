@@ -24,7 +24,7 @@ from rapport.server.request_body import read_body
 from rapport.server.scoring import ScoreModel, prior_model, score_profile
 from rapport.server.services import Services
 from rapport.server.sites import config_store
-from rapport.server.storage.base import IngestBatch, StoredSignal
+from rapport.server.storage.base import IngestBatch, StoredSignal, StoredSignals
 
 __all__ = [
     "OUTCOME_BATCH_PREFIX",
@@ -185,7 +185,9 @@ class ExportsController(Controller):
                 session="server-outcome",
                 batch_id=OUTCOME_BATCH_PREFIX + digest,
                 received_at=services.clock(),
-                signals=[StoredSignal(kind="action", body=msgspec.json.encode(body).decode())],
+                signals=StoredSignals.of(
+                    [StoredSignal(kind="action", body=msgspec.json.encode(body).decode())]
+                ),
                 observations=Observations(
                     actions=frozenset({action}), purchase_values=values, server_side=True
                 ),

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import operator
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 import msgspec
 
@@ -12,7 +12,7 @@ from rapport.server.profiles import Observations
 from rapport.server.profiles.affect import AffectObservation
 from rapport.server.profiles.model import PURCHASE_ACTIONS
 from rapport.server.report.cells import SECTION_BIT
-from rapport.server.storage.base import StoredSignal
+from rapport.server.storage.base import StoredSignals
 
 __all__ = ["extract_observations", "to_stored_signals"]
 
@@ -21,9 +21,9 @@ _SECTION = operator.attrgetter("section")
 _SECTION_EVENT = operator.attrgetter("section", "name")
 
 
-def to_stored_signals(signals: Iterable[msgspec.Struct]) -> list[StoredSignal]:
-    """Each signal as ``(kind, JSON text)``; the JSON keeps the ``kind`` tag."""
-    return [StoredSignal(kind=kind_of(s), body=_encoder.encode(s).decode("utf-8")) for s in signals]
+def to_stored_signals(signals: Sequence[msgspec.Struct]) -> StoredSignals:
+    """The batch's signals as one JSON array; each element keeps its ``kind`` tag."""
+    return StoredSignals(_encoder.encode(signals).decode("utf-8"), len(signals))
 
 
 def extract_observations(signals: Iterable[msgspec.Struct]) -> Observations:

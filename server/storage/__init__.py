@@ -11,6 +11,7 @@ from rapport.server.storage.base import (
     StorageClosed,
     StorageError,
     StoredSignal,
+    StoredSignals,
 )
 from rapport.server.storage.factory import create_storage
 from rapport.server.storage.urls import DatabaseURL, InvalidDatabaseURL, parse_database_url
@@ -28,6 +29,7 @@ __all__ = [
     "StorageClosed",
     "StorageError",
     "StoredSignal",
+    "StoredSignals",
     "create_storage",
     "parse_database_url",
 ]

@@ -438,7 +438,7 @@ async def _write_group(
     # 0008) and each batch records the span of its ids, so that export and erase find a
     # visitor's signals through the batches (migration 0007). Lookups also match the batch
     # id (a batch too large for one block spans two); a duplicate's ids stay unused.
-    sizes = [len(b.signals) for b in batches]
+    sizes = [b.signals.count for b in batches]
     needed = signal_ids.blocks_needed(sizes)
     blocks = list(await conn.fetchval(_TAKE_SIGNAL_BLOCKS, needed)) if needed else []
     ids = signal_ids.take(sizes, blocks)  # by position in ``batches``
@@ -454,7 +454,7 @@ async def _write_group(
         [b.batch_id for b in ordered],
         [b.visitor for b in ordered],
         [b.session for b in ordered],
-        [len(b.signals) for b in ordered],
+        [b.signals.count for b in ordered],
         [b.received_at for b in ordered],
         [min(ids[n], default=None) for n in order],
         [max(ids[n], default=None) for n in order],
@@ -466,7 +466,7 @@ async def _write_group(
         (i, b.site_id, b.visitor, b.session, b.batch_id, s.kind, s.body, b.received_at)
         for n, (b, new) in enumerate(zip(batches, is_new, strict=True))
         if new
-        for i, s in zip(ids[n], b.signals, strict=True)
+        for i, s in zip(ids[n], b.signals.rows(), strict=True)
     ]
     if records:
         await conn.copy_records_to_table(

@@ -482,19 +482,15 @@ class SQLiteStorage(GroupCommitStorage):
 
 def _signal_values(
     batches: Sequence[IngestBatch], is_new: Sequence[bool], firsts: Sequence[int]
-) -> list[Any]:
-    """The new batches' signal rows, their columns flat, for the multi-row INSERTs. A loop
-    that extends one list: half the time of a comprehension over each row's values (1.7
-    against 3.5 µs per 20-signal batch)."""
-    values: list[Any] = []
-    for b, new, rowid in zip(batches, is_new, firsts, strict=True):
-        if new:
-            site, visitor, session, batch, at = (
-                b.site_id, b.visitor, b.session, b.batch_id, b.received_at
-            )  # fmt: skip
-            for i, signal in enumerate(b.signals, rowid):
-                values += (i, site, visitor, session, batch, signal.kind, signal.body, at)
-    return values
+) -> list[tuple[int, int, str, str, str, float, str]]:
+    """One row of parameters per new batch: its first signal's rowid, the columns all its
+    signals share, and its signals' JSON array, which SQLite splits into rows
+    (:func:`~.sqlite_group.close_group`)."""
+    return [
+        (rowid, b.site_id, b.visitor, b.session, b.batch_id, b.received_at, b.signals.json)
+        for b, new, rowid in zip(batches, is_new, firsts, strict=True)
+        if new
+    ]
 
 
 class _SQLiteVisitorReader(VisitorReader):

@@ -112,7 +112,7 @@ def open_group(
         firsts: list[int] = []
         params: list[Any] = []
         for b in batches:
-            n = len(b.signals)
+            n = b.signals.count
             firsts.append(first + 1)
             span = (first + 1, first + n) if n else (None, None)
             params += (b.site_id, b.batch_id, b.visitor, b.session, n, b.received_at, *span)
@@ -135,13 +135,15 @@ def open_group(
 
 def close_group(
     conn: sqlite3.Connection,
-    signal_values: list[Any],
+    signal_values: Sequence[tuple[int, int, str, str, str, float, str]],
     profile_rows: Sequence[tuple[int, str, str, float]],
     rollups: Iterable[tuple[str, Sequence[Sequence[Any]]]],
 ) -> None:
-    """Write the group's signals (their columns, flat), profiles and rollups; commit."""
+    """Write the group's signals (a row of parameters per batch, :data:`_INSERT_SIGNALS`),
+    profiles and rollups; commit."""
     try:
-        _insert_signals(conn, signal_values)
+        if signal_values:
+            conn.executemany(_INSERT_SIGNALS, signal_values)
         if profile_rows:
             conn.executemany(_UPSERT_PROFILES, profile_rows)
         for sql, rows in rollups:
@@ -176,32 +178,18 @@ def _stored_profiles(
     return found
 
 
-def _insert_signals(conn: sqlite3.Connection, values: list[Any]) -> None:
-    """Full statements of :data:`_SIGNALS_PER_INSERT` rows in one ``executemany``, then the
-    rest: one statement per row would bind, step and take the GIL back once per signal."""
-    width = _SIGNALS_PER_INSERT * _SIGNAL_COLUMNS
-    full = len(values) // width
-    if full:
-        chunks = [values[i * width : (i + 1) * width] for i in range(full)]
-        conn.executemany(_insert_signals_sql(_SIGNALS_PER_INSERT), chunks)
-    if rest := values[full * width :]:
-        conn.execute(_insert_signals_sql(len(rest) // _SIGNAL_COLUMNS), rest)
-
-
-@functools.cache
-def _insert_signals_sql(rows: int) -> str:
-    return _INSERT_SIGNALS + ", (?, ?, ?, ?, ?, ?, ?, ?)" * (rows - 1)
-
-
 # Two variables per (site_id, visitor) pair; far below SQLite's 32766-variable limit.
 _PROFILE_CHUNK: Final = 500
+#: A batch's signals from its JSON array (``?7``, :class:`~.base.StoredSignals`): the array's
+#: order gives the rowids from the batch's first (``?1``), each element is stored as its own JSON
+#: text, and its kind is its tag. The columns a batch's signals share are parameters: SQLite
+#: parses each element once, for its tag (a document per group with every column in it was
+#: parsed again per column, and cost twice the CPU: bench/README.md, issue 19).
 _INSERT_SIGNALS: Final = (
     "INSERT INTO signals (rowid, site_id, visitor, session, batch_id, kind, body, received_at) "
-    "VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+    "SELECT ?1 + key, ?2, ?3, ?4, ?5, json_extract(value, '$.kind'), value, ?6 "
+    "FROM json_each(?7)"
 )
-#: Signal rows per INSERT: 8 parameters each, under SQLite's default limit of 32,766.
-_SIGNALS_PER_INSERT: Final = 512
-_SIGNAL_COLUMNS: Final = 8
 _UPSERT_PROFILES: Final = (
     "INSERT INTO profiles (site_id, visitor, data, updated_at) VALUES (?, ?, ?, ?) "
     "ON CONFLICT (site_id, visitor) DO UPDATE "

@@ -11,7 +11,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 import pytest
 
 from rapport.server.profiles import Observations, Profile
-from rapport.server.storage import IngestBatch, Storage, StoredSignal, create_storage
+from rapport.server.storage import IngestBatch, Storage, StoredSignal, StoredSignals, create_storage
 from rapport.server.storage.postgres_notify import notify_payloads
 
 pytestmark = pytest.mark.anyio
@@ -31,7 +31,7 @@ def hesitant(site_id: int, batch_id: str, score: float) -> IngestBatch:
         session="s-1",
         batch_id=batch_id,
         received_at=1000.0,
-        signals=[StoredSignal("clicks", '{"kind":"clicks","count":1}')],
+        signals=StoredSignals.of([StoredSignal("clicks", '{"kind":"clicks","count":1}')]),
         observations=Observations(patterns={"hesitant": score}),
     )
 

@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator
 import pytest
 
 from rapport.server.profiles import Observations, Profile, decode_profile
-from rapport.server.storage import IngestBatch, Storage, StoredSignal, create_storage
+from rapport.server.storage import IngestBatch, Storage, StoredSignal, StoredSignals, create_storage
 from rapport.server.storage.profile_cache import ProfileCache
 from rapport.server.storage.visitor_tables import visitor_table
 
@@ -31,7 +31,7 @@ def hesitant(site_id: int, batch_id: str, score: float, visitor: str = "v-1") ->
         session="s-1",
         batch_id=batch_id,
         received_at=1000.0,
-        signals=[StoredSignal("clicks", '{"kind":"clicks","count":1}')],
+        signals=StoredSignals.of([StoredSignal("clicks", '{"kind":"clicks","count":1}')]),
         observations=Observations(patterns={"hesitant": score}),
     )
 

@@ -15,7 +15,7 @@ from rapport.server.profiles import Observations, Profile, apply_observations
 from rapport.server.profiles.affect import AffectObservation
 from rapport.server.report.cells import SECTION_BIT, cell_names
 from rapport.server.report.rollup import ReachCache, RollupBuffer
-from rapport.server.storage.base import IngestBatch
+from rapport.server.storage.base import IngestBatch, StoredSignals
 
 HOUR = 500_000
 T0 = HOUR * 3600.0
@@ -38,7 +38,7 @@ class Visit:
             session=session,
             batch_id=f"b{self._n}",
             received_at=at + self._n,
-            signals=[],
+            signals=StoredSignals.of([]),
             observations=Observations(**observed),  # type: ignore[arg-type]
         )
         before = self.profile

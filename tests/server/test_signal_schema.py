@@ -175,7 +175,12 @@ def test_decoded_signals_keep_their_kind_when_stored() -> None:
     decoded = BATCH_DECODER.decode(msgspec.json.encode(body))
     assert [kind_of(s) for s in decoded.signals] == ["action", "scroll"]
     stored = to_stored_signals(decoded.signals)
-    assert [msgspec.json.decode(s.body) for s in stored] == body["signals"]
+    assert stored.count == 2
+    assert msgspec.json.decode(stored.json) == body["signals"]
+    assert [(s.kind, msgspec.json.decode(s.body)) for s in stored.rows()] == [
+        ("action", {"kind": "action", "name": "add_to_cart"}),
+        ("scroll", {"kind": "scroll", "depth": 0.5}),
+    ]
 
 
 def test_observations_take_the_last_pattern_score_and_every_action() -> None:

@@ -6,6 +6,7 @@ midway is finished by the next one."""
 from __future__ import annotations
 
 import asyncio
+import json
 import sqlite3
 import time
 from pathlib import Path
@@ -14,7 +15,7 @@ from typing import Any
 import pytest
 
 from rapport.server.profiles import Observations
-from rapport.server.storage import IngestBatch, Storage, StoredSignal, create_storage
+from rapport.server.storage import IngestBatch, Storage, StoredSignal, StoredSignals, create_storage
 from rapport.server.storage import sqlite as sqlite_backend
 from rapport.server.storage.base import StorageError
 from rapport.server.storage.visitor_tables import visitor_table
@@ -28,7 +29,9 @@ def batch(site_id: int, visitor: str, batch_id: str, count: int) -> IngestBatch:
     return IngestBatch(
         site_id=site_id, visitor=visitor, session="session-0001", batch_id=batch_id,
         received_at=time.time(),
-        signals=[StoredSignal("clicks", f'{{"n": {n}}}') for n in range(count)],
+        signals=StoredSignals.of(
+            [StoredSignal("clicks", f'{{"kind":"clicks","count":{n}}}') for n in range(count)]
+        ),
         observations=Observations(),
     )  # fmt: skip
 
@@ -67,22 +70,24 @@ async def test_each_batch_records_the_span_of_its_own_signals(database_url: str)
             assert (first, last) == ((min(ids), max(ids)) if ids else (None, None))
 
 
-async def test_a_group_larger_than_one_insert_statement_keeps_every_signal_in_order(
+async def test_a_large_group_keeps_every_signal_of_each_batch_in_order(
     database_url: str,
 ) -> None:
-    """SQLite inserts a group's signals as multi-row statements (512 rows each, the rest in
-    one more): 1,300 signals in one group land as 512 + 512 + 276, none lost, none doubled,
-    each batch's span covering exactly its own, bodies unchanged."""
+    """SQLite splits each batch's JSON array into rows itself (``json_each``), PostgreSQL
+    copies a row per signal: 1,300 signals in one group, none lost, none doubled, each
+    batch's in its order and its span covering exactly its own."""
     async with create_storage(database_url) as storage:
         site = (await storage.create_site("S", [ORIGIN], now=time.time())).site
         group = [batch(site.id, f"v{n % 7}", f"g-{n}", 26) for n in range(50)]
         await asyncio.gather(*(storage.ingest(b) for b in group))
         id_column = "rowid" if storage.backend == "sqlite" else "id"
-        rows = await storage.sql_fetch(f"SELECT batch_id, body FROM signals ORDER BY {id_column}")
+        rows = await storage.sql_fetch(
+            f"SELECT batch_id, kind, body FROM signals ORDER BY {id_column}"
+        )
         assert len(rows) == 50 * 26
         for n in range(50):
-            mine = [body for batch_id, body in rows if batch_id == f"g-{n}"]
-            assert mine == [f'{{"n": {i}}}' for i in range(26)]
+            mine = [(k, json.loads(body)) for batch_id, k, body in rows if batch_id == f"g-{n}"]
+            assert mine == [("clicks", {"kind": "clicks", "count": i}) for i in range(26)]
             (first, last), *_ = await storage.sql_fetch(
                 "SELECT first_signal, last_signal FROM batches WHERE batch_id = ?", (f"g-{n}",)
             )
@@ -108,8 +113,8 @@ async def test_erase_and_export_find_every_signal_when_spans_interleave(
             "last_signal = (SELECT MAX(last_signal) FROM batches)"
         )
         rows = await exported(storage, site.id, "a")  # kind, body, batch_id, session, at
-        assert sorted((r[2], r[1]) for r in rows) == sorted(
-            (f"a-{n}", f'{{"n": {k}}}') for n in range(4) for k in range(5)
+        assert sorted((r[2], json.loads(r[1])["count"]) for r in rows) == sorted(
+            (f"a-{n}", k) for n in range(4) for k in range(5)
         )
 
         removed = await storage.erase_visitor(site.id, "a")

@@ -16,8 +16,10 @@ from rapport.server import cli
 from rapport.server.app import create_app, run_retention
 from rapport.server.config import Settings
 from rapport.server.profiles import Observations
-from rapport.server.storage import IngestBatch, StoredSignal, create_storage
+from rapport.server.storage import IngestBatch, StoredSignal, StoredSignals, create_storage
 from tests.server.conftest import METRICS_AUTH, METRICS_TOKEN, ORIGIN, Api, FakeClock, batch
+
+CLICK = StoredSignal("clicks", '{"kind":"clicks","count":1}')
 
 
 def run(*args: str, input: str | None = None) -> Any:
@@ -86,7 +88,7 @@ async def test_rotate_key_and_delete_site_in_storage(database_url: str) -> None:
                 IngestBatch(
                     site_id=site_id, visitor="visitor-0001", session="session-0001",
                     batch_id="batch-0001", received_at=5.0,
-                    signals=[StoredSignal("clicks", '{"kind":"clicks","count":1}')],
+                    signals=StoredSignals.of([CLICK]),
                     observations=Observations(patterns={"hesitant": 0.5}),
                 )
             )  # fmt: skip
@@ -112,7 +114,7 @@ async def test_prune_removes_old_signals_and_batches_but_keeps_profiles(database
                 IngestBatch(
                     site_id=site.id, visitor="visitor-0001", session="session-0001",
                     batch_id=f"batch-{i:04d}", received_at=at,
-                    signals=[StoredSignal("clicks", '{"kind":"clicks","count":1}')] * 3,
+                    signals=StoredSignals.of([CLICK] * 3),
                     observations=Observations(patterns={"hesitant": 0.5}),
                 )
             )  # fmt: skip

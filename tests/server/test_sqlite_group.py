@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from rapport.server.profiles import Observations
-from rapport.server.storage import IngestBatch, StoredSignal
+from rapport.server.storage import IngestBatch, StoredSignal, StoredSignals
 from rapport.server.storage.sqlite import SQLiteStorage
 from rapport.server.storage.sqlite_group import WriterThread, open_group
 
@@ -25,7 +25,9 @@ def batch(site_id: int, batch_id: str, *, visitor: str = "v", count: int = 3) ->
     return IngestBatch(
         site_id=site_id, visitor=visitor, session="session-0001", batch_id=batch_id,
         received_at=time.time(),
-        signals=[StoredSignal("clicks", f'{{"kind":"clicks","count":{n}}}') for n in range(count)],
+        signals=StoredSignals.of(
+            [StoredSignal("clicks", f'{{"kind":"clicks","count":{n}}}') for n in range(count)]
+        ),
         observations=Observations(patterns={"hesitant": 0.5}),
     )  # fmt: skip
 
@@ -127,7 +129,9 @@ async def test_signals_are_stored_exactly_as_received_whatever_their_text_holds(
     sent = IngestBatch(
         site_id=sid, visitor="v", session="session-0001", batch_id="b-1",
         received_at=1_796_455_416.5115573,
-        signals=[StoredSignal(k, b) for k, b in zip(kinds, bodies, strict=True)],
+        signals=StoredSignals.of(
+            [StoredSignal(k, b) for k, b in zip(kinds, bodies, strict=True)]
+        ),
         observations=Observations(),
     )  # fmt: skip
     await storage.ingest(sent)

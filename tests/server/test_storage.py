@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
+import json
 from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
@@ -15,6 +17,7 @@ from rapport.server.storage import (
     Storage,
     StorageClosed,
     StoredSignal,
+    StoredSignals,
     create_storage,
 )
 from rapport.server.storage.migrate import head_revision
@@ -47,9 +50,9 @@ def make_batch(
         session=session,
         batch_id=batch_id,
         received_at=at,
-        signals=[
-            StoredSignal("clicks", f'{{"kind":"clicks","count":{i}}}') for i in range(signals)
-        ],
+        signals=StoredSignals.of(
+            [StoredSignal("clicks", f'{{"kind":"clicks","count":{i}}}') for i in range(signals)]
+        ),
         observations=Observations(patterns=patterns or {}, actions=actions),
     )
 
@@ -98,6 +101,50 @@ async def test_new_batch_is_stored_with_its_signals(storage: Storage) -> None:
     result = await storage.ingest(make_batch(site.id, "batch-0001", signals=3))
     assert result.duplicate is False
     assert await storage.count_signals(site.id, "batch-0001") == 3
+
+
+#: Bodies a parser could re-render differently: escapes, non-ASCII, exponents, big numbers.
+AWKWARD_BODIES = [
+    r'{"kind":"context","lang":"fr-CA","title":"Caf\u00e9 \\ \"quoted\" 😀 é"}',
+    '{"kind":"pattern","name":"hesitant","score":1e-07}',
+    '{"kind":"counter","name":"n","count":12345678901234567890}',
+    '{"kind":"dwell","section":"reviews","seconds":0.30000000000000004}',
+]
+
+
+async def test_each_signal_is_stored_as_the_json_it_was_given_with_its_kind(
+    storage: Storage,
+) -> None:
+    """SQLite splits a batch's array into rows itself: each element's text must come back
+    byte for byte (PostgreSQL's ``jsonb`` keeps the value, not the text)."""
+    site = (await storage.create_site("Shop", [ORIGIN], now=1.0)).site
+    rows = [StoredSignal(json.loads(b)["kind"], b) for b in AWKWARD_BODIES]
+    batch = make_batch(site.id, "batch-0001")
+    await storage.ingest(dataclasses.replace(batch, signals=StoredSignals.of(rows)))
+    order = "rowid" if storage.backend == "sqlite" else "id"
+    stored = await storage.sql_fetch(f"SELECT kind, body FROM signals ORDER BY {order}")
+    assert [kind for kind, _ in stored] == ["context", "pattern", "counter", "dwell"]
+    assert [json.loads(body) for _, body in stored] == [json.loads(b) for b in AWKWARD_BODIES]
+    if storage.backend == "sqlite":
+        assert [body for _, body in stored] == AWKWARD_BODIES
+
+
+def test_stored_signals_give_back_each_row_as_it_was_given() -> None:
+    rows = [StoredSignal(json.loads(b)["kind"], b) for b in AWKWARD_BODIES]
+    signals = StoredSignals.of(rows)
+    assert signals.count == 4
+    assert signals.rows() == rows
+    assert StoredSignals.of([]) == StoredSignals("[]", 0)
+
+
+@pytest.mark.parametrize(
+    "body", ['{"kind":"scroll","depth":0.5}', '{"depth":0.5}', "[1]", "not json"]
+)
+def test_a_signal_row_whose_body_is_not_tagged_with_its_kind_is_refused(body: str) -> None:
+    """Storage takes a signal's kind from its body's tag: a row disagreeing would be stored
+    under another kind, or fail the whole group in the writer."""
+    with pytest.raises(ValueError, match="is not tagged kind 'clicks'"):
+        StoredSignals.of([StoredSignal("clicks", body)])
 
 
 async def test_retried_batch_is_a_duplicate_and_not_stored_again(storage: Storage) -> None:
