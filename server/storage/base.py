@@ -105,6 +105,7 @@ class StoredSignals(msgspec.Struct, frozen=True):
     json: str
     """``[{"kind":…,…},…]``, as msgspec encodes it: no whitespace."""
     count: int
+    """The array's length: the batch's span of signal ids is reserved from it."""
 
     @classmethod
     def of(cls, signals: Sequence[StoredSignal]) -> StoredSignals:

@@ -50,7 +50,13 @@ from rapport.server.storage.group_commit import (
 )
 from rapport.server.storage.migrate import ensure_sqlite_schema
 from rapport.server.storage.retention import RETAINED
-from rapport.server.storage.sqlite_group import WriterThread, abort_group, close_group, open_group
+from rapport.server.storage.sqlite_group import (
+    BatchSignals,
+    WriterThread,
+    abort_group,
+    close_group,
+    open_group,
+)
 from rapport.server.storage.visitor_tables import VISITOR_TABLES, VisitorTable
 
 __all__ = ["SQLiteStorage"]
@@ -482,10 +488,9 @@ class SQLiteStorage(GroupCommitStorage):
 
 def _signal_values(
     batches: Sequence[IngestBatch], is_new: Sequence[bool], firsts: Sequence[int]
-) -> list[tuple[int, int, str, str, str, float, str]]:
-    """One row of parameters per new batch: its first signal's rowid, the columns all its
-    signals share, and its signals' JSON array, which SQLite splits into rows
-    (:func:`~.sqlite_group.close_group`)."""
+) -> list[BatchSignals]:
+    """One row of parameters per new batch; SQLite splits each batch's JSON array into its
+    signal rows (:func:`~.sqlite_group.close_group`)."""
     return [
         (rowid, b.site_id, b.visitor, b.session, b.batch_id, b.received_at, b.signals.json)
         for b, new, rowid in zip(batches, is_new, firsts, strict=True)

@@ -33,13 +33,24 @@ from typing import Any, Final, TypeVar
 from rapport.server.storage.base import IngestBatch, StorageClosed
 from rapport.server.storage.group_commit import ProfileKey
 
-__all__ = ["GroupStart", "WriterThread", "abort_group", "close_group", "open_group"]
+__all__ = [
+    "BatchSignals",
+    "GroupStart",
+    "WriterThread",
+    "abort_group",
+    "close_group",
+    "open_group",
+]
 
 R = TypeVar("R")
 
 GroupStart = tuple[list[int], set[tuple[int, str]], list[tuple[ProfileKey, str]]]
 """What :func:`open_group` returns: each batch's first signal id, the ``(site_id,
 batch_id)`` pairs inserted now, and the stored profiles asked for, as encoded."""
+
+BatchSignals = tuple[int, int, str, str, str, float, str]
+"""A new batch's parameters for :func:`close_group`'s signal insert: its first signal's
+rowid, its site id, visitor, session, batch id and time, and its signals' JSON array."""
 
 
 class WriterThread:
@@ -135,7 +146,7 @@ def open_group(
 
 def close_group(
     conn: sqlite3.Connection,
-    signal_values: Sequence[tuple[int, int, str, str, str, float, str]],
+    signal_values: Sequence[BatchSignals],
     profile_rows: Sequence[tuple[int, str, str, float]],
     rollups: Iterable[tuple[str, Sequence[Sequence[Any]]]],
 ) -> None:
