@@ -110,6 +110,7 @@ AWKWARD_BODIES = [
     '{"kind":"counter","name":"n","count":12345678901234567890}',
     '{"kind":"dwell","section":"reviews","seconds":0.30000000000000004}',
 ]
+AWKWARD_ROWS = [StoredSignal(json.loads(b)["kind"], b) for b in AWKWARD_BODIES]
 
 
 async def test_each_signal_is_stored_as_the_json_it_was_given_with_its_kind(
@@ -118,9 +119,8 @@ async def test_each_signal_is_stored_as_the_json_it_was_given_with_its_kind(
     """SQLite splits a batch's array into rows itself: each element's text must come back
     byte for byte (PostgreSQL's ``jsonb`` keeps the value, not the text)."""
     site = (await storage.create_site("Shop", [ORIGIN], now=1.0)).site
-    rows = [StoredSignal(json.loads(b)["kind"], b) for b in AWKWARD_BODIES]
     batch = make_batch(site.id, "batch-0001")
-    await storage.ingest(dataclasses.replace(batch, signals=StoredSignals.of(rows)))
+    await storage.ingest(dataclasses.replace(batch, signals=StoredSignals.of(AWKWARD_ROWS)))
     order = "rowid" if storage.backend == "sqlite" else "id"
     stored = await storage.sql_fetch(f"SELECT kind, body FROM signals ORDER BY {order}")
     assert [kind for kind, _ in stored] == ["context", "pattern", "counter", "dwell"]
@@ -130,10 +130,9 @@ async def test_each_signal_is_stored_as_the_json_it_was_given_with_its_kind(
 
 
 def test_stored_signals_give_back_each_row_as_it_was_given() -> None:
-    rows = [StoredSignal(json.loads(b)["kind"], b) for b in AWKWARD_BODIES]
-    signals = StoredSignals.of(rows)
+    signals = StoredSignals.of(AWKWARD_ROWS)
     assert signals.count == 4
-    assert signals.rows() == rows
+    assert signals.rows() == AWKWARD_ROWS
     assert StoredSignals.of([]) == StoredSignals("[]", 0)
 
 
