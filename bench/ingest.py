@@ -14,6 +14,10 @@ The three run interleaved, in ``--rounds`` slices of ``--seconds / rounds`` each
 collect, hints, then again): on a shared machine whose speed drifts within a minute, two
 endpoints measured one after the other compared two different machines. A ratio is the median
 of the rounds' ratios; req/s and events/s are over the summed time, p50/p99 the rounds' medians.
+
+Over the same slices it measures the CPU each party used (``bench/cpu_use.py``): the server's
+processes and a throwaway cluster's from ``/proc``, wrk's from its rusage; it prints them per
+request and the ceiling they imply for collect on this machine's cores.
 """
 
 from __future__ import annotations
@@ -29,7 +33,14 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Final
 
+from bench.cpu_use import (
+    ceiling_events_per_second,
+    children_cpu_seconds,
+    postmaster_pid,
+    tree_cpu_seconds,
+)
 from rapport.client_py.identity import visitor_id_from_key
 from rapport.server.sites.model import Site
 from rapport.server.storage import Storage, create_storage
@@ -204,7 +215,7 @@ def main() -> int:
         modes = {"durable": True, "fsync=off": False}
         for name in ("durable", "fsync=off") if args.fsync_off else ("durable",):
             with cluster(durable=modes[name]) as pg:
-                run_once(pg.admin_url, args, f"postgresql ({name}, throwaway cluster)")
+                run_once(pg.admin_url, args, f"postgresql ({name}, throwaway cluster)", pg.data)
     return 0
 
 
@@ -297,6 +308,58 @@ def writer_ids(seconds: int, in_flight: int) -> None:
         )
 
 
+#: Who used the cores during a slice, as the keys of its figures: the server's processes, the
+#: throwaway PostgreSQL's (0 when the database is not one the bench started), and wrk.
+CPU_PARTIES: Final = ("cpu_server", "cpu_database", "cpu_wrk")
+
+
+def cpu_table(
+    routes: dict[str, dict[str, float]], *, seconds: float, database_measured: bool
+) -> list[str]:
+    """The CPU each party used per request of each route (µs), and how many cores each kept
+    busy on average (CPU seconds over the measured seconds), as Markdown table lines."""
+    lines = [
+        "| endpoint | server µs/req | PostgreSQL µs/req | wrk µs/req | cores busy: server +"
+        " PostgreSQL + wrk |",
+        "| --- | ---: | ---: | ---: | ---: |",
+    ]
+    for name, r in routes.items():
+        per = [r[k] / r["requests"] * 1e6 if r["requests"] else float("nan") for k in CPU_PARTIES]
+        busy = [r[k] / seconds for k in CPU_PARTIES]
+        database = f"{per[1]:,.0f}" if database_measured else "–"
+        lines.append(
+            f"| {name} | {per[0]:,.0f} | {database} | {per[2]:,.0f} | "
+            f"{busy[0]:.2f} + {busy[1]:.2f} + {busy[2]:.2f} = {sum(busy):.2f} |"
+        )
+    return lines
+
+
+def print_cpu(
+    routes: dict[str, dict[str, float]], *, seconds: float, database_measured: bool
+) -> None:
+    """:func:`cpu_table`, then what it means for collect: its server CPU against /healthz's,
+    and the most this machine's cores could store at collect's CPU per batch."""
+    cores = os.cpu_count() or 1
+    print(
+        f"\nCPU per request ({'server, PostgreSQL' if database_measured else 'server'} from /proc,"
+        f" wrk from its rusage; {cores} cores):\n"
+    )
+    print("\n".join(cpu_table(routes, seconds=seconds, database_measured=database_measured)))
+    health, collect = routes["/healthz"], routes["/v1/collect (20 signals)"]
+    if not (health["requests"] and collect["requests"] and collect["cpu_server"]):
+        return
+    server_ratio = (health["cpu_server"] / health["requests"]) / (
+        collect["cpu_server"] / collect["requests"]
+    )
+    per_batch = sum(collect[k] for k in CPU_PARTIES) / collect["requests"] * 1e6
+    print(
+        f"\n/v1/collect × /healthz in the server's CPU per request: {server_ratio:.2f}."
+        f"\nA collect costs {per_batch:,.0f} µs of CPU in all here: even with nothing else"
+        f" running, {cores} cores could store at most"
+        f" {ceiling_events_per_second(per_batch, cores, SIGNALS_PER_BATCH):,.0f} events/s."
+    )
+
+
 def postgres_settings(url: str) -> str:
     """The durability settings of the server behind ``url``, as it reports them."""
     import asyncpg  # type: ignore[import-untyped]
@@ -313,8 +376,13 @@ def postgres_settings(url: str) -> str:
     return asyncio.run(show())
 
 
-def run_once(url: str, args: argparse.Namespace, backend: str) -> None:
-    """One server configuration: start it, run wrk against the three routes, print a table."""
+def run_once(
+    url: str, args: argparse.Namespace, backend: str, database_dir: Path | None = None
+) -> None:
+    """One server configuration: start it, run wrk against the three routes, print a table.
+
+    ``database_dir``: a throwaway cluster's data directory, whose postmaster and backends'
+    CPU is then measured beside the server's and wrk's."""
 
     async def add_site() -> str:
         async with create_storage(url) as storage:
@@ -340,6 +408,21 @@ def run_once(url: str, args: argparse.Namespace, backend: str) -> None:
     try:
         wait_until_serving(base, server, timeout=30)
         time.sleep(1.0 if args.workers > 1 else 0.2)
+        database_pid = postmaster_pid(database_dir) if database_dir is not None else None
+
+        def with_cpu(slice_: dict[str, float], before: tuple[float, float, float]) -> None:
+            """Add the CPU seconds each party used since ``before`` to a slice's figures."""
+            now = cpu_now()
+            for key, start, end in zip(CPU_PARTIES, before, now, strict=True):
+                slice_[key] = end - start
+
+        def cpu_now() -> tuple[float, float, float]:
+            return (
+                tree_cpu_seconds(server.pid),
+                tree_cpu_seconds(database_pid) if database_pid is not None else 0.0,
+                children_cpu_seconds(),
+            )
+
         env = {"SITE": site_key, "ORIGIN": ORIGIN, "RUN": str(int(time.time()))}
         rounds = max(1, min(args.rounds, args.seconds))
         common = {
@@ -360,16 +443,24 @@ def run_once(url: str, args: argparse.Namespace, backend: str) -> None:
             wrk(target, script=script, header=proof, **warm)  # type: ignore[arg-type]
         slices: dict[str, list[dict[str, float]]] = {"health": [], "collect": [], "hints": []}
         for round_ in range(rounds):
-            slices["health"].append(wrk(f"{base}/healthz", script=None, **common))  # type: ignore[arg-type]
+            cpu = cpu_now()
+            health_slice = wrk(f"{base}/healthz", script=None, **common)  # type: ignore[arg-type]
+            with_cpu(health_slice, cpu)
+            slices["health"].append(health_slice)
             before = asyncio.run(stored_batches())
             run_env = {**env, "RUN": f"{env['RUN']}r{round_}"}  # new batch ids every round
+            cpu = cpu_now()
             collected = wrk(base, script=LUA, **{**common, "env": run_env})  # type: ignore[arg-type]
+            with_cpu(collected, cpu)
             time.sleep(0.5)  # the last replies were sent after their commits; be generous
             # Events from what was stored, not from replies: a retried (duplicate) batch is
             # acknowledged without storing anything, so replies alone could flatter the rate.
             collected["stored"] = float(asyncio.run(stored_batches()) - before)
             slices["collect"].append(collected)
-            slices["hints"].append(wrk(hints_url, script=None, header=proof, **common))  # type: ignore[arg-type]
+            cpu = cpu_now()
+            hints_slice = wrk(hints_url, script=None, header=proof, **common)  # type: ignore[arg-type]
+            with_cpu(hints_slice, cpu)
+            slices["hints"].append(hints_slice)
         measured = common["seconds"] * rounds
         health, collect, hints = (
             merged(slices[k], measured) for k in ("health", "collect", "hints")
@@ -420,6 +511,11 @@ def run_once(url: str, args: argparse.Namespace, backend: str) -> None:
         " stored signals only."
     )
     print(f"/v1/collect × /healthz by round: {' / '.join(f'{x:.2f}' for x in ratios['collect'])}")
+    print_cpu(
+        {"/healthz": health, "/v1/collect (20 signals)": collect, "/v1/hints/{visitor}": hints},
+        seconds=measured,
+        database_measured=database_dir is not None,
+    )
     if paced is not None:
         print(
             f"\n/v1/hints/{{visitor}} held at {args.hints_rate:,} req/s (h2load --rps, 50"
