@@ -25,7 +25,7 @@ from rapport.server.hints.model import Hint
 from rapport.server.holdout import in_control
 from rapport.server.playbook import FeedbackEntry, Playbook, PlaybookError, evaluate, site_playbook
 from rapport.server.profiles import Profile
-from rapport.server.scoring import ScoreModel, prior_model, score_profile
+from rapport.server.scoring import ScoreModel, Scores, lead_scorer, prior_model
 from rapport.server.sites import config_store
 from rapport.server.storage.base import HintLogRow, Storage
 from rapport.server.webhooks.events import HotLead
@@ -36,6 +36,10 @@ log = logging.getLogger(__name__)
 
 _LOGGED_KEYS: Final = 100_000
 _MODELS: Final = msgspec.json.Decoder(dict[str, ScoreModel])
+
+_LeadScorer = Callable[[Profile, float, float], Scores | None]
+"""A model's :func:`~rapport.server.scoring.lead_scorer`: the scores of a visitor who reached
+the hot-lead threshold, else ``None``."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,7 +74,7 @@ class HintEngine:
         self._logged: OrderedDict[tuple[int, str, str, int], None] = OrderedDict()
         self.on_new_hints = on_new_hints
         self.on_hot_leads = on_hot_leads
-        self._models: dict[int, tuple[float, ScoreModel]] = {}
+        self._models: dict[int, tuple[float, ScoreModel, _LeadScorer]] = {}
         self._hot: OrderedDict[tuple[int, str, str], None] = OrderedDict()
         self._pending_leads: list[HotLead] = []
 
@@ -91,10 +95,14 @@ class HintEngine:
 
     async def conversion_model(self, site_id: int) -> ScoreModel:
         """The site's trained ``conversion`` model (cached like playbooks), or the priors."""
+        return (await self._conversion(site_id))[0]
+
+    async def _conversion(self, site_id: int) -> tuple[ScoreModel, _LeadScorer]:
+        """:meth:`conversion_model` and its :func:`~rapport.server.scoring.lead_scorer`."""
         cached = self._models.get(site_id)
         now = time.monotonic()
         if cached is not None and cached[0] > now:
-            return cached[1]
+            return cached[1], cached[2]
         text = await config_store.site_config(self.storage, site_id, "model")
         try:
             model = (_MODELS.decode(text) if text else {}).get("conversion")
@@ -102,8 +110,9 @@ class HintEngine:
             log.exception("stored model of site %d is invalid; using the priors", site_id)
             model = None
         model = model or prior_model("conversion")
-        self._models[site_id] = (now + self.ttl, model)
-        return model
+        scorer = lead_scorer(model)
+        self._models[site_id] = (now + self.ttl, model, scorer)
+        return model, scorer
 
     def invalidate(self, site_id: int | None = None) -> None:
         """Forget cached playbooks and models (after ``rapport site playbook``/``model train``)."""
@@ -156,9 +165,9 @@ class HintEngine:
         key = (site_id, visitor, session)
         if not session or key in self._hot:
             return
-        scores = score_profile(await self.conversion_model(site_id), profile, now)
         threshold = playbook.webhooks.hot_lead
-        if scores.probability < threshold:
+        scores = (await self._conversion(site_id))[1](profile, now, threshold)
+        if scores is None:
             return
         self._hot[key] = None
         if len(self._hot) > _LOGGED_KEYS:

@@ -23,7 +23,7 @@ from rapport.server.holdout import in_control
 from rapport.server.holdout.uplift import Unit, newcombe, uplift, wilson
 from rapport.server.playbook import PlaybookError, parse_playbook, site_playbook
 from rapport.server.profiles import Observations, Profile, apply_observations
-from rapport.server.scoring import features_of, prior_model, train
+from rapport.server.scoring import features_of, lead_scorer, prior_model, score_profile, train
 from rapport.server.scoring.model import probabilities, probability
 from rapport.server.storage import create_storage
 from rapport.server.storage.base import HintLogRow
@@ -363,6 +363,39 @@ def test_the_rollups_fused_scorer_gives_each_models_own_probability() -> None:
     for p in profiles:
         features = features_of(p, 5000.0)
         assert scorer(p, 5000.0) == tuple(probability(m, features) for m in models)
+
+
+def test_the_lead_scorer_decides_as_the_full_scores_at_every_threshold() -> None:
+    """The hot-lead check rules visitors out on the model's plain probability first
+    (``lead_scorer``): at thresholds on, just above and just below each visitor's score,
+    its answer is the one ``score_profile`` alone gives, scores included."""
+    rng = random.Random(5)
+    profiles = [Profile()]
+    for i in range(150):
+        p = Profile()
+        for j in range(rng.randint(1, 3)):
+            p = apply_observations(
+                p, session=f"s{i}-{j}", at=1000.0 + 900 * j,
+                observations=Observations(
+                    patterns={rng.choice(("urgent", "researcher", "irritated")): rng.random()},
+                    actions=frozenset(rng.sample(("add_to_cart", "purchase", "view_item"), 1)),
+                    topics={"returns": rng.randint(0, 2)},
+                ),
+            )  # fmt: skip
+        profiles.append(p)
+    trained = train(profiles, "conversion", now=5000.0)
+    assert trained.source == "trained"
+    for model in (prior_model("conversion"), trained):
+        scorer = lead_scorer(model)
+        reached = 0
+        for p in profiles:
+            full = score_profile(model, p, 5000.0)
+            q = full.probability
+            for threshold in (q, q + 0.0001, q - 0.0001, q + 0.003, q - 0.003, q + 0.01, 0.5, 0.7):
+                expected = full if q >= threshold else None
+                assert scorer(p, 5000.0, threshold) == expected, (model.source, q, threshold)
+                reached += expected is not None
+        assert 0 < reached < len(profiles) * 8  # both answers were checked
 
 
 # -- webhooks against a real HTTP receiver ----------------------------------------------------
