@@ -410,18 +410,18 @@ def run_once(
         time.sleep(1.0 if args.workers > 1 else 0.2)
         database_pid = postmaster_pid(database_dir) if database_dir is not None else None
 
-        def with_cpu(slice_: dict[str, float], before: tuple[float, float, float]) -> None:
-            """Add the CPU seconds each party used since ``before`` to a slice's figures."""
-            now = cpu_now()
-            for key, start, end in zip(CPU_PARTIES, before, now, strict=True):
-                slice_[key] = end - start
-
         def cpu_now() -> tuple[float, float, float]:
+            """CPU seconds used so far by each of :data:`CPU_PARTIES`."""
             return (
                 tree_cpu_seconds(server.pid),
                 tree_cpu_seconds(database_pid) if database_pid is not None else 0.0,
                 children_cpu_seconds(),
             )
+
+        def with_cpu(slice_: dict[str, float], before: tuple[float, float, float]) -> None:
+            """Add the CPU seconds each party used since ``before`` to a slice's figures."""
+            for key, start, end in zip(CPU_PARTIES, before, cpu_now(), strict=True):
+                slice_[key] = end - start
 
         env = {"SITE": site_key, "ORIGIN": ORIGIN, "RUN": str(int(time.time()))}
         rounds = max(1, min(args.rounds, args.seconds))

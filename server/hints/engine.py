@@ -25,7 +25,7 @@ from rapport.server.hints.model import Hint
 from rapport.server.holdout import in_control
 from rapport.server.playbook import FeedbackEntry, Playbook, PlaybookError, evaluate, site_playbook
 from rapport.server.profiles import Profile
-from rapport.server.scoring import ScoreModel, Scores, lead_scorer, prior_model
+from rapport.server.scoring import LeadScorer, ScoreModel, lead_scorer, prior_model
 from rapport.server.sites import config_store
 from rapport.server.storage.base import HintLogRow, Storage
 from rapport.server.webhooks.events import HotLead
@@ -36,10 +36,6 @@ log = logging.getLogger(__name__)
 
 _LOGGED_KEYS: Final = 100_000
 _MODELS: Final = msgspec.json.Decoder(dict[str, ScoreModel])
-
-_LeadScorer = Callable[[Profile, float, float], Scores | None]
-"""A model's :func:`~rapport.server.scoring.lead_scorer`: the scores of a visitor who reached
-the hot-lead threshold, else ``None``."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,7 +70,7 @@ class HintEngine:
         self._logged: OrderedDict[tuple[int, str, str, int], None] = OrderedDict()
         self.on_new_hints = on_new_hints
         self.on_hot_leads = on_hot_leads
-        self._models: dict[int, tuple[float, ScoreModel, _LeadScorer]] = {}
+        self._models: dict[int, tuple[float, ScoreModel, LeadScorer]] = {}
         self._hot: OrderedDict[tuple[int, str, str], None] = OrderedDict()
         self._pending_leads: list[HotLead] = []
 
@@ -97,7 +93,7 @@ class HintEngine:
         """The site's trained ``conversion`` model (cached like playbooks), or the priors."""
         return (await self._conversion(site_id))[0]
 
-    async def _conversion(self, site_id: int) -> tuple[ScoreModel, _LeadScorer]:
+    async def _conversion(self, site_id: int) -> tuple[ScoreModel, LeadScorer]:
         """:meth:`conversion_model` and its :func:`~rapport.server.scoring.lead_scorer`."""
         cached = self._models.get(site_id)
         now = time.monotonic()
@@ -166,7 +162,8 @@ class HintEngine:
         if not session or key in self._hot:
             return
         threshold = playbook.webhooks.hot_lead
-        scores = (await self._conversion(site_id))[1](profile, now, threshold)
+        _, scorer = await self._conversion(site_id)
+        scores = scorer(profile, now, threshold)
         if scores is None:
             return
         self._hot[key] = None

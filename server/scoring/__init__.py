@@ -3,6 +3,7 @@
 from rapport.server.scoring.model import (
     FEATURES,
     MIN_TRAINING,
+    LeadScorer,
     ScoreModel,
     Scores,
     features_of,
@@ -15,6 +16,7 @@ from rapport.server.scoring.model import (
 __all__ = [
     "FEATURES",
     "MIN_TRAINING",
+    "LeadScorer",
     "ScoreModel",
     "Scores",
     "features_of",

@@ -214,7 +214,12 @@ def score_profile(model: ScoreModel, profile: Profile, now: float) -> Scores:
     )
 
 
-def lead_scorer(model: ScoreModel) -> Callable[[Profile, float, float], Scores | None]:
+LeadScorer = Callable[[Profile, float, float], Scores | None]
+"""``score(profile, now, threshold)`` (:func:`lead_scorer`): the scores of a visitor who reached
+``threshold``, else ``None``."""
+
+
+def lead_scorer(model: ScoreModel) -> LeadScorer:
     """``score(profile, now, threshold)``: :func:`score_profile`'s scores when their probability
     reaches ``threshold``, else ``None``.
 
