@@ -339,23 +339,35 @@ def test_logistic_model_learns_the_signal_and_explains_itself() -> None:
     assert set(features_of(Profile(), 0.0)) >= {"urgent", "visits_log"}
 
 
-def test_the_rollups_fused_scorer_gives_each_models_own_probability() -> None:
-    """The report's rollups score two models at once (``probabilities``); the numbers are
-    the ones :func:`probability` gives each model, for priors and trained models alike."""
-    rng = random.Random(3)
+def random_visitors(
+    seed: int, count: int, *, sessions: int, patterns: tuple[str, ...], topic: str
+) -> list[Profile]:
+    """``count`` visitors of 1 to ``sessions`` sessions, 15 minutes apart, each session with a
+    random score of one of ``patterns``, one action and 0–2 messages on ``topic``: enough
+    spread to train a model on (seeded, so the same visitors every run)."""
+    rng = random.Random(seed)
     profiles = []
-    for i in range(200):
+    for i in range(count):
         p = Profile()
-        for j in range(rng.randint(1, 4)):
+        for j in range(rng.randint(1, sessions)):
             p = apply_observations(
                 p, session=f"s{i}-{j}", at=1000.0 + 900 * j,
                 observations=Observations(
-                    patterns={rng.choice(("urgent", "hesitant", "irritated")): rng.random()},
+                    patterns={rng.choice(patterns): rng.random()},
                     actions=frozenset(rng.sample(("add_to_cart", "purchase", "view_item"), 1)),
-                    topics={"order_status": rng.randint(0, 2)},
+                    topics={topic: rng.randint(0, 2)},
                 ),
             )  # fmt: skip
         profiles.append(p)
+    return profiles
+
+
+def test_the_rollups_fused_scorer_gives_each_models_own_probability() -> None:
+    """The report's rollups score two models at once (``probabilities``); the numbers are
+    the ones :func:`probability` gives each model, for priors and trained models alike."""
+    profiles = random_visitors(
+        3, 200, sessions=4, patterns=("urgent", "hesitant", "irritated"), topic="order_status"
+    )
     trained = train(profiles, "conversion", now=5000.0)
     assert trained.source == "trained"
     models = (prior_model("conversion"), prior_model("abandon"), trained)
@@ -369,20 +381,10 @@ def test_the_lead_scorer_decides_as_the_full_scores_at_every_threshold() -> None
     """The hot-lead check rules visitors out on the model's plain probability first
     (``lead_scorer``): at thresholds on, just above and just below each visitor's score,
     its answer is the one ``score_profile`` alone gives, scores included."""
-    rng = random.Random(5)
-    profiles = [Profile()]
-    for i in range(150):
-        p = Profile()
-        for j in range(rng.randint(1, 3)):
-            p = apply_observations(
-                p, session=f"s{i}-{j}", at=1000.0 + 900 * j,
-                observations=Observations(
-                    patterns={rng.choice(("urgent", "researcher", "irritated")): rng.random()},
-                    actions=frozenset(rng.sample(("add_to_cart", "purchase", "view_item"), 1)),
-                    topics={"returns": rng.randint(0, 2)},
-                ),
-            )  # fmt: skip
-        profiles.append(p)
+    visitors = random_visitors(
+        5, 150, sessions=3, patterns=("urgent", "researcher", "irritated"), topic="returns"
+    )
+    profiles = [Profile(), *visitors]
     trained = train(profiles, "conversion", now=5000.0)
     assert trained.source == "trained"
     for model in (prior_model("conversion"), trained):
