@@ -33,7 +33,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Final
+from typing import Any, Final
 
 from bench.cpu_use import (
     ceiling_events_per_second,
@@ -418,10 +418,13 @@ def run_once(
                 children_cpu_seconds(),
             )
 
-        def with_cpu(slice_: dict[str, float], before: tuple[float, float, float]) -> None:
-            """Add the CPU seconds each party used since ``before`` to a slice's figures."""
+        def wrk_slice(url: str, **options: Any) -> dict[str, float]:
+            """:func:`wrk`'s figures for one slice, with the CPU each party used during it."""
+            before = cpu_now()
+            figures = wrk(url, **options)
             for key, start, end in zip(CPU_PARTIES, before, cpu_now(), strict=True):
-                slice_[key] = end - start
+                figures[key] = end - start
+            return figures
 
         env = {"SITE": site_key, "ORIGIN": ORIGIN, "RUN": str(int(time.time()))}
         rounds = max(1, min(args.rounds, args.seconds))
@@ -443,24 +446,16 @@ def run_once(
             wrk(target, script=script, header=proof, **warm)  # type: ignore[arg-type]
         slices: dict[str, list[dict[str, float]]] = {"health": [], "collect": [], "hints": []}
         for round_ in range(rounds):
-            cpu = cpu_now()
-            health_slice = wrk(f"{base}/healthz", script=None, **common)  # type: ignore[arg-type]
-            with_cpu(health_slice, cpu)
-            slices["health"].append(health_slice)
+            slices["health"].append(wrk_slice(f"{base}/healthz", script=None, **common))
             before = asyncio.run(stored_batches())
             run_env = {**env, "RUN": f"{env['RUN']}r{round_}"}  # new batch ids every round
-            cpu = cpu_now()
-            collected = wrk(base, script=LUA, **{**common, "env": run_env})  # type: ignore[arg-type]
-            with_cpu(collected, cpu)
+            collected = wrk_slice(base, script=LUA, **{**common, "env": run_env})
             time.sleep(0.5)  # the last replies were sent after their commits; be generous
             # Events from what was stored, not from replies: a retried (duplicate) batch is
             # acknowledged without storing anything, so replies alone could flatter the rate.
             collected["stored"] = float(asyncio.run(stored_batches()) - before)
             slices["collect"].append(collected)
-            cpu = cpu_now()
-            hints_slice = wrk(hints_url, script=None, header=proof, **common)  # type: ignore[arg-type]
-            with_cpu(hints_slice, cpu)
-            slices["hints"].append(hints_slice)
+            slices["hints"].append(wrk_slice(hints_url, script=None, header=proof, **common))
         measured = common["seconds"] * rounds
         health, collect, hints = (
             merged(slices[k], measured) for k in ("health", "collect", "hints")
