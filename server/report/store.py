@@ -51,7 +51,7 @@ def _reach_params(rollups: RollupBuffer) -> list[tuple[Any, ...]]:
 
 
 def sqlite_statements(rollups: RollupBuffer) -> list[tuple[str, list[tuple[Any, ...]]]]:
-    """One group's rollup upserts for the writer's aiosqlite connection (in its transaction):
+    """One group's rollup upserts for the SQLite writer's connection (in its transaction):
     ``(sql, rows)`` for ``executemany``, none without rows. The writer queues them behind the
     group's profiles and awaits them with its other statements, so they cost no round trip of
     their own (bench/report.py)."""

@@ -1,12 +1,14 @@
-"""SQLite backend (the embedded default) on aiosqlite, the writer on its own thread.
+"""SQLite backend (the embedded default) on aiosqlite, the writer in a process of its own.
 
 Layout of connections, from the measurements in ARCHITECTURE.md §2:
 
 * one **writer** connection owned by the group-commit writer task, the only one that
   ingests (two writers on one file do not scale and, misconfigured, lost acknowledged
   rows) — so run one server process per SQLite file; use PostgreSQL to scale out. It is a
-  plain ``sqlite3`` connection on a thread of its own, reached twice per group
-  (:mod:`.sqlite_group`), not an aiosqlite one, which a group reached about twenty times;
+  plain ``sqlite3`` connection in a child process of the server's
+  (:mod:`.sqlite_writer_process`), reached once per group, twice when the group holds a
+  duplicate or a visitor the profile cache lacks but the file holds (:mod:`.sqlite_group`):
+  neither waits for the other's interpreter lock;
 * one **reader** connection for sites, profiles and the rare admin write (WAL lets it
   read while the writer commits);
 * WAL + ``synchronous=NORMAL``: durable across process crashes, and a power loss can
@@ -44,6 +46,7 @@ from rapport.server.storage.base import (
     VisitorReader,
 )
 from rapport.server.storage.group_commit import (
+    AppliedGroup,
     GroupCommitStorage,
     apply_group,
     first_occurrences,
@@ -52,11 +55,12 @@ from rapport.server.storage.migrate import ensure_sqlite_schema
 from rapport.server.storage.retention import RETAINED
 from rapport.server.storage.sqlite_group import (
     BatchSignals,
-    WriterThread,
+    GroupWrite,
     abort_group,
     close_group,
-    open_group,
+    write_group,
 )
+from rapport.server.storage.sqlite_writer_process import WriterProcess
 from rapport.server.storage.visitor_tables import VISITOR_TABLES, VisitorTable
 
 __all__ = ["SQLiteStorage"]
@@ -103,7 +107,7 @@ class SQLiteStorage(GroupCommitStorage):
         )
         self.path = path
         self._busy_timeout_ms = busy_timeout_ms
-        self._group_writer: WriterThread | None = None
+        self._group_writer: WriterProcess | None = None
         self._reader_conn: aiosqlite.Connection | None = None
         # Serialises every transaction on this file — the writer's groups and the reader
         # connection's own writes (site admin, erasure, retention): a transaction on a shared
@@ -122,8 +126,9 @@ class SQLiteStorage(GroupCommitStorage):
             )
         finally:
             await migrations.close()
-        self._group_writer = WriterThread(f"rapport-sqlite-writer:{self.path.name}")
-        await self._group_writer.open(self.path, busy_timeout_ms=self._busy_timeout_ms)
+        writer = WriterProcess(f"rapport-sqlite-writer:{self.path.name}")
+        await writer.open(self.path, busy_timeout_ms=self._busy_timeout_ms)
+        self._group_writer = writer
         self._reader_conn = await self._connect()
         # A commit on a connection runs the WAL checkpoint when the WAL is long (after an
         # erase: 13 ms median, 28 ms max with an export's snapshot open, measured), and every
@@ -443,7 +448,15 @@ class SQLiteStorage(GroupCommitStorage):
             raise StorageClosed("SQLite storage is not open")
         try:
             async with self._admin_lock:
-                results, profiles = await self._write_group(writer, batches)
+                try:
+                    results, profiles = await self._write_group(writer, batches)
+                except BaseException:
+                    # A writer process that died after its COMMIT and before its answer
+                    # leaves the group stored yet failed: the retries are duplicates, and the
+                    # cache must not keep these visitors' profiles from before the group.
+                    for b in batches:
+                        self._profiles.discard((b.site_id, b.visitor))
+                    raise
                 for key, profile in profiles.items():
                     self._profiles.store(key, profile)
         except sqlite3.OperationalError as exc:  # locked, disk full, I/O error: retryable
@@ -451,39 +464,69 @@ class SQLiteStorage(GroupCommitStorage):
         return results
 
     async def _write_group(
-        self, writer: WriterThread, batches: Sequence[IngestBatch]
+        self, writer: WriterProcess, batches: Sequence[IngestBatch]
     ) -> tuple[list[IngestResult], dict[tuple[int, str], Profile]]:
-        """Write one group in two trips to the writer's thread (:mod:`.sqlite_group`); also
-        return every profile it touched, as committed."""
-        profiles: dict[tuple[int, str], Profile] = {}
+        """Write one group in one trip to the writer's process, two when a batch in it is a
+        duplicate or a profile it lacked is stored (:mod:`.sqlite_group`); also return every
+        profile it touched, as committed."""
+        cached: dict[tuple[int, str], Profile] = {}
         missing: dict[tuple[int, str], None] = {}
         for b in batches:
             key = (b.site_id, b.visitor)
-            cached = self._profiles.get(key)
-            if cached is not None:
-                profiles[key] = cached
+            profile = self._profiles.get(key)
+            if profile is not None:
+                cached[key] = profile
             else:
                 missing[key] = None
-        firsts, inserted, stored = await writer.run(open_group, batches, list(missing))
-        try:
+        rows = [
+            (b.site_id, b.batch_id, b.visitor, b.session, b.signals.count, b.received_at)
+            for b in batches
+        ]
+        # The guess write_group checks: every batch new (within the group, its first copy),
+        # every profile the cache lacks a new one. Signals carry their batch's position; the
+        # child puts the batch's first rowid in its place.
+        guessed = dict(cached)
+        every = {(b.site_id, b.batch_id) for b in batches}
+        applied, writes = self._group_writes(
+            batches, first_occurrences(batches, every), guessed, range(len(batches))
+        )
+        done, (firsts, inserted, stored) = await writer.run(
+            write_group, rows, list(missing), writes
+        )
+        if done:
+            return applied.results, guessed
+        try:  # the guess was wrong: the writes again, from what the file holds
+            profiles = dict(cached)
             for key, data in stored:
                 profiles[key] = decode_profile(data)
-            is_new = first_occurrences(batches, inserted)
-            signal_values = _signal_values(batches, is_new, firsts)
-            applied = apply_group(batches, is_new, profiles)
-            profile_rows = [
-                (site_id, visitor, encode_profile(profiles[(site_id, visitor)]), at)
-                for (site_id, visitor), at in applied.changed.items()
-            ]
-            rollups = self._new_rollups()
-            applied.add_rollups(rollups)
-            statements = rollup_statements(rollups) if rollups else []
+            applied, writes = self._group_writes(
+                batches, first_occurrences(batches, inserted), profiles, firsts
+            )
         except BaseException:
             with contextlib.suppress(Exception):  # the original error matters more
                 await writer.run(abort_group)
             raise
-        await writer.run(close_group, signal_values, profile_rows, statements)
+        await writer.run(close_group, *writes)
         return applied.results, profiles
+
+    def _group_writes(
+        self,
+        batches: Sequence[IngestBatch],
+        is_new: Sequence[bool],
+        profiles: dict[tuple[int, str], Profile],
+        firsts: Sequence[int],
+    ) -> tuple[AppliedGroup, GroupWrite]:
+        """Apply the group to ``profiles`` (in place) and compute what the file must get."""
+        signal_values = _signal_values(batches, is_new, firsts)
+        applied = apply_group(batches, is_new, profiles)
+        profile_rows = [
+            (site_id, visitor, encode_profile(profiles[(site_id, visitor)]), at)
+            for (site_id, visitor), at in applied.changed.items()
+        ]
+        rollups = self._new_rollups()
+        applied.add_rollups(rollups)
+        statements = rollup_statements(rollups) if rollups else []
+        return applied, (signal_values, profile_rows, statements)
 
 
 def _signal_values(

@@ -1,48 +1,64 @@
-"""The SQLite writer's own connection and thread: one group in two trips to it.
+"""The SQLite writer's connection and a group's two trips to it, run in a process of its own.
 
 The writer used to ingest on an aiosqlite connection, like the readers. A group then took
 about twenty trips between the event loop and aiosqlite's thread: one per statement, per
-fetch and per cursor closed. A trip costs ≈ 70 µs of CPU here on asyncio's own loop (a queue,
-a thread's wake-up, a call back into the loop), less on uvloop, which ``rapport serve`` runs.
-In process, 32 requests at a time, a collect cost 25–30 % less CPU on asyncio's loop once its
-group took two trips, ≈ 12 % less on uvloop (bench/README.md).
+fetch and per cursor closed. Then it took two, on a plain :mod:`sqlite3` connection on a
+thread of its own; but that thread shares the server's interpreter lock, and it needs the lock
+back after every SQLite call: while the loop answered requests, the thread waited (2.3–2.9 ms
+per group to start its first trip), the loop then waited for the group, and the two took turns
+on one core of two (bench/README.md, issue 19). Here the connection lives in a child process
+(:mod:`.sqlite_writer_process` starts it and talks to it), with an interpreter of its own, and a
+group takes one trip to it, most of the time.
 
-Here the writer owns a plain :mod:`sqlite3` connection on a thread of its own, and a group
-takes two trips:
+A group's writes depend on what the file holds: which of its batches are new (a retried batch
+is acknowledged, not stored again), and the stored profiles of visitors that this process's
+profile cache lacks. The server computes the group's writes (signals, profiles, the report's
+rollups) on the guess that holds almost always — every batch new, every visitor the cache
+lacks a new one — and sends them with the batch rows, in one trip (:func:`write_group`): the
+child inserts the batch rows, checks the guess, and writes and commits only if it held. If it
+did not, the answer is what :func:`open_group` found, the transaction stays open, and the
+server computes the writes again from it and sends them in a second trip (:func:`close_group`).
+One trip instead of two: the answer of a first trip waited, on the event loop, behind the
+replies to the group before (3.5–4 ms of a 5.5 ms group, measured; the child's own work is
+0.4 ms), so a second trip doubled that wait.
 
-* :func:`open_group`: ``BEGIN IMMEDIATE``, the batch rows (which answers which batches are
-  new), and the profiles this process's cache lacks;
-* :func:`close_group`: the signals, the profiles, the report's rollups, ``COMMIT``.
+What a group computes (which batches are new, the profiles, the rollups) stays on the
+server's event loop, where the caches it reads and updates live: the child holds no state but
+its connection and the transaction a group opened.
 
-What a group computes between the two (which batches are new, the profiles, the rollups)
-stays on the event loop, where the caches it reads and updates live: nothing on this thread
-touches them.
+The child runs this file by its path with ``python -I -S``: it imports nothing but the
+standard library, so it starts in tens of milliseconds and never loads the server.
 """
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
-import functools
+import pickle
+import signal
 import sqlite3
+import sys
 from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
-from typing import Any, Final, TypeVar
-
-from rapport.server.storage.base import IngestBatch, StorageClosed
-from rapport.server.storage.group_commit import ProfileKey
+from typing import IO, Any, Final
 
 __all__ = [
+    "STEPS",
+    "BatchRow",
     "BatchSignals",
     "GroupStart",
-    "WriterThread",
+    "GroupWrite",
     "abort_group",
     "close_group",
+    "connect",
     "open_group",
+    "serve",
+    "write_group",
 ]
 
-R = TypeVar("R")
+ProfileKey = tuple[int, str]
+
+BatchRow = tuple[int, str, str, str, int, float]
+"""What :func:`open_group` needs of a batch: its site id, batch id, visitor, session, number of
+signals and receive time."""
 
 GroupStart = tuple[list[int], set[tuple[int, str]], list[tuple[ProfileKey, str]]]
 """What :func:`open_group` returns: each batch's first signal id, the ``(site_id,
@@ -52,45 +68,28 @@ BatchSignals = tuple[int, int, str, str, str, float, str]
 """A new batch's parameters for :func:`close_group`'s signal insert: its first signal's
 rowid, its site id, visitor, session, batch id and time, and its signals' JSON array."""
 
+GroupWrite = tuple[
+    Sequence[BatchSignals],
+    Sequence[tuple[int, str, str, float]],
+    Iterable[tuple[str, Sequence[Sequence[Any]]]],
+]
+"""A group's writes, as :func:`close_group` takes them: each new batch's signals, the profile
+rows, the rollups' statements. For :func:`write_group`, a batch's first item is its position
+in the group instead of its first rowid, which only the file can tell."""
 
-class WriterThread:
-    """One :mod:`sqlite3` connection, used only on one thread made for it.
-
-    A connection made and used on one thread needs no lock of its own; the storage's
-    ``_admin_lock`` keeps a group's two trips together.
-    """
-
-    def __init__(self, name: str) -> None:
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix=name)
-        self._conn: sqlite3.Connection | None = None
-
-    async def open(self, path: Path, *, busy_timeout_ms: int) -> None:
-        """Connect on the thread, with the settings the other connections use (the file is
-        in WAL mode already: the migrations' connection switched it)."""
-        self._conn = await self._call(_connect, path, busy_timeout_ms)
-
-    async def run(self, step: Callable[..., R], *args: Any) -> R:
-        """Run ``step(connection, *args)`` on the thread."""
-        conn = self._conn
-        if conn is None:
-            raise StorageClosed("SQLite storage is not open")
-        return await self._call(step, conn, *args)
-
-    async def close(self) -> None:
-        """Close the connection on its thread, then end the thread."""
-        conn, self._conn = self._conn, None
-        try:
-            if conn is not None:
-                await self._call(conn.close)
-        finally:
-            self._executor.shutdown(wait=True)
-
-    async def _call(self, fn: Callable[..., R], *args: Any) -> R:
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._executor, functools.partial(fn, *args))
+_connection: sqlite3.Connection | None = None
 
 
-def _connect(path: Path, busy_timeout_ms: int) -> sqlite3.Connection:
+def connect(path: str, busy_timeout_ms: int) -> None:
+    """Open the child's one connection, with the settings the server's other connections use
+    (the file is in WAL mode already: the migrations' connection switched it)."""
+    global _connection
+    if _connection is not None:
+        _connection.close()
+    _connection = _connect(path, busy_timeout_ms)
+
+
+def _connect(path: str, busy_timeout_ms: int) -> sqlite3.Connection:
     # isolation_level=None: autocommit; the steps below issue BEGIN/COMMIT themselves.
     conn = sqlite3.connect(path, isolation_level=None)
     try:
@@ -106,7 +105,7 @@ def _connect(path: Path, busy_timeout_ms: int) -> sqlite3.Connection:
 
 
 def open_group(
-    conn: sqlite3.Connection, batches: Sequence[IngestBatch], missing: Sequence[ProfileKey]
+    conn: sqlite3.Connection, batches: Sequence[BatchRow], missing: Sequence[ProfileKey]
 ) -> GroupStart:
     """Begin the group's transaction, insert its batch rows, read the ``missing`` profiles.
 
@@ -122,11 +121,10 @@ def open_group(
         first = int(conn.execute("SELECT coalesce(max(rowid), 0) FROM signals").fetchone()[0])
         firsts: list[int] = []
         params: list[Any] = []
-        for b in batches:
-            n = b.signals.count
+        for site_id, batch_id, visitor, session, n, received_at in batches:
             firsts.append(first + 1)
             span = (first + 1, first + n) if n else (None, None)
-            params += (b.site_id, b.batch_id, b.visitor, b.session, n, b.received_at, *span)
+            params += (site_id, batch_id, visitor, session, n, received_at, *span)
             first += n
         values = ",".join(["(?, ?, ?, ?, ?, ?, ?, ?)"] * len(batches))
         inserted = {
@@ -142,6 +140,26 @@ def open_group(
     except BaseException:
         abort_group(conn)
         raise
+
+
+def write_group(
+    conn: sqlite3.Connection,
+    batches: Sequence[BatchRow],
+    missing: Sequence[ProfileKey],
+    writes: GroupWrite,
+) -> tuple[bool, GroupStart]:
+    """Write and commit a group in one step if every batch in it is new and no ``missing``
+    profile is stored (the ``writes`` were computed on that guess); answer ``(True, …)``.
+    Otherwise answer ``(False, what open_group found)`` with the transaction open: the server
+    ends it with :func:`close_group` or :func:`abort_group`."""
+    start = open_group(conn, batches, missing)
+    firsts, inserted, stored = start
+    if stored or len(inserted) < len({(b[0], b[1]) for b in batches}):
+        return False, start
+    signals, profile_rows, rollups = writes
+    positioned = [(firsts[row[0]], *row[1:]) for row in signals]
+    close_group(conn, positioned, profile_rows, rollups)
+    return True, start
 
 
 def close_group(
@@ -206,3 +224,59 @@ _UPSERT_PROFILES: Final = (
     "ON CONFLICT (site_id, visitor) DO UPDATE "
     "SET data = excluded.data, updated_at = excluded.updated_at"
 )
+
+
+STEPS: Final[dict[str, Callable[..., Any]]] = {
+    step.__name__: step for step in (write_group, open_group, close_group, abort_group)
+}
+"""The steps a trip may name; each is called with the connection first."""
+
+
+def serve(requests: IO[bytes], replies: IO[bytes]) -> None:
+    """Answer trips until ``requests`` ends: the server closed it, or ended.
+
+    A trip is a frame (4-byte little-endian length, then a pickle) of ``(step, args)``; its
+    answer a frame of ``(True, result)`` or ``(False, exception)``. Ending with the server's
+    pipe, not with a signal: a Ctrl-C or a SIGTERM sent to the server's process group must
+    not end this process while the server still flushes its last groups into it.
+    """
+    for ignored in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(ignored, signal.SIG_IGN)
+    try:
+        while True:
+            head = requests.read(4)
+            if len(head) < 4:
+                return
+            body = requests.read(int.from_bytes(head, "little"))
+            reply = _answer(body)
+            try:
+                replies.write(len(reply).to_bytes(4, "little") + reply)
+                replies.flush()
+            except BrokenPipeError:  # the server ended meanwhile: no one to answer
+                return
+    finally:
+        if _connection is not None:
+            _connection.close()  # a transaction still open is rolled back
+
+
+def _answer(body: bytes) -> bytes:
+    try:
+        name, args = pickle.loads(body)
+        result: Any = None
+        if name == "connect":
+            connect(*args)
+        elif _connection is None:
+            raise sqlite3.ProgrammingError("the writer's connection is not open")
+        else:
+            result = STEPS[name](_connection, *args)
+        return pickle.dumps((True, result), protocol=pickle.HIGHEST_PROTOCOL)
+    except Exception as exc:
+        try:
+            return pickle.dumps((False, exc), protocol=pickle.HIGHEST_PROTOCOL)
+        except Exception:  # an exception that does not pickle still says what it was
+            failure = sqlite3.OperationalError(f"{type(exc).__name__}: {exc}")
+            return pickle.dumps((False, failure), protocol=pickle.HIGHEST_PROTOCOL)
+
+
+if __name__ == "__main__":
+    serve(sys.stdin.buffer, sys.stdout.buffer)

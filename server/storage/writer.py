@@ -45,7 +45,9 @@ class GroupCommitWriter(Generic[ItemT, ResultT]):
 
     ``flush`` receives the items of one group in arrival order and must return one result
     per item, in the same order, after committing them in one transaction. If it raises,
-    every request of the group gets that exception (nothing of the group was committed).
+    every request of the group gets that exception: nothing of the group was acknowledged,
+    and it was committed whole or not at all (all of it only when the connection was lost
+    after the commit, before its answer: the clients' retries are then duplicates).
     """
 
     def __init__(

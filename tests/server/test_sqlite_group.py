@@ -1,6 +1,6 @@
-"""The SQLite writer commits a group in two trips to its own thread (server/storage/
-sqlite_group.py): however many batches the group holds, and whatever fails between the trips,
-nothing is half-written and the next group commits."""
+"""The SQLite writer commits a group in one trip to its own process, two when the group's guess
+fails (server/storage/sqlite_group.py): however many batches the group holds, and whatever
+fails between the trips, nothing is half-written and the next group commits."""
 
 from __future__ import annotations
 
@@ -15,7 +15,8 @@ import pytest
 from rapport.server.profiles import Observations
 from rapport.server.storage import IngestBatch, StoredSignal, StoredSignals
 from rapport.server.storage.sqlite import SQLiteStorage
-from rapport.server.storage.sqlite_group import WriterThread, open_group
+from rapport.server.storage.sqlite_group import open_group
+from rapport.server.storage.sqlite_writer_process import WriterProcess
 
 pytestmark = pytest.mark.anyio
 ORIGIN = "https://shop.example"
@@ -52,7 +53,7 @@ async def stored_signals(storage: SQLiteStorage) -> int:
 
 
 def count_trips(storage: SQLiteStorage) -> list[str]:
-    """Record the name of each step the writer's thread runs."""
+    """Record the name of each step the writer's process runs."""
     trips: list[str] = []
     writer = storage._group_writer
     assert writer is not None
@@ -66,7 +67,16 @@ def count_trips(storage: SQLiteStorage) -> list[str]:
     return trips
 
 
-async def test_a_group_of_many_batches_takes_two_trips_to_the_writers_thread(
+def batch_with(sid: int, batch_id: str, pattern: str, score: float) -> IngestBatch:
+    b = batch(sid, batch_id)
+    return IngestBatch(
+        site_id=b.site_id, visitor=b.visitor, session=b.session, batch_id=b.batch_id,
+        received_at=b.received_at, signals=b.signals,
+        observations=Observations(patterns={pattern: score}),
+    )  # fmt: skip
+
+
+async def test_a_group_of_many_new_batches_takes_one_trip_to_the_writers_process(
     storage: SQLiteStorage,
 ) -> None:
     sid = await site_id(storage)
@@ -74,12 +84,43 @@ async def test_a_group_of_many_batches_takes_two_trips_to_the_writers_thread(
     await asyncio.gather(
         *(storage.ingest(batch(sid, f"b-{n:02}", visitor=f"v{n}")) for n in range(40))
     )
-    assert trips == ["open_group", "close_group"]
+    assert trips == ["write_group"]
     assert len(await stored_batches(storage)) == 40
     assert await stored_signals(storage) == 120
 
 
-async def test_a_failure_between_the_two_trips_stores_nothing_and_the_retry_stores_it_once(
+async def test_a_group_holding_a_batch_stored_before_takes_a_second_trip_and_stores_it_once(
+    storage: SQLiteStorage,
+) -> None:
+    sid = await site_id(storage)
+    await storage.ingest(batch(sid, "b-1"))
+    trips = count_trips(storage)
+    again, new = await asyncio.gather(
+        storage.ingest(batch(sid, "b-1")), storage.ingest(batch(sid, "b-2"))
+    )
+    assert trips == ["write_group", "close_group"]
+    assert (again.duplicate, new.duplicate) == (True, False)
+    assert await stored_batches(storage) == ["b-1", "b-2"]
+    assert await stored_signals(storage) == 6
+
+
+async def test_a_visitor_stored_but_no_longer_cached_takes_a_second_trip_and_keeps_its_profile(
+    storage: SQLiteStorage,
+) -> None:
+    sid = await site_id(storage)
+    await storage.ingest(batch_with(sid, "b-1", "hesitant", 0.5))
+    storage._profiles.clear()  # a restart, or the cache's least recently used visitor
+    trips = count_trips(storage)
+    result = await storage.ingest(batch_with(sid, "b-2", "urgent", 0.7))
+    assert trips == ["write_group", "close_group"]
+    assert {name: p.score for name, p in result.profile.patterns.items()} == {
+        "hesitant": 0.5,
+        "urgent": 0.7,
+    }
+    assert (await storage.profile(sid, "v")).patterns.keys() == {"hesitant", "urgent"}
+
+
+async def test_a_failure_computing_a_groups_writes_stores_nothing_and_the_retry_stores_it_once(
     storage: SQLiteStorage,
 ) -> None:
     sid = await site_id(storage)
@@ -100,15 +141,44 @@ async def test_a_failure_between_the_two_trips_stores_nothing_and_the_retry_stor
     assert (await storage.profile(sid, "v")).patterns["hesitant"].score == 0.5
 
 
+async def test_a_failure_between_the_two_trips_stores_nothing_and_the_retry_stores_it_once(
+    storage: SQLiteStorage,
+) -> None:
+    """The second trip's writes are computed after the first trip opened the transaction; a
+    failure there rolls it back."""
+    sid = await site_id(storage)
+    await storage.ingest(batch_with(sid, "b-1", "hesitant", 0.5))
+    storage._profiles.clear()
+    real = storage._new_rollups
+    calls = 0
+
+    def broken_the_second_time() -> Any:
+        nonlocal calls
+        calls += 1
+        if calls == 2:
+            raise RuntimeError("rollups broke")
+        return real()
+
+    storage._new_rollups = broken_the_second_time  # type: ignore[method-assign]
+    with pytest.raises(RuntimeError, match="rollups broke"):
+        await storage.ingest(batch_with(sid, "b-2", "urgent", 0.7))
+    assert await stored_batches(storage) == ["b-1"]
+    storage._new_rollups = real  # type: ignore[method-assign]
+    assert not (await storage.ingest(batch_with(sid, "b-2", "urgent", 0.7))).duplicate
+    assert await stored_batches(storage) == ["b-1", "b-2"]
+    assert await stored_signals(storage) == 6
+
+
 async def test_a_group_left_open_between_its_trips_is_rolled_back_by_the_next(
     storage: SQLiteStorage,
 ) -> None:
-    """A group cancelled after its first trip (the server stopping, say) leaves its
-    transaction open on the writer's connection; the next group rolls it back first."""
+    """A group cancelled after a first trip that left its transaction open (the server
+    stopping, say) leaves it open on the writer's connection; the next group rolls it back
+    first."""
     sid = await site_id(storage)
     writer = storage._group_writer
-    assert isinstance(writer, WriterThread)
-    await writer.run(open_group, [batch(sid, "abandoned")], [])
+    assert isinstance(writer, WriterProcess)
+    await writer.run(open_group, [(sid, "abandoned", "v", "session-0001", 3, time.time())], [])
     await storage.ingest(batch(sid, "b-2"))
     assert await stored_batches(storage) == ["b-2"]
     assert await stored_signals(storage) == 3
