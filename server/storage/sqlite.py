@@ -482,9 +482,9 @@ class SQLiteStorage(GroupCommitStorage):
             (b.site_id, b.batch_id, b.visitor, b.session, b.signals.count, b.received_at)
             for b in batches
         ]
-        # The guess write_group checks: every batch new (within the group, its first copy),
-        # every profile the cache lacks a new one. Signals carry their batch's position; the
-        # child puts the batch's first rowid in its place.
+        # The guess write_group checks: every batch is new (within the group, its first copy
+        # is), and every visitor whose profile the cache lacks is a new visitor. Signals carry
+        # their batch's position; the child puts the batch's first rowid in its place.
         guessed = dict(cached)
         every = {(b.site_id, b.batch_id) for b in batches}
         applied, writes = self._group_writes(

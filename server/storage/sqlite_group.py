@@ -1,4 +1,5 @@
-"""The SQLite writer's connection and a group's two trips to it, run in a process of its own.
+"""The SQLite writer's steps, run in a process of its own: a group in one trip, two when its
+guess fails.
 
 The writer used to ingest on an aiosqlite connection, like the readers. A group then took
 about twenty trips between the event loop and aiosqlite's thread: one per statement, per
