@@ -4,10 +4,13 @@ it, and when it dies anyway nothing acknowledged is lost or stored twice."""
 
 from __future__ import annotations
 
+import ast
 import asyncio
 import os
 import signal
 import sqlite3
+import subprocess
+import sys
 import time
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
@@ -16,7 +19,13 @@ from typing import Any
 import pytest
 
 from rapport.server.profiles import Observations
-from rapport.server.storage import IngestBatch, StorageError, StoredSignal, StoredSignals
+from rapport.server.storage import (
+    IngestBatch,
+    StorageError,
+    StoredSignal,
+    StoredSignals,
+    sqlite_group,
+)
 from rapport.server.storage.sqlite import SQLiteStorage
 from rapport.server.storage.sqlite_writer_process import WriterProcess
 
@@ -163,3 +172,21 @@ async def test_a_group_committed_but_not_answered_leaves_no_stale_profile_in_the
     result = await storage.ingest(batch(sid, "b-3", pattern="researcher"))
     assert result.profile.patterns.keys() == {"hesitant", "urgent", "researcher"}
     assert await stored(storage) == (["b-1", "b-2", "b-3"], 9)
+
+
+def test_the_writer_process_runs_on_the_standard_library_alone() -> None:
+    """The child runs sqlite_group.py by its path with ``python -I -S``: no site-packages, no
+    server. An import of anything else there would fail every storage at its first trip."""
+    source = Path(sqlite_group.__file__).read_text(encoding="utf-8")
+    imported = set()
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Import):
+            imported |= {alias.name.split(".")[0] for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            imported.add(node.module.split(".")[0])
+    assert imported - {"__future__"} <= sys.stdlib_module_names
+    ended = subprocess.run(
+        [sys.executable, "-I", "-S", sqlite_group.__file__],
+        input=b"", capture_output=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert (ended.returncode, ended.stdout, ended.stderr) == (0, b"", b"")
