@@ -8,8 +8,9 @@ machine's other core (bench/README.md, issue 19).
 
 Nothing is acknowledged that the child has not committed: a trip returns only once the child
 answered it. A child that dies (killed, out of memory) fails the group it was writing with
-:class:`~.base.StorageError` (the clients retry the batches, by their ids); its transaction
-dies with its connection, and the next trip starts a new child.
+:class:`~.base.StorageError` (the clients retry the batches, by their ids): its transaction
+dies with its connection, unless it had committed, and then the retries are duplicates. The
+next trip starts a new child.
 """
 
 from __future__ import annotations
@@ -129,9 +130,10 @@ class WriterProcess:
             head = await process.stdout.readexactly(4)
             body = await process.stdout.readexactly(int.from_bytes(head, "little"))
         except BaseException as exc:
-            # A trip not answered leaves the pipe out of step: this child is done. Whatever it
-            # did in the group was not committed (only an answered close commits), so nothing
-            # acknowledged is lost; the next trip starts a new child.
+            # A trip not answered leaves the pipe out of step: this child is done, and the
+            # group fails unacknowledged. If the child got as far as its COMMIT, the group is
+            # stored all the same: the clients' retries are then duplicates (and the storage
+            # drops the group's cached profiles). The next trip starts a new child.
             if self._process is process:
                 self._process = None
             with contextlib.suppress(ProcessLookupError):

@@ -174,6 +174,31 @@ async def test_a_group_committed_but_not_answered_leaves_no_stale_profile_in_the
     assert await stored(storage) == (["b-1", "b-2", "b-3"], 9)
 
 
+async def test_a_group_larger_than_a_pipes_buffer_travels_both_ways(storage: SQLiteStorage) -> None:
+    """256 batches of 20 signals of 1 KB each: ≈ 5 MB to the child; then the same visitors'
+    stored profiles, uncached, back from it."""
+    sid = await site_id(storage)
+    pad = "x" * 1000
+
+    def big(n: int, round_: int) -> IngestBatch:
+        return IngestBatch(
+            site_id=sid, visitor=f"v{n:03}", session="session-0001",
+            batch_id=f"b-{round_}-{n:03}", received_at=time.time(),
+            signals=StoredSignals.of(
+                [StoredSignal("clicks", f'{{"kind":"clicks","pad":"{pad}","n":{i}}}')
+                 for i in range(20)]
+            ),
+            observations=Observations(patterns={"hesitant": 0.5}),
+        )  # fmt: skip
+
+    await asyncio.gather(*(storage.ingest(big(n, 1)) for n in range(256)))
+    storage._profiles.clear()
+    results = await asyncio.gather(*(storage.ingest(big(n, 2)) for n in range(256)))
+    assert all(r.profile.visits == 1 and "hesitant" in r.profile.patterns for r in results)
+    batches, signals = await stored(storage)
+    assert (len(batches), signals) == (512, 512 * 20)
+
+
 def test_the_writer_process_runs_on_the_standard_library_alone() -> None:
     """The child runs sqlite_group.py by its path with ``python -I -S``: no site-packages, no
     server. An import of anything else there would fail every storage at its first trip."""
