@@ -150,6 +150,14 @@ def test_demo_wires_the_demo_shop_to_the_api(
     monkeypatch.setitem(
         sys.modules, "rapport.demo_site.server", types.SimpleNamespace(serve_demo=serve_demo)
     )
+    # The simulated visitors would wait 60 s in a thread for an API this test never starts,
+    # then print into whichever test's output is being captured then.
+    seeded: list[tuple[Any, ...]] = []
+    monkeypatch.setitem(
+        sys.modules,
+        "rapport.demo_site.seed",
+        types.SimpleNamespace(seed_in_background=lambda *args, **kw: seeded.append(args)),
+    )
     monkeypatch.setattr(demo_command, "default_sdk_dir", lambda: dist)
     monkeypatch.setattr(
         demo_command, "run_server", lambda settings, **kw: server_runs.append((settings, kw))
@@ -165,6 +173,7 @@ def test_demo_wires_the_demo_shop_to_the_api(
     assert "http://localhost:8101/" in result.output
     [(settings, kwargs)] = server_runs
     assert kwargs["port"] == 8100 and settings.sdk_dir == dist
+    assert seeded == [("http://localhost:8101", "http://127.0.0.1:8100")]
     assert fake.closed
     sites = json.loads(run("site", "list", "--json", "--database", db).stdout)
     assert sites[0]["name"] == "Demo shop"
