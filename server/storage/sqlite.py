@@ -446,21 +446,20 @@ class SQLiteStorage(GroupCommitStorage):
         writer = self._group_writer
         if writer is None:
             raise StorageClosed("SQLite storage is not open")
-        try:
-            async with self._admin_lock:
-                try:
-                    results, profiles = await self._write_group(writer, batches)
-                except BaseException:
-                    # A writer process that died after its COMMIT and before its answer
-                    # leaves the group stored yet failed: the retries are duplicates, and the
-                    # cache must not keep these visitors' profiles from before the group.
-                    for b in batches:
-                        self._profiles.discard((b.site_id, b.visitor))
-                    raise
-                for key, profile in profiles.items():
-                    self._profiles.store(key, profile)
-        except sqlite3.OperationalError as exc:  # locked, disk full, I/O error: retryable
-            raise StorageError(f"SQLite write failed: {exc}") from exc
+        async with self._admin_lock:
+            try:
+                results, profiles = await self._write_group(writer, batches)
+            except BaseException as exc:
+                # A writer process that died after its COMMIT and before its answer leaves
+                # the group stored yet failed: the retries are duplicates, and the cache must
+                # not keep these visitors' profiles from before the group.
+                for b in batches:
+                    self._profiles.discard((b.site_id, b.visitor))
+                if isinstance(exc, sqlite3.OperationalError):  # locked, disk full, I/O error
+                    raise StorageError(f"SQLite write failed: {exc}") from exc  # retryable
+                raise
+            for key, profile in profiles.items():
+                self._profiles.store(key, profile)
         return results
 
     async def _write_group(

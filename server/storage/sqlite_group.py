@@ -85,8 +85,6 @@ def connect(path: str, busy_timeout_ms: int) -> None:
     """Open the child's one connection, with the settings the server's other connections use
     (the file is in WAL mode already: the migrations' connection switched it)."""
     global _connection
-    if _connection is not None:
-        _connection.close()
     _connection = _connect(path, busy_timeout_ms)
 
 

@@ -22,14 +22,17 @@ pytestmark = pytest.mark.anyio
 ORIGIN = "https://shop.example"
 
 
-def batch(site_id: int, batch_id: str, *, visitor: str = "v", count: int = 3) -> IngestBatch:
+def batch(
+    site_id: int, batch_id: str, *, visitor: str = "v", count: int = 3,
+    pattern: str = "hesitant", score: float = 0.5,
+) -> IngestBatch:  # fmt: skip
     return IngestBatch(
         site_id=site_id, visitor=visitor, session="session-0001", batch_id=batch_id,
         received_at=time.time(),
         signals=StoredSignals.of(
             [StoredSignal("clicks", f'{{"kind":"clicks","count":{n}}}') for n in range(count)]
         ),
-        observations=Observations(patterns={"hesitant": 0.5}),
+        observations=Observations(patterns={pattern: score}),
     )  # fmt: skip
 
 
@@ -67,15 +70,6 @@ def count_trips(storage: SQLiteStorage) -> list[str]:
     return trips
 
 
-def batch_with(sid: int, batch_id: str, pattern: str, score: float) -> IngestBatch:
-    b = batch(sid, batch_id)
-    return IngestBatch(
-        site_id=b.site_id, visitor=b.visitor, session=b.session, batch_id=b.batch_id,
-        received_at=b.received_at, signals=b.signals,
-        observations=Observations(patterns={pattern: score}),
-    )  # fmt: skip
-
-
 async def test_a_group_of_many_new_batches_takes_one_trip_to_the_writers_process(
     storage: SQLiteStorage,
 ) -> None:
@@ -108,10 +102,10 @@ async def test_a_visitor_stored_but_no_longer_cached_takes_a_second_trip_and_kee
     storage: SQLiteStorage,
 ) -> None:
     sid = await site_id(storage)
-    await storage.ingest(batch_with(sid, "b-1", "hesitant", 0.5))
+    await storage.ingest(batch(sid, "b-1", pattern="hesitant", score=0.5))
     storage._profiles.clear()  # a restart, or the cache's least recently used visitor
     trips = count_trips(storage)
-    result = await storage.ingest(batch_with(sid, "b-2", "urgent", 0.7))
+    result = await storage.ingest(batch(sid, "b-2", pattern="urgent", score=0.7))
     assert trips == ["write_group", "close_group"]
     assert {name: p.score for name, p in result.profile.patterns.items()} == {
         "hesitant": 0.5,
@@ -147,7 +141,7 @@ async def test_a_failure_between_the_two_trips_stores_nothing_and_the_retry_stor
     """The second trip's writes are computed after the first trip opened the transaction; a
     failure there rolls it back."""
     sid = await site_id(storage)
-    await storage.ingest(batch_with(sid, "b-1", "hesitant", 0.5))
+    await storage.ingest(batch(sid, "b-1", pattern="hesitant", score=0.5))
     storage._profiles.clear()
     real = storage._new_rollups
     calls = 0
@@ -161,10 +155,10 @@ async def test_a_failure_between_the_two_trips_stores_nothing_and_the_retry_stor
 
     storage._new_rollups = broken_the_second_time  # type: ignore[method-assign]
     with pytest.raises(RuntimeError, match="rollups broke"):
-        await storage.ingest(batch_with(sid, "b-2", "urgent", 0.7))
+        await storage.ingest(batch(sid, "b-2", pattern="urgent", score=0.7))
     assert await stored_batches(storage) == ["b-1"]
     storage._new_rollups = real  # type: ignore[method-assign]
-    assert not (await storage.ingest(batch_with(sid, "b-2", "urgent", 0.7))).duplicate
+    assert not (await storage.ingest(batch(sid, "b-2", pattern="urgent", score=0.7))).duplicate
     assert await stored_batches(storage) == ["b-1", "b-2"]
     assert await stored_signals(storage) == 6
 
