@@ -98,8 +98,8 @@ class StoredSignals(msgspec.Struct, frozen=True):
     the array itself (``json_each``, in C, on its own thread). A row per signal cost Python on
     the event loop twice: built in the handler (7.5 µs per 20-signal batch), then flattened
     into the insert's parameters (≈ 2 µs); together 7.5 % of collect's main-thread samples
-    under load (bench/README.md, issue 19). A backend that needs a Python row per signal
-    (PostgreSQL's ``COPY``) asks :meth:`rows`.
+    under load (bench/README.md, issue 19). PostgreSQL stores the array as it is, in the
+    batch's row (migration 0009). :meth:`rows` is the inverse of :meth:`of`.
     """
 
     json: str

@@ -5,7 +5,9 @@ database (each runs its own group-commit writer), which SQLite cannot do safely.
 
 Differences from SQLite, all internal:
 
-* signals are appended with binary ``COPY`` (``copy_records_to_table``), the fastest path;
+* a batch's signals are stored in its ``batches`` row, as the JSON array they arrived as
+  (migration 0009: a row per signal was most of PostgreSQL's work per collect); the ``signals``
+  view shows them as rows, beside the rows of batches stored before (``signal_rows``);
 * idempotency is ``INSERT … ON CONFLICT DO NOTHING RETURNING`` on ``batches``;
 * because other processes may update the same visitor concurrently, profile rows are
   created if missing and then read ``FOR UPDATE`` (in key order, to avoid deadlocks)
@@ -262,8 +264,9 @@ class PostgresStorage(GroupCommitStorage):
     async def delete_site(self, site_id: int) -> dict[str, int]:
         await self._writer.settled()  # the site's queued batches first, deleted with the rest
         removed = await self._delete_in_transaction(
-            [(table, f"DELETE FROM {table} WHERE site_id = $1", (site_id,))
-             for table in ("signals", "batches", "profiles", *SITE_TABLES, *ROLLUP_SITE_TABLES)]
+            [("signals", _delete_signals("site_id = $1", "site_id = $1"), (site_id,))]
+            + [(table, f"DELETE FROM {table} WHERE site_id = $1", (site_id,))
+               for table in ("batches", "profiles", *SITE_TABLES, *ROLLUP_SITE_TABLES)]
             + [("sites", "DELETE FROM sites WHERE id = $1", (site_id,))],
             notify=notify_payloads(site=site_id),
             after_commit=lambda: self._forget_site(site_id),
@@ -276,7 +279,9 @@ class PostgresStorage(GroupCommitStorage):
 
     async def site_stats(self, site_id: int) -> SiteStats:
         row = await self._readers.fetchrow(
-            "SELECT (SELECT COUNT(*) FROM signals WHERE site_id = $1) AS signals, "
+            "SELECT (SELECT COUNT(*) FROM signal_rows WHERE site_id = $1) + (SELECT "
+            "COALESCE(SUM(signal_count), 0) FROM batches WHERE site_id = $1 AND signals IS NOT "
+            "NULL) AS signals, "
             "(SELECT COUNT(*) FROM batches WHERE site_id = $1) AS batches, "
             "(SELECT COUNT(DISTINCT visitor) FROM batches WHERE site_id = $1) AS visitors, "
             "(SELECT COUNT(*) FROM profiles WHERE site_id = $1) AS profiles",
@@ -291,9 +296,12 @@ class PostgresStorage(GroupCommitStorage):
 
     async def prune(self, before: float) -> dict[str, int]:
         # Row locks only: concurrent ingest is not blocked, so one statement per table.
+        # A batch's array of signals goes with its row: the signals' condition is the batches'.
+        older, batches = _numbered(RETAINED["signals"]), _numbered(RETAINED["batches"])
         return await self._delete_in_transaction(
-            [(table, _numbered(f"DELETE FROM {table} WHERE {where}"), (before,))
-             for table, where in RETAINED.items()]
+            [("signals", _delete_signals(older, batches), (before,))]
+            + [(table, _numbered(f"DELETE FROM {table} WHERE {where}"), (before,))
+               for table, where in RETAINED.items() if table != "signals"]
         )  # fmt: skip
 
     async def _delete_in_transaction(
@@ -306,6 +314,9 @@ class PostgresStorage(GroupCommitStorage):
         removed: dict[str, int] = {}
         async with self._readers.acquire() as conn, conn.transaction():
             for table, sql, params in statements:
+                if sql.startswith("WITH"):  # answers its count itself (``_delete_signals``)
+                    removed[table] = int(await conn.fetchval(sql, *params))
+                    continue
                 status = await conn.execute(sql, *params)
                 removed[table] = int(str(status).rsplit(" ", 1)[-1])
             await send_notifications(conn, notify)
@@ -393,20 +404,43 @@ _TAKE_SIGNAL_BLOCKS: Final = (
 _SIGNAL_ID_BLOCK: Final = (
     "SELECT seqincrement FROM pg_sequence WHERE seqrelid = 'signals_id_seq'::regclass"
 )
-# A visitor's signals (aliased s, beside their batch b): those in the id span of one of the
-# visitor's batches that belong to that batch (spans of concurrent processes interleave).
-# Each batch's span is read by its own range scan of the primary key: ``OFFSET 0`` keeps
-# the planner from flattening the subquery into a join, which it planned as a scan of the
-# whole table (its row estimates for a range between two columns are guesses).
-_SIGNALS_OF_BATCHES: Final = (
-    "batches b CROSS JOIN LATERAL (SELECT * FROM signals s "
-    "WHERE s.id BETWEEN b.first_signal AND b.last_signal AND s.site_id = b.site_id "
-    "AND s.visitor = b.visitor AND s.batch_id = b.batch_id OFFSET 0) s"
+# A visitor's signals (aliased s, beside their batch b), with the columns of the ``signals``
+# view (migration 0009): a batch stored since then carries them as its JSON array, each
+# element's id its position in the batch's span; an older batch's are the rows of
+# ``signal_rows`` in its id span that belong to it (spans of concurrent processes interleave).
+# Each older span is read by its own range scan of the primary key: ``OFFSET 0`` keeps the
+# planner from flattening the subquery into a join, which it planned as a scan of the whole
+# table (its row estimates for a range between two columns are guesses).
+_OLDER_SIGNALS_OF_BATCH: Final = (
+    "SELECT * FROM signal_rows s WHERE b.signals IS NULL "
+    "AND s.id BETWEEN b.first_signal AND b.last_signal AND s.site_id = b.site_id "
+    "AND s.visitor = b.visitor AND s.batch_id = b.batch_id OFFSET 0"
 )
-# The same ids, then one delete by primary key ($1 = site_id, $2 = visitor).
-_ERASE_SIGNALS: Final = (
-    f"DELETE FROM signals WHERE id = ANY(ARRAY(SELECT s.id FROM {_SIGNALS_OF_BATCHES} "
-    "WHERE b.site_id = $1 AND b.visitor = $2))"
+_SIGNALS_OF_BATCHES: Final = (
+    f"batches b CROSS JOIN LATERAL (({_OLDER_SIGNALS_OF_BATCH}) UNION ALL "
+    "SELECT b.site_id, b.visitor, b.session, b.batch_id, e.body ->> 'kind', e.body::jsonb, "
+    "b.received_at, b.first_signal + e.n - 1 "
+    "FROM json_array_elements(b.signals::json) WITH ORDINALITY AS e(body, n)) s"
+)
+
+
+def _delete_signals(older: str, batches: str) -> str:
+    """A statement that deletes the older signal rows matching ``older`` and answers how many
+    signals go in all: those rows, and the arrays of the batches matching ``batches``, which
+    the caller deletes next (an array goes with its row). Run it before that delete."""
+    return (
+        f"WITH gone AS (DELETE FROM signal_rows WHERE {older} RETURNING 1) "
+        "SELECT (SELECT COUNT(*) FROM gone) + (SELECT COALESCE(SUM(signal_count), 0) "
+        f"FROM batches WHERE ({batches}) AND signals IS NOT NULL)"
+    )
+
+
+# A visitor's signals ($1 = site_id, $2 = visitor): the older rows' ids, one delete by
+# primary key, and the count of the arrays their batches carry.
+_ERASE_SIGNALS: Final = _delete_signals(
+    "id = ANY(ARRAY(SELECT s.id FROM batches b CROSS JOIN LATERAL "
+    f"({_OLDER_SIGNALS_OF_BATCH}) s WHERE b.site_id = $1 AND b.visitor = $2))",
+    "site_id = $1 AND visitor = $2",
 )
 
 
@@ -434,10 +468,11 @@ async def _write_group(
     # Insert in key order: a batch retried to two processes at once is inserted by both
     # groups, and in differing orders each would wait for the other's uncommitted row
     # (measured: "deadlock detected" under load, the group answered 503).
-    # Every signal's id is given first (from this writer's block of the sequence, migration
-    # 0008) and each batch records the span of its ids, so that export and erase find a
-    # visitor's signals through the batches (migration 0007). Lookups also match the batch
-    # id (a batch too large for one block spans two); a duplicate's ids stay unused.
+    # Each batch's signals go into its row, as their JSON array (migration 0009). Their ids
+    # are still reserved (from this writer's block of the sequence, migration 0008) and each
+    # batch records its span: the ``signals`` view numbers an array's elements from its
+    # ``first_signal``, and a visitor's export orders their batches by it. A batch of at most
+    # one block's signals (every collect's) gets consecutive ids; a duplicate's stay unused.
     sizes = [b.signals.count for b in batches]
     needed = signal_ids.blocks_needed(sizes)
     blocks = list(await conn.fetchval(_TAKE_SIGNAL_BLOCKS, needed)) if needed else []
@@ -446,9 +481,9 @@ async def _write_group(
     ordered = [batches[n] for n in order]
     rows = await conn.fetch(
         "INSERT INTO batches (site_id, batch_id, visitor, session, signal_count, received_at, "
-        "first_signal, last_signal) "
+        "first_signal, last_signal, signals) "
         "SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], "
-        "$5::int[], $6::float8[], $7::bigint[], $8::bigint[]) "
+        "$5::int[], $6::float8[], $7::bigint[], $8::bigint[], $9::text[]) "
         "ON CONFLICT DO NOTHING RETURNING site_id, batch_id",
         [b.site_id for b in ordered],
         [b.batch_id for b in ordered],
@@ -458,24 +493,10 @@ async def _write_group(
         [b.received_at for b in ordered],
         [min(ids[n], default=None) for n in order],
         [max(ids[n], default=None) for n in order],
+        [b.signals.json for b in ordered],
     )
     inserted = {(int(r["site_id"]), str(r["batch_id"])) for r in rows}
     is_new = first_occurrences(batches, inserted)
-
-    records = [
-        (i, b.site_id, b.visitor, b.session, b.batch_id, s.kind, s.body, b.received_at)
-        for n, (b, new) in enumerate(zip(batches, is_new, strict=True))
-        if new
-        for i, s in zip(ids[n], b.signals.rows(), strict=True)
-    ]
-    if records:
-        await conn.copy_records_to_table(
-            "signals",
-            records=records,
-            columns=[
-                "id", "site_id", "visitor", "session", "batch_id", "kind", "body", "received_at"
-            ],
-        )  # fmt: skip
 
     keys = sorted({(b.site_id, b.visitor) for b in batches})
     updating = sorted(

@@ -12,7 +12,9 @@ stable order. Every table but ``signals`` has an index that starts with ``(site_
 visitor)`` (migration 0004 adds the missing ones), so a visitor's rows are found without
 scanning anyone else's. ``signals`` is found through the visitor's ``batches`` rows, which
 record the span of ids their signals got (migration 0007: an index on ``signals`` by visitor
-halved ingest).
+halved ingest). On PostgreSQL ``signals`` is a view (migration 0009): a batch's signals are in
+its ``batches`` row, and the signals of batches stored before that migration are the rows of
+``signal_rows`` (:data:`ROWS_BEHIND_VIEWS`), which erasure and export reach through the batches too.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Final
 
-__all__ = ["VISITOR_TABLES", "VisitorTable", "visitor_table"]
+__all__ = ["ROWS_BEHIND_VIEWS", "VISITOR_TABLES", "VisitorTable", "visitor_table"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,6 +80,10 @@ VISITOR_TABLES: Final[tuple[VisitorTable, ...]] = (
     # no visitor; these rows go with the visitor.
     VisitorTable("report_reach", ("hour", "w0", "w1", "w2", "w3"), frozenset(), "hour"),
 )
+
+#: PostgreSQL's tables that hold rows of a listed view (table → view): erased and exported with
+#: the view's entry, never listed themselves (the export would show their rows twice).
+ROWS_BEHIND_VIEWS: Final[dict[str, str]] = {"signal_rows": "signals"}
 
 _BY_NAME: Final = {table.name: table for table in VISITOR_TABLES}
 
