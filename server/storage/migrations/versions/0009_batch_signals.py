@@ -1,10 +1,10 @@
 """PostgreSQL keeps a batch's signals in its ``batches`` row, as the one JSON array it arrived as.
 
 A row per signal made signal storage most of PostgreSQL's work per collect: measured with the
-ingest bench (durable, two workers), its processes spent 91–115 µs of CPU per 20-signal batch
-with the rows written by ``COPY``, and 39–52 µs with the array in the batch's row; collect rose
-from 90–107 k to 110–143 k stored events/s (bench/README.md, issue 19). Each signal's tuple
-header, its primary-key entry, its WAL record and its ``jsonb`` parse went; the bytes stay.
+ingest bench (durable, two workers, four alternating pairs), its processes spent 99–106 µs of
+CPU per 20-signal batch with the rows written by ``COPY``, and 40–50 µs with the array in the
+batch's row; collect rose from a median of 94 k to 136 k stored events/s (bench/README.md,
+issue 19). Each signal's tuple header, primary-key entry and WAL record went; the bytes stay.
 
 * ``batches.signals`` (``text``): the batch's signals, the array's text exactly as the server
   validated it (``StoredSignals.json``); ``NULL`` for a batch stored before this migration.
