@@ -13,7 +13,9 @@ issue 19). Each signal's tuple header, primary-key entry and WAL record went; th
 * ``signals`` becomes a view of both, with the columns the table had, so every query that
   reads ``signals`` (an owner's own SQL included) reads every signal. A signal from an array
   gets the id its position gives it in its batch's span: the writer still reserves the span,
-  so ids stay unique and in the same order as before.
+  so ids stay unique and in the same order as before for every batch of at most one block of
+  ids (4,096 signals; a collect holds at most 200). Counting through the view parses every
+  array it reads: the server's own counts of a whole site add up ``signal_count`` instead.
 
 Writes go to the tables, never through the view: erasure, retention and a site's deletion
 delete the older rows from ``signal_rows`` and the arrays with their ``batches`` rows
