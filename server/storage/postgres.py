@@ -279,9 +279,8 @@ class PostgresStorage(GroupCommitStorage):
 
     async def site_stats(self, site_id: int) -> SiteStats:
         row = await self._readers.fetchrow(
-            "SELECT (SELECT COUNT(*) FROM signal_rows WHERE site_id = $1) + (SELECT "
-            "COALESCE(SUM(signal_count), 0) FROM batches WHERE site_id = $1 AND signals IS NOT "
-            "NULL) AS signals, "
+            "SELECT (SELECT COUNT(*) FROM signal_rows WHERE site_id = $1) + "
+            f"{_array_signals('site_id = $1')} AS signals, "
             "(SELECT COUNT(*) FROM batches WHERE site_id = $1) AS batches, "
             "(SELECT COUNT(DISTINCT visitor) FROM batches WHERE site_id = $1) AS visitors, "
             "(SELECT COUNT(*) FROM profiles WHERE site_id = $1) AS profiles",
@@ -424,14 +423,22 @@ _SIGNALS_OF_BATCHES: Final = (
 )
 
 
+def _array_signals(batches: str) -> str:
+    """A scalar subquery: how many signals the arrays of the batches matching ``batches`` hold
+    (each row's ``signal_count``, written with its array; no array is parsed)."""
+    return (
+        "(SELECT COALESCE(SUM(signal_count), 0) "
+        f"FROM batches WHERE ({batches}) AND signals IS NOT NULL)"
+    )
+
+
 def _delete_signals(older: str, batches: str) -> str:
     """A statement that deletes the older signal rows matching ``older`` and answers how many
     signals go in all: those rows, and the arrays of the batches matching ``batches``, which
     the caller deletes next (an array goes with its row). Run it before that delete."""
     return (
         f"WITH gone AS (DELETE FROM signal_rows WHERE {older} RETURNING 1) "
-        "SELECT (SELECT COUNT(*) FROM gone) + (SELECT COALESCE(SUM(signal_count), 0) "
-        f"FROM batches WHERE ({batches}) AND signals IS NOT NULL)"
+        f"SELECT (SELECT COUNT(*) FROM gone) + {_array_signals(batches)}"
     )
 
 
