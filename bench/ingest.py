@@ -2,7 +2,8 @@
 
     python -m bench.ingest                       # SQLite, one server process
     python -m bench.ingest --postgres URL --workers 2
-    python -m bench.ingest --postgres --workers 2 [--fsync-off]   # throwaway cluster, durable
+    python -m bench.ingest --postgres --workers 2 [--fsync-off] [--transport unix|tcp|both]
+                                                 # throwaway cluster, durable
 
 Starts ``rapport serve`` (rate limits off, no access log) on a fresh database, registers a
 site, then runs wrk (Debian package ``wrk``) against ``/healthz`` and against
@@ -14,6 +15,11 @@ The three run interleaved, in ``--rounds`` slices of ``--seconds / rounds`` each
 collect, hints, then again): on a shared machine whose speed drifts within a minute, two
 endpoints measured one after the other compared two different machines. A ratio is the median
 of the rounds' ratios; req/s and events/s are over the summed time, p50/p99 the rounds' medians.
+
+A throwaway cluster is reached through its Unix socket by default, as a server on the same
+host reaches its database (``--transport tcp``: over loopback TCP, as a database on another
+host is reached; ``both``: one run of each, one after the other). On these machines a
+round trip over loopback TCP costs several times the CPU of one over the socket.
 
 Over the same slices it measures the CPU each party used (``bench/cpu_use.py``): the server's
 processes and a throwaway cluster's from ``/proc``, wrk's from its rusage; it prints them per
@@ -167,6 +173,13 @@ def main() -> int:
         help="with a throwaway cluster: also run it with fsync=off, synchronous_commit=off "
         "(the tests' settings) after the durable run, for the side-by-side figure",
     )
+    parser.add_argument(
+        "--transport",
+        choices=("unix", "tcp", "both"),
+        default="unix",
+        help="with a throwaway cluster: reach it through its Unix socket (as on one host), "
+        "over loopback TCP (as over a network), or both, one after the other",
+    )
     parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--seconds", type=int, default=10, help="per endpoint, all rounds")
     parser.add_argument(
@@ -213,9 +226,14 @@ def main() -> int:
         from rapport.server.testing.postgres import cluster
 
         modes = {"durable": True, "fsync=off": False}
+        transports = ("unix", "tcp") if args.transport == "both" else (args.transport,)
         for name in ("durable", "fsync=off") if args.fsync_off else ("durable",):
-            with cluster(durable=modes[name]) as pg:
-                run_once(pg.admin_url, args, f"postgresql ({name}, throwaway cluster)", pg.data)
+            for transport in transports:
+                with cluster(durable=modes[name]) as pg:
+                    url = pg.socket_url if transport == "unix" else pg.admin_url
+                    over = "its Unix socket" if transport == "unix" else "loopback TCP"
+                    title = f"postgresql ({name}, throwaway cluster, over {over})"
+                    run_once(url, args, title, pg.data)
     return 0
 
 

@@ -37,7 +37,7 @@ from rapport.server.report.controller import ReportController
 from rapport.server.sdk.controller import SdkController
 from rapport.server.services import Services
 from rapport.server.sites.directory import SiteDirectory
-from rapport.server.storage import Storage, create_storage
+from rapport.server.storage import Storage, create_storage, parse_database_url
 from rapport.server.storage.base import HintLogRow
 from rapport.server.visitors.controller import VisitorsController
 from rapport.server.visitors.limits import RightsLimits
@@ -70,6 +70,8 @@ def create_app(
     ``settings.database_url``.
     """
     settings = settings or Settings.from_env()
+    # Which database, for the log (no password): an operator with several reads it there.
+    where = "injected storage" if storage is not None else _redacted_url(settings.database_url)
     if storage is None:
         storage = create_storage(
             settings.database_url,
@@ -117,7 +119,8 @@ def create_app(
 
     async def open_storage() -> None:
         await storage.open()
-        log.info("storage open: %s (schema v%d)", storage.backend, await storage.schema_version())
+        version = await storage.schema_version()
+        log.info("storage open: %s, %s (schema v%d)", storage.backend, where, version)
         if settings.retention_days > 0:
             background.append(asyncio.create_task(_retention_loop(services), name="retention"))
         background.append(asyncio.create_task(hints.run(), name="hint-log"))
@@ -173,6 +176,15 @@ def create_app(
     app.state.webhooks = webhooks
     app.state.dashboard_assets = DashboardAssets(default_assets_dir())
     return app
+
+
+def _redacted_url(url: str) -> str:
+    """The database URL without its password; one that does not parse is not repeated (it
+    may hold one), the storage's own error says what is wrong with it."""
+    try:
+        return parse_database_url(url).redacted()
+    except ValueError:
+        return "an unparsable URL"
 
 
 async def run_retention(services: Services) -> dict[str, int]:

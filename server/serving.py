@@ -12,6 +12,9 @@ replaces, both measured under ``bench.ingest`` with 2 workers on PostgreSQL:
 * with one shared socket, whichever worker is awake accepts: 64 connections split 59/5, 49/15,
   35/29 in three runs, leaving one worker saturated and the other idle.
 
+Each reply leaves in one write (:mod:`server.coalesced_writes`): uvicorn writes a reply's
+headers and its body separately, and with ``TCP_NODELAY`` each write was a segment of its own.
+
 The parent process only supervises: it restarts a worker that dies and, on SIGINT/SIGTERM,
 asks every worker to shut down gracefully (each drains its writer) and waits for them.
 
@@ -111,9 +114,11 @@ def run_server(
     import uvicorn
 
     from rapport.server.app import create_app
+    from rapport.server.coalesced_writes import CoalescingHttpToolsProtocol
 
     log_config = logging_config(log_level, log_format, access_log_ip=access_log_ip)
     common: dict[str, Any] = {
+        "http": CoalescingHttpToolsProtocol,
         "proxy_headers": bool(trusted_proxies),
         "forwarded_allow_ips": ",".join(trusted_proxies) or "",
         "host": host,

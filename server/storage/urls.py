@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
-from urllib.parse import unquote, urlsplit
+from urllib.parse import parse_qsl, unquote, urlencode, urlsplit
 
 __all__ = ["DatabaseURL", "InvalidDatabaseURL", "parse_database_url"]
 
@@ -36,11 +36,16 @@ class DatabaseURL:
         host = parts.hostname or ""
         port = f":{parts.port}" if parts.port else ""
         user = f"{parts.username}@" if parts.username else ""
-        return f"postgresql://{user}{host}{port}{parts.path}"
+        # A Unix socket's directory (and port: its file's name) are in the query; they say
+        # where the server connects, and hold no secret.
+        socket = [(key, value) for key, value in parse_qsl(parts.query) if key in ("host", "port")]
+        where = f"?{urlencode(socket, safe='/')}" if socket and not host else ""
+        return f"postgresql://{user}{host}{port}{parts.path}{where}"
 
 
 def parse_database_url(url: str) -> DatabaseURL:
-    """Parse ``sqlite:///file.db`` or ``postgresql://user:pass@host:port/db``.
+    """Parse ``sqlite:///file.db``, ``postgresql://user:pass@host:port/db`` or, over a Unix
+    socket, ``postgresql://user@/db?host=/var/run/postgresql``.
 
     In-memory SQLite is refused: the server keeps a writer connection and a separate
     reader connection, and two ``:memory:`` connections would be two different databases.

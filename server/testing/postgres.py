@@ -61,7 +61,14 @@ class PgCluster:
 
     @property
     def admin_url(self) -> str:
+        """Over TCP on the loopback interface."""
         return f"postgresql://postgres@127.0.0.1:{self.port}/postgres"
+
+    @property
+    def socket_url(self) -> str:
+        """Over the cluster's Unix socket (in :attr:`base`), as a client on the same host
+        connects by default."""
+        return f"postgresql://postgres@/postgres?host={self.base}&port={self.port}"
 
     @property
     def settings(self) -> dict[str, str]:

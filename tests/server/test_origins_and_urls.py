@@ -72,6 +72,13 @@ def test_postgresql_url_is_kept_whole_and_redacted_for_display() -> None:
     assert "secret" not in parsed.redacted()
 
 
+def test_a_unix_socket_url_keeps_its_directory_and_drops_every_password_when_redacted() -> None:
+    url = "postgresql://app:secret@/rapport?host=/run/postgresql&port=5433&password=hidden"
+    parsed = parse_database_url(url)
+    assert parsed.dsn == url
+    assert parsed.redacted() == "postgresql://app@/rapport?host=/run/postgresql&port=5433"
+
+
 def test_postgres_scheme_alias_is_accepted() -> None:
     assert parse_database_url("postgres://db/rapport").backend == "postgresql"
 
