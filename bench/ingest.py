@@ -2,7 +2,7 @@
 
     python -m bench.ingest                       # SQLite, one server process
     python -m bench.ingest --postgres URL --workers 2
-    python -m bench.ingest --postgres --workers 2 [--fsync-off] [--transport unix|tcp|both]
+    python -m bench.ingest --postgres --workers 2 [--fsync-off] [--transport tcp|unix|both]
                                                  # throwaway cluster, durable
 
 Starts ``rapport serve`` (rate limits off, no access log) on a fresh database, registers a
@@ -16,10 +16,9 @@ collect, hints, then again): on a shared machine whose speed drifts within a min
 endpoints measured one after the other compared two different machines. A ratio is the median
 of the rounds' ratios; req/s and events/s are over the summed time, p50/p99 the rounds' medians.
 
-A throwaway cluster is reached through its Unix socket by default, as a server on the same
-host reaches its database (``--transport tcp``: over loopback TCP, as a database on another
-host is reached; ``both``: one run of each, one after the other). On these machines a
-round trip over loopback TCP costs several times the CPU of one over the socket.
+A throwaway cluster is reached over loopback TCP, as a database on another host is
+(``--transport unix``: through its Unix socket, as a server on the same host may reach it;
+``both``: one run of each, one after the other).
 
 Over the same slices it measures the CPU each party used (``bench/cpu_use.py``): the server's
 processes and a throwaway cluster's from ``/proc``, wrk's from its rusage; it prints them per
@@ -176,9 +175,9 @@ def main() -> int:
     parser.add_argument(
         "--transport",
         choices=("unix", "tcp", "both"),
-        default="unix",
-        help="with a throwaway cluster: reach it through its Unix socket (as on one host), "
-        "over loopback TCP (as over a network), or both, one after the other",
+        default="tcp",
+        help="with a throwaway cluster: reach it over loopback TCP (as over a network), "
+        "through its Unix socket (as on one host), or both, one after the other",
     )
     parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--seconds", type=int, default=10, help="per endpoint, all rounds")
@@ -226,7 +225,7 @@ def main() -> int:
         from rapport.server.testing.postgres import cluster
 
         modes = {"durable": True, "fsync=off": False}
-        transports = ("unix", "tcp") if args.transport == "both" else (args.transport,)
+        transports = ("tcp", "unix") if args.transport == "both" else (args.transport,)
         for name in ("durable", "fsync=off") if args.fsync_off else ("durable",):
             for transport in transports:
                 with cluster(durable=modes[name]) as pg:

@@ -115,11 +115,19 @@ async def test_nothing_reaches_a_transport_that_is_already_closing() -> None:
     assert real.writes == []
 
 
+#: A file of the SDK directory larger than what one loop step may hold (several MB, sent in
+#: chunks that cross loop steps).
+BIG_FILE = "pyodide.asm.wasm"
+
+
 @pytest.fixture
 def served(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[bytes], str]]:
     port = free_port()
+    sdk = tmp_path / "sdk"
+    sdk.mkdir()
+    (sdk / BIG_FILE).write_bytes(bytes(range(256)) * (3 * 4096 + 7))
     process = serve_process(
-        f"sqlite:///{tmp_path / 'writes.db'}", port, "--sdk-dir", str(tmp_path / "no-sdk"),
+        f"sqlite:///{tmp_path / 'writes.db'}", port, "--sdk-dir", str(sdk),
         "--no-access-log", "--log-level", "warning",
     )  # fmt: skip
     base = f"http://127.0.0.1:{port}"
@@ -153,3 +161,15 @@ def test_the_server_answers_each_request_with_one_write(
     assert all(reply.json()["error"] == "Not Found" for reply in replies)
     # Headers and body written apart would be two per reply.
     assert requests <= after - before < requests * 1.2
+
+
+def test_a_file_larger_than_one_step_holds_arrives_whole(
+    served: tuple[subprocess.Popen[bytes], str], tmp_path: Path
+) -> None:
+    _, base = served
+    expected = (tmp_path / "sdk" / BIG_FILE).read_bytes()
+    with httpx.Client(base_url=base) as client:
+        for _ in range(2):  # and the connection stays usable after it
+            reply = client.get(f"/sdk/{BIG_FILE}")
+            assert reply.status_code == 200
+            assert reply.content == expected

@@ -1,9 +1,8 @@
 """PostgreSQL on the same host, reached through its Unix socket.
 
 A URL without a host name and with ``?host=/socket/directory`` is how libpq's own clients
-reach a local server; over this machine's loopback TCP every round trip to the database cost
-the server several times more CPU (bench/README.md). These tests run ``rapport serve`` with
-two workers on such a URL, and check what it logs."""
+reach a local server. These tests run ``rapport serve`` with two workers on such a URL, and
+check what it logs of it."""
 
 from __future__ import annotations
 
