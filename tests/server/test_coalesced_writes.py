@@ -14,7 +14,14 @@ from typing import Any
 import httpx
 import pytest
 
-from rapport.server.coalesced_writes import FLUSH_AT, CoalescingTransport
+from uvicorn.config import Config
+from uvicorn.server import ServerState
+
+from rapport.server.coalesced_writes import (
+    FLUSH_AT,
+    CoalescingHttpToolsProtocol,
+    CoalescingTransport,
+)
 from rapport.server.testing.server import free_port, serve_process, wait_until_serving
 
 
@@ -44,6 +51,12 @@ class RecordingTransport(asyncio.Transport):
 
     def get_write_buffer_size(self) -> int:
         return 0
+
+    def pause_reading(self) -> None:
+        pass
+
+    def resume_reading(self) -> None:
+        pass
 
 
 def coalescing() -> tuple[CoalescingTransport, RecordingTransport]:
@@ -113,6 +126,31 @@ async def test_nothing_reaches_a_transport_that_is_already_closing() -> None:
     real.closing = True
     await next_step()
     assert real.writes == []
+
+
+@pytest.mark.anyio
+async def test_a_reply_is_handed_over_as_soon_as_it_is_complete() -> None:
+    """Not at the end of the loop step: the requests a group commit resumes together would
+    otherwise all wait for the last of them."""
+    real = RecordingTransport()
+    seen_by_the_app: list[list[bytes]] = []
+
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        headers = [(b"content-length", b"2")]
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
+        await send({"type": "http.response.body", "body": b"{}"})
+        seen_by_the_app.append(list(real.writes))
+
+    config = Config(app, http=CoalescingHttpToolsProtocol, lifespan="off", log_level="warning")
+    protocol = CoalescingHttpToolsProtocol(config, ServerState(), {})
+    protocol.connection_made(real)
+    protocol.data_received(b"GET / HTTP/1.1\r\nhost: example\r\n\r\n")
+    while not seen_by_the_app:
+        await next_step()
+    protocol.connection_lost(None)
+    [(reply,)] = seen_by_the_app
+    assert reply.startswith(b"HTTP/1.1 200 OK\r\n")
+    assert reply.endswith(b"\r\n\r\n{}")
 
 
 #: A file of the SDK directory larger than what one loop step may hold (several MB, sent in
