@@ -1,7 +1,8 @@
 """Every reply leaves in one write (``server/coalesced_writes.py``).
 
 The transport's own behaviour is specified against a transport that records what reaches it;
-the last test counts the write system calls of a real ``rapport serve`` process."""
+the protocol is run on it as uvicorn runs it, and the last tests count the write system calls
+of a real ``rapport serve`` process and fetch a large file from it."""
 
 from __future__ import annotations
 
@@ -13,7 +14,6 @@ from typing import Any
 
 import httpx
 import pytest
-
 from uvicorn.config import Config
 from uvicorn.server import ServerState
 
