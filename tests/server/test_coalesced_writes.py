@@ -129,26 +129,24 @@ async def test_nothing_reaches_a_transport_that_is_already_closing() -> None:
 
 
 @pytest.mark.anyio
-async def test_a_reply_is_handed_over_as_soon_as_it_is_complete() -> None:
-    """Not at the end of the loop step: the requests a group commit resumes together would
-    otherwise all wait for the last of them."""
+async def test_uvicorn_s_protocol_hands_a_reply_over_in_one_write_by_the_end_of_its_step() -> None:
     real = RecordingTransport()
-    seen_by_the_app: list[list[bytes]] = []
+    done = asyncio.Event()
 
     async def app(scope: Any, receive: Any, send: Any) -> None:
         headers = [(b"content-length", b"2")]
         await send({"type": "http.response.start", "status": 200, "headers": headers})
         await send({"type": "http.response.body", "body": b"{}"})
-        seen_by_the_app.append(list(real.writes))
+        done.set()
 
     config = Config(app, http=CoalescingHttpToolsProtocol, lifespan="off", log_level="warning")
     protocol = CoalescingHttpToolsProtocol(config, ServerState(), {})
     protocol.connection_made(real)
     protocol.data_received(b"GET / HTTP/1.1\r\nhost: example\r\n\r\n")
-    while not seen_by_the_app:
-        await next_step()
+    await done.wait()
+    await next_step()
     protocol.connection_lost(None)
-    [(reply,)] = seen_by_the_app
+    [reply] = real.writes
     assert reply.startswith(b"HTTP/1.1 200 OK\r\n")
     assert reply.endswith(b"\r\n\r\n{}")
 
