@@ -114,8 +114,9 @@ class CoalescingHttpToolsProtocol(HttpToolsProtocol):
     Pass it as uvicorn's ``http`` setting (``rapport serve`` does). A reply leaves at the end
     of the loop step that completed it, with the other replies that step completed (a group
     commit resumes all of its requests in one step). Handing each over as soon as it was
-    complete measured no better than uvicorn's two writes (bench/README.md): the burst at the
-    end of the step is what the clients and the server's next ``epoll`` wait both gain from.
+    complete measured no better than uvicorn's two writes (bench/README.md, two pairs): the
+    replies leaving together seem to be what gains, for the clients and for the server's next
+    ``epoll`` wait. The price: a reply may wait for the rest of its step.
     """
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
