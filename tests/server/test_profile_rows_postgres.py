@@ -52,7 +52,7 @@ async def test_two_writers_creating_the_same_new_visitors_at_once_lose_no_change
         assert rows == len(visitors)
 
 
-async def test_a_profile_another_process_creates_while_the_group_runs_is_read_again(
+async def test_a_profile_another_transaction_creates_while_the_group_runs_is_waited_for_and_updated(
     postgres_url: str,
 ) -> None:
     """Another transaction has inserted the visitor's row and not committed: the group's
