@@ -38,7 +38,9 @@ navigation, while the visitor reads on), ``python_ready_quiet_ms`` / ``_warm_ms`
 instrument's copies delay the start-up too; after all arms, the other browsers closed),
 Rapport's bytes per file, and the start-up
 breakdown, cold and warm: when each step ended, in ms since navigation (the worker's own marks,
-``self.rapportBoot`` in worker.mjs).
+``self.rapportBoot`` in worker.mjs), and the page's side of the quiet browser's first page
+(``boot_quiet``, :data:`QUIET_STEPS`: the page's ``load``, the loader's worker made, its script
+running, ``ready``).
 
 ``--throttle MBIT`` runs the slow-link scenario instead (Chromium's network emulation,
 ``Network.emulateNetworkConditions``, on every page and worker of the context: MBIT down, half
@@ -338,6 +340,7 @@ def one_run(
         "boot": steps,
         "boot_warm": warm_steps,
         "boot_third": third_steps,
+        "boot_quiet": {},  # the quiet browser's first page (its side only): main() fills it
     }
 
 
@@ -395,24 +398,42 @@ def quiet_pss(
 
 #: The README's stub, reduced to its resolver: the loader calls it the moment ``ready`` settles
 #: (main.js), so the page records when, without an evaluation arriving late to ask.
-READY_AT = (
-    "window.rapport = {q: [], r: ok => { window.rapportReadyAt = ok ? performance.now() : -1 }}"
-)
+#: The page's side of a start-up, read in the quiet browser, where the worker's own marks
+#: (``self.rapportBoot``) are out of reach: when the page's ``load`` ended, when the loader made
+#: its worker, when the worker's script ran (its first message, ``up``) and when ``ready``
+#: settled (the README's stub, reduced to its resolver), in ms since navigation.
+READY_AT = """window.rapport = {q: [], r: ok => {
+  window.rapportReadyAt = ok ? performance.now() : -1;
+}};
+window.rapportMarks = {};
+const NativeWorker = window.Worker;
+window.Worker = class extends NativeWorker {
+  constructor(...args) {
+    super(...args);
+    rapportMarks.worker ??= performance.now();
+    this.addEventListener("message", () => { rapportMarks.up ??= performance.now(); });
+  }
+};"""
+#: Start-up steps the quiet browser reads (:data:`READY_AT`), in the order they happen.
+QUIET_STEPS = ("load", "worker", "up", "ready")
 
 
-def quiet_ready(url: str, tmp: Path) -> tuple[float, float, float]:
+def quiet_ready(url: str, tmp: Path) -> tuple[float, float, float, dict[str, float]]:
     """When Rapport was ready (ms since navigation) on a visitor's first, second and third page,
     in a browser no DevTools Network watches (Playwright's copies every body it downloads and
-    restores, which delays the worker's start-up as well)."""
+    restores, which delays the worker's start-up as well), and the first page's steps
+    (:data:`QUIET_STEPS`)."""
     wait = "new Promise(r => { const t = () => window.rapportReadyAt === undefined"
-    wait += " ? setTimeout(t, 20) : r(window.rapportReadyAt); t(); })"
-    ready = []
+    wait += " ? setTimeout(t, 20) : r({...rapportMarks, ready: window.rapportReadyAt,"
+    wait += " load: performance.getEntriesByType('navigation')[0].loadEventEnd}); t(); })"
+    pages = []
     with QuietChromium(CHROMIUM_FLAGS, Path(tempfile.mkdtemp(dir=tmp))) as browser:
         for _ in range(3):
             browser.open(url, READY_AT)
-            ready.append(float(browser.evaluate(wait)))
+            pages.append({k: round(float(v)) for k, v in browser.evaluate(wait).items()})
             browser.evaluate("new Promise(r => setTimeout(r, 3000))")  # the snapshot is saved
-    return ready[0], ready[1], ready[2]
+    first = {step: pages[0][step] for step in QUIET_STEPS if step in pages[0]}
+    return pages[0]["ready"], pages[1]["ready"], pages[2]["ready"], first
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -491,6 +512,7 @@ def main(argv: list[str] | None = None) -> int:
                         run["python_ready_quiet_ms"],
                         run["python_ready_quiet_warm_ms"],
                         run["python_ready_quiet_third_page_ms"],
+                        run["boot_quiet"],
                     ) = quiet_ready(stack.shop + PRODUCT, Path(tmp))
             finally:
                 bare.shutdown()
@@ -523,7 +545,7 @@ def report(results: dict[str, list[dict[str, Any]]]) -> None:
         return f"{v:,.0f}" if abs(v) >= 100 else f"{v:.1f}" if abs(v) >= 1 else f"{v:.4f}"
 
     for key in keys:
-        if key in ("shifted", "files", "boot", "boot_warm", "boot_third"):  # printed below
+        if key in ("shifted", "files", "boot", "boot_warm", "boot_third", "boot_quiet"):
             continue
         values = {}
         for mode in modes:
@@ -549,14 +571,15 @@ def report_startup(runs: list[dict[str, Any]]) -> None:
     )
     for name in names:
         print(f"  {name:34} {statistics.median(r['files'].get(name, 0) for r in runs):>12,.0f}")
-    for field, title in (
-        ("boot", "cold"),
-        ("boot_warm", "second page, Python restored"),
-        ("boot_third", "third page, Python restored"),
+    for field, title, steps in (
+        ("boot", "cold", BOOT_STEPS),
+        ("boot_warm", "second page, Python restored", BOOT_STEPS),
+        ("boot_third", "third page, Python restored", BOOT_STEPS),
+        ("boot_quiet", "cold, quiet browser, the page's side", QUIET_STEPS),
     ):
         print(f"start-up ({title}), ms since navigation when each step ended (median):")
         previous = 0.0
-        for step in BOOT_STEPS:
+        for step in steps:
             data = [r[field][step] for r in runs if step in r.get(field, {})]
             if not data:
                 continue
