@@ -397,11 +397,10 @@ def quiet_pss(
 
 
 #: The README's stub, reduced to its resolver: the loader calls it the moment ``ready`` settles
-#: (main.js), so the page records when, without an evaluation arriving late to ask.
-#: The page's side of a start-up, read in the quiet browser, where the worker's own marks
-#: (``self.rapportBoot``) are out of reach: when the page's ``load`` ended, when the loader made
-#: its worker, when the worker's script ran (its first message, ``up``) and when ``ready``
-#: settled (the README's stub, reduced to its resolver), in ms since navigation.
+#: (main.js), so the page records when, without an evaluation arriving late to ask. With it, the
+#: page's side of the start-up, as the quiet browser cannot read the worker's own marks
+#: (``self.rapportBoot``): when the loader made its worker and when the worker's script first
+#: spoke (``up``); :func:`quiet_ready` adds when the page's ``load`` ended.
 READY_AT = """window.rapport = {q: [], r: ok => {
   window.rapportReadyAt = ok ? performance.now() : -1;
 }};
@@ -546,7 +545,7 @@ def report(results: dict[str, list[dict[str, Any]]]) -> None:
 
     for key in keys:
         if key in ("shifted", "files", "boot", "boot_warm", "boot_third", "boot_quiet"):
-            continue
+            continue  # printed below
         values = {}
         for mode in modes:
             data = [r[key] for r in results[mode] if r[key] is not None]
